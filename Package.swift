@@ -1,0 +1,51 @@
+// swift-tools-version:6.0
+// Recur: data-parallel training of recurrent networks (Elman RNN, GRU, LSTM) on CPUs.
+// See docs/ARCHITECTURE.md for how the targets fit together.
+import PackageDescription
+
+let optimize: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+
+let package = Package(
+    name: "Recur",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "recur", targets: ["recur"]),
+        .library(name: "RecurTrain", targets: ["RecurTrain"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        // MARK: System-library shims
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+
+        // MARK: Library modules
+        .target(name: "RecurKernels", dependencies: ["CBLAS"], swiftSettings: optimize),
+        .target(name: "RecurData", dependencies: ["RecurKernels"], swiftSettings: optimize),
+        .target(name: "RecurModel", dependencies: ["RecurKernels"], swiftSettings: optimize),
+        .target(name: "RecurOptim", dependencies: ["RecurKernels"], swiftSettings: optimize),
+        .target(name: "RecurParallel", dependencies: ["CMPI", "RecurKernels"], swiftSettings: optimize),
+        .target(name: "RecurTrain",
+                dependencies: ["RecurKernels", "RecurData", "RecurModel", "RecurOptim", "RecurParallel",
+                               .product(name: "Yams", package: "Yams")],
+                swiftSettings: optimize),
+
+        // MARK: Command-line tool
+        .executableTarget(name: "recur",
+                          dependencies: ["RecurTrain", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          swiftSettings: optimize),
+
+        // MARK: Tests
+        .testTarget(name: "RecurKernelsTests", dependencies: ["RecurKernels"]),
+        .testTarget(name: "RecurDataTests", dependencies: ["RecurData"]),
+        .testTarget(name: "RecurModelTests", dependencies: ["RecurModel", "RecurKernels"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "RecurOptimTests", dependencies: ["RecurOptim"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "RecurParallelTests", dependencies: ["RecurParallel"]),
+        .testTarget(name: "RecurTrainTests", dependencies: ["RecurTrain"]),
+    ]
+)

@@ -1,0 +1,1 @@
+// RecurData: placeholder until the module lands.

@@ -1,0 +1,38 @@
+// Single-precision GEMM through OpenBLAS's CBLAS, row-major. OpenBLAS is held to one thread:
+// replicas (threads) and ranks (processes) bring the parallelism, so a GEMM never fans out.
+
+import CBLAS
+
+/// Whether an operand is used as stored or transposed.
+public enum Transpose: Sendable {
+    case none, transposed
+    var cblas: CBLAS_TRANSPOSE { self == .none ? CblasNoTrans : CblasTrans }
+}
+
+public enum BLAS {
+    /// Holds OpenBLAS to one thread. Safe to call any number of times; call it before any GEMM.
+    public static func useSingleThread() {
+        openblas_set_num_threads(1)
+    }
+
+    /// C[M,N] = alpha · op(A)[M,K] · op(B)[K,N] + beta · C, all row-major.
+    /// - Parameters:
+    ///   - lda, ldb, ldc: row strides (elements) of A, B and C as stored.
+    @inline(__always)
+    public static func gemm(_ transA: Transpose, _ transB: Transpose,
+                            m: Int, n: Int, k: Int, alpha: Float = 1,
+                            a: UnsafePointer<Float>, lda: Int,
+                            b: UnsafePointer<Float>, ldb: Int,
+                            beta: Float,
+                            c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if m == 0 || n == 0 { return }
+        if k == 0 {
+            if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
+            else if beta != 1 { for i in 0..<m { Vec.scale(c + i * ldc, count: n, by: beta) } }
+            return
+        }
+        cblas_sgemm(CblasRowMajor, transA.cblas, transB.cblas,
+                    Int32(m), Int32(n), Int32(k), alpha,
+                    a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+}

@@ -1,0 +1,1 @@
+// RecurModel: placeholder until the module lands.

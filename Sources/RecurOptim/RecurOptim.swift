@@ -1,0 +1,1 @@
+// RecurOptim: placeholder until the module lands.

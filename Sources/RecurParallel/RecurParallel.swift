@@ -1,0 +1,1 @@
+// RecurParallel: placeholder until the module lands.

@@ -1,0 +1,1 @@
+// RecurTrain: placeholder until the module lands.
