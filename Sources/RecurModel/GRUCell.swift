@@ -1,0 +1,148 @@
+// GRU cells, PyTorch's gate order (r, z, n), h_t = (1−z)⊙n + z⊙h_{t−1}, in both variants of
+// ARCHITECTURE.md §3. Reset-after needs W_hn h + b_hn apart from the input side, so it keeps a
+// second gradient buffer for the hidden side; reset-before needs a second GEMM per step.
+
+import RecurKernels
+
+/// n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)) — PyTorch's nn.GRU.
+enum GRUResetAfterCell: RecurrentCell {
+    static let gateCount = 3
+
+    /// b_hr and b_hz fold into the projection; b_hn stays inside r ⊙ (…), added per step.
+    static func projectionBias(bIH: UnsafePointer<Float>, bHH: UnsafePointer<Float>, H: Int,
+                               into row: UnsafeMutablePointer<Float>) {
+        for i in 0..<(2 * H) { row[i] = bIH[i] + bHH[i] }
+        for i in (2 * H)..<(3 * H) { row[i] = bIH[i] }
+    }
+
+    static func forwardStep(_ s: LayerState, t: Int) {
+        let H = s.H, b = s.b, G = 3 * H
+        let pre = s.gates + t * b * G                 // [b, 3H]
+        let hPrev = s.hPrev(t), hOut = s.hOut(t)
+        let hnOut = s.extra + t * b * H
+        let bhn = s.bHH + 2 * H
+        // tmp = h_{t−1} · W_hhᵀ   ([b, H] × [H, 3H])
+        BLAS.gemm(.none, .transposed, m: b, n: G, k: H, a: hPrev, lda: H, b: s.wHH, ldb: H,
+                  beta: 0, c: s.tmp, ldc: G)
+        for j in 0..<b {
+            let p = pre + j * G, q = s.tmp + j * G, o = j * H
+            lanes(H) { k, n in
+                let r = Act.sigmoid(ld(p + k, n) + ld(q + k, n))
+                let z = Act.sigmoid(ld(p + H + k, n) + ld(q + H + k, n))
+                let hn = ld(q + 2 * H + k, n) + ld(bhn + k, n)
+                let nn = Act.tanh(ld(p + 2 * H + k, n) + r * hn)
+                let hp = ld(hPrev + o + k, n)
+                st(r, p + k, n); st(z, p + H + k, n); st(nn, p + 2 * H + k, n)
+                st(hn, hnOut + o + k, n)
+                st(nn + z * (hp - nn), hOut + o + k, n)
+            }
+        }
+    }
+
+    static func backwardStep(_ s: LayerState, t: Int) {
+        let H = s.H, b = s.b, G = 3 * H
+        let gates = s.gates + t * b * G, dG = s.dG + t * b * G, dHG = s.dHG + t * b * G
+        let dOut = s.dOut + t * b * H, hn = s.extra + t * b * H, hPrev = s.hPrev(t)
+        for j in 0..<b {
+            let g3 = gates + j * G, dx = dG + j * G, dhg = dHG + j * G, o = j * H
+            lanes(H) { k, n in
+                let dh = ld(dOut + o + k, n) + ld(s.dhNext + o + k, n)
+                let r = ld(g3 + k, n), z = ld(g3 + H + k, n), nn = ld(g3 + 2 * H + k, n)
+                let hp = ld(hPrev + o + k, n)
+                let dnp = dh * (one - z) * (one - nn * nn)
+                let dzp = dh * (hp - nn) * z * (one - z)
+                let drp = dnp * ld(hn + o + k, n) * r * (one - r)
+                st(drp, dx + k, n); st(dzp, dx + H + k, n); st(dnp, dx + 2 * H + k, n)
+                st(drp, dhg + k, n); st(dzp, dhg + H + k, n); st(dnp * r, dhg + 2 * H + k, n)
+                st(dh * z, s.dhNext + o + k, n)
+            }
+        }
+        // dh_{t−1} = dh ⊙ z + dHG_t · W_hh
+        BLAS.gemm(.none, .none, m: b, n: H, k: G, a: dHG, lda: G, b: s.wHH, ldb: H, beta: 1, c: s.dhNext, ldc: H)
+    }
+
+    static func accumulateHiddenGradients(_ s: LayerState, dWHH: UnsafeMutablePointer<Float>,
+                                          dBHH: UnsafeMutablePointer<Float>) {
+        let G = 3 * s.H
+        BLAS.gemm(.transposed, .none, m: G, n: s.H, k: s.T * s.b, a: s.dHG, lda: G,
+                  b: s.hs, ldb: s.H, beta: 1, c: dWHH, ldc: s.H)
+        Vec.addColumnSums(s.dHG, rows: s.T * s.b, cols: G, lda: G, into: dBHH)
+    }
+}
+
+/// n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn) — the original GRU (Cho et al., 2014).
+enum GRUResetBeforeCell: RecurrentCell {
+    static let gateCount = 3
+
+    static func forwardStep(_ s: LayerState, t: Int) {
+        let H = s.H, b = s.b, G = 3 * H
+        let pre = s.gates + t * b * G
+        let hPrev = s.hPrev(t), hOut = s.hOut(t)
+        let rh = s.extra + t * b * H
+        // tmp[b, 2H] = h_{t−1} · W_h(r,z)ᵀ
+        BLAS.gemm(.none, .transposed, m: b, n: 2 * H, k: H, a: hPrev, lda: H, b: s.wHH, ldb: H,
+                  beta: 0, c: s.tmp, ldc: 2 * H)
+        for j in 0..<b {
+            let p = pre + j * G, q = s.tmp + j * 2 * H, o = j * H
+            lanes(H) { k, n in
+                let r = Act.sigmoid(ld(p + k, n) + ld(q + k, n))
+                let z = Act.sigmoid(ld(p + H + k, n) + ld(q + H + k, n))
+                st(r, p + k, n); st(z, p + H + k, n)
+                st(r * ld(hPrev + o + k, n), rh + o + k, n)
+            }
+        }
+        // pre_n += (r ⊙ h_{t−1}) · W_hnᵀ
+        BLAS.gemm(.none, .transposed, m: b, n: H, k: H, a: rh, lda: H, b: s.wHH + 2 * H * H, ldb: H,
+                  beta: 1, c: pre + 2 * H, ldc: G)
+        for j in 0..<b {
+            let p = pre + j * G, o = j * H
+            lanes(H) { k, n in
+                let nn = Act.tanh(ld(p + 2 * H + k, n))
+                let z = ld(p + H + k, n), hp = ld(hPrev + o + k, n)
+                st(nn, p + 2 * H + k, n)
+                st(nn + z * (hp - nn), hOut + o + k, n)
+            }
+        }
+    }
+
+    static func backwardStep(_ s: LayerState, t: Int) {
+        let H = s.H, b = s.b, G = 3 * H
+        let gates = s.gates + t * b * G, dG = s.dG + t * b * G
+        let dOut = s.dOut + t * b * H, hPrev = s.hPrev(t)
+        for j in 0..<b {
+            let g3 = gates + j * G, d3 = dG + j * G, o = j * H
+            lanes(H) { k, n in
+                let dh = ld(dOut + o + k, n) + ld(s.dhNext + o + k, n)
+                let z = ld(g3 + H + k, n), nn = ld(g3 + 2 * H + k, n)
+                let hp = ld(hPrev + o + k, n)
+                st(dh * (hp - nn) * z * (one - z), d3 + H + k, n)
+                st(dh * (one - z) * (one - nn * nn), d3 + 2 * H + k, n)
+                st(dh * z, s.dhNext + o + k, n)
+            }
+        }
+        // d(r ⊙ h)[b, H] = dn · W_hn
+        let drh = s.tmp
+        BLAS.gemm(.none, .none, m: b, n: H, k: H, a: dG + 2 * H, lda: G, b: s.wHH + 2 * H * H, ldb: H,
+                  beta: 0, c: drh, ldc: H)
+        for j in 0..<b {
+            let g3 = gates + j * G, d3 = dG + j * G, o = j * H
+            lanes(H) { k, n in
+                let r = ld(g3 + k, n), d = ld(drh + o + k, n)
+                st(d * ld(hPrev + o + k, n) * r * (one - r), d3 + k, n)
+                st(ld(s.dhNext + o + k, n) + d * r, s.dhNext + o + k, n)
+            }
+        }
+        // dh_{t−1} += d(r,z) · W_h(r,z)
+        BLAS.gemm(.none, .none, m: b, n: H, k: 2 * H, a: dG, lda: G, b: s.wHH, ldb: H, beta: 1, c: s.dhNext, ldc: H)
+    }
+
+    static func accumulateHiddenGradients(_ s: LayerState, dWHH: UnsafeMutablePointer<Float>,
+                                          dBHH: UnsafeMutablePointer<Float>) {
+        let H = s.H, G = 3 * H, rows = s.T * s.b
+        BLAS.gemm(.transposed, .none, m: 2 * H, n: H, k: rows, a: s.dG, lda: G,
+                  b: s.hs, ldb: H, beta: 1, c: dWHH, ldc: H)
+        BLAS.gemm(.transposed, .none, m: H, n: H, k: rows, a: s.dG + 2 * H, lda: G,
+                  b: s.extra, ldb: H, beta: 1, c: dWHH + 2 * H * H, ldc: H)
+        Vec.addColumnSums(s.dG, rows: rows, cols: G, lda: G, into: dBHH)
+    }
+}

@@ -1,0 +1,365 @@
+// One replica's activations and scratch for a RecurrentNetwork, allocated once for a maximum
+// batch and sequence length, and the forward and backward passes over them (ARCHITECTURE.md §4):
+// per layer one input-projection GEMM over all T·b rows, per step one recurrent GEMM and a
+// fused elementwise pass; after the time loop the weight gradients as GEMMs over all rows.
+// It allocates nothing after init and never touches parameters except through given pointers.
+
+import RecurKernels
+
+/// Token ids or real-valued features for one batch, time-major.
+public enum ModelInput {
+    /// Token ids at [t·b + j].
+    case tokens(UnsafePointer<Int32>)
+    /// Feature vectors at [(t·b + j)·F + f].
+    case features(UnsafePointer<Float>)
+}
+
+/// Initial hidden (and LSTM cell) state, [L, b, H] each.
+public struct InitialState {
+    public var hidden: UnsafePointer<Float>
+    public var cell: UnsafePointer<Float>?
+    public init(hidden: UnsafePointer<Float>, cell: UnsafePointer<Float>?) {
+        self.hidden = hidden; self.cell = cell
+    }
+}
+
+/// Where dropout masks come from: masks depend on (seed, global sequence index, layer) only,
+/// so they are the same whichever replica runs a sequence (ARCHITECTURE.md §6).
+public struct DropoutSource {
+    public var seed: UInt64
+    /// Global index of this batch's first sequence.
+    public var firstSequence: Int
+    public init(seed: UInt64, firstSequence: Int) { self.seed = seed; self.firstSequence = firstSequence }
+}
+
+/// Sums a loss produced over one batch, before any reduction across replicas.
+public struct LossSums: Sendable, Equatable {
+    /// Σ over targets of the per-target loss (not divided by anything).
+    public var loss: Double
+    /// Predictions whose arg-max equals the target (cross-entropy only).
+    public var correct: Int
+    /// Targets counted.
+    public var count: Int
+    public init(loss: Double = 0, correct: Int = 0, count: Int = 0) {
+        self.loss = loss; self.correct = correct; self.count = count
+    }
+}
+
+/// A replica's buffers and passes. Not thread-safe: one workspace per thread.
+public final class NetworkWorkspace: @unchecked Sendable {
+    public let network: RecurrentNetwork
+    public let maxBatch: Int
+    public let maxSteps: Int
+
+    // Per layer: stored activations.
+    private let hs: [FloatBuffer]          // [(T+1)·B, H]
+    private let cs: [FloatBuffer]          // [(T+1)·B, H] (LSTM)
+    private let gates: [FloatBuffer]       // [T·B, G·H]
+    private let extra: [FloatBuffer]       // [T·B, H]
+    private let dropped: [FloatBuffer]     // [T·B, H] input of layer l > 0 after dropout
+    private let masks: [FloatBuffer]       // [T·B, H]
+    // Shared scratch.
+    private let embedded: FloatBuffer      // [T·B, E]
+    private let weightT: FloatBuffer       // [V, G·H] one-hot: W_ih_l0ᵀ; also its gradient
+    private let dG: FloatBuffer, dHG: FloatBuffer, tmp: FloatBuffer, biasRow: FloatBuffer
+    private let dhNext: FloatBuffer, dcNext: FloatBuffer
+    private let dYa: FloatBuffer, dYb: FloatBuffer
+    /// Head outputs: [T·B, O] (every step) or [B, O] (last step), and their gradient.
+    public let outputs: FloatBuffer
+    public let dOutputs: FloatBuffer
+    private let finalH: FloatBuffer, finalC: FloatBuffer   // [L, B, H]
+
+    // What the last forward saw (backward replays it).
+    private var b = 0, T = 0
+    private var input: ModelInput?
+    private var dropoutActive = false
+
+    public init(network: RecurrentNetwork, maxBatch: Int, maxSteps: Int) {
+        precondition(maxBatch > 0 && maxSteps > 0, "workspace needs a positive batch and length")
+        self.network = network
+        self.maxBatch = maxBatch
+        self.maxSteps = maxSteps
+        let c = network.config, H = c.hiddenSize, G = c.cell.gateCount, L = c.layers
+        let rows = maxBatch * maxSteps
+        hs = (0..<L).map { _ in FloatBuffer(count: (maxSteps + 1) * maxBatch * H) }
+        cs = (0..<L).map { _ in FloatBuffer(count: c.cell == .lstm ? (maxSteps + 1) * maxBatch * H : 0) }
+        gates = (0..<L).map { _ in FloatBuffer(count: rows * G * H) }
+        extra = (0..<L).map { _ in FloatBuffer(count: c.cell == .rnn ? 0 : rows * H) }
+        let useDropout = c.dropout > 0
+        dropped = (0..<L).map { l in FloatBuffer(count: l > 0 && useDropout ? rows * H : 0) }
+        masks = (0..<L).map { l in FloatBuffer(count: l > 0 && useDropout ? rows * H : 0) }
+        embedded = FloatBuffer(count: c.input == .embedding ? rows * c.embeddingSize : 0)
+        weightT = FloatBuffer(count: c.input == .oneHot ? c.vocabularySize * G * H : 0)
+        dG = FloatBuffer(count: rows * G * H)
+        dHG = FloatBuffer(count: c.cell == .gru && c.gruReset == .after ? rows * G * H : 0)
+        tmp = FloatBuffer(count: maxBatch * G * H)
+        biasRow = FloatBuffer(count: G * H)
+        dhNext = FloatBuffer(count: maxBatch * H)
+        dcNext = FloatBuffer(count: maxBatch * H)
+        let dyWidth = max(H, c.input == .embedding ? c.embeddingSize : 0)
+        dYa = FloatBuffer(count: rows * dyWidth)
+        dYb = FloatBuffer(count: rows * dyWidth)
+        let outRows = c.head == .everyStep ? rows : maxBatch
+        outputs = FloatBuffer(count: outRows * c.outputSize)
+        dOutputs = FloatBuffer(count: outRows * c.outputSize)
+        finalH = FloatBuffer(count: L * maxBatch * H)
+        finalC = FloatBuffer(count: c.cell == .lstm ? L * maxBatch * H : 0)
+    }
+
+    /// Rows of `outputs` after the last forward: T·b (every step) or b (last step).
+    public var outputRows: Int { network.config.head == .everyStep ? T * b : b }
+
+    /// Final hidden state of the last forward, [L, b, H] (row stride b·H per layer).
+    public var finalHidden: UnsafePointer<Float> { UnsafePointer(finalH.base) }
+    /// Final LSTM cell state of the last forward, [L, b, H]; nil for other cells.
+    public var finalCell: UnsafePointer<Float>? { network.config.cell == .lstm ? UnsafePointer(finalC.base) : nil }
+
+    private func state(_ l: Int, dOut: UnsafePointer<Float>, params: UnsafePointer<Float>) -> LayerState {
+        let c = network.config, lo = network.layers[l]
+        return LayerState(b: b, T: T, H: c.hiddenSize, wHH: params + lo.wHH, bHH: params + lo.bHH,
+                          hs: hs[l].base, cs: cs[l].base, gates: gates[l].base, extra: extra[l].base,
+                          dG: dG.base, dHG: dHG.base, tmp: tmp.base, dOut: dOut,
+                          dhNext: dhNext.base, dcNext: dcNext.base, relu: c.nonlinearity == .relu)
+    }
+
+    /// Input rows layer `l` reads: [T·b, inputSize] (nil for one-hot layer 0).
+    private func layerInput(_ l: Int) -> UnsafePointer<Float>? {
+        if l > 0 {
+            let H = network.config.hiddenSize
+            return UnsafePointer(dropoutActive ? dropped[l].base : hs[l - 1].base + b * H)
+        }
+        switch input! {
+        case .tokens: return network.config.input == .embedding ? UnsafePointer(embedded.base) : nil
+        case .features(let x): return x
+        }
+    }
+
+    // MARK: Forward
+
+    /// Runs the network over `batch` sequences of `steps` steps and fills `outputs`.
+    /// - Parameters:
+    ///   - parameters: the flat parameter buffer (layout of `network.layout`).
+    ///   - initialState: h_0 (and c_0) per layer, or nil for zeros.
+    ///   - dropout: mask source when training with dropout; nil turns dropout off (evaluation).
+    public func forward(parameters params: UnsafePointer<Float>, input: ModelInput, batch: Int, steps: Int,
+                        initialState: InitialState? = nil, dropout: DropoutSource? = nil) {
+        precondition(batch >= 1 && batch <= maxBatch, "batch \(batch) outside 1...\(maxBatch)")
+        precondition(steps >= 1 && steps <= maxSteps, "steps \(steps) outside 1...\(maxSteps)")
+        let c = network.config, H = c.hiddenSize, G = c.cell.gateCount
+        b = batch; T = steps
+        self.input = input
+        dropoutActive = dropout != nil && c.dropout > 0 && c.layers > 1
+        let rows = T * b
+
+        if c.input == .embedding {
+            guard case .tokens(let tok) = input else { preconditionFailure("embedding model needs token input") }
+            let E = c.embeddingSize, table = params + network.embedding!
+            for r in 0..<rows {
+                let id = Int(tok[r])
+                precondition(id >= 0 && id < c.vocabularySize, "token id \(id) outside vocabulary \(c.vocabularySize)")
+                Vec.copy(table + id * E, embedded.base + r * E, count: E)
+            }
+        }
+
+        for l in 0..<c.layers {
+            let lo = network.layers[l]
+            if l > 0 && dropoutActive { applyDropout(layer: l, source: dropout!) }
+            // gates[T·b, G·H] = bias + X · W_ihᵀ
+            let pre = gates[l].base, GH = G * H
+            projectionBias(l, params: params)
+            Vec.broadcastRows(biasRow.base, nil, into: pre, rows: rows, cols: GH, ldc: GH)
+            if let x = layerInput(l) {
+                BLAS.gemm(.none, .transposed, m: rows, n: GH, k: lo.inputSize, a: x, lda: lo.inputSize,
+                          b: params + lo.wIH, ldb: lo.inputSize, beta: 1, c: pre, ldc: GH)
+            } else {
+                oneHotProjection(params: params, into: pre)
+            }
+            // Initial state into block 0.
+            let h0 = hs[l].base
+            if let s = initialState {
+                Vec.copy(s.hidden + l * b * H, h0, count: b * H)
+                if c.cell == .lstm {
+                    if let cell = s.cell { Vec.copy(cell + l * b * H, cs[l].base, count: b * H) }
+                    else { Vec.zero(cs[l].base, count: b * H) }
+                }
+            } else {
+                Vec.zero(h0, count: b * H)
+                if c.cell == .lstm { Vec.zero(cs[l].base, count: b * H) }
+            }
+            let s = state(l, dOut: dYa.base, params: params)
+            switch (c.cell, c.gruReset) {
+            case (.rnn, _): for t in 0..<T { ElmanCell.forwardStep(s, t: t) }
+            case (.lstm, _): for t in 0..<T { LSTMCell.forwardStep(s, t: t) }
+            case (.gru, .after): for t in 0..<T { GRUResetAfterCell.forwardStep(s, t: t) }
+            case (.gru, .before): for t in 0..<T { GRUResetBeforeCell.forwardStep(s, t: t) }
+            }
+            Vec.copy(hs[l].base + T * b * H, finalH.base + l * b * H, count: b * H)
+            if c.cell == .lstm { Vec.copy(cs[l].base + T * b * H, finalC.base + l * b * H, count: b * H) }
+        }
+
+        // Head: outputs = Y · W_headᵀ + b_head
+        let O = c.outputSize, top = hs[c.layers - 1].base
+        let y = c.head == .everyStep ? top + b * H : top + T * b * H
+        let outRows = outputRows
+        Vec.broadcastRows(params + network.headBias, nil, into: outputs.base, rows: outRows, cols: O, ldc: O)
+        BLAS.gemm(.none, .transposed, m: outRows, n: O, k: H, a: y, lda: H, b: params + network.headWeight, ldb: H,
+                  beta: 1, c: outputs.base, ldc: O)
+    }
+
+    private func projectionBias(_ l: Int, params: UnsafePointer<Float>) {
+        let c = network.config, lo = network.layers[l], H = c.hiddenSize
+        let bIH = params + lo.bIH, bHH = params + lo.bHH
+        switch (c.cell, c.gruReset) {
+        case (.rnn, _): ElmanCell.projectionBias(bIH: bIH, bHH: bHH, H: H, into: biasRow.base)
+        case (.lstm, _): LSTMCell.projectionBias(bIH: bIH, bHH: bHH, H: H, into: biasRow.base)
+        case (.gru, .after): GRUResetAfterCell.projectionBias(bIH: bIH, bHH: bHH, H: H, into: biasRow.base)
+        case (.gru, .before): GRUResetBeforeCell.projectionBias(bIH: bIH, bHH: bHH, H: H, into: biasRow.base)
+        }
+    }
+
+    /// One-hot layer 0: pre[r] += W_ih[:, token_r], gathered as rows of W_ihᵀ.
+    private func oneHotProjection(params: UnsafePointer<Float>, into pre: UnsafeMutablePointer<Float>) {
+        guard case .tokens(let tok) = input! else { preconditionFailure("one-hot model needs token input") }
+        let c = network.config, V = c.vocabularySize, GH = c.cell.gateCount * c.hiddenSize
+        let w = params + network.layers[0].wIH, wt = weightT.base
+        for g in 0..<GH { for v in 0..<V { wt[v * GH + g] = w[g * V + v] } }
+        for r in 0..<(T * b) {
+            let id = Int(tok[r])
+            precondition(id >= 0 && id < V, "token id \(id) outside vocabulary \(V)")
+            Vec.add(wt + id * GH, into: pre + r * GH, count: GH)
+        }
+    }
+
+    private func applyDropout(layer l: Int, source: DropoutSource) {
+        let H = network.config.hiddenSize, p = network.config.dropout, keep = 1 / (1 - p)
+        let m = masks[l].base, x = hs[l - 1].base + b * H, out = dropped[l].base
+        for j in 0..<b {
+            var rng = SeededRandom.stream(seed: source.seed, UInt64(source.firstSequence + j) &* 1024 &+ UInt64(l))
+            for t in 0..<T {
+                let row = (t * b + j) * H
+                for k in 0..<H { m[row + k] = rng.uniformFloat() < p ? 0 : keep }
+            }
+        }
+        for i in 0..<(T * b * H) { out[i] = x[i] * m[i] }
+    }
+
+    // MARK: Losses
+
+    /// Softmax cross-entropy of `outputs` against class ids (one per output row); writes
+    /// dOutputs = (softmax − onehot) / normalizer.
+    /// - Parameter normalizer: the count the loss is divided by (the global target count).
+    public func crossEntropy(targets: UnsafePointer<Int32>, normalizer: Float) -> LossSums {
+        let O = network.config.outputSize, rows = outputRows, scale = 1 / normalizer
+        var sums = LossSums(count: rows)
+        for r in 0..<rows {
+            let x = outputs.base + r * O, d = dOutputs.base + r * O
+            let target = Int(targets[r])
+            precondition(target >= 0 && target < O, "target \(target) outside 0..<\(O)")
+            let lse = Act.logSumExp(x, count: O)
+            sums.loss += Double(lse - x[target])
+            var best = 0
+            for k in 1..<max(O, 1) where x[k] > x[best] { best = k }
+            if best == target { sums.correct += 1 }
+            let l = F8(repeating: lse), s = F8(repeating: scale)
+            Act.map(x, d, count: O) { Act.exp($0 - l) * s }
+            d[target] -= scale
+        }
+        return sums
+    }
+
+    /// Squared error of `outputs` against targets laid out like them; writes
+    /// dOutputs = 2 (y − target) / normalizer.
+    /// - Parameter normalizer: the count the loss is divided by (the global count of values).
+    public func squaredError(targets: UnsafePointer<Float>, normalizer: Float) -> LossSums {
+        let n = outputRows * network.config.outputSize, scale = 2 / normalizer
+        var sum = 0.0
+        for i in 0..<n {
+            let diff = outputs.base[i] - targets[i]
+            sum += Double(diff * diff)
+            dOutputs.base[i] = scale * diff
+        }
+        return LossSums(loss: sum, correct: 0, count: n)
+    }
+
+    // MARK: Backward
+
+    /// Backward through time from `dOutputs`; gradients ACCUMULATE (+=) into `gradients`
+    /// (layout of `network.layout`). Uses what the last `forward` stored.
+    public func backward(parameters params: UnsafePointer<Float>, gradients grads: UnsafeMutablePointer<Float>) {
+        precondition(input != nil, "backward before forward")
+        let c = network.config, H = c.hiddenSize, G = c.cell.gateCount, GH = G * H, O = c.outputSize
+        let rows = T * b
+        let top = hs[c.layers - 1].base
+
+        // Head: dY = dOut · W_head; dW_head += dOutᵀ · Y; db_head += Σ dOut
+        var dY = dYa.base, dNext = dYb.base
+        let wHead = params + network.headWeight
+        if c.head == .everyStep {
+            BLAS.gemm(.none, .none, m: rows, n: H, k: O, a: dOutputs.base, lda: O, b: wHead, ldb: H, beta: 0, c: dY, ldc: H)
+            BLAS.gemm(.transposed, .none, m: O, n: H, k: rows, a: dOutputs.base, lda: O, b: top + b * H, ldb: H,
+                      beta: 1, c: grads + network.headWeight, ldc: H)
+        } else {
+            Vec.zero(dY, count: (T - 1) * b * H)
+            BLAS.gemm(.none, .none, m: b, n: H, k: O, a: dOutputs.base, lda: O, b: wHead, ldb: H, beta: 0,
+                      c: dY + (T - 1) * b * H, ldc: H)
+            BLAS.gemm(.transposed, .none, m: O, n: H, k: b, a: dOutputs.base, lda: O, b: top + T * b * H, ldb: H,
+                      beta: 1, c: grads + network.headWeight, ldc: H)
+        }
+        Vec.addColumnSums(dOutputs.base, rows: outputRows, cols: O, lda: O, into: grads + network.headBias)
+
+        for l in stride(from: c.layers - 1, through: 0, by: -1) {
+            let lo = network.layers[l]
+            let s = state(l, dOut: dY, params: params)
+            Vec.zero(dhNext.base, count: b * H)
+            Vec.zero(dcNext.base, count: b * H)
+            switch (c.cell, c.gruReset) {
+            case (.rnn, _):
+                for t in stride(from: T - 1, through: 0, by: -1) { ElmanCell.backwardStep(s, t: t) }
+                ElmanCell.accumulateHiddenGradients(s, dWHH: grads + lo.wHH, dBHH: grads + lo.bHH)
+            case (.lstm, _):
+                for t in stride(from: T - 1, through: 0, by: -1) { LSTMCell.backwardStep(s, t: t) }
+                LSTMCell.accumulateHiddenGradients(s, dWHH: grads + lo.wHH, dBHH: grads + lo.bHH)
+            case (.gru, .after):
+                for t in stride(from: T - 1, through: 0, by: -1) { GRUResetAfterCell.backwardStep(s, t: t) }
+                GRUResetAfterCell.accumulateHiddenGradients(s, dWHH: grads + lo.wHH, dBHH: grads + lo.bHH)
+            case (.gru, .before):
+                for t in stride(from: T - 1, through: 0, by: -1) { GRUResetBeforeCell.backwardStep(s, t: t) }
+                GRUResetBeforeCell.accumulateHiddenGradients(s, dWHH: grads + lo.wHH, dBHH: grads + lo.bHH)
+            }
+            // Input side: db_ih += Σ dG; dW_ih += dGᵀ · X; dX = dG · W_ih
+            Vec.addColumnSums(dG.base, rows: rows, cols: GH, lda: GH, into: grads + lo.bIH)
+            let I = lo.inputSize
+            if let x = layerInput(l) {
+                BLAS.gemm(.transposed, .none, m: GH, n: I, k: rows, a: dG.base, lda: GH, b: x, ldb: I,
+                          beta: 1, c: grads + lo.wIH, ldc: I)
+            } else {
+                oneHotGradient(grads: grads + lo.wIH)
+            }
+            let needsDX = l > 0 || c.input == .embedding
+            if needsDX {
+                BLAS.gemm(.none, .none, m: rows, n: I, k: GH, a: dG.base, lda: GH, b: params + lo.wIH, ldb: I,
+                          beta: 0, c: dNext, ldc: I)
+                if l > 0 && dropoutActive {
+                    let m = masks[l].base
+                    for i in 0..<(rows * H) { dNext[i] *= m[i] }
+                }
+                swap(&dY, &dNext)
+            }
+        }
+
+        if c.input == .embedding, case .tokens(let tok) = input! {
+            let E = c.embeddingSize, dTable = grads + network.embedding!
+            for r in 0..<rows { Vec.add(dY + r * E, into: dTable + Int(tok[r]) * E, count: E) }
+        }
+    }
+
+    /// dW_ih_l0[:, token] += dG[r] for every row: accumulated in W_ihᵀ layout, then transposed in.
+    private func oneHotGradient(grads dW: UnsafeMutablePointer<Float>) {
+        guard case .tokens(let tok) = input! else { return }
+        let c = network.config, V = c.vocabularySize, GH = c.cell.gateCount * c.hiddenSize
+        let acc = weightT.base
+        Vec.zero(acc, count: V * GH)
+        for r in 0..<(T * b) { Vec.add(dG.base + r * GH, into: acc + Int(tok[r]) * GH, count: GH) }
+        for g in 0..<GH { for v in 0..<V { dW[g * V + v] += acc[v * GH + g] } }
+    }
+}

@@ -1,1 +1,0 @@
-// RecurModel: placeholder until the module lands.

@@ -1,0 +1,75 @@
+// A model's structure: its flat parameter layout under PyTorch's names (ARCHITECTURE.md §2)
+// and PyTorch's initialisation. It holds no activations and no parameters itself — those are
+// in a NetworkWorkspace (one per replica) and in the caller's flat buffers.
+
+import RecurKernels
+
+/// Offsets of one recurrent layer's tensors in the flat buffer.
+struct LayerOffsets: Sendable, Equatable {
+    let wIH: Int, wHH: Int, bIH: Int, bHH: Int
+    /// Width of the vectors this layer reads.
+    let inputSize: Int
+}
+
+/// The structure of a stacked recurrent model: embedding or one-hot or features → L layers → head.
+public struct RecurrentNetwork: Sendable, Equatable {
+    public let config: ModelConfig
+    public let layout: ParameterLayout
+    let embedding: Int?
+    let layers: [LayerOffsets]
+    let headWeight: Int
+    let headBias: Int
+
+    /// Builds the layout for `config` (validated first).
+    /// - Throws: `ModelConfigError` when a size is out of range.
+    public init(_ config: ModelConfig) throws {
+        try config.validate()
+        self.config = config
+        var layout = ParameterLayout()
+        let H = config.hiddenSize, G = config.cell.gateCount
+        embedding = config.input == .embedding
+            ? layout.append("embedding.weight", shape: [config.vocabularySize, config.embeddingSize]) : nil
+        var layers: [LayerOffsets] = []
+        for l in 0..<config.layers {
+            let inputSize = l == 0 ? config.firstLayerInputSize : H
+            let wIH = layout.append("rnn.weight_ih_l\(l)", shape: [G * H, inputSize])
+            let wHH = layout.append("rnn.weight_hh_l\(l)", shape: [G * H, H])
+            let bIH = layout.append("rnn.bias_ih_l\(l)", shape: [G * H])
+            let bHH = layout.append("rnn.bias_hh_l\(l)", shape: [G * H])
+            layers.append(LayerOffsets(wIH: wIH, wHH: wHH, bIH: bIH, bHH: bHH, inputSize: inputSize))
+        }
+        headWeight = layout.append("head.weight", shape: [config.outputSize, H])
+        headBias = layout.append("head.bias", shape: [config.outputSize])
+        self.layers = layers
+        self.layout = layout
+    }
+
+    public var parameterCount: Int { layout.totalCount }
+
+    /// Fills `parameters` as PyTorch initialises the equivalent modules: embeddings N(0, 1);
+    /// recurrent weights and biases U(−1/√H, 1/√H); the head as nn.Linear (U(−1/√H, 1/√H) for
+    /// weight and bias). With `forgetBias`, an LSTM's b_ih forget slice is 1 and b_hh's is 0.
+    /// Tensors are drawn in layout order from one SeededRandom(seed), so the result is the
+    /// same on every platform.
+    public func initializeParameters(_ parameters: UnsafeMutablePointer<Float>, seed: UInt64) {
+        var rng = SeededRandom(seed: seed)
+        let H = config.hiddenSize
+        let bound = 1 / Float(H).squareRoot()
+        for e in layout.entries {
+            let p = parameters + e.offset
+            if e.name == "embedding.weight" {
+                for i in 0..<e.count { p[i] = rng.normal() }
+            } else {
+                for i in 0..<e.count { p[i] = rng.uniform(-bound, bound) }
+            }
+        }
+        if config.forgetBias && config.cell == .lstm {
+            for l in layers {
+                for k in 0..<H {
+                    parameters[l.bIH + H + k] = 1
+                    parameters[l.bHH + H + k] = 0
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,108 @@
+// Recur against PyTorch: outputs, final states, loss and every gradient of fixtures written by
+// Tests/Reference/make_golden.py (float64 reference from float32 inputs). Tolerance: 1e-5
+// absolute or 1e-4 relative, per value.
+
+import Foundation
+import XCTest
+import RecurKernels
+@testable import RecurModel
+
+struct GoldenFixture: Decodable {
+    let name, cell, nonlinearity, reset, input, head, loss: String
+    let layers, hidden, vocab, embed, features, output, batch, steps: Int
+    let normalizer: Double
+    let params: [String: [Float]]
+    let inputs: [Double]
+    let targets: [Double]
+    let h0, c0: [Float]?
+    let outputs: [Double]
+    let h_n: [Double]
+    let c_n: [Double]?
+    let loss_value: Double
+    let grads: [String: [Double]]
+
+    var config: ModelConfig {
+        ModelConfig(cell: CellKind(rawValue: cell)!, hiddenSize: hidden, layers: layers,
+                    nonlinearity: Nonlinearity(rawValue: nonlinearity)!, gruReset: GRUReset(rawValue: reset)!,
+                    input: InputKind(rawValue: input)!, vocabularySize: vocab, embeddingSize: embed,
+                    featureCount: features, outputSize: output, head: HeadMode(rawValue: head)!)
+    }
+}
+
+final class GoldenTests: XCTestCase {
+    static func fixtures() throws -> [GoldenFixture] {
+        let dir = try XCTUnwrap(Bundle.module.url(forResource: "Fixtures", withExtension: nil))
+        let files = try FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil)
+            .filter { $0.pathExtension == "json" }.sorted { $0.lastPathComponent < $1.lastPathComponent }
+        return try files.map { try JSONDecoder().decode(GoldenFixture.self, from: Data(contentsOf: $0)) }
+    }
+
+    /// Largest |ours − reference| over a list, failing on the first value outside tolerance.
+    @discardableResult
+    func compare(_ ours: [Float], _ ref: [Double], _ what: String, file: StaticString = #filePath, line: UInt = #line) -> Double {
+        XCTAssertEqual(ours.count, ref.count, "\(what): count", file: file, line: line)
+        var worst = 0.0
+        for (i, (a, r)) in zip(ours, ref).enumerated() {
+            let dev = abs(Double(a) - r)
+            worst = max(worst, dev)
+            if dev > 1e-5 && dev > 1e-4 * abs(r) {
+                XCTFail("\(what)[\(i)]: Recur \(a), PyTorch \(r)", file: file, line: line)
+                return worst
+            }
+        }
+        return worst
+    }
+
+    func testGolden_EveryFixture_MatchesPyTorch() throws {
+        let fixtures = try Self.fixtures()
+        XCTAssertGreaterThanOrEqual(fixtures.count, 11)
+        var report: [String: Double] = [:]
+        for fx in fixtures {
+            let net = try RecurrentNetwork(fx.config)
+            let b = fx.batch, T = fx.steps
+            let params = FloatBuffer(count: net.parameterCount)
+            for e in net.layout.entries {
+                let values = try XCTUnwrap(fx.params[e.name], "\(fx.name): fixture lacks \(e.name)")
+                XCTAssertEqual(values.count, e.count, "\(fx.name): \(e.name) size")
+                for (i, v) in values.enumerated() { params[e.offset + i] = v }
+            }
+            XCTAssertEqual(Set(fx.params.keys), Set(net.layout.entries.map(\.name)), "\(fx.name): tensor names")
+            let ws = NetworkWorkspace(network: net, maxBatch: b, maxSteps: T)
+            let tokens = Int32Buffer(fx.inputs.map { Int32($0) })
+            let features = FloatBuffer(fx.inputs.map { Float($0) })
+            let input: ModelInput = fx.input == "features" ? .features(features.base) : .tokens(tokens.base)
+            let h0 = fx.h0.map { FloatBuffer($0) }, c0 = fx.c0.map { FloatBuffer($0) }
+            let state = h0.map { InitialState(hidden: $0.base, cell: c0.map { UnsafePointer($0.base) }) }
+            ws.forward(parameters: params.base, input: input, batch: b, steps: T, initialState: state)
+
+            var worst = 0.0
+            let outCount = ws.outputRows * fx.output
+            worst = max(worst, compare(Array(UnsafeBufferPointer(start: ws.outputs.base, count: outCount)), fx.outputs, "\(fx.name) outputs"))
+            let stateCount = fx.layers * b * fx.hidden
+            worst = max(worst, compare(Array(UnsafeBufferPointer(start: ws.finalHidden, count: stateCount)), fx.h_n, "\(fx.name) h_n"))
+            if let cn = fx.c_n, let fc = ws.finalCell {
+                worst = max(worst, compare(Array(UnsafeBufferPointer(start: fc, count: stateCount)), cn, "\(fx.name) c_n"))
+            }
+            let normalizer = Float(fx.normalizer)
+            let sums: LossSums
+            if fx.loss == "cross_entropy" {
+                let t = Int32Buffer(fx.targets.map { Int32($0) })
+                sums = ws.crossEntropy(targets: t.base, normalizer: normalizer)
+            } else {
+                let t = FloatBuffer(fx.targets.map { Float($0) })
+                sums = ws.squaredError(targets: t.base, normalizer: normalizer)
+            }
+            worst = max(worst, compare([Float(sums.loss / fx.normalizer)], [fx.loss_value], "\(fx.name) loss"))
+            let grads = FloatBuffer(count: net.parameterCount)
+            ws.backward(parameters: params.base, gradients: grads.base)
+            for e in net.layout.entries {
+                let ref = try XCTUnwrap(fx.grads[e.name])
+                worst = max(worst, compare(Array(grads.buffer[e.range]), ref, "\(fx.name) d\(e.name)"))
+            }
+            report[fx.name] = worst
+        }
+        if ProcessInfo.processInfo.environment["RECUR_VERBOSE"] != nil {
+            for (k, v) in report.sorted(by: { $0.key < $1.key }) { print("golden \(k): largest deviation \(v)") }
+        }
+    }
+}

@@ -1,0 +1,178 @@
+// Finite-difference checks of every hand-written gradient: each cell and variant, each input
+// encoding, both heads and both losses, stacked, with dropout and with a given initial state.
+// Central differences on every parameter of a small model; the loss sum is accumulated in Double.
+
+import XCTest
+import RecurKernels
+@testable import RecurModel
+
+enum LossKind { case crossEntropy, squaredError }
+
+struct GradientCase {
+    var config: ModelConfig
+    var batch = 3
+    var steps = 4
+    var loss: LossKind
+    var givenState = false
+    var dropout = false
+}
+
+final class GradientCheckTests: XCTestCase {
+
+    /// Runs forward + loss + backward, then compares every parameter's gradient with a central
+    /// difference. Returns the largest absolute deviation.
+    @discardableResult
+    func check(_ gc: GradientCase, file: StaticString = #filePath, line: UInt = #line) throws -> Float {
+        let net = try RecurrentNetwork(gc.config)
+        let c = gc.config, b = gc.batch, T = gc.steps
+        let ws = NetworkWorkspace(network: net, maxBatch: b, maxSteps: T)
+        let params = FloatBuffer(count: net.parameterCount)
+        net.initializeParameters(params.base, seed: 7)
+        // Make biases non-trivial so every path carries signal.
+        var rng = SeededRandom(seed: 99)
+        for e in net.layout.entries where e.name.contains("bias") {
+            for i in e.range { params[i] = rng.uniform(-0.5, 0.5) }
+        }
+        let rows = T * b
+        let tokens = Int32Buffer(count: rows)
+        let features = FloatBuffer(count: rows * max(c.featureCount, 1))
+        for i in 0..<rows { tokens[i] = Int32(rng.below(max(c.vocabularySize, 1))) }
+        for i in 0..<features.count { features[i] = rng.uniform(-1, 1) }
+        let outRows = c.head == .everyStep ? rows : b
+        let classTargets = Int32Buffer(count: outRows)
+        for i in 0..<outRows { classTargets[i] = Int32(rng.below(c.outputSize)) }
+        let valueTargets = FloatBuffer(count: outRows * c.outputSize)
+        for i in 0..<valueTargets.count { valueTargets[i] = rng.uniform(-1, 1) }
+        let L = c.layers, H = c.hiddenSize
+        let h0 = FloatBuffer(count: L * b * H), c0 = FloatBuffer(count: L * b * H)
+        for i in 0..<h0.count { h0[i] = rng.uniform(-0.8, 0.8); c0[i] = rng.uniform(-0.8, 0.8) }
+        let normalizer = Float(outRows * (gc.loss == .squaredError ? c.outputSize : 1)) + 1.5
+
+        func lossValue(_ p: UnsafePointer<Float>) -> Double {
+            let input: ModelInput = c.input == .features ? .features(UnsafePointer(features.base)) : .tokens(UnsafePointer(tokens.base))
+            let state = gc.givenState ? InitialState(hidden: UnsafePointer(h0.base), cell: UnsafePointer(c0.base)) : nil
+            ws.forward(parameters: p, input: input, batch: b, steps: T, initialState: state,
+                       dropout: gc.dropout ? DropoutSource(seed: 5, firstSequence: 11) : nil)
+            let sums = gc.loss == .crossEntropy
+                ? ws.crossEntropy(targets: classTargets.base, normalizer: normalizer)
+                : ws.squaredError(targets: valueTargets.base, normalizer: normalizer)
+            return sums.loss / Double(normalizer)
+        }
+
+        let grads = FloatBuffer(count: net.parameterCount)
+        _ = lossValue(params.base)
+        ws.backward(parameters: params.base, gradients: grads.base)
+
+        // Per tensor: ‖analytic − fd‖ ≤ 1e-3 · ‖fd‖ + 2e-6 · √n (Float forward), and no
+        // single element off by more than 1e-2 · max|fd| + 1e-4.
+        var worst: Float = 0
+        let eps: Float = 3e-2
+        for e in net.layout.entries {
+            var errSq = 0.0, refSq = 0.0, maxRef: Float = 0
+            var fds: [Float] = []
+            for i in e.range {
+                // Fourth-order central difference: truncation O(eps⁴) lets eps be large enough
+                // that Float rounding in the forward pass stays near 1e-6.
+                let saved = params[i]
+                func at(_ d: Float) -> Double { params[i] = saved + d; return lossValue(params.base) }
+                let fd = Float((8 * (at(eps) - at(-eps)) - (at(2 * eps) - at(-2 * eps))) / Double(12 * eps))
+                params[i] = saved
+                fds.append(fd)
+                errSq += Double((fd - grads[i]) * (fd - grads[i]))
+                refSq += Double(fd * fd)
+                maxRef = max(maxRef, abs(fd))
+            }
+            let rel = Float((errSq.squareRoot()) / (refSq.squareRoot() + 1e-12))
+            worst = max(worst, rel)
+            if errSq.squareRoot() > 1e-3 * refSq.squareRoot() + 2e-6 * Double(e.count).squareRoot() {
+                XCTFail("\(e.name): relative gradient error \(rel) (norm \(refSq.squareRoot()))", file: file, line: line)
+            }
+            for (n, i) in e.range.enumerated() where abs(fds[n] - grads[i]) > 1e-2 * maxRef + 1e-4 {
+                XCTFail("\(e.name)[\(n)]: analytic \(grads[i]) vs finite difference \(fds[n])", file: file, line: line)
+                break
+            }
+        }
+        if ProcessInfo.processInfo.environment["RECUR_VERBOSE"] != nil { print("worst relative error \(worst) for \(c.cell) \(c.input)") }
+        return worst
+    }
+
+    func model(_ cell: CellKind, input: InputKind = .features, layers: Int = 1, head: HeadMode = .everyStep,
+               reset: GRUReset = .after, relu: Bool = false, out: Int = 3, dropout: Float = 0) -> ModelConfig {
+        ModelConfig(cell: cell, hiddenSize: 5, layers: layers, dropout: dropout,
+                    nonlinearity: relu ? .relu : .tanh, gruReset: reset, input: input,
+                    vocabularySize: 6, embeddingSize: 4, featureCount: 3, outputSize: out, head: head)
+    }
+
+    // MARK: Cells and variants
+
+    func testGradients_RNNTanh_MatchFiniteDifferences() throws {
+        try check(GradientCase(config: model(.rnn), loss: .squaredError))
+    }
+
+    func testGradients_RNNRelu_MatchFiniteDifferences() throws {
+        try check(GradientCase(config: model(.rnn, relu: true), loss: .squaredError))
+    }
+
+    func testGradients_GRUResetAfter_MatchFiniteDifferences() throws {
+        try check(GradientCase(config: model(.gru, reset: .after), loss: .squaredError))
+    }
+
+    func testGradients_GRUResetBefore_MatchFiniteDifferences() throws {
+        try check(GradientCase(config: model(.gru, reset: .before), loss: .squaredError))
+    }
+
+    func testGradients_LSTM_MatchFiniteDifferences() throws {
+        try check(GradientCase(config: model(.lstm), loss: .squaredError))
+    }
+
+    // MARK: Input encodings and losses
+
+    func testGradients_EmbeddingCrossEntropy_EveryCell() throws {
+        for cell in CellKind.allCases {
+            try check(GradientCase(config: model(cell, input: .embedding, out: 6), loss: .crossEntropy))
+        }
+    }
+
+    func testGradients_OneHotCrossEntropy_EveryCell() throws {
+        for cell in CellKind.allCases {
+            try check(GradientCase(config: model(cell, input: .oneHot, out: 6), loss: .crossEntropy))
+        }
+    }
+
+    func testGradients_LastStepHead_ClassificationAndRegression() throws {
+        for cell in CellKind.allCases {
+            try check(GradientCase(config: model(cell, head: .lastStep, out: 4), loss: .crossEntropy))
+            try check(GradientCase(config: model(cell, head: .lastStep, out: 2), loss: .squaredError))
+        }
+    }
+
+    // MARK: Stacks, state, dropout
+
+    func testGradients_TwoLayers_EveryCellAndVariant() throws {
+        for (cell, reset) in [(CellKind.rnn, GRUReset.after), (.gru, .after), (.gru, .before), (.lstm, .after)] {
+            try check(GradientCase(config: model(cell, input: .embedding, layers: 2, reset: reset, out: 6), loss: .crossEntropy))
+        }
+    }
+
+    func testGradients_GivenInitialState_EveryCellAndVariant() throws {
+        for (cell, reset) in [(CellKind.rnn, GRUReset.after), (.gru, .after), (.gru, .before), (.lstm, .after)] {
+            try check(GradientCase(config: model(cell, layers: 2, reset: reset), loss: .squaredError, givenState: true))
+        }
+    }
+
+    func testGradients_DropoutBetweenLayers_FixedMasks() throws {
+        for cell in CellKind.allCases {
+            try check(GradientCase(config: model(cell, input: .embedding, layers: 3, out: 6, dropout: 0.3),
+                                   loss: .crossEntropy, dropout: true))
+        }
+    }
+
+    func testGradients_RaggedHiddenSize_BatchOfOne() throws {
+        var c = model(.lstm, input: .embedding, layers: 2, out: 6)
+        c.hiddenSize = 11   // one full SIMD lane and a ragged tail
+        try check(GradientCase(config: c, batch: 1, steps: 3, loss: .crossEntropy))
+        c.cell = .gru
+        c.gruReset = .before
+        try check(GradientCase(config: c, batch: 2, steps: 3, loss: .crossEntropy))
+    }
+}

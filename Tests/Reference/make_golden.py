@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""Writes the PyTorch golden fixtures for Recur's model tests (Tests/RecurModelTests/Fixtures).
+
+Run by hand, with torch installed in a virtual environment outside the repository:
+    python3 -m venv /opt/torchref && /opt/torchref/bin/pip install torch
+    /opt/torchref/bin/python Tests/Reference/make_golden.py
+The tests read the committed JSON and need no Python.
+
+Each fixture is one JSON object:
+  name, cell (rnn|gru|lstm), nonlinearity (tanh|relu), reset (after|before), layers, hidden,
+  input (features|embedding|one_hot), vocab, embed, features, output, head (every_step|last_step),
+  loss (cross_entropy|mse), batch, steps, normalizer,
+  params:  {state_dict name: flat float32 values}  (PyTorch names and [out, in] shapes)
+  inputs:  time-major flat list (token ids at [t*B + j], or features at [(t*B + j)*F + f])
+  targets: class ids per output row, or values laid out like the outputs
+  h0, c0:  [L, B, H] flat, or null for zeros
+  outputs: head outputs, [T*B, O] (every_step) or [B, O] (last_step)
+  h_n, c_n: final states [L, B, H]
+  loss:    sum of per-target losses / normalizer
+  grads:   {name: flat d loss / d param}
+Parameters and inputs are float32 values; the reference is computed in float64 from them.
+GRU reset-before has no PyTorch module, so it is a small hand-written one below.
+"""
+import json, os, sys
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "RecurModelTests", "Fixtures")
+
+
+def gru_before(x, h0, p, layers, H):
+    """n = tanh(W_in x + b_in + W_hn (r * h) + b_hn), the original GRU."""
+    outs, finals = x, []
+    for l in range(layers):
+        w_ih, w_hh = p[f"rnn.weight_ih_l{l}"], p[f"rnn.weight_hh_l{l}"]
+        b_ih, b_hh = p[f"rnn.bias_ih_l{l}"], p[f"rnn.bias_hh_l{l}"]
+        h = h0[l]
+        ys = []
+        for t in range(outs.shape[0]):
+            gi = outs[t] @ w_ih.T + b_ih
+            r = torch.sigmoid(gi[:, :H] + h @ w_hh[:H].T + b_hh[:H])
+            z = torch.sigmoid(gi[:, H:2 * H] + h @ w_hh[H:2 * H].T + b_hh[H:2 * H])
+            n = torch.tanh(gi[:, 2 * H:] + (r * h) @ w_hh[2 * H:].T + b_hh[2 * H:])
+            h = (1 - z) * n + z * h
+            ys.append(h)
+        outs = torch.stack(ys)
+        finals.append(h)
+    return outs, torch.stack(finals)
+
+
+def make(name, cell, layers, hidden, inp, loss, head="every_step", nonlin="tanh", reset="after",
+         vocab=7, embed=5, feats=3, output=None, B=3, T=5, given_state=False, seed=0):
+    torch.manual_seed(seed)
+    output = output or (vocab if loss == "cross_entropy" else 2)
+    G = {"rnn": 1, "gru": 3, "lstm": 4}[cell]
+    H = hidden
+    first = {"features": feats, "embedding": embed, "one_hot": vocab}[inp]
+    names = []
+    params = {}
+    if inp == "embedding":
+        params["embedding.weight"] = torch.randn(vocab, embed)
+        names.append("embedding.weight")
+    k = 1 / H ** 0.5
+    for l in range(layers):
+        i = first if l == 0 else H
+        for n, shape in [(f"rnn.weight_ih_l{l}", (G * H, i)), (f"rnn.weight_hh_l{l}", (G * H, H)),
+                         (f"rnn.bias_ih_l{l}", (G * H,)), (f"rnn.bias_hh_l{l}", (G * H,))]:
+            params[n] = (torch.rand(shape) * 2 - 1) * k * 1.5
+            names.append(n)
+    params["head.weight"] = (torch.rand(output, H) * 2 - 1) * k
+    params["head.bias"] = (torch.rand(output) * 2 - 1) * k
+    names += ["head.weight", "head.bias"]
+
+    if inp == "features":
+        x32 = torch.randn(T, B, feats)
+    else:
+        x32 = torch.randint(0, vocab, (T, B))
+    rows = T * B if head == "every_step" else B
+    if loss == "cross_entropy":
+        y = torch.randint(0, output, (rows,))
+    else:
+        y = torch.randn(rows, output)
+    h0 = torch.randn(layers, B, H) * 0.5 if given_state else None
+    c0 = torch.randn(layers, B, H) * 0.5 if (given_state and cell == "lstm") else None
+
+    p = {n: v.double().requires_grad_(True) for n, v in params.items()}
+    if inp == "features":
+        x = x32.double()
+    elif inp == "embedding":
+        x = p["embedding.weight"][x32]
+    else:
+        x = F.one_hot(x32, vocab).double()
+    hz = h0.double() if h0 is not None else torch.zeros(layers, B, H, dtype=torch.float64)
+    cz = c0.double() if c0 is not None else torch.zeros(layers, B, H, dtype=torch.float64)
+
+    if cell == "gru" and reset == "before":
+        out, hn = gru_before(x, hz, p, layers, H)
+        cn = None
+    else:
+        kw = dict(num_layers=layers, dtype=torch.float64)
+        mod = {"rnn": lambda: nn.RNN(first, H, nonlinearity=nonlin, **kw),
+               "gru": lambda: nn.GRU(first, H, **kw), "lstm": lambda: nn.LSTM(first, H, **kw)}[cell]()
+        # Drive the module with our own parameter tensors so gradients land in p.
+        from torch.func import functional_call
+        sd = {n[len("rnn."):]: p[n] for n in names if n.startswith("rnn.")}
+        if cell == "lstm":
+            out, (hn, cn) = functional_call(mod, sd, (x, (hz, cz)))
+        else:
+            out, hn = functional_call(mod, sd, (x, hz))
+            cn = None
+    yin = out.reshape(T * B, H) if head == "every_step" else out[-1]
+    logits = yin @ p["head.weight"].T + p["head.bias"]
+    if loss == "cross_entropy":
+        normalizer = float(rows) + 0.5
+        total = F.cross_entropy(logits, y, reduction="sum") / normalizer
+    else:
+        normalizer = float(rows * output) + 0.5
+        total = ((logits - y.double()) ** 2).sum() / normalizer
+    total.backward()
+
+    flat = lambda t: [float(v) for v in t.detach().reshape(-1).tolist()]
+    fx = {
+        "name": name, "cell": cell, "nonlinearity": nonlin, "reset": reset, "layers": layers, "hidden": H,
+        "input": inp, "vocab": vocab, "embed": embed, "features": feats, "output": output, "head": head,
+        "loss": loss, "batch": B, "steps": T, "normalizer": normalizer,
+        "params": {n: flat(params[n]) for n in names},
+        "inputs": flat(x32) if inp == "features" else [int(v) for v in x32.reshape(-1).tolist()],
+        "targets": [int(v) for v in y.tolist()] if loss == "cross_entropy" else flat(y),
+        "h0": flat(h0) if h0 is not None else None,
+        "c0": flat(c0) if c0 is not None else None,
+        "outputs": flat(logits), "h_n": flat(hn), "c_n": flat(cn) if cn is not None else None,
+        "loss_value": float(total.detach()), "grads": {n: flat(p[n].grad) for n in names},
+    }
+    with open(os.path.join(OUT, name + ".json"), "w") as f:
+        json.dump(fx, f, separators=(",", ":"))
+    print("wrote", name)
+
+
+if __name__ == "__main__":
+    os.makedirs(OUT, exist_ok=True)
+    make("rnn_tanh_1layer_features_mse", "rnn", 1, 6, "features", "mse", seed=1)
+    make("rnn_relu_2layer_embedding_ce", "rnn", 2, 6, "embedding", "cross_entropy", nonlin="relu", seed=2)
+    make("rnn_tanh_2layer_onehot_ce_state", "rnn", 2, 5, "one_hot", "cross_entropy", given_state=True, seed=3)
+    make("gru_after_1layer_embedding_ce", "gru", 1, 6, "embedding", "cross_entropy", seed=4)
+    make("gru_after_2layer_features_mse_state", "gru", 2, 5, "features", "mse", given_state=True, seed=5)
+    make("gru_before_1layer_features_mse", "gru", 1, 6, "features", "mse", reset="before", seed=6)
+    make("gru_before_2layer_embedding_ce_state", "gru", 2, 5, "embedding", "cross_entropy", reset="before",
+         given_state=True, seed=7)
+    make("lstm_1layer_onehot_ce", "lstm", 1, 6, "one_hot", "cross_entropy", seed=8)
+    make("lstm_2layer_embedding_ce_state", "lstm", 2, 9, "embedding", "cross_entropy", given_state=True, seed=9)
+    make("lstm_2layer_features_laststep_mse", "lstm", 2, 6, "features", "mse", head="last_step", seed=10)
+    make("gru_after_1layer_features_laststep_ce", "gru", 1, 6, "features", "cross_entropy", head="last_step",
+         output=4, seed=11)
