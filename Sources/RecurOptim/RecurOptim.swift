@@ -1,1 +1,0 @@
-// RecurOptim: placeholder until the module lands.
