@@ -1,0 +1,68 @@
+// The three splits and how fractions become contiguous, time-ordered ranges. Nothing is
+// shuffled across a split boundary, so nothing leaks from validation or test into training.
+// It does not read data; readers apply the ranges.
+
+/// Training, validation or test part of a data set.
+public enum DataSplit: String, Sendable, Codable, CaseIterable {
+    case train, validation, test
+
+    /// The split's name in messages: "training", "validation", "test".
+    public var name: String {
+        switch self { case .train: "training"; case .validation: "validation"; case .test: "test" }
+    }
+
+    var index: Int {
+        switch self { case .train: 0; case .validation: 1; case .test: 2 }
+    }
+}
+
+/// The fractions of the data in each split, taken in order: train first, then validation,
+/// then test.
+///
+/// Rule: with N items and cumulative fractions c₁ = train, c₂ = train + validation,
+/// c₃ = train + validation + test, the boundaries are bᵢ = ⌊N·cᵢ + ½⌋ (b₃ = N when the
+/// fractions add up to 1), and the splits are [0, b₁), [b₁, b₂), [b₂, b₃). Items past b₃ are
+/// unused.
+public struct SplitFractions: Sendable, Equatable, Codable {
+    public var train: Double
+    public var validation: Double
+    public var test: Double
+
+    public init(train: Double = 0.9, validation: Double = 0.1, test: Double = 0) {
+        self.train = train
+        self.validation = validation
+        self.test = test
+    }
+
+    /// Checks that the fractions are in [0, 1], training is positive and they add up to at most 1.
+    /// - Throws: `DataError.Kind.invalidSetting`.
+    public func validate() throws(DataError) {
+        for (name, f) in [("train", train), ("validation", validation), ("test", test)] where !(f >= 0 && f <= 1) {
+            throw DataError(.invalidSetting, problem: "split fraction \(name) is \(f), outside [0, 1]",
+                            fix: "give each split a fraction between 0 and 1")
+        }
+        if train <= 0 {
+            throw DataError(.invalidSetting, problem: "the training split fraction is 0",
+                            fix: "give the training split a positive fraction")
+        }
+        if train + validation + test > 1 + 1e-9 {
+            throw DataError(.invalidSetting, problem: "split fractions add up to \(train + validation + test), more than 1",
+                            fix: "make train + validation + test at most 1")
+        }
+    }
+
+    /// The ranges of the three splits over `count` items, indexed like `DataSplit.allCases`.
+    public func ranges(count: Int) -> [Range<Int>] {
+        func boundary(_ c: Double) -> Int {
+            if c >= 1 - 1e-9 { return count }
+            return min(count, Int((Double(count) * c + 0.5).rounded(.down)))
+        }
+        let b1 = boundary(train), b2 = max(b1, boundary(train + validation)), b3 = max(b2, boundary(train + validation + test))
+        return [0..<b1, b1..<b2, b2..<b3]
+    }
+
+    /// The fraction of one split.
+    public func fraction(_ split: DataSplit) -> Double {
+        switch split { case .train: train; case .validation: validation; case .test: test }
+    }
+}

@@ -1,0 +1,213 @@
+// Labelled sequences for classification: T steps of F features and one class per example, read
+// from CSV rows (T·F values then the label) or a directory of one CSV per example plus a labels
+// file. Classes are counted and labels checked; it does not resample or pad sequences of
+// different lengths (all examples must have T steps).
+
+import RecurKernels
+
+/// Whether the first row of a CSV is a header.
+public enum HeaderMode: String, Sendable, Codable, CaseIterable {
+    /// A header when any field of the first row is not a number.
+    case auto
+    case present
+    case absent
+}
+
+/// Settings of a labelled-sequence data set.
+public struct LabelledOptions: Sendable, Equatable, Codable {
+    /// Steps per sequence (T); nil: derived from the row length and `features`.
+    public var steps: Int?
+    /// Features per step (F); nil: derived from the row length and `steps`, or 1 when both are nil.
+    public var features: Int?
+    public var header: HeaderMode
+    /// Number of classes; nil: the largest label + 1. Every class must have an example.
+    public var classCount: Int?
+    public var normalization: NormalizationKind
+    /// Missing values: filled along time within an example (interpolate, forward_fill), or the
+    /// example is dropped (drop). A missing label is always an error, except under drop.
+    public var missing: MissingValuePolicy
+    public var splits: SplitFractions
+    /// Examples are independent, so they may be permuted before splitting: nil keeps file order,
+    /// a seed applies the SeededRandom shuffle of that seed.
+    public var splitSeed: UInt64?
+    /// Name of the labels file inside a directory (rows `file,label`).
+    public var labelsFile: String
+
+    public init(steps: Int? = nil, features: Int? = nil, header: HeaderMode = .auto, classCount: Int? = nil,
+                normalization: NormalizationKind = .zscore, missing: MissingValuePolicy = .error,
+                splits: SplitFractions = SplitFractions(), splitSeed: UInt64? = nil, labelsFile: String = "labels.csv") {
+        self.steps = steps
+        self.features = features
+        self.header = header
+        self.classCount = classCount
+        self.normalization = normalization
+        self.missing = missing
+        self.splits = splits
+        self.splitSeed = splitSeed
+        self.labelsFile = labelsFile
+    }
+
+    /// - Throws: `DataError.Kind.invalidSetting` for non-positive sizes or fractions out of range.
+    public func validate() throws(DataError) {
+        try splits.validate()
+        for (name, v) in [("steps", steps), ("features", features), ("class_count", classCount)] {
+            if let v, v < 1 { throw DataError(.invalidSetting, problem: "\(name) is \(v)", fix: "set \(name) to 1 or more, or leave it out") }
+        }
+    }
+}
+
+/// Sequences of `steps` × `featuresPerStep` values with one class each.
+/// Window i of a split is example `range(split).lowerBound + i`.
+public struct LabelledSequences: WindowedDataset {
+    public let path: String
+    public let options: LabelledOptions
+    /// T.
+    public let steps: Int
+    /// F.
+    public let featuresPerStep: Int
+    public let classCount: Int
+    /// Examples per class over the whole data set.
+    public let classCounts: [Int]
+    /// Feature names (header names when there is one, else f0, f1, …).
+    public let featureNames: [String]
+    /// [exampleCount, T, F], normalised.
+    public let values: [Float]
+    public let labels: [Int32]
+    /// Statistics per feature, fitted on the training examples (or given).
+    public let normalization: NormalizationStats
+    private let splitRanges: [Range<Int>]
+
+    public var exampleCount: Int { labels.count }
+
+    /// The example range of one split.
+    public func range(_ split: DataSplit) -> Range<Int> { splitRanges[split.index] }
+
+    /// Reads a CSV file or, when `path` is a directory, the directory form.
+    /// - Parameter normalization: stored statistics used instead of fitting.
+    /// - Throws: `DataError` for unreadable or malformed files, bad cells, rows of the wrong
+    ///   length, labels that are not whole numbers or out of range, or a class with no examples.
+    public static func load(path: String, options: LabelledOptions = LabelledOptions(),
+                            normalization: NormalizationStats? = nil) throws(DataError) -> LabelledSequences {
+        try options.validate()
+        var reader = ExampleReader(options: options)
+        if FileReader.isDirectory(path) {
+            try reader.readDirectory(path)
+        } else {
+            try reader.readCSV(path)
+        }
+        return try LabelledSequences(path: path, options: options, read: reader, stored: normalization)
+    }
+
+    private init(path: String, options: LabelledOptions, read: ExampleReader, stored: NormalizationStats?) throws(DataError) {
+        guard let t = read.steps, let f = read.features, !read.labels.isEmpty else {
+            throw DataError(.emptyFile, file: path, problem: "there are no examples", fix: "add labelled rows")
+        }
+        var raw = read.raw
+        var labels = read.labels
+        let n = labels.count, width = t * f
+        let maxLabel = Int(labels.max()!)
+        let classCount = options.classCount ?? maxLabel + 1
+        if let bad = labels.firstIndex(where: { Int($0) >= classCount }) {
+            let o = read.labelOrigins[bad]
+            throw DataError(.labelOutOfRange, file: o.file, line: o.line, column: o.column,
+                            problem: "label \(labels[bad]) is outside the \(classCount) classes 0…\(classCount - 1)",
+                            fix: "correct the label, or raise class_count")
+        }
+        var counts = [Int](repeating: 0, count: classCount)
+        for l in labels { counts[Int(l)] += 1 }
+        if let empty = counts.firstIndex(of: 0) {
+            throw DataError(.classWithoutExamples, file: path,
+                            problem: "class \(empty) of the \(classCount) classes 0…\(classCount - 1) has no examples",
+                            fix: "number the classes 0…C−1 without gaps, or set class_count to the number of classes that occur")
+        }
+        if let seed = options.splitSeed {
+            var order = Array(0..<n)
+            var rng = SeededRandom(seed: seed)
+            rng.shuffle(&order)
+            raw = order.flatMap { raw[$0 * width ..< ($0 + 1) * width] }
+            labels = order.map { labels[$0] }
+        }
+        let ranges = options.splits.ranges(count: n)
+        let names = read.featureNames ?? (0..<f).map { "f\($0)" }
+        let stats: NormalizationStats
+        if let stored {
+            guard stored.columns.count == f else {
+                throw DataError(.invalidSetting, file: path,
+                                problem: "the stored normalisation has \(stored.columns.count) features but the data has \(f)",
+                                fix: "use data with the feature layout the model was trained on")
+            }
+            stats = stored
+        } else {
+            // Rows of the [n·T, F] view; the training examples are rows [start·T, end·T).
+            let train = ranges[0]
+            stats = NormalizationStats.fit(options.normalization, columns: names, values: raw,
+                                           rows: train.lowerBound * t ..< train.upperBound * t)
+        }
+        var values = [Float](repeating: 0, count: raw.count)
+        for i in 0..<raw.count { values[i] = stats.normalize(raw[i], column: i % f) }
+        self.path = path
+        self.options = options
+        self.steps = t
+        self.featuresPerStep = f
+        self.classCount = classCount
+        self.classCounts = counts
+        self.featureNames = names
+        self.values = values
+        self.labels = labels
+        self.normalization = stats
+        self.splitRanges = ranges
+    }
+
+    public var input: InputShape { .features(count: featuresPerStep) }
+    public var targetKind: TargetKind { .classLabel }
+    public var seqLen: Int { steps }
+    public var horizon: Int { 1 }
+    public var outputSize: Int { classCount }
+    public var targetsPerWindow: Int { 1 }
+    public var streamCount: Int? { nil }
+
+    public func windowCount(_ split: DataSplit) -> Int { range(split).count }
+
+    public func fill(_ split: DataSplit, windows: some Collection<Int>, into batch: BatchBuffers) {
+        let b = windows.count
+        precondition(b <= batch.capacity, "fill: \(b) windows exceed the batch capacity \(batch.capacity)")
+        guard let inputs = batch.inputFeatures?.base, let targets = batch.targetTokens?.base else {
+            preconditionFailure("fill: labelled batches need inputFeatures and targetTokens")
+        }
+        let range = range(split), t = steps, f = featuresPerStep
+        values.withUnsafeBufferPointer { x in
+            var j = 0
+            for w in windows {
+                precondition(w >= 0 && w < range.count, "fill: example \(w) outside 0..<\(range.count) of the \(split) split")
+                let e = range.lowerBound + w
+                for s in 0..<t {
+                    let src = (e * t + s) * f, dst = (s * b + j) * f
+                    for q in 0..<f { inputs[dst + q] = x[src + q] }
+                }
+                targets[j] = labels[e]
+                j += 1
+            }
+        }
+    }
+
+    public func fingerprint() -> UInt64 {
+        var h = StableHasher()
+        h.combine("labelled")
+        h.combine(steps)
+        h.combine(featuresPerStep)
+        h.combine(classCount)
+        for name in featureNames { h.combine(name) }
+        h.combine(normalization.kind.rawValue)
+        h.combine(array: normalization.shift)
+        h.combine(array: normalization.scale)
+        for s in DataSplit.allCases { h.combine(range(s).lowerBound); h.combine(range(s).upperBound) }
+        h.combine(array: values)
+        h.combine(array: labels)
+        return h.finalize()
+    }
+
+    public var manifest: DataManifest {
+        DataManifest(kind: .labelled, normalization: normalization, featureColumns: featureNames,
+                     steps: steps, classCount: classCount)
+    }
+}

@@ -1,0 +1,109 @@
+// Measures what loading costs — wall time and peak resident memory — for `recur bench` and for
+// the 100 MB target. It only reads and measures; it prints nothing and writes nothing.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Time and memory of one load.
+public struct LoadMeasurement: Sendable, CustomStringConvertible {
+    /// Wall-clock seconds of the load.
+    public var seconds: Double
+    /// Size of the input file.
+    public var inputBytes: Int
+    /// Tokens, rows or examples produced.
+    public var items: Int
+    /// Resident memory of the process before the load.
+    public var residentBeforeBytes: Int
+    /// Peak resident memory of the process after the load (a high-water mark, so it includes
+    /// whatever the process held before).
+    public var peakResidentBytes: Int
+
+    /// Peak memory attributable to the load, as a multiple of the input size.
+    public var memoryRatio: Double {
+        Double(max(0, peakResidentBytes - residentBeforeBytes)) / Double(max(1, inputBytes))
+    }
+
+    public var description: String {
+        func mb(_ b: Int) -> String { String(Double(b / 10_000) / 100) + " MB" }
+        return "\(mb(inputBytes)) → \(items) items in \(Double(Int(seconds * 1000)) / 1000) s; "
+            + "peak RSS \(mb(peakResidentBytes)) (\(mb(residentBeforeBytes)) before, load ≈ \(Double(Int(memoryRatio * 100)) / 100)× input)"
+    }
+
+    /// Runs `body` once and measures it; `body` returns (input bytes, items).
+    public static func measure(_ body: () throws(DataError) -> (Int, Int)) throws(DataError) -> LoadMeasurement {
+        let before = ProcessMemory.resident()
+        let clock = ContinuousClock()
+        let start = clock.now
+        let (bytes, items) = try body()
+        let elapsed = start.duration(to: clock.now)
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        return LoadMeasurement(seconds: seconds, inputBytes: bytes, items: items,
+                               residentBeforeBytes: before, peakResidentBytes: ProcessMemory.peakResident())
+    }
+}
+
+extension TextCorpus {
+    /// Loads `path` once (reading and encoding) and reports time and memory.
+    /// - Throws: whatever `load` throws.
+    public static func benchmarkLoad(path: String, options: TextOptions = TextOptions()) throws(DataError) -> LoadMeasurement {
+        try LoadMeasurement.measure { () throws(DataError) -> (Int, Int) in
+            let corpus = try TextCorpus.load(path: path, options: options)
+            return (corpus.byteCount, corpus.tokens.count)
+        }
+    }
+}
+
+extension TimeSeries {
+    /// Loads `path` once (parsing, filling, normalising) and reports time and memory.
+    /// - Throws: whatever `load` throws.
+    public static func benchmarkLoad(path: String, options: SeriesOptions = SeriesOptions()) throws(DataError) -> LoadMeasurement {
+        try LoadMeasurement.measure { () throws(DataError) -> (Int, Int) in
+            let series = try TimeSeries.load(path: path, options: options)
+            var bytes = 0
+            if let (fd, size) = try? FileReader.open(path) { closeDescriptor(fd); bytes = size }
+            return (bytes, series.rowCount)
+        }
+    }
+}
+
+enum ProcessMemory {
+    /// Current resident set size in bytes (Linux: VmRSS; elsewhere the peak).
+    static func resident() -> Int { statusField("VmRSS:") ?? peakResident() }
+
+    /// Peak resident set size in bytes.
+    static func peakResident() -> Int {
+        if let hwm = statusField("VmHWM:") { return hwm }
+        var usage = rusage()
+        #if canImport(Darwin)
+        getrusage(RUSAGE_SELF, &usage)
+        return Int(usage.ru_maxrss)
+        #else
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Int(usage.ru_maxrss) * 1024
+        #endif
+    }
+
+    /// A "kB" field of /proc/self/status, in bytes.
+    private static func statusField(_ name: String) -> Int? {
+        // /proc files report size 0, so read until the end instead of by size.
+        let fd = open("/proc/self/status", O_RDONLY)
+        if fd < 0 { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, 4096) }
+            if n <= 0 { break }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        for line in text.split(separator: "\n") where line.hasPrefix(name) {
+            let digits = line.dropFirst(name.count).filter { $0.isNumber }
+            return Int(digits).map { $0 * 1024 }
+        }
+        return nil
+    }
+}

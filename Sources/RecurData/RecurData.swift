@@ -1,1 +1,0 @@
-// RecurData: placeholder until the module lands.

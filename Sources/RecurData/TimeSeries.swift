@@ -1,0 +1,232 @@
+// Reads a numeric table (CSV with a header) as one time series: feature and target columns by
+// name, missing cells by policy, time-ordered splits, normalisation fitted on the training rows
+// only. It does not cut windows (SeriesDataset) and writes nothing anywhere.
+
+/// Settings of a time-series table.
+public struct SeriesOptions: Sendable, Equatable, Codable {
+    /// Input columns by name; nil: every numeric column (a column is numeric when its first
+    /// non-empty cell is a number).
+    public var features: [String]?
+    /// Predicted columns by name; nil: the same as the features (univariate when there is one).
+    public var targets: [String]?
+    public var normalization: NormalizationKind
+    public var missing: MissingValuePolicy
+    public var splits: SplitFractions
+
+    public init(features: [String]? = nil, targets: [String]? = nil, normalization: NormalizationKind = .zscore,
+                missing: MissingValuePolicy = .error, splits: SplitFractions = SplitFractions()) {
+        self.features = features
+        self.targets = targets
+        self.normalization = normalization
+        self.missing = missing
+        self.splits = splits
+    }
+}
+
+/// A loaded, normalised time series: `rowCount` time steps of `columns.count` values.
+public struct TimeSeries: Sendable {
+    public let path: String
+    public let options: SeriesOptions
+    /// The columns read (features ∪ targets), in file order.
+    public let columns: [String]
+    /// Feature columns as indices into `columns`, in input order.
+    public let featureIndices: [Int]
+    /// Target columns as indices into `columns`, in output order.
+    public let targetIndices: [Int]
+    /// Row-major [rowCount, columns.count], normalised.
+    public let values: [Float]
+    public let rowCount: Int
+    /// The file line of each row (rows may have been dropped).
+    public let lines: [Int]
+    /// Statistics of every column in `columns`, fitted on the training rows (or given).
+    public let normalization: NormalizationStats
+    private let splitRanges: [Range<Int>]
+
+    /// The row range of one split.
+    public func range(_ split: DataSplit) -> Range<Int> { splitRanges[split.index] }
+
+    /// Reads `path`.
+    /// - Parameters:
+    ///   - normalization: stored statistics (evaluation, forecasting) used instead of fitting;
+    ///     they must name every column read.
+    /// - Throws: `DataError` for a missing, empty or non-UTF-8 file, unknown column names, rows
+    ///   with the wrong number of fields, missing or non-numeric cells under `missing: error`,
+    ///   or a split in which a column has no value at all.
+    public static func load(path: String, options: SeriesOptions = SeriesOptions(),
+                            normalization stored: NormalizationStats? = nil) throws(DataError) -> TimeSeries {
+        try options.splits.validate()
+        let csv = try CSVReader(path: path)
+        var header: [String] = []
+        var headerLine = 1
+        try csv.forEachRow { (line, fields) throws(DataError) -> Bool in
+            header = fields.map { csv.text($0).trimmingSpaces() }
+            headerLine = line
+            return false
+        }
+        if let dup = firstDuplicate(header) {
+            throw DataError(.malformedCSV, file: path, line: headerLine,
+                            problem: "the header names column '\(dup)' twice", fix: "give every column a distinct name")
+        }
+        func resolve(_ names: [String], _ role: String) throws(DataError) -> [Int] {
+            var indices: [Int] = []
+            for name in names {
+                guard let i = header.firstIndex(of: name) else {
+                    throw DataError(.unknownColumn, file: path, line: headerLine,
+                                    problem: "\(role) column '\(name)' is not in the header",
+                                    fix: "use one of the columns the file has: \(header.map { "'\($0)'" }.joined(separator: ", "))")
+                }
+                indices.append(i)
+            }
+            if indices.isEmpty {
+                throw DataError(.invalidSetting, file: path, problem: "no \(role) columns are chosen", fix: "name at least one \(role) column")
+            }
+            return indices
+        }
+        let numeric = (options.features == nil) ? try numericColumns(csv, count: header.count, skipping: headerLine) : []
+        let featureFields = try options.features.map { (n) throws(DataError) in try resolve(n, "feature") } ?? numeric
+        if featureFields.isEmpty {
+            throw DataError(.invalidSetting, file: path,
+                            problem: "no column holds numbers (columns: \(header.joined(separator: ", ")))",
+                            fix: "check the file, or name the feature and target columns")
+        }
+        let targetFields = try options.targets.map { (n) throws(DataError) in try resolve(n, "target") } ?? featureFields
+        let used = Array(Set(featureFields + targetFields)).sorted()
+        let c = used.count
+
+        // Parse the used cells; NaN marks a missing cell when the policy allows it.
+        var raw: [Double] = []
+        var lines: [Int] = []
+        try csv.forEachRow { (line, fields) throws(DataError) -> Bool in
+            if line == headerLine { return true }
+            if fields.count != header.count {
+                throw DataError(.wrongFieldCount, file: path, line: line,
+                                problem: "this row has \(fields.count) fields but the header has \(header.count)",
+                                fix: "give every row one value per header column (an empty field is written as nothing between two commas)")
+            }
+            for f in used {
+                switch csv.cell(fields[f]) {
+                case .number(let v):
+                    raw.append(v)
+                case .missing:
+                    if options.missing == .error {
+                        throw DataError(.badCell, file: path, line: line, column: f + 1,
+                                        problem: "column '\(header[f])' has a missing value",
+                                        fix: "fill it in, or choose missing: interpolate, forward_fill or drop")
+                    }
+                    raw.append(.nan)
+                case .text(let text):
+                    if options.missing == .error {
+                        throw DataError(.badCell, file: path, line: line, column: f + 1,
+                                        problem: "column '\(header[f])' holds '\(text)', which is not a number",
+                                        fix: "correct the value, or choose missing: interpolate, forward_fill or drop to treat it as missing")
+                    }
+                    raw.append(.nan)
+                }
+            }
+            lines.append(line)
+            return true
+        }
+        if options.missing == .drop {
+            var keptRaw: [Double] = [], keptLines: [Int] = []
+            for r in 0..<lines.count where !raw[r * c ..< (r + 1) * c].contains(where: { $0.isNaN }) {
+                keptRaw.append(contentsOf: raw[r * c ..< (r + 1) * c])
+                keptLines.append(lines[r])
+            }
+            raw = keptRaw
+            lines = keptLines
+        }
+        let rowCount = lines.count
+        if rowCount == 0 { throw noRows(path) }
+        let ranges = options.splits.ranges(count: rowCount)
+        if options.missing == .interpolate || options.missing == .forwardFill {
+            for split in DataSplit.allCases {
+                let rows = ranges[split.index]
+                for j in 0..<c where !GapFill.fill(&raw, range: rows, stride: c, offset: j, policy: options.missing) {
+                    throw DataError(.badCell, file: path, line: lines[rows.lowerBound], column: used[j] + 1,
+                                    problem: "column '\(header[used[j]])' has no value at all in the \(split.name) split (lines \(lines[rows.lowerBound])–\(lines[rows.upperBound - 1]))",
+                                    fix: "supply values there, or choose missing: drop")
+                }
+            }
+        }
+        let names = used.map { header[$0] }
+        let stats: NormalizationStats
+        if let stored {
+            var indices: [Int] = []
+            for name in names {
+                guard let k = stored.columns.firstIndex(of: name) else {
+                    throw DataError(.unknownColumn, file: path, line: headerLine,
+                                    problem: "column '\(name)' has no stored normalisation statistics",
+                                    fix: "use the columns the model was trained on: \(stored.columns.joined(separator: ", "))")
+                }
+                indices.append(k)
+            }
+            stats = stored.selecting(indices)
+        } else {
+            stats = NormalizationStats.fit(options.normalization, columns: names, values: raw, rows: ranges[0])
+        }
+        var values = [Float](repeating: 0, count: raw.count)
+        for r in 0..<rowCount {
+            for j in 0..<c { values[r * c + j] = stats.normalize(raw[r * c + j], column: j) }
+        }
+        return TimeSeries(path: path, options: options, columns: names,
+                          featureIndices: featureFields.map { used.firstIndex(of: $0)! },
+                          targetIndices: targetFields.map { used.firstIndex(of: $0)! },
+                          values: values, rowCount: rowCount, lines: lines, normalization: stats, splitRanges: ranges)
+    }
+
+    private init(path: String, options: SeriesOptions, columns: [String], featureIndices: [Int], targetIndices: [Int],
+                 values: [Float], rowCount: Int, lines: [Int], normalization: NormalizationStats, splitRanges: [Range<Int>]) {
+        self.path = path
+        self.options = options
+        self.columns = columns
+        self.featureIndices = featureIndices
+        self.targetIndices = targetIndices
+        self.values = values
+        self.rowCount = rowCount
+        self.lines = lines
+        self.normalization = normalization
+        self.splitRanges = splitRanges
+    }
+
+    /// Field indices of the columns whose first non-empty cell is a number.
+    private static func numericColumns(_ csv: CSVReader, count: Int, skipping headerLine: Int) throws(DataError) -> [Int] {
+        var decided = [Bool?](repeating: nil, count: count)
+        var open = count
+        var sawRow = false
+        try csv.forEachRow { (line, fields) throws(DataError) -> Bool in
+            if line == headerLine { return true }
+            sawRow = true
+            for f in 0..<min(count, fields.count) where decided[f] == nil {
+                switch csv.cell(fields[f]) {
+                case .number: decided[f] = true; open -= 1
+                case .text: decided[f] = false; open -= 1
+                case .missing: break
+                }
+            }
+            return open > 0
+        }
+        if !sawRow { throw noRows(csv.path) }
+        return (0..<count).filter { decided[$0] == true }
+    }
+
+    private static func noRows(_ path: String) -> DataError {
+        DataError(.emptyFile, file: path, problem: "the file has a header but no usable data rows",
+                  fix: "add data rows below the header")
+    }
+
+    private static func firstDuplicate(_ names: [String]) -> String? {
+        var seen = Set<String>()
+        for n in names where !seen.insert(n).inserted { return n }
+        return nil
+    }
+}
+
+extension String {
+    /// Without leading and trailing spaces and tabs (Foundation-free).
+    func trimmingSpaces() -> String {
+        var s = self[...]
+        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,61 @@
+// What ranks say to each other: in-place sums of the flat gradient buffer, broadcasts of
+// parameters and small values, agreement checks, and the abort that ends a whole job.
+// Implementations: SingleProcessCommunicator (no MPI at all) and MPICommunicator.
+// Only the main thread calls a communicator (MPI_THREAD_FUNNELED, ARCHITECTURE.md §5).
+
+/// Collective operations over all ranks of a job. Every rank must make the same calls in the same order.
+public protocol Communicator: AnyObject {
+    var rank: Int { get }
+    var size: Int { get }
+    /// Ranks on this node (for the default thread count).
+    var localSize: Int { get }
+    /// Sums `count` floats across ranks, in place, on every rank.
+    func allreduceSum(_ buffer: UnsafeMutablePointer<Float>, count: Int)
+    /// Sums doubles (loss sums, counts) across ranks, in place.
+    func allreduceSum(_ values: inout [Double])
+    /// Copies `root`'s floats to every rank.
+    func broadcast(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int)
+    /// Copies `root`'s bytes to every rank (sizes must already agree).
+    func broadcast(bytes: inout [UInt8], root: Int)
+    /// Every rank's value, in rank order.
+    func allgather(_ value: UInt64) -> [UInt64]
+    func barrier()
+    /// Ends the whole job with `code` after printing nothing more; never returns.
+    func abort(code: Int32) -> Never
+}
+
+extension Communicator {
+    public var isRoot: Bool { rank == 0 }
+
+    /// Broadcasts a string from `root` (length first, then bytes).
+    public func broadcast(string: String, root: Int) -> String {
+        var bytes = Array(string.utf8)
+        var length = [Double(bytes.count)]
+        if rank != root { length = [0] }
+        allreduceSum(&length)   // only root contributes
+        if rank != root { bytes = [UInt8](repeating: 0, count: Int(length[0])) }
+        broadcast(bytes: &bytes, root: root)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// A world of one process: every collective is the identity. No MPI library call is made.
+public final class SingleProcessCommunicator: Communicator {
+    public init() {}
+    public var rank: Int { 0 }
+    public var size: Int { 1 }
+    public var localSize: Int { 1 }
+    public func allreduceSum(_ buffer: UnsafeMutablePointer<Float>, count: Int) {}
+    public func allreduceSum(_ values: inout [Double]) {}
+    public func broadcast(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int) {}
+    public func broadcast(bytes: inout [UInt8], root: Int) {}
+    public func allgather(_ value: UInt64) -> [UInt64] { [value] }
+    public func barrier() {}
+    public func abort(code: Int32) -> Never { exit(code) }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -1,0 +1,139 @@
+// Open MPI behind the Communicator protocol: MPI_Init_thread(FUNNELED) once per process,
+// errors returned (not fatal inside the library) and turned into an abort of the whole job,
+// so a failing rank never leaves its peers waiting. Large buffers go in chunks of at most
+// 2^30 elements because MPI counts are 32-bit.
+
+import CMPI
+import RecurKernels
+
+/// Whether this process was started by Open MPI's launcher (mpirun / srun with PMIx).
+public func launchedUnderMPI() -> Bool {
+    let env = ProcessInfoLite.environment
+    return env["OMPI_COMM_WORLD_SIZE"] != nil || env["PMIX_RANK"] != nil
+}
+
+/// The communicator for this process: MPI when started under mpirun, a world of one otherwise.
+public func makeCommunicator() -> Communicator {
+    launchedUnderMPI() ? MPICommunicator.shared : SingleProcessCommunicator()
+}
+
+public final class MPICommunicator: Communicator, @unchecked Sendable {
+    /// One per process: MPI may be initialised only once.
+    public static let shared = MPICommunicator()
+
+    public let rank: Int
+    public let size: Int
+    public let localSize: Int
+    private let world: MPI_Comm
+
+    private init() {
+        var provided: Int32 = 0
+        MPI_Init_thread(nil, nil, recur_mpi_thread_funneled(), &provided)
+        world = recur_mpi_comm_world()
+        MPI_Comm_set_errhandler(world, recur_mpi_errors_return())
+        var r: Int32 = 0, s: Int32 = 0
+        MPI_Comm_rank(world, &r)
+        MPI_Comm_size(world, &s)
+        rank = Int(r); size = Int(s)
+        if let local = ProcessInfoLite.environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap(Int.init) {
+            localSize = local
+        } else {
+            var node: MPI_Comm? = nil
+            MPI_Comm_split_type(world, recur_mpi_comm_type_shared(), r, recur_mpi_info_null(), &node)
+            var ls: Int32 = 1
+            if let node { MPI_Comm_size(node, &ls); var n: MPI_Comm? = node; MPI_Comm_free(&n) }
+            localSize = Int(ls)
+        }
+        if provided < recur_mpi_thread_funneled() {
+            Console.error("recur: rank \(rank): MPI does not provide MPI_THREAD_FUNNELED\n")
+            abort(code: 1)
+        }
+    }
+
+    private func check(_ rc: Int32, _ what: String) {
+        if rc != recur_mpi_success() {
+            Console.error("recur: rank \(rank): \(what) failed (MPI error \(rc)); ending the job\n")
+            abort(code: 1)
+        }
+    }
+
+    private static let chunk = 1 << 30
+
+    public func allreduceSum(_ buffer: UnsafeMutablePointer<Float>, count: Int) {
+        var start = 0
+        while start < count {
+            let n = min(Self.chunk, count - start)
+            check(MPI_Allreduce(recur_mpi_in_place(), buffer + start, Int32(n), recur_mpi_float(), recur_mpi_sum(), world),
+                  "MPI_Allreduce")
+            start += n
+        }
+    }
+
+    public func allreduceSum(_ values: inout [Double]) {
+        let n = values.count
+        values.withUnsafeMutableBufferPointer { p in
+            check(MPI_Allreduce(recur_mpi_in_place(), p.baseAddress, Int32(n), recur_mpi_double(), recur_mpi_sum(), world),
+                  "MPI_Allreduce")
+        }
+    }
+
+    public func broadcast(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int) {
+        var start = 0
+        while start < count {
+            let n = min(Self.chunk, count - start)
+            check(MPI_Bcast(buffer + start, Int32(n), recur_mpi_float(), Int32(root), world), "MPI_Bcast")
+            start += n
+        }
+    }
+
+    public func broadcast(bytes: inout [UInt8], root: Int) {
+        let n = bytes.count
+        bytes.withUnsafeMutableBufferPointer { p in
+            check(MPI_Bcast(p.baseAddress, Int32(n), recur_mpi_byte(), Int32(root), world), "MPI_Bcast")
+        }
+    }
+
+    public func allgather(_ value: UInt64) -> [UInt64] {
+        var mine = value
+        var all = [UInt64](repeating: 0, count: size)
+        all.withUnsafeMutableBufferPointer { p in
+            check(MPI_Allgather(&mine, 1, recur_mpi_uint64(), p.baseAddress, 1, recur_mpi_uint64(), world),
+                  "MPI_Allgather")
+        }
+        return all
+    }
+
+    public func barrier() { check(MPI_Barrier(world), "MPI_Barrier") }
+
+    public func abort(code: Int32) -> Never {
+        MPI_Abort(world, code)
+        exit(code)
+    }
+
+    /// Finalises MPI at the normal end of a run.
+    public func finalize() {
+        var done: Int32 = 0
+        MPI_Finalized(&done)
+        if done == 0 { MPI_Finalize() }
+    }
+}
+
+/// Environment access without Foundation (keeps this module light).
+enum ProcessInfoLite {
+    static var environment: [String: String] {
+        var result: [String: String] = [:]
+        var p = environ
+        while let entry = p.pointee {
+            let s = String(cString: entry)
+            if let eq = s.firstIndex(of: "=") { result[String(s[..<eq])] = String(s[s.index(after: eq)...]) }
+            p += 1
+        }
+        return result
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

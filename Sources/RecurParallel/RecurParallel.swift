@@ -1,1 +1,0 @@
-// RecurParallel: placeholder until the module lands.

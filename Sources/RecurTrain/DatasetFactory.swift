@@ -1,0 +1,41 @@
+// Turns a config's data section into a windowed data set: resolves the path, reads the file
+// once, and applies windows and splits. Which windows each replica gets is the Trainer's job.
+
+import Foundation
+import RecurData
+
+extension ExperimentConfig {
+    /// The data file's path: as written when it exists from the current directory, else
+    /// relative to the experiment file's directory.
+    public func resolvedDataPath(configPath: String?) -> String {
+        let p = data.path
+        if p.hasPrefix("/") || FileManager.default.fileExists(atPath: p) { return p }
+        guard let configPath else { return p }
+        let dir = (configPath as NSString).deletingLastPathComponent
+        let alt = (dir as NSString).appendingPathComponent(p)
+        return FileManager.default.fileExists(atPath: alt) ? alt : p
+    }
+
+    /// Reads the data set this experiment trains on.
+    /// - Throws: `DataError` naming file, line and column where there is one.
+    public func loadDataset(configPath: String?) throws -> any WindowedDataset {
+        let path = resolvedDataPath(configPath: configPath)
+        let d = data
+        let windowing = Windowing(seqLen: d.seqLen, stride: d.stride, target: d.target, horizon: d.horizon,
+                                  streams: d.stateful ? training.batchSize : nil)
+        switch d.kind {
+        case .series:
+            let series = try TimeSeries.load(path: path, options: SeriesOptions(
+                features: d.columns, targets: d.targets, normalization: d.normalize, missing: d.missing, splits: d.split))
+            return try SeriesDataset(series: series, windowing: windowing)
+        case .chars, .words:
+            let corpus = try TextCorpus.load(path: path, options: TextOptions(
+                level: d.kind == .chars ? .chars : .words, splits: d.split, unknownToken: d.unknownToken,
+                minCount: d.minCount, maxSize: d.maxSize, tokenizer: WordTokenizer(lowercase: d.lowercase)))
+            return try TokenDataset(corpus: corpus, windowing: windowing)
+        case .sequences:
+            throw DataError(.invalidSetting, file: path, problem: "labelled sequences are not wired into training yet",
+                            fix: "use kind series, chars or words")
+        }
+    }
+}

@@ -1,0 +1,101 @@
+// One experiment as resolved from its YAML file: every section with defaults filled in.
+// Plain Codable values (written back as YAML by `recur config show` and into the run
+// directory); reading and checking them is ExperimentConfig+Reading.swift.
+
+import RecurData
+import RecurModel
+import RecurOptim
+
+/// What kind of data an experiment trains on.
+public enum DataKind: String, Codable, Sendable, CaseIterable {
+    /// Numerical table (CSV with a header): forecasting.
+    case series
+    /// Text, character by character.
+    case chars
+    /// Text, word by word.
+    case words
+    /// Labelled sequences (CSV rows of T×F values and a label): classification.
+    case sequences
+}
+
+/// What to do when a step's loss or gradient norm is NaN or infinite.
+public enum NonFinitePolicy: String, Codable, Sendable, CaseIterable { case stop, skip }
+
+public struct ExperimentConfig: Codable, Sendable, Equatable {
+    public var name: String
+    public var seed: UInt64
+    public var data: DataSection
+    public var model: ModelSection
+    public var training: TrainingSection
+    public var parallel: ParallelSection
+    public var output: OutputSection
+}
+
+public struct DataSection: Codable, Sendable, Equatable {
+    public var kind: DataKind
+    public var path: String
+    /// Series: feature columns (nil = every numeric column).
+    public var columns: [String]?
+    /// Series: target columns (nil = the feature columns).
+    public var targets: [String]?
+    public var normalize: NormalizationKind
+    public var missing: MissingValuePolicy
+    public var seqLen: Int
+    public var stride: Int
+    public var target: WindowTarget
+    public var horizon: Int
+    public var split: SplitFractions
+    public var shuffle: Bool
+    public var dropLast: Bool
+    /// Truncated BPTT over contiguous streams; hidden state carried between windows.
+    public var stateful: Bool
+    /// Text: vocabulary settings.
+    public var minCount: Int
+    public var maxSize: Int?
+    public var unknownToken: Bool
+    public var lowercase: Bool
+    /// Sequences: steps per example (features per step = values / steps).
+    public var sequenceSteps: Int?
+}
+
+public struct ModelSection: Codable, Sendable, Equatable {
+    public var cell: CellKind
+    public var hiddenSize: Int
+    public var layers: Int
+    public var dropout: Double
+    /// nil: `embedding` for text, `features` otherwise.
+    public var input: InputKind
+    public var embeddingSize: Int
+    public var gruReset: GRUReset
+    public var nonlinearity: Nonlinearity
+    public var forgetBias: Bool
+    public var initFrom: String?
+}
+
+public struct TrainingSection: Codable, Sendable, Equatable {
+    public var epochs: Int?
+    public var steps: Int?
+    public var batchSize: Int
+    public var optimizer: OptimizerConfig
+    public var schedule: LRSchedule
+    public var clipNorm: Double?
+    public var clipValue: Double?
+    public var logEvery: Int
+    /// Evaluate on the validation split every N steps (0: at the end of every epoch).
+    public var evalEvery: Int
+    /// Write a checkpoint every N steps (0: at the end of every epoch).
+    public var checkpointEvery: Int
+    public var keepCheckpoints: Int
+    public var onNonFinite: NonFinitePolicy
+}
+
+public struct ParallelSection: Codable, Sendable, Equatable {
+    /// Replicas (threads) per process; nil = available cores / ranks on this node.
+    public var threads: Int?
+    /// Floats per allreduce bucket.
+    public var bucketSize: Int
+}
+
+public struct OutputSection: Codable, Sendable, Equatable {
+    public var dir: String
+}

@@ -1,0 +1,68 @@
+// One replica (one thread): its model workspace, batch buffers, flat gradient buffer and, for
+// stateful training, the hidden state it carries for the streams it owns. Allocated once;
+// a step only fills buffers and runs forward, loss and backward over them.
+
+import RecurData
+import RecurKernels
+import RecurModel
+
+final class Replica: @unchecked Sendable {
+    let workspace: NetworkWorkspace
+    let gradients: FloatBuffer
+    let batch: BatchBuffers
+    /// Carried state for stateful runs, [L, b, H] each (b = this replica's streams); slot 0
+    /// for training, slot 1 for evaluation, so evaluating mid-epoch leaves training's intact.
+    let carriedHidden: [FloatBuffer]
+    let carriedCell: [FloatBuffer]
+    /// Sums of the last step (read by the main thread after the replicas finish).
+    var sums = LossSums()
+
+    init(network: RecurrentNetwork, dataset: some WindowedDataset, capacity: Int) {
+        workspace = NetworkWorkspace(network: network, maxBatch: max(capacity, 1), maxSteps: dataset.seqLen)
+        gradients = FloatBuffer(count: network.parameterCount)
+        batch = BatchBuffers(for: dataset, capacity: max(capacity, 1))
+        let c = network.config
+        let stateCount = c.layers * max(capacity, 1) * c.hiddenSize
+        carriedHidden = [FloatBuffer(count: stateCount), FloatBuffer(count: stateCount)]
+        carriedCell = (0..<2).map { _ in FloatBuffer(count: c.cell == .lstm ? stateCount : 0) }
+    }
+
+    func resetCarriedState(slot: Int) {
+        carriedHidden[slot].zero()
+        carriedCell[slot].zero()
+    }
+
+    /// Forward, loss and (when `train`) backward over `windows` of `split`. Gradients are
+    /// overwritten (not accumulated across calls).
+    /// - Parameters:
+    ///   - normalizer: the global count the loss is divided by (ARCHITECTURE.md §6).
+    ///   - firstSequence: global index of the first window in this step's batch (dropout masks).
+    ///   - stateful: start from, and keep, the carried state (slot 0 when training, 1 when not).
+    func run(parameters: UnsafePointer<Float>, dataset: some WindowedDataset, split: DataSplit,
+             windows: ArraySlice<Int>, normalizer: Float, train: Bool, dropoutSeed: UInt64?,
+             firstSequence: Int, stateful: Bool) {
+        gradients.zero()
+        sums = LossSums()
+        let b = windows.count
+        guard b > 0 else { return }
+        dataset.fill(split, windows: windows, into: batch)
+        let input: ModelInput = batch.inputTokens.map { .tokens(UnsafePointer($0.base)) }
+            ?? .features(UnsafePointer(batch.inputFeatures!.base))
+        let slot = train ? 0 : 1
+        let state = stateful ? InitialState(hidden: UnsafePointer(carriedHidden[slot].base),
+                                            cell: carriedCell[slot].count > 0 ? UnsafePointer(carriedCell[slot].base) : nil) : nil
+        workspace.forward(parameters: parameters, input: input, batch: b, steps: dataset.seqLen, initialState: state,
+                          dropout: train ? dropoutSeed.map { DropoutSource(seed: $0, firstSequence: firstSequence) } : nil)
+        if let t = batch.targetTokens {
+            sums = workspace.crossEntropy(targets: t.base, normalizer: normalizer)
+        } else {
+            sums = workspace.squaredError(targets: batch.targetValues!.base, normalizer: normalizer)
+        }
+        if stateful {
+            let c = workspace.network.config, n = c.layers * b * c.hiddenSize
+            Vec.copy(workspace.finalHidden, carriedHidden[slot].base, count: n)
+            if let fc = workspace.finalCell { Vec.copy(fc, carriedCell[slot].base, count: n) }
+        }
+        if train { workspace.backward(parameters: parameters, gradients: gradients.base) }
+    }
+}

@@ -1,0 +1,185 @@
+// The synchronized training step of ARCHITECTURE.md: every replica of every rank runs its
+// contiguous share of the global batch; gradients are summed over threads (fixed order), then
+// over ranks (bucketed allreduce), clipped by global norm and applied by one optimizer update
+// that is identical everywhere. One process with one thread is the same code with sizes 1.
+// Logging, checkpoints and the epoch loop live in TrainingRun; this file is the step.
+
+import Foundation
+import RecurData
+import RecurKernels
+import RecurModel
+import RecurOptim
+import RecurParallel
+
+/// What one synchronized step or evaluation produced, reduced over all replicas and ranks.
+public struct StepResult: Sendable {
+    /// Σ loss / global normalizer.
+    public var loss: Double
+    /// Global gradient norm before clipping (0 for evaluation).
+    public var gradientNorm: Double
+    /// Targets and windows counted across all replicas.
+    public var targets: Int
+    public var windows: Int
+    /// Arg-max hits (cross-entropy only).
+    public var correct: Int
+}
+
+public final class Trainer {
+    public let config: ExperimentConfig
+    public let comm: Communicator
+    public let dataset: any WindowedDataset
+    public let network: RecurrentNetwork
+    public let parameters: FloatBuffer
+    public let optimizer: Optimizer
+    public let threads: Int
+    let replicas: [Replica]
+    let allreduce: GradientAllreduce
+    /// Replica (thread) capacity: the most windows one replica can get in a step.
+    let capacity: Int
+
+    /// Builds the model for `dataset`, initialises parameters (rank 0's, broadcast) and replicas.
+    public init(config: ExperimentConfig, dataset: any WindowedDataset, comm: Communicator, threads: Int) throws {
+        self.config = config
+        self.comm = comm
+        self.dataset = dataset
+        self.threads = threads
+        network = try RecurrentNetwork(Self.modelConfig(config, dataset))
+        parameters = FloatBuffer(count: network.parameterCount)
+        network.initializeParameters(parameters.base, seed: config.seed)
+        comm.broadcast(parameters.base, count: parameters.count, root: 0)
+        optimizer = Optimizer(config: config.training.optimizer, parameterCount: network.parameterCount)
+        let replicasTotal = comm.size * threads
+        capacity = (config.training.batchSize + replicasTotal - 1) / replicasTotal
+        replicas = (0..<threads).map { _ in Replica(network: try! RecurrentNetwork(Self.modelConfig(config, dataset)),
+                                                    dataset: dataset, capacity: (config.training.batchSize + replicasTotal - 1) / replicasTotal) }
+        allreduce = GradientAllreduce(bucketSize: config.parallel.bucketSize)
+        BLAS.useSingleThread()
+    }
+
+    /// The model a config and a data set call for: input and output sizes come from the data.
+    public static func modelConfig(_ config: ExperimentConfig, _ dataset: any WindowedDataset) -> ModelConfig {
+        let m = config.model
+        let head: HeadMode = dataset.targetKind.isPerStep ? .everyStep : .lastStep
+        return ModelConfig(cell: m.cell, hiddenSize: m.hiddenSize, layers: m.layers, dropout: Float(m.dropout),
+                           nonlinearity: m.nonlinearity, gruReset: m.gruReset, input: m.input,
+                           vocabularySize: dataset.vocabularySize, embeddingSize: m.embeddingSize,
+                           featureCount: dataset.featureCount, outputSize: dataset.outputSize, head: head,
+                           forgetBias: m.forgetBias)
+    }
+
+    /// The contiguous part of a global batch of `n` windows that replica (rank, thread) owns:
+    /// replica q = rank·K + thread gets [q·n/R, (q+1)·n/R) with R = P·K replicas, so sizes
+    /// differ by at most one and the assignment depends only on the global replica index.
+    public static func share(of n: Int, rank: Int, ranks: Int, thread: Int, threads: Int) -> Range<Int> {
+        let r = ranks * threads, q = rank * threads + thread
+        return (q * n / r)..<((q + 1) * n / r)
+    }
+
+    /// Runs every replica over its share of `windows` (the global batch, in order).
+    func runReplicas(_ windows: ArraySlice<Int>, split: DataSplit, train: Bool, dropoutSeed: UInt64?,
+                     batchStart: Int, stateful: Bool) -> (LossSums, normalizer: Double) {
+        let n = windows.count
+        let normalizer = Double(n * dataset.targetsPerWindow)
+        let p = UnsafePointer(parameters.base)
+        let rank = comm.rank, ranks = comm.size, k = threads
+        let ds = dataset
+        ReplicaGroup.run(k) { t in
+            let part = Self.share(of: n, rank: rank, ranks: ranks, thread: t, threads: k)
+            let slice = windows[(windows.startIndex + part.lowerBound)..<(windows.startIndex + part.upperBound)]
+            replicas[t].run(parameters: p, dataset: ds, split: split, windows: slice, normalizer: Float(normalizer),
+                            train: train, dropoutSeed: dropoutSeed, firstSequence: batchStart + part.lowerBound,
+                            stateful: stateful)
+        }
+        var local = LossSums()
+        for r in replicas { local.loss += r.sums.loss; local.correct += r.sums.correct; local.count += r.sums.count }
+        return (local, normalizer)
+    }
+
+    /// One synchronized optimizer step over the global batch `windows` of the training split.
+    /// - Parameters:
+    ///   - batchStart: position of this batch's first window in the epoch order (dropout masks).
+    ///   - learningRate: the scheduled rate for this update.
+    ///   - apply: false to compute everything but skip the update (non-finite steps under `skip`).
+    public func step(windows: ArraySlice<Int>, batchStart: Int, learningRate: Float, stepIndex: Int,
+                     stateful: Bool, applyIfFinite: Bool = true) -> StepResult {
+        let dropoutSeed = config.model.dropout > 0 ? config.seed &+ UInt64(stepIndex) &* 0x9E37_79B9 : nil
+        let (local, normalizer) = runReplicas(windows, split: .train, train: true, dropoutSeed: dropoutSeed,
+                                              batchStart: batchStart, stateful: stateful)
+        // Threads: fixed-order sum into replica 0; ranks: bucketed allreduce.
+        ReplicaGroup.sumIntoFirst(replicas.map(\.gradients), threads: threads)
+        let grads = replicas[0].gradients
+        allreduce.reduce(grads, over: comm)
+        var totals = [local.loss, Double(local.correct), Double(local.count)]
+        comm.allreduceSum(&totals)
+
+        let sumSq = Vec.sumOfSquares(grads.base, count: grads.count)
+        let norm = sumSq.squareRoot()
+        let result = StepResult(loss: totals[0] / normalizer, gradientNorm: norm, targets: Int(normalizer),
+                                windows: windows.count, correct: Int(totals[1]))
+        guard applyIfFinite, result.loss.isFinite, norm.isFinite else { return result }
+        if let maxNorm = config.training.clipNorm, maxNorm > 0 {
+            clipGradientsByGlobalNorm(grads.base, count: grads.count, maxNorm: Float(maxNorm), sumOfSquares: sumSq)
+        }
+        if let limit = config.training.clipValue {
+            clipGradientsByValue(grads.base, count: grads.count, limit: Float(limit))
+        }
+        optimizer.step(parameters: parameters.base, gradients: UnsafePointer(grads.base), count: grads.count,
+                       learningRate: learningRate)
+        return result
+    }
+
+    /// Loss and accuracy over every window of `split` exactly once (no dropout, no update):
+    /// batches of the configured size in stored order, or for stateful data every stream
+    /// advanced together from a zero state.
+    public func evaluate(_ split: DataSplit) -> StepResult {
+        let n = dataset.windowCount(split)
+        guard n > 0 else { return StepResult(loss: .nan, gradientNorm: 0, targets: 0, windows: 0, correct: 0) }
+        let streams = dataset.streamCount
+        if streams != nil { replicas.forEach { $0.resetCarriedState(slot: 1) } }
+        let plan = EpochPlan(windowCount: n, globalBatch: config.training.batchSize, seed: config.seed,
+                             shuffle: false, dropLast: false, streams: streams)
+        let order = plan.order(epoch: 0)
+        var loss = 0.0, correct = 0.0, targets = 0.0
+        for s in 0..<plan.stepsPerEpoch {
+            let batch = plan.batch(s, of: order)
+            let (local, normalizer) = runReplicas(batch.windows, split: split, train: false, dropoutSeed: nil,
+                                                  batchStart: batch.start, stateful: streams != nil)
+            var t = [local.loss, Double(local.correct)]
+            comm.allreduceSum(&t)
+            loss += t[0]; correct += t[1]; targets += normalizer
+        }
+        return StepResult(loss: loss / targets, gradientNorm: 0, targets: Int(targets), windows: n, correct: Int(correct))
+    }
+}
+
+extension Trainer {
+    /// For series: the loss of predicting that every target equals its column's last input
+    /// value ("previous value" persistence), over `split`, in the same units as the loss.
+    /// nil when a target column is not among the inputs or the data is not a series.
+    public func persistenceBaseline(_ split: DataSplit) -> Double? {
+        guard let ds = dataset as? SeriesDataset else { return nil }
+        let s = ds.series
+        let inputOf = s.targetIndices.map { s.featureIndices.firstIndex(of: $0) }
+        guard inputOf.allSatisfy({ $0 != nil }) else { return nil }
+        let n = ds.windowCount(split)
+        guard n > 0 else { return nil }
+        let buffers = BatchBuffers(for: ds, capacity: 1)
+        let L = ds.seqLen, F = ds.featureCount, O = s.targetIndices.count, K = ds.horizon
+        let next = ds.targetKind == .nextValues
+        var sum = 0.0, count = 0
+        for w in 0..<n {
+            ds.fill(split, windows: [w], into: buffers)
+            let x = buffers.inputFeatures!.base, y = buffers.targetValues!.base
+            for t in (next ? 0..<L : (L - 1)..<L) {
+                let dst = (next ? t : 0) * K * O
+                for h in 0..<K {
+                    for o in 0..<O {
+                        let d = Double(y[dst + h * O + o] - x[t * F + inputOf[o]!])
+                        sum += d * d; count += 1
+                    }
+                }
+            }
+        }
+        return sum / Double(count)
+    }
+}

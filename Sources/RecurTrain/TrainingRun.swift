@@ -1,0 +1,110 @@
+// The epoch loop around the synchronized step: data order per (seed, epoch), learning-rate
+// schedule, logging on rank 0, evaluation cadence and the non-finite guard. It never touches
+// gradients itself (Trainer does) and never decides which replica gets which window.
+
+import Foundation
+import RecurData
+import RecurKernels
+import RecurOptim
+import RecurParallel
+
+/// One line of progress that a reporter shows and metrics.jsonl records.
+public struct ProgressEvent: Sendable {
+    public enum Kind: String, Sendable { case train, validation }
+    public var kind: Kind
+    public var step: Int
+    public var totalSteps: Int
+    public var epoch: Int
+    public var loss: Double
+    public var learningRate: Double
+    public var gradientNorm: Double
+    public var windowsPerSecond: Double
+    public var targetsPerSecond: Double
+    public var accuracy: Double?
+    public var baseline: Double?
+}
+
+/// Errors a run can end with after it started (the data and config were fine).
+public struct TrainingError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+public final class TrainingRun {
+    public let trainer: Trainer
+    public let plan: EpochPlan
+    public var onEvent: (ProgressEvent) -> Void = { _ in }
+    /// Optimizer updates done so far (also the step index of the next update).
+    public private(set) var step = 0
+    public private(set) var lastValidation: StepResult?
+
+    public init(trainer: Trainer) {
+        self.trainer = trainer
+        let c = trainer.config
+        plan = EpochPlan(windowCount: trainer.dataset.windowCount(.train), globalBatch: c.training.batchSize,
+                         seed: c.seed, shuffle: c.data.shuffle, dropLast: c.data.dropLast,
+                         streams: trainer.dataset.streamCount)
+    }
+
+    /// Total optimizer updates this run makes.
+    public var totalSteps: Int {
+        let t = trainer.config.training
+        return t.steps ?? (t.epochs! * plan.stepsPerEpoch)
+    }
+
+    /// Trains to `totalSteps`, evaluating and reporting on the way.
+    /// - Throws: `TrainingError` when the loss turns non-finite under `on_nonfinite: stop`.
+    public func run() throws {
+        let c = trainer.config.training
+        let total = totalSteps
+        var epoch = step / plan.stepsPerEpoch
+        let stateful = trainer.dataset.streamCount != nil
+        // Failure drill for the tests and for operators checking that a job dies cleanly:
+        // RECUR_FAIL_STEP=n (and optionally RECUR_FAIL_RANK=r) makes that rank fail before update n.
+        let env = ProcessInfo.processInfo.environment
+        let failStep = env["RECUR_FAIL_STEP"].flatMap(Int.init)
+        let failRank = env["RECUR_FAIL_RANK"].flatMap(Int.init) ?? trainer.comm.rank
+        while step < total {
+            let order = plan.order(epoch: epoch)
+            if stateful { trainer.replicas.forEach { $0.resetCarriedState(slot: 0) } }
+            let first = step - epoch * plan.stepsPerEpoch
+            for s in first..<plan.stepsPerEpoch where step < total {
+                if let failStep, step + 1 == failStep, failRank == trainer.comm.rank {
+                    throw TrainingError(description: "injected failure at step \(failStep) (RECUR_FAIL_STEP)")
+                }
+                let batch = plan.batch(s, of: order)
+                let lr = c.schedule.learningRate(baseLR: Float(c.optimizer.lr), step: step)
+                let started = DispatchTime.now().uptimeNanoseconds
+                let r = trainer.step(windows: batch.windows, batchStart: batch.start, learningRate: lr, stepIndex: step,
+                                     stateful: stateful)
+                let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+                if !r.loss.isFinite || !r.gradientNorm.isFinite {
+                    if c.onNonFinite == .stop {
+                        throw TrainingError(description: "step \(step + 1): the training loss is \(r.loss) and the gradient norm \(r.gradientNorm); stopping (lower training.optimizer.lr, set training.clip.norm, or on_nonfinite: skip)")
+                    }
+                }
+                step += 1
+                if step % c.logEvery == 0 || step == total || step == 1 {
+                    onEvent(ProgressEvent(kind: .train, step: step, totalSteps: total, epoch: epoch + 1, loss: r.loss,
+                                          learningRate: Double(lr), gradientNorm: r.gradientNorm,
+                                          windowsPerSecond: Double(r.windows) / seconds,
+                                          targetsPerSecond: Double(r.targets) / seconds, accuracy: nil, baseline: nil))
+                }
+                let endOfEpoch = s == plan.stepsPerEpoch - 1
+                if (c.evalEvery > 0 && step % c.evalEvery == 0) || (c.evalEvery == 0 && endOfEpoch) || step == total {
+                    validate(epoch: epoch, total: total)
+                }
+            }
+            epoch += 1
+        }
+    }
+
+    func validate(epoch: Int, total: Int) {
+        guard trainer.dataset.windowCount(.validation) > 0 else { return }
+        let v = trainer.evaluate(.validation)
+        lastValidation = v
+        let acc = trainer.dataset.targetKind.isIntegral && v.targets > 0 ? Double(v.correct) / Double(v.targets) : nil
+        onEvent(ProgressEvent(kind: .validation, step: step, totalSteps: total, epoch: epoch + 1, loss: v.loss,
+                              learningRate: 0, gradientNorm: 0, windowsPerSecond: 0, targetsPerSecond: 0,
+                              accuracy: acc, baseline: trainer.persistenceBaseline(.validation)))
+    }
+}

@@ -1,0 +1,70 @@
+// Training end to end: a small model overfits a small batch, the command line trains a
+// forecaster that beats the previous-value baseline, and bad input exits with status 2.
+
+import Foundation
+import XCTest
+import RecurData
+import RecurParallel
+@testable import RecurTrain
+
+final class EndToEndTests: XCTestCase {
+    func testSmallLSTM_OverfitsOneBatch_LossFallsTenfold() throws {
+        let dir = try temporaryDirectory()
+        let text = String(repeating: "the cat sat on the mat. ", count: 20)
+        try text.write(to: dir.appendingPathComponent("t.txt"), atomically: true, encoding: .utf8)
+        let yaml = """
+        experiment: {name: overfit, seed: 5}
+        data: {kind: chars, path: \(dir.path)/t.txt, seq_len: 12, split: {train: 1.0, validation: 0, test: 0}, shuffle: false}
+        model: {cell: lstm, hidden_size: 32, embedding_size: 8}
+        training: {steps: 150, batch_size: 8, optimizer: {kind: adam, lr: 0.02}}
+        """
+        let config = try ExperimentConfig.parse(yaml: yaml, file: "overfit.yaml")
+        let dataset = try config.loadDataset(configPath: nil)
+        let trainer = try Trainer(config: config, dataset: dataset, comm: SingleProcessCommunicator(), threads: 1)
+        let batch = ArraySlice(Array(0..<8))
+        let first = trainer.step(windows: batch, batchStart: 0, learningRate: 0.02, stepIndex: 0, stateful: false)
+        var last = first
+        for s in 1..<150 { last = trainer.step(windows: batch, batchStart: 0, learningRate: 0.02, stepIndex: s, stateful: false) }
+        XCTAssertLessThan(last.loss, first.loss / 10, "loss \(first.loss) → \(last.loss)")
+    }
+
+    func testCommandLine_TrainsForecaster_BeatsPreviousValue() throws {
+        let dir = try temporaryDirectory()
+        try sineCSV(rows: 400).write(to: dir.appendingPathComponent("s.csv"), atomically: true, encoding: .utf8)
+        try """
+        experiment: {name: sine}
+        data: {kind: series, path: s.csv, columns: [value], seq_len: 12}
+        model: {cell: gru, hidden_size: 16}
+        training: {epochs: 15, batch_size: 16, optimizer: {kind: adam, lr: 0.01}}
+        """.write(to: dir.appendingPathComponent("e.yaml"), atomically: true, encoding: .utf8)
+        let r = try runRecur(["train", "e.yaml", "--threads", "2"], in: dir)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let summary = try XCTUnwrap(r.stdout.split(separator: "\n").last { $0.hasPrefix("recur: done") })
+        let numbers = summary.split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .punctuationCharacters)) }
+        XCTAssertEqual(numbers.count, 3, String(summary))   // seconds, validation loss, baseline
+        XCTAssertLessThan(numbers[1], numbers[2] / 2, String(summary))
+    }
+
+    func testCommandLine_BadInputs_ExitTwoWithOneMessage() throws {
+        let dir = try temporaryDirectory()
+        try sineCSV(rows: 50).write(to: dir.appendingPathComponent("s.csv"), atomically: true, encoding: .utf8)
+        let good = "experiment: {name: x}\ndata: {kind: series, path: s.csv, seq_len: 4}\nmodel: {cell: lstm, hidden_size: 4}\n"
+        let cases: [(String, String)] = [
+            (good.replacingOccurrences(of: "s.csv", with: "missing.csv"), "missing.csv"),
+            (good.replacingOccurrences(of: "lstm", with: "transformer"), "model.cell: 'transformer' is not one of rnn, gru, lstm"),
+            (good.replacingOccurrences(of: "hidden_size: 4", with: "hidden_size: 0"), "model.hidden_size: must be at least 1, got 0"),
+            (good.replacingOccurrences(of: "seq_len: 4", with: "seq_len: 60"), "s.csv"),
+        ]
+        for (i, (yaml, expected)) in cases.enumerated() {
+            try yaml.write(to: dir.appendingPathComponent("e\(i).yaml"), atomically: true, encoding: .utf8)
+            let r = try runRecur(["train", "e\(i).yaml"], in: dir)
+            XCTAssertEqual(r.status, 2, "case \(i): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(expected), "case \(i): \(r.stderr)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "case \(i): one message, got \(r.stderr)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("runs").path))
+        }
+        let missingConfig = try runRecur(["train", "nope.yaml"], in: dir)
+        XCTAssertEqual(missingConfig.status, 2)
+        XCTAssertTrue(missingConfig.stderr.contains("nope.yaml: no such file"), missingConfig.stderr)
+    }
+}

@@ -1,0 +1,130 @@
+// The same maths at any scale, for real: 1×1, 1×2, 2×1 and 2×2 (processes × threads, the
+// processes under mpirun over TCP only, as between nodes) give the same parameters after 20
+// Adam steps up to float rounding; the same layout twice is bitwise identical; and one rank
+// failing mid-run ends the whole job quickly with that rank's message.
+
+import Foundation
+import XCTest
+
+final class ParallelEquivalenceTests: XCTestCase {
+    func mpirun() throws -> String {
+        for p in ["/usr/bin/mpirun", "/usr/local/bin/mpirun"] where FileManager.default.isExecutableFile(atPath: p) { return p }
+        throw XCTSkip("mpirun is not installed (launch/setup installs openmpi-bin)")
+    }
+
+    /// Runs a layout and returns the final parameters.
+    func train(_ config: String, in dir: URL, processes: Int, threads: Int, tag: String,
+               environment: [String: String] = [:], timeout: TimeInterval = 120) throws -> ([Float], CommandResult) {
+        let out = dir.appendingPathComponent("params-\(tag).bin").path
+        let recur = try recurExecutable().path
+        var args = ["train", config, "--threads", "\(threads)", "--quiet", "--parameters-out", out]
+        let r: CommandResult
+        if processes == 1 {
+            r = try run(recur, args, in: dir, environment: environment, timeout: timeout)
+        } else {
+            var mpi = ["--oversubscribe", "--bind-to", "none", "--mca", "btl", "tcp,self", "-np", "\(processes)"]
+            if getuid() == 0 { mpi.insert("--allow-run-as-root", at: 0) }
+            for k in environment.keys { mpi += ["-x", k] }
+            args = mpi + [recur] + args
+            r = try run(try mpirun(), args, in: dir, environment: environment, timeout: timeout)
+        }
+        guard r.status == 0 else { return ([], r) }
+        let data = try Data(contentsOf: URL(fileURLWithPath: out))
+        return (data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }, r)
+    }
+
+    func run(_ exe: String, _ args: [String], in dir: URL, environment: [String: String], timeout: TimeInterval) throws -> CommandResult {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: exe)
+        p.arguments = args
+        p.currentDirectoryURL = dir
+        var env = ProcessInfo.processInfo.environment
+        env["OMPI_MCA_rmaps_base_oversubscribe"] = "1"
+        for (k, v) in environment { env[k] = v }
+        p.environment = env
+        let out = dir.appendingPathComponent("out-\(UUID().uuidString.prefix(6)).txt")
+        let err = dir.appendingPathComponent("err-\(UUID().uuidString.prefix(6)).txt")
+        FileManager.default.createFile(atPath: out.path, contents: nil)
+        FileManager.default.createFile(atPath: err.path, contents: nil)
+        p.standardOutput = try FileHandle(forWritingTo: out)
+        p.standardError = try FileHandle(forWritingTo: err)
+        try p.run()
+        let deadline = Date().addingTimeInterval(timeout)
+        while p.isRunning && Date() < deadline { usleep(20_000) }
+        if p.isRunning { kill(p.processIdentifier, SIGKILL); XCTFail("\(exe) \(args) did not finish within \(timeout) s") }
+        p.waitUntilExit()
+        return CommandResult(status: p.terminationStatus, stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
+                             stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+    }
+
+    func assertLayoutsAgree(_ yaml: String, name: String) throws {
+        _ = try mpirun()
+        let dir = try temporaryDirectory(name)
+        let text = (0..<60).map { "line \($0): the quick brown fox jumps over the lazy dog; " }.joined(separator: "\n")
+        try text.write(to: dir.appendingPathComponent("text.txt"), atomically: true, encoding: .utf8)
+        try sineCSV(rows: 300).write(to: dir.appendingPathComponent("series.csv"), atomically: true, encoding: .utf8)
+        try yaml.write(to: dir.appendingPathComponent("e.yaml"), atomically: true, encoding: .utf8)
+        let (reference, r0) = try train("e.yaml", in: dir, processes: 1, threads: 1, tag: "1x1")
+        XCTAssertEqual(r0.status, 0, r0.stderr)
+        XCTAssertFalse(reference.isEmpty)
+        let scale = reference.map(abs).max() ?? 1
+        for (p, k) in [(1, 2), (2, 1), (2, 2)] {
+            let (params, r) = try train("e.yaml", in: dir, processes: p, threads: k, tag: "\(p)x\(k)")
+            XCTAssertEqual(r.status, 0, "\(p)×\(k): \(r.stderr)")
+            XCTAssertEqual(params.count, reference.count, "\(p)×\(k)")
+            let worst = zip(params, reference).map { abs($0 - $1) }.max() ?? .infinity
+            XCTAssertLessThanOrEqual(worst / scale, 1e-5, "\(name) \(p)×\(k): largest difference \(worst) (scale \(scale))")
+            if ProcessInfo.processInfo.environment["RECUR_VERBOSE"] != nil { print("\(name) \(p)x\(k): max rel diff \(worst / scale)") }
+        }
+        let (again, r2) = try train("e.yaml", in: dir, processes: 2, threads: 2, tag: "2x2-again")
+        XCTAssertEqual(r2.status, 0, r2.stderr)
+        let (first, _) = try train("e.yaml", in: dir, processes: 2, threads: 2, tag: "2x2-first")
+        XCTAssertEqual(again, first, "\(name): the same layout and seed twice must be bitwise identical")
+    }
+
+    func testLayouts_LSTMCharModel_SameParametersAfter20AdamSteps() throws {
+        try assertLayoutsAgree("""
+        experiment: {name: eq-lstm, seed: 11}
+        data: {kind: chars, path: text.txt, seq_len: 16, split: {train: 0.9, validation: 0.1, test: 0}}
+        model: {cell: lstm, hidden_size: 24, layers: 2, embedding_size: 8, dropout: 0.2}
+        training: {steps: 20, batch_size: 12, optimizer: {kind: adam, lr: 0.01}, log_every: 100}
+        """, name: "lstm")
+    }
+
+    func testLayouts_GRUForecaster_SameParametersAfter20AdamSteps() throws {
+        try assertLayoutsAgree("""
+        experiment: {name: eq-gru, seed: 12}
+        data: {kind: series, path: series.csv, columns: [value], seq_len: 10, target: next}
+        model: {cell: gru, hidden_size: 20, layers: 1}
+        training: {steps: 20, batch_size: 10, optimizer: {kind: adam, lr: 0.01}, log_every: 100}
+        """, name: "gru")
+    }
+
+    func testLayouts_StatefulCharModel_SameParametersAfter20AdamSteps() throws {
+        try assertLayoutsAgree("""
+        experiment: {name: eq-stateful, seed: 13}
+        data: {kind: chars, path: text.txt, seq_len: 8, stateful: true, split: {train: 0.8, validation: 0.2, test: 0}}
+        model: {cell: lstm, hidden_size: 16, embedding_size: 8}
+        training: {steps: 20, batch_size: 8, optimizer: {kind: adam, lr: 0.01}, log_every: 100}
+        """, name: "stateful")
+    }
+
+    func testOneRankFails_JobEndsQuicklyWithItsMessage() throws {
+        _ = try mpirun()
+        let dir = try temporaryDirectory()
+        try sineCSV(rows: 2000).write(to: dir.appendingPathComponent("series.csv"), atomically: true, encoding: .utf8)
+        try """
+        experiment: {name: fail}
+        data: {kind: series, path: series.csv, columns: [value], seq_len: 20}
+        model: {cell: lstm, hidden_size: 32}
+        training: {steps: 100000, batch_size: 8, log_every: 100000}
+        """.write(to: dir.appendingPathComponent("e.yaml"), atomically: true, encoding: .utf8)
+        let started = Date()
+        let (_, r) = try train("e.yaml", in: dir, processes: 2, threads: 1, tag: "fail",
+                               environment: ["RECUR_FAIL_STEP": "50", "RECUR_FAIL_RANK": "1"], timeout: 60)
+        let elapsed = Date().timeIntervalSince(started)
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertLessThan(elapsed, 15, "the job took \(elapsed) s to end")
+        XCTAssertTrue(r.stderr.contains("rank 1: injected failure at step 50"), r.stderr)
+    }
+}

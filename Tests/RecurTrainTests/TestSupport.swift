@@ -1,0 +1,58 @@
+// Helpers for the training tests: temporary directories with small data files, and running
+// the `recur` executable (the release build launch/test makes, or the debug build).
+
+import Foundation
+import XCTest
+
+func temporaryDirectory(_ name: String = #function) throws -> URL {
+    let dir = FileManager.default.temporaryDirectory
+        .appendingPathComponent("recur-tests-\(name.filter { $0.isLetter || $0.isNumber })-\(UUID().uuidString.prefix(8))")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+/// A sine-plus-noise series as CSV text (header `t,value`).
+func sineCSV(rows: Int) -> String {
+    var s = "t,value\n"
+    for i in 0..<rows { s += "\(i),\(sin(Double(i) * 0.3) + 0.1 * sin(Double(i) * 1.7))\n" }
+    return s
+}
+
+struct CommandResult { var status: Int32; var stdout: String; var stderr: String }
+
+/// The `recur` executable to test: $RECUR_BIN, else the debug or release build in .build.
+func recurExecutable() throws -> URL {
+    if let p = ProcessInfo.processInfo.environment["RECUR_BIN"], FileManager.default.isExecutableFile(atPath: p) {
+        return URL(fileURLWithPath: p)
+    }
+    let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    for c in [".build/debug/recur", ".build/release/recur"] {
+        let u = here.appendingPathComponent(c)
+        if FileManager.default.isExecutableFile(atPath: u.path) { return u }
+    }
+    throw XCTSkip("the recur executable is not built (swift build --product recur)")
+}
+
+/// Runs `recur` with `arguments` in `directory`, with a time limit.
+func runRecur(_ arguments: [String], in directory: URL? = nil, timeout: TimeInterval = 120) throws -> CommandResult {
+    let p = Process()
+    p.executableURL = try recurExecutable()
+    p.arguments = arguments
+    if let directory { p.currentDirectoryURL = directory }
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let deadline = Date().addingTimeInterval(timeout)
+    final class Box: @unchecked Sendable { var data = Data() }
+    let outBox = Box(), errBox = Box()
+    let group = DispatchGroup()
+    group.enter(); DispatchQueue.global().async { outBox.data = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    group.enter(); DispatchQueue.global().async { errBox.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    while p.isRunning && Date() < deadline { usleep(20_000) }
+    if p.isRunning { p.terminate(); XCTFail("recur \(arguments) did not finish within \(timeout) s") }
+    p.waitUntilExit()
+    group.wait()
+    return CommandResult(status: p.terminationStatus, stdout: String(decoding: outBox.data, as: UTF8.self),
+                         stderr: String(decoding: errBox.data, as: UTF8.self))
+}
