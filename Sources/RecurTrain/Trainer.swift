@@ -33,6 +33,9 @@ public final class Trainer {
     public let optimizer: Optimizer
     public let threads: Int
     let replicas: [Replica]
+    let gradientBuffers: [FloatBuffer]
+    /// Loss sum, hits and count of a step, reduced across ranks (kept to avoid allocating per step).
+    private var totals = [Double](repeating: 0, count: 3)
     let allreduce: GradientAllreduce
     /// Replica (thread) capacity: the most windows one replica can get in a step.
     let capacity: Int
@@ -50,8 +53,9 @@ public final class Trainer {
         optimizer = Optimizer(config: config.training.optimizer, parameterCount: network.parameterCount)
         let replicasTotal = comm.size * threads
         capacity = (config.training.batchSize + replicasTotal - 1) / replicasTotal
-        replicas = (0..<threads).map { _ in Replica(network: try! RecurrentNetwork(Self.modelConfig(config, dataset)),
-                                                    dataset: dataset, capacity: (config.training.batchSize + replicasTotal - 1) / replicasTotal) }
+        let network = self.network, capacity = self.capacity
+        replicas = (0..<threads).map { _ in Replica(network: network, dataset: dataset, capacity: capacity) }
+        gradientBuffers = replicas.map(\.gradients)
         allreduce = GradientAllreduce(bucketSize: config.parallel.bucketSize)
         BLAS.useSingleThread()
     }
@@ -106,10 +110,10 @@ public final class Trainer {
         let (local, normalizer) = runReplicas(windows, split: .train, train: true, dropoutSeed: dropoutSeed,
                                               batchStart: batchStart, stateful: stateful)
         // Threads: fixed-order sum into replica 0; ranks: bucketed allreduce.
-        ReplicaGroup.sumIntoFirst(replicas.map(\.gradients), threads: threads)
+        ReplicaGroup.sumIntoFirst(gradientBuffers, threads: threads)
         let grads = replicas[0].gradients
         allreduce.reduce(grads, over: comm)
-        var totals = [local.loss, Double(local.correct), Double(local.count)]
+        totals[0] = local.loss; totals[1] = Double(local.correct); totals[2] = Double(local.count)
         comm.allreduceSum(&totals)
 
         let sumSq = Vec.sumOfSquares(grads.base, count: grads.count)

@@ -15,6 +15,8 @@ struct GradientCase {
     var loss: LossKind
     var givenState = false
     var dropout = false
+    /// Finite-difference step; relu needs a small one so the stencil does not cross its kink.
+    var eps: Float = 3e-2
 }
 
 final class GradientCheckTests: XCTestCase {
@@ -66,7 +68,7 @@ final class GradientCheckTests: XCTestCase {
         // Per tensor: ‖analytic − fd‖ ≤ 1e-3 · ‖fd‖ + 2e-6 · √n (Float forward), and no
         // single element off by more than 1e-2 · max|fd| + 1e-4.
         var worst: Float = 0
-        let eps: Float = 3e-2
+        let eps = gc.eps
         for e in net.layout.entries {
             var errSq = 0.0, refSq = 0.0, maxRef: Float = 0
             var fds: [Float] = []
@@ -110,7 +112,7 @@ final class GradientCheckTests: XCTestCase {
     }
 
     func testGradients_RNNRelu_MatchFiniteDifferences() throws {
-        try check(GradientCase(config: model(.rnn, relu: true), loss: .squaredError))
+        try check(GradientCase(config: model(.rnn, relu: true), loss: .squaredError, eps: 2e-3))
     }
 
     func testGradients_GRUResetAfter_MatchFiniteDifferences() throws {
