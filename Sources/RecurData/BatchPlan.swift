@@ -19,6 +19,7 @@ import RecurKernels
 /// Evaluation plans keep stored order and the partial batch, so every window is visited exactly
 /// once across all replicas.
 public struct BatchPlan: Sendable, Equatable {
+    /// Independent windows in a seeded or stored order, or stateful streams.
     public enum Mode: Sendable, Equatable {
         case windows(shuffle: Bool, seed: UInt64, dropLast: Bool)
         case streams(count: Int, windowsPerStream: Int)
@@ -30,6 +31,7 @@ public struct BatchPlan: Sendable, Equatable {
     public let batchSize: Int
     /// Target elements per window (see `WindowedDataset.targetsPerWindow`).
     public let targetsPerWindow: Int
+    /// How windows are ordered and grouped into steps.
     public let mode: Mode
 
     /// A plan over independent windows.
@@ -126,7 +128,9 @@ public struct BatchPlan: Sendable, Equatable {
 
 /// The window order of one epoch; hands out each step's global batch and each replica's shard.
 public struct EpochOrder: Sendable {
+    /// The plan this order belongs to.
     public let plan: BatchPlan
+    /// The epoch (0-based) whose order this is.
     public let epoch: Int
     private let permutation: [UInt32]?
 
@@ -175,7 +179,9 @@ public struct WindowList: RandomAccessCollection, Sendable {
     public let positions: Range<Int>
     let source: Source
 
+    /// The first position.
     public var startIndex: Int { positions.lowerBound }
+    /// One past the last position.
     public var endIndex: Int { positions.upperBound }
 
     /// The window index at `position`.

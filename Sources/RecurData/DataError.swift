@@ -14,6 +14,7 @@ public struct DataError: Error, Sendable, Equatable, CustomStringConvertible {
              unseenToken, invalidSetting
     }
 
+    /// What went wrong.
     public var kind: Kind
     /// The file the problem is in, when there is one.
     public var file: String?
@@ -28,6 +29,7 @@ public struct DataError: Error, Sendable, Equatable, CustomStringConvertible {
     /// How to fix it, as one sentence without a final period.
     public var fix: String
 
+    /// An error; `problem` and `fix` are sentences without a final period.
     public init(_ kind: Kind, file: String? = nil, line: Int? = nil, column: Int? = nil,
                 byteOffset: Int? = nil, problem: String, fix: String) {
         self.kind = kind

@@ -7,6 +7,7 @@ public struct DataManifest: Codable, Sendable, Equatable {
     /// What kind of data the model was trained on.
     public enum Kind: String, Codable, Sendable, CaseIterable { case chars, words, series, labelled }
 
+    /// Chars, words, series or labelled sequences.
     public var kind: Kind
     /// Token ids (chars, words).
     public var vocabulary: Vocabulary?
@@ -23,6 +24,7 @@ public struct DataManifest: Codable, Sendable, Equatable {
     /// Number of classes (labelled sequences).
     public var classCount: Int?
 
+    /// A manifest; readers and datasets build it (`WindowedDataset.manifest`).
     public init(kind: Kind, vocabulary: Vocabulary? = nil, normalization: NormalizationStats? = nil,
                 featureColumns: [String] = [], targetColumns: [String] = [], windowing: Windowing? = nil,
                 steps: Int? = nil, classCount: Int? = nil) {

@@ -24,10 +24,14 @@ public enum DataSplit: String, Sendable, Codable, CaseIterable {
 /// fractions add up to 1), and the splits are [0, b₁), [b₁, b₂), [b₂, b₃). Items past b₃ are
 /// unused.
 public struct SplitFractions: Sendable, Equatable, Codable {
+    /// Fraction of the items in the training split (first).
     public var train: Double
+    /// Fraction in the validation split (after training).
     public var validation: Double
+    /// Fraction in the test split (last).
     public var test: Double
 
+    /// Defaults: 90 % training, 10 % validation, no test split.
     public init(train: Double = 0.9, validation: Double = 0.1, test: Double = 0) {
         self.train = train
         self.validation = validation

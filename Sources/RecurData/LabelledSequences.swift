@@ -19,13 +19,16 @@ public struct LabelledOptions: Sendable, Equatable, Codable {
     public var steps: Int?
     /// Features per step (F); nil: derived from the row length and `steps`, or 1 when both are nil.
     public var features: Int?
+    /// Whether CSV files start with a header.
     public var header: HeaderMode
     /// Number of classes; nil: the largest label + 1. Every class must have an example.
     public var classCount: Int?
+    /// How features are scaled (per feature, fitted on the training examples).
     public var normalization: NormalizationKind
     /// Missing values: filled along time within an example (interpolate, forward_fill), or the
     /// example is dropped (drop). A missing label is always an error, except under drop.
     public var missing: MissingValuePolicy
+    /// Fractions of the examples in each split.
     public var splits: SplitFractions
     /// Examples are independent, so they may be permuted before splitting: nil keeps file order,
     /// a seed applies the SeededRandom shuffle of that seed.
@@ -33,6 +36,7 @@ public struct LabelledOptions: Sendable, Equatable, Codable {
     /// Name of the labels file inside a directory (rows `file,label`).
     public var labelsFile: String
 
+    /// Defaults: shapes from the data, header detected, classes from the labels, zscore, 90/10.
     public init(steps: Int? = nil, features: Int? = nil, header: HeaderMode = .auto, classCount: Int? = nil,
                 normalization: NormalizationKind = .zscore, missing: MissingValuePolicy = .error,
                 splits: SplitFractions = SplitFractions(), splitSeed: UInt64? = nil, labelsFile: String = "labels.csv") {
@@ -59,12 +63,15 @@ public struct LabelledOptions: Sendable, Equatable, Codable {
 /// Sequences of `steps` × `featuresPerStep` values with one class each.
 /// Window i of a split is example `range(split).lowerBound + i`.
 public struct LabelledSequences: WindowedDataset {
+    /// The file or directory read.
     public let path: String
+    /// The settings it was read with.
     public let options: LabelledOptions
     /// T.
     public let steps: Int
     /// F.
     public let featuresPerStep: Int
+    /// Number of classes C (labels are 0 ..< C).
     public let classCount: Int
     /// Examples per class over the whole data set.
     public let classCounts: [Int]
@@ -72,11 +79,13 @@ public struct LabelledSequences: WindowedDataset {
     public let featureNames: [String]
     /// [exampleCount, T, F], normalised.
     public let values: [Float]
+    /// The class of each example.
     public let labels: [Int32]
     /// Statistics per feature, fitted on the training examples (or given).
     public let normalization: NormalizationStats
     private let splitRanges: [Range<Int>]
 
+    /// Number of examples.
     public var exampleCount: Int { labels.count }
 
     /// The example range of one split.

@@ -27,8 +27,10 @@ public struct LoadMeasurement: Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        func mb(_ b: Int) -> String { String(Double(b / 10_000) / 100) + " MB" }
-        return "\(mb(inputBytes)) → \(items) items in \(Double(Int(seconds * 1000)) / 1000) s; "
+        func mb(_ b: Int) -> String {
+            b < 1_000_000 ? String(Double(b / 10) / 100) + " kB" : String(Double(b / 10_000) / 100) + " MB"
+        }
+        return "\(mb(inputBytes)) → \(items) items in \(Double(Int(seconds * 1e6)) / 1e6) s; "
             + "peak RSS \(mb(peakResidentBytes)) (\(mb(residentBeforeBytes)) before, load ≈ \(Double(Int(memoryRatio * 100)) / 100)× input)"
     }
 

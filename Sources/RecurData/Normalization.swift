@@ -17,12 +17,16 @@ public enum NormalizationKind: String, Sendable, Codable, CaseIterable {
 /// A column whose training values are all equal gets `scale` 1, so it maps to 0 (zscore,
 /// minmax) instead of dividing by zero.
 public struct NormalizationStats: Codable, Sendable, Equatable {
+    /// How the statistics were fitted.
     public var kind: NormalizationKind
     /// Column names, in the order of `shift` and `scale`.
     public var columns: [String]
+    /// Subtracted first: mean (zscore), minimum (minmax) or 0.
     public var shift: [Double]
+    /// Divided by next: standard deviation (zscore), range (minmax) or 1; never 0.
     public var scale: [Double]
 
+    /// Statistics as given (checkpoints); `fit` computes them.
     public init(kind: NormalizationKind, columns: [String], shift: [Double], scale: [Double]) {
         precondition(columns.count == shift.count && shift.count == scale.count, "NormalizationStats: length mismatch")
         self.kind = kind

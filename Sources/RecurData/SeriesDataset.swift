@@ -6,7 +6,9 @@ import RecurKernels
 
 /// Windows of a `TimeSeries`, each split windowed on its own (no window crosses a split).
 public struct SeriesDataset: WindowedDataset {
+    /// The loaded series.
     public let series: TimeSeries
+    /// How its splits are cut into windows.
     public let windowing: Windowing
 
     /// - Throws: `DataError` for bad windowing, or a split (training, or any split with a

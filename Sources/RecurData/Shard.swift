@@ -10,11 +10,16 @@
 /// threads of one rank by at most one, and — because ⌈(m+1)/K⌉ ≤ ⌊m/K⌋ + 1 — any two replicas
 /// by at most one. A replica may get 0 windows when n < P·K.
 public struct Shard: Sendable, Hashable, Codable {
+    /// This process's rank r.
     public let rank: Int
+    /// Number of processes P.
     public let rankCount: Int
+    /// This replica's thread k inside the process.
     public let thread: Int
+    /// Replica threads per process K.
     public let threadCount: Int
 
+    /// A replica's coordinates (preconditions: r < P, k < K).
     public init(rank: Int = 0, rankCount: Int = 1, thread: Int = 0, threadCount: Int = 1) {
         precondition(rankCount >= 1 && (0..<rankCount).contains(rank), "Shard: rank \(rank) of \(rankCount)")
         precondition(threadCount >= 1 && (0..<threadCount).contains(thread), "Shard: thread \(thread) of \(threadCount)")
@@ -29,6 +34,7 @@ public struct Shard: Sendable, Hashable, Codable {
 
     /// Replica number in rank-major order (r·K + k), of `replicaCount` = P·K.
     public var replica: Int { rank * threadCount + thread }
+    /// Replicas in the job, P·K.
     public var replicaCount: Int { rankCount * threadCount }
 
     /// Part `index` of `parts` nearly equal, contiguous parts of 0 ..< n.

@@ -11,6 +11,7 @@ public struct StableHasher: Sendable {
     private static let k1: UInt64 = 0x9E37_79B9_7F4A_7C15
     private static let k2: UInt64 = 0xC2B2_AE3D_27D4_EB4F
 
+    /// An empty hasher.
     public init() {}
 
     @inline(__always)
@@ -43,6 +44,7 @@ public struct StableHasher: Sendable {
         array.withUnsafeBytes { combine(bytes: $0) }
     }
 
+    /// Adds one number (its 64-bit pattern).
     public mutating func combine(_ value: UInt64) { mix(value); length &+= 8 }
     public mutating func combine(_ value: Int) { combine(UInt64(bitPattern: Int64(value))) }
     public mutating func combine(_ value: Double) { combine(value.bitPattern) }

@@ -6,6 +6,7 @@
 public struct TextOptions: Sendable, Equatable, Codable {
     /// Characters or words.
     public var level: Vocabulary.Level
+    /// Fractions of the token sequence in each split.
     public var splits: SplitFractions
     /// Characters only: add `<unk>` for characters outside the training text (words always
     /// have it). Without it such a character is an error.
@@ -17,6 +18,7 @@ public struct TextOptions: Sendable, Equatable, Codable {
     /// Words only: how text is split.
     public var tokenizer: WordTokenizer
 
+    /// Defaults: characters, 90/10 split, no `<unk>`, every word kept.
     public init(level: Vocabulary.Level = .chars, splits: SplitFractions = SplitFractions(),
                 unknownToken: Bool = false, minCount: Int = 1, maxSize: Int? = nil,
                 tokenizer: WordTokenizer = WordTokenizer()) {
@@ -42,8 +44,11 @@ public struct TextOptions: Sendable, Equatable, Codable {
 
 /// A text encoded as one sequence of token ids, with its vocabulary and time-ordered splits.
 public struct TextCorpus: Sendable {
+    /// The file read.
     public let path: String
+    /// The settings it was read with.
     public let options: TextOptions
+    /// Token ids, fitted on the training split or given.
     public let vocabulary: Vocabulary
     /// Every token of the file in order (16-bit when the vocabulary fits).
     public let tokens: TokenStorage
@@ -70,16 +75,16 @@ public struct TextCorpus: Sendable {
         }
         switch options.level {
         case .chars:
-            if let p = try CharEncoder.decode(path, as: UInt16.self) {
-                return try finishChars(p, path: path, options: options, stored: vocabulary)
+            if var p = try CharEncoder.decode(path, as: UInt16.self) {
+                return try finishChars(&p, path: path, options: options, stored: vocabulary)
             }
-            guard let p = try CharEncoder.decode(path, as: Int32.self) else {
+            guard var p = try CharEncoder.decode(path, as: Int32.self) else {
                 preconditionFailure("a text cannot hold more than 2³¹ distinct characters")
             }
-            return try finishChars(p, path: path, options: options, stored: vocabulary)
+            return try finishChars(&p, path: path, options: options, stored: vocabulary)
         case .words:
-            return try finishWords(WordEncoder.decode(path, tokenizer: vocabulary?.tokenizer ?? options.tokenizer),
-                                   path: path, options: options, stored: vocabulary)
+            var p = try WordEncoder.decode(path, tokenizer: vocabulary?.tokenizer ?? options.tokenizer)
+            return try finishWords(&p, path: path, options: options, stored: vocabulary)
         }
     }
 
@@ -98,15 +103,19 @@ public struct TextCorpus: Sendable {
         DataSplit.allCases.first { ranges[$0.index].contains(index) }?.name ?? "unused tail"
     }
 
-    private static func finishChars<T: FixedWidthInteger>(_ p: CharEncoder.Provisional<T>, path: String,
+    /// Builds or applies the vocabulary and remaps the ids in place. Takes `p.ids` (leaving it
+    /// empty) so the remap does not copy the largest array of the load.
+    private static func finishChars<T: FixedWidthInteger>(_ p: inout CharEncoder.Provisional<T>, path: String,
                                                           options: TextOptions, stored: Vocabulary?) throws(DataError) -> TextCorpus {
-        var ids = p.ids
+        var ids: [T] = []
+        swap(&ids, &p.ids)
         let ranges = options.splits.ranges(count: ids.count)
         if ids.isEmpty {
             throw DataError(.emptyFile, file: path, problem: "the file holds no characters", fix: "point to a file that holds text")
         }
         let vocabulary: Vocabulary
         var map = [Int32](repeating: 0, count: p.scalars.count)
+        let p = p
         func unseen(_ k: Int, _ why: String, _ fix: String) -> DataError {
             let place = UTF8Scan.locate(p.firstOffset[k], inFile: path)
             return DataError(.unseenToken, file: path, line: place?.line, column: place?.column,
@@ -152,13 +161,15 @@ public struct TextCorpus: Sendable {
                           byteCount: byteCount, splitRanges: ranges)
     }
 
-    private static func finishWords(_ p: WordEncoder.Provisional, path: String, options: TextOptions,
+    private static func finishWords(_ p: inout WordEncoder.Provisional, path: String, options: TextOptions,
                                     stored: Vocabulary?) throws(DataError) -> TextCorpus {
-        var ids = p.ids
+        var ids: [Int32] = []
+        swap(&ids, &p.ids)
         let ranges = options.splits.ranges(count: ids.count)
         if ids.isEmpty {
             throw DataError(.emptyFile, file: path, problem: "the file holds no words", fix: "point to a file that holds text")
         }
+        let p = p
         let vocabulary: Vocabulary
         var map = [Int32](repeating: 0, count: p.table.count)
         if let stored {
@@ -184,7 +195,9 @@ public struct TextCorpus: Sendable {
         CharEncoder.remap(&ids, map)
         let tokens: TokenStorage
         if vocabulary.fitsUInt16 {
-            tokens = .uint16(ids.map { UInt16(truncatingIfNeeded: $0) })
+            let wide = ids
+            ids = []
+            tokens = .uint16(wide.map { UInt16(truncatingIfNeeded: $0) })
         } else {
             tokens = .int32(ids)
         }

@@ -9,10 +9,14 @@ public struct SeriesOptions: Sendable, Equatable, Codable {
     public var features: [String]?
     /// Predicted columns by name; nil: the same as the features (univariate when there is one).
     public var targets: [String]?
+    /// How values are scaled (fitted on the training rows).
     public var normalization: NormalizationKind
+    /// What happens to empty or non-numeric cells.
     public var missing: MissingValuePolicy
+    /// Fractions of the rows in each split, in time order.
     public var splits: SplitFractions
 
+    /// Defaults: every numeric column as feature and target, zscore, `missing: error`, 90/10.
     public init(features: [String]? = nil, targets: [String]? = nil, normalization: NormalizationKind = .zscore,
                 missing: MissingValuePolicy = .error, splits: SplitFractions = SplitFractions()) {
         self.features = features
@@ -25,7 +29,9 @@ public struct SeriesOptions: Sendable, Equatable, Codable {
 
 /// A loaded, normalised time series: `rowCount` time steps of `columns.count` values.
 public struct TimeSeries: Sendable {
+    /// The file read.
     public let path: String
+    /// The settings it was read with.
     public let options: SeriesOptions
     /// The columns read (features ∪ targets), in file order.
     public let columns: [String]
@@ -35,6 +41,7 @@ public struct TimeSeries: Sendable {
     public let targetIndices: [Int]
     /// Row-major [rowCount, columns.count], normalised.
     public let values: [Float]
+    /// Time steps (rows kept).
     public let rowCount: Int
     /// The file line of each row (rows may have been dropped).
     public let lines: [Int]

@@ -6,7 +6,9 @@ import RecurKernels
 
 /// Windows of a `TextCorpus`, each split windowed on its own (no window crosses a split).
 public struct TokenDataset: WindowedDataset {
+    /// The loaded text.
     public let corpus: TextCorpus
+    /// How its splits are cut into windows.
     public let windowing: Windowing
 
     /// - Throws: `DataError` for bad windowing, a horizon above 1 (token targets predict one

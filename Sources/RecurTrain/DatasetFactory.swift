@@ -34,8 +34,9 @@ extension ExperimentConfig {
                 minCount: d.minCount, maxSize: d.maxSize, tokenizer: WordTokenizer(lowercase: d.lowercase)))
             return try TokenDataset(corpus: corpus, windowing: windowing)
         case .sequences:
-            throw DataError(.invalidSetting, file: path, problem: "labelled sequences are not wired into training yet",
-                            fix: "use kind series, chars or words")
+            // Examples are independent, so they are shuffled (by the experiment seed) before the split.
+            return try LabelledSequences.load(path: path, options: LabelledOptions(
+                steps: d.seqLen, normalization: d.normalize, missing: d.missing, splits: d.split, splitSeed: seed))
         }
     }
 }

@@ -74,8 +74,7 @@ extension ExperimentConfig {
             minCount: try s.int("data.vocabulary.min_count", default: 1, min: 1),
             maxSize: try s.optInt("data.vocabulary.max_size", default: nil, min: 2),
             unknownToken: try s.bool("data.vocabulary.unknown", default: kind == .words),
-            lowercase: try s.bool("data.vocabulary.lowercase", default: false),
-            sequenceSteps: try s.optInt("data.sequence_steps", default: nil, min: 1))
+            lowercase: try s.bool("data.vocabulary.lowercase", default: false))
         if kind == .sequences && data.target == .next {
             throw s.error("data.target", "classification (kind: sequences) predicts one label per sequence; use target: last")
         }

@@ -1,5 +1,7 @@
 // The resolved experiment as YAML with the file's snake_case keys (for `recur config show`
-// and the run directory): encoded through JSON's key strategy, then re-emitted as YAML.
+// and the run directory): encoded through JSON's key strategy (JSON is YAML), then re-emitted
+// in block style. Keys are sorted so the text (and the start-up hash over it) is the same in
+// every process.
 
 import Foundation
 import Yams
@@ -9,7 +11,20 @@ extension ExperimentConfig {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.sortedKeys]
-        let json = try JSONSerialization.jsonObject(with: try encoder.encode(self))
-        return try Yams.dump(object: json, sortKeys: false)
+        let json = String(decoding: try encoder.encode(self), as: UTF8.self)
+        guard let node = try Yams.compose(yaml: json) else { return "" }
+        return try Yams.serialize(node: Self.blockStyle(node))
+    }
+
+    private static func blockStyle(_ node: Node) -> Node {
+        switch node {
+        case .mapping(let m):
+            return Node(m.map { (blockStyle($0.key), blockStyle($0.value)) })
+        case .sequence(let s):
+            // Short lists of scalars read best inline, like the files in configs/.
+            return Node(s.map(blockStyle), .implicit, .flow)
+        case .scalar(let s):
+            return Node(s.string, s.tag, s.string.isEmpty ? .doubleQuoted : .plain)
+        }
     }
 }

@@ -54,8 +54,6 @@ public struct DataSection: Codable, Sendable, Equatable {
     public var maxSize: Int?
     public var unknownToken: Bool
     public var lowercase: Bool
-    /// Sequences: steps per example (features per step = values / steps).
-    public var sequenceSteps: Int?
 }
 
 public struct ModelSection: Codable, Sendable, Equatable {

@@ -39,7 +39,7 @@ final class Replica: @unchecked Sendable {
     ///   - firstSequence: global index of the first window in this step's batch (dropout masks).
     ///   - stateful: start from, and keep, the carried state (slot 0 when training, 1 when not).
     func run(parameters: UnsafePointer<Float>, dataset: some WindowedDataset, split: DataSplit,
-             windows: ArraySlice<Int>, normalizer: Float, train: Bool, dropoutSeed: UInt64?,
+             windows: WindowList, normalizer: Float, train: Bool, dropoutSeed: UInt64?,
              firstSequence: Int, stateful: Bool) {
         gradients.zero()
         sums = LossSums()

@@ -51,8 +51,7 @@ public final class Trainer {
         network.initializeParameters(parameters.base, seed: config.seed)
         comm.broadcast(parameters.base, count: parameters.count, root: 0)
         optimizer = Optimizer(config: config.training.optimizer, parameterCount: network.parameterCount)
-        let replicasTotal = comm.size * threads
-        capacity = (config.training.batchSize + replicasTotal - 1) / replicasTotal
+        capacity = Shard.maxShardSize(config.training.batchSize, rankCount: comm.size, threadCount: threads)
         let network = self.network, capacity = self.capacity
         replicas = (0..<threads).map { _ in Replica(network: network, dataset: dataset, capacity: capacity) }
         gradientBuffers = replicas.map(\.gradients)
@@ -71,27 +70,18 @@ public final class Trainer {
                            forgetBias: m.forgetBias)
     }
 
-    /// The contiguous part of a global batch of `n` windows that replica (rank, thread) owns:
-    /// replica q = rank·K + thread gets [q·n/R, (q+1)·n/R) with R = P·K replicas, so sizes
-    /// differ by at most one and the assignment depends only on the global replica index.
-    public static func share(of n: Int, rank: Int, ranks: Int, thread: Int, threads: Int) -> Range<Int> {
-        let r = ranks * threads, q = rank * threads + thread
-        return (q * n / r)..<((q + 1) * n / r)
-    }
-
-    /// Runs every replica over its share of `windows` (the global batch, in order).
-    func runReplicas(_ windows: ArraySlice<Int>, split: DataSplit, train: Bool, dropoutSeed: UInt64?,
-                     batchStart: Int, stateful: Bool) -> (LossSums, normalizer: Double) {
-        let n = windows.count
-        let normalizer = Double(n * dataset.targetsPerWindow)
+    /// Runs every replica over its shard of batch `step` of `order` (ARCHITECTURE.md §6: the
+    /// loss is divided by the step's global target count, so shards of any size add up).
+    func runReplicas(_ order: EpochOrder, step: Int, split: DataSplit, train: Bool, dropoutSeed: UInt64?,
+                     stateful: Bool) -> (LossSums, normalizer: Double) {
+        let normalizer = Double(order.plan.targetCount(step: step))
         let p = UnsafePointer(parameters.base)
         let rank = comm.rank, ranks = comm.size, k = threads
         let ds = dataset
         ReplicaGroup.run(k) { t in
-            let part = Self.share(of: n, rank: rank, ranks: ranks, thread: t, threads: k)
-            let slice = windows[(windows.startIndex + part.lowerBound)..<(windows.startIndex + part.upperBound)]
-            replicas[t].run(parameters: p, dataset: ds, split: split, windows: slice, normalizer: Float(normalizer),
-                            train: train, dropoutSeed: dropoutSeed, firstSequence: batchStart + part.lowerBound,
+            let windows = order.windows(step: step, shard: Shard(rank: rank, rankCount: ranks, thread: t, threadCount: k))
+            replicas[t].run(parameters: p, dataset: ds, split: split, windows: windows, normalizer: Float(normalizer),
+                            train: train, dropoutSeed: dropoutSeed, firstSequence: windows.positions.lowerBound,
                             stateful: stateful)
         }
         var local = LossSums()
@@ -99,16 +89,17 @@ public final class Trainer {
         return (local, normalizer)
     }
 
-    /// One synchronized optimizer step over the global batch `windows` of the training split.
+    /// One synchronized optimizer step over batch `step` of the training split's `order`.
     /// - Parameters:
-    ///   - batchStart: position of this batch's first window in the epoch order (dropout masks).
     ///   - learningRate: the scheduled rate for this update.
-    ///   - apply: false to compute everything but skip the update (non-finite steps under `skip`).
-    public func step(windows: ArraySlice<Int>, batchStart: Int, learningRate: Float, stepIndex: Int,
-                     stateful: Bool, applyIfFinite: Bool = true) -> StepResult {
+    ///   - stepIndex: the global update number (seeds this step's dropout masks).
+    ///   - applyIfFinite: false to compute everything but leave parameters alone.
+    /// - Returns: the reduced loss and norm; the update is skipped when either is not finite.
+    public func step(_ order: EpochOrder, step: Int, learningRate: Float, stepIndex: Int,
+                     applyIfFinite: Bool = true) -> StepResult {
         let dropoutSeed = config.model.dropout > 0 ? config.seed &+ UInt64(stepIndex) &* 0x9E37_79B9 : nil
-        let (local, normalizer) = runReplicas(windows, split: .train, train: true, dropoutSeed: dropoutSeed,
-                                              batchStart: batchStart, stateful: stateful)
+        let (local, normalizer) = runReplicas(order, step: step, split: .train, train: true, dropoutSeed: dropoutSeed,
+                                              stateful: order.plan.isStateful)
         // Threads: fixed-order sum into replica 0; ranks: bucketed allreduce.
         ReplicaGroup.sumIntoFirst(gradientBuffers, threads: threads)
         let grads = replicas[0].gradients
@@ -119,7 +110,7 @@ public final class Trainer {
         let sumSq = Vec.sumOfSquares(grads.base, count: grads.count)
         let norm = sumSq.squareRoot()
         let result = StepResult(loss: totals[0] / normalizer, gradientNorm: norm, targets: Int(normalizer),
-                                windows: windows.count, correct: Int(totals[1]))
+                                windows: order.plan.windowCount(step: step), correct: Int(totals[1]))
         guard applyIfFinite, result.loss.isFinite, norm.isFinite else { return result }
         if let maxNorm = config.training.clipNorm, maxNorm > 0 {
             clipGradientsByGlobalNorm(grads.base, count: grads.count, maxNorm: Float(maxNorm), sumOfSquares: sumSq)
@@ -137,22 +128,23 @@ public final class Trainer {
     /// advanced together from a zero state.
     public func evaluate(_ split: DataSplit) -> StepResult {
         let n = dataset.windowCount(split)
-        guard n > 0 else { return StepResult(loss: .nan, gradientNorm: 0, targets: 0, windows: 0, correct: 0) }
-        let streams = dataset.streamCount
-        if streams != nil { replicas.forEach { $0.resetCarriedState(slot: 1) } }
-        let plan = EpochPlan(windowCount: n, globalBatch: config.training.batchSize, seed: config.seed,
-                             shuffle: false, dropLast: false, streams: streams)
+        guard n > 0, let plan = try? BatchPlan.evaluation(dataset, split: split, batchSize: config.training.batchSize),
+              plan.stepsPerEpoch > 0 else {
+            return StepResult(loss: .nan, gradientNorm: 0, targets: 0, windows: 0, correct: 0)
+        }
+        if plan.isStateful { replicas.forEach { $0.resetCarriedState(slot: 1) } }
         let order = plan.order(epoch: 0)
         var loss = 0.0, correct = 0.0, targets = 0.0
+        var t = [0.0, 0.0]
         for s in 0..<plan.stepsPerEpoch {
-            let batch = plan.batch(s, of: order)
-            let (local, normalizer) = runReplicas(batch.windows, split: split, train: false, dropoutSeed: nil,
-                                                  batchStart: batch.start, stateful: streams != nil)
-            var t = [local.loss, Double(local.correct)]
+            let (local, normalizer) = runReplicas(order, step: s, split: split, train: false, dropoutSeed: nil,
+                                                  stateful: plan.isStateful)
+            t[0] = local.loss; t[1] = Double(local.correct)
             comm.allreduceSum(&t)
             loss += t[0]; correct += t[1]; targets += normalizer
         }
-        return StepResult(loss: loss / targets, gradientNorm: 0, targets: Int(targets), windows: n, correct: Int(correct))
+        return StepResult(loss: loss / targets, gradientNorm: 0, targets: Int(targets), windows: plan.windowCount,
+                          correct: Int(correct))
     }
 }
 

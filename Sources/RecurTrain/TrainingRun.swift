@@ -31,18 +31,19 @@ public struct TrainingError: Error, CustomStringConvertible {
 
 public final class TrainingRun {
     public let trainer: Trainer
-    public let plan: EpochPlan
+    public let plan: BatchPlan
     public var onEvent: (ProgressEvent) -> Void = { _ in }
     /// Optimizer updates done so far (also the step index of the next update).
     public private(set) var step = 0
     public private(set) var lastValidation: StepResult?
 
-    public init(trainer: Trainer) {
+    /// - Throws: `DataError` when the batch size and data cannot make a plan (e.g. drop_last
+    ///   with fewer windows than one batch).
+    public init(trainer: Trainer) throws {
         self.trainer = trainer
         let c = trainer.config
-        plan = EpochPlan(windowCount: trainer.dataset.windowCount(.train), globalBatch: c.training.batchSize,
-                         seed: c.seed, shuffle: c.data.shuffle, dropLast: c.data.dropLast,
-                         streams: trainer.dataset.streamCount)
+        plan = try BatchPlan.training(trainer.dataset, batchSize: c.training.batchSize, shuffle: c.data.shuffle,
+                                      seed: c.seed, dropLast: c.data.dropLast)
     }
 
     /// Total optimizer updates this run makes.
@@ -57,7 +58,7 @@ public final class TrainingRun {
         let c = trainer.config.training
         let total = totalSteps
         var epoch = step / plan.stepsPerEpoch
-        let stateful = trainer.dataset.streamCount != nil
+        let stateful = plan.isStateful
         // Failure drill for the tests and for operators checking that a job dies cleanly:
         // RECUR_FAIL_STEP=n (and optionally RECUR_FAIL_RANK=r) makes that rank fail before update n.
         let env = ProcessInfo.processInfo.environment
@@ -71,11 +72,9 @@ public final class TrainingRun {
                 if let failStep, step + 1 == failStep, failRank == trainer.comm.rank {
                     throw TrainingError(description: "injected failure at step \(failStep) (RECUR_FAIL_STEP)")
                 }
-                let batch = plan.batch(s, of: order)
                 let lr = c.schedule.learningRate(baseLR: Float(c.optimizer.lr), step: step)
                 let started = DispatchTime.now().uptimeNanoseconds
-                let r = trainer.step(windows: batch.windows, batchStart: batch.start, learningRate: lr, stepIndex: step,
-                                     stateful: stateful)
+                let r = trainer.step(order, step: s, learningRate: lr, stepIndex: step)
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
                 if !r.loss.isFinite || !r.gradientNorm.isFinite {
                     if c.onNonFinite == .stop {

@@ -57,6 +57,7 @@ struct Train: ParsableCommand {
         let experiment: ExperimentConfig
         let dataset: any WindowedDataset
         let trainer: Trainer
+        let run: TrainingRun
         do {
             experiment = try ExperimentConfig.load(path: config, overrides: overrides)
             dataset = try experiment.loadDataset(configPath: config)
@@ -66,11 +67,18 @@ struct Train: ParsableCommand {
                                   message: "\(experiment.training.batchSize) windows cannot feed \(comm.size) process(es) × \(k) thread(s); raise the batch size or use fewer replicas")
             }
             trainer = try Trainer(config: experiment, dataset: dataset, comm: comm, threads: k)
+            run = try TrainingRun(trainer: trainer)
+            try StartupAgreement.check(StartupAgreement.items(config: experiment, layoutFingerprint: trainer.network.layout.fingerprint,
+                                                              dataset: dataset), comm: comm)
+        } catch let error as AgreementError {
+            // Every rank reached the same verdict; rank 0 says it once and all end together.
+            if comm.rank == 0 { Console.error("recur: error: \(error)\n") }
+            if let mpi = comm as? MPICommunicator { mpi.finalize() }
+            throw ExitCode(2)
         } catch {
             if isUserInputError(error) { failInput(error) }
             throw error
         }
-        let run = TrainingRun(trainer: trainer)
         let root = comm.rank == 0
         let started = Date()
         if root && !quiet {

@@ -21,10 +21,11 @@ final class EndToEndTests: XCTestCase {
         let config = try ExperimentConfig.parse(yaml: yaml, file: "overfit.yaml")
         let dataset = try config.loadDataset(configPath: nil)
         let trainer = try Trainer(config: config, dataset: dataset, comm: SingleProcessCommunicator(), threads: 1)
-        let batch = ArraySlice(Array(0..<8))
-        let first = trainer.step(windows: batch, batchStart: 0, learningRate: 0.02, stepIndex: 0, stateful: false)
+        // One fixed batch: the first 8 windows in stored order.
+        let order = try BatchPlan.training(dataset, batchSize: 8, shuffle: false, seed: 5).order(epoch: 0)
+        let first = trainer.step(order, step: 0, learningRate: 0.02, stepIndex: 0)
         var last = first
-        for s in 1..<150 { last = trainer.step(windows: batch, batchStart: 0, learningRate: 0.02, stepIndex: s, stateful: false) }
+        for s in 1..<150 { last = trainer.step(order, step: 0, learningRate: 0.02, stepIndex: s) }
         XCTAssertLessThan(last.loss, first.loss / 10, "loss \(first.loss) → \(last.loss)")
     }
 

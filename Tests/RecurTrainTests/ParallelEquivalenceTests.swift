@@ -44,8 +44,8 @@ final class ParallelEquivalenceTests: XCTestCase {
         p.environment = env
         let out = dir.appendingPathComponent("out-\(UUID().uuidString.prefix(6)).txt")
         let err = dir.appendingPathComponent("err-\(UUID().uuidString.prefix(6)).txt")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         p.standardOutput = try FileHandle(forWritingTo: out)
         p.standardError = try FileHandle(forWritingTo: err)
         try p.run()
@@ -67,14 +67,21 @@ final class ParallelEquivalenceTests: XCTestCase {
         let (reference, r0) = try train("e.yaml", in: dir, processes: 1, threads: 1, tag: "1x1")
         XCTAssertEqual(r0.status, 0, r0.stderr)
         XCTAssertFalse(reference.isEmpty)
-        let scale = reference.map(abs).max() ?? 1
+        // Relative difference as ‖a − b‖ / ‖b‖: Adam divides by √v, so a parameter whose gradient
+        // is nearly zero (a rare token's embedding row) can move by rounding alone; the norm-wise
+        // measure still catches any real disagreement, which moves many parameters.
+        let refNorm = reference.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
         for (p, k) in [(1, 2), (2, 1), (2, 2)] {
             let (params, r) = try train("e.yaml", in: dir, processes: p, threads: k, tag: "\(p)x\(k)")
             XCTAssertEqual(r.status, 0, "\(p)×\(k): \(r.stderr)")
             XCTAssertEqual(params.count, reference.count, "\(p)×\(k)")
             let worst = zip(params, reference).map { abs($0 - $1) }.max() ?? .infinity
-            XCTAssertLessThanOrEqual(worst / scale, 1e-5, "\(name) \(p)×\(k): largest difference \(worst) (scale \(scale))")
-            if ProcessInfo.processInfo.environment["RECUR_VERBOSE"] != nil { print("\(name) \(p)x\(k): max rel diff \(worst / scale)") }
+            let diffNorm = zip(params, reference).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }.squareRoot()
+            XCTAssertLessThanOrEqual(diffNorm / refNorm, 1e-5,
+                                     "\(name) \(p)×\(k): relative difference \(diffNorm / refNorm), largest element difference \(worst)")
+            if ProcessInfo.processInfo.environment["RECUR_VERBOSE"] != nil {
+                print("\(name) \(p)x\(k): relative difference \(diffNorm / refNorm), largest element difference \(worst)")
+            }
         }
         let (again, r2) = try train("e.yaml", in: dir, processes: 2, threads: 2, tag: "2x2-again")
         XCTAssertEqual(r2.status, 0, r2.stderr)
@@ -126,5 +133,29 @@ final class ParallelEquivalenceTests: XCTestCase {
         XCTAssertNotEqual(r.status, 0)
         XCTAssertLessThan(elapsed, 15, "the job took \(elapsed) s to end")
         XCTAssertTrue(r.stderr.contains("rank 1: injected failure at step 50"), r.stderr)
+    }
+
+    func testRanksWithDifferentExperiments_StopAtStartUp_NamingTheItem() throws {
+        let mpi = try mpirun()
+        let dir = try temporaryDirectory()
+        try sineCSV(rows: 200).write(to: dir.appendingPathComponent("series.csv"), atomically: true, encoding: .utf8)
+        let yaml = """
+        experiment: {name: agree}
+        data: {kind: series, path: series.csv, columns: [value], seq_len: 8}
+        model: {cell: lstm, hidden_size: 8}
+        training: {steps: 5}
+        """
+        try yaml.write(to: dir.appendingPathComponent("a.yaml"), atomically: true, encoding: .utf8)
+        try yaml.replacingOccurrences(of: "seq_len: 8", with: "seq_len: 8, normalize: minmax")
+            .write(to: dir.appendingPathComponent("b.yaml"), atomically: true, encoding: .utf8)
+        let recur = try recurExecutable().path
+        var args = ["--oversubscribe", "--mca", "btl", "tcp,self",
+                    "-np", "1", recur, "train", "a.yaml", "--threads", "1", ":",
+                    "-np", "1", recur, "train", "b.yaml", "--threads", "1"]
+        if getuid() == 0 { args.insert("--allow-run-as-root", at: 0) }
+        let r = try run(mpi, args, in: dir, environment: [:], timeout: 60)
+        XCTAssertEqual(r.status, 2, r.stderr)
+        XCTAssertTrue(r.stderr.contains("ranks disagree on the resolved experiment: rank 0 differs from rank(s) 1"), r.stderr)
+        XCTAssertFalse(r.stdout.contains("step "), "no rank may start training: \(r.stdout)")
     }
 }

@@ -1,1 +1,0 @@
-// RecurTrain: placeholder until the module lands.

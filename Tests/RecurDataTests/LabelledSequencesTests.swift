@@ -1,0 +1,163 @@
+// Labelled sequences: the row form (8×8 digits-like rows), the directory form, class counting,
+// seeded splits, filled layouts, and the messages for bad labels, shapes and cells.
+
+import XCTest
+import RecurKernels
+@testable import RecurData
+
+final class LabelledSequencesTests: XCTestCase {
+
+    /// Rows of 64 values (example e, step t, feature f → 100·e + 8·t + f) and label e mod 3.
+    func digitsLike(_ dir: TempDir, examples: Int = 6, header: Bool = false) -> String {
+        var text = header ? (0..<64).map { "p\($0)" }.joined(separator: ",") + ",label\n" : ""
+        for e in 0..<examples {
+            text += (0..<64).map { String(100 * e + $0) }.joined(separator: ",") + ",\(e % 3)\n"
+        }
+        return dir.write("digits.csv", text)
+    }
+
+    func testLabelledCSV_8x8Rows_ShapesAndTimeMajorFill() throws {
+        let dir = TempDir()
+        let data = try LabelledSequences.load(path: digitsLike(dir), options: LabelledOptions(
+            steps: 8, features: 8, normalization: .none, splits: SplitFractions(train: 1, validation: 0)))
+        XCTAssertEqual(data.exampleCount, 6)
+        XCTAssertEqual(data.seqLen, 8)
+        XCTAssertEqual(data.featureCount, 8)
+        XCTAssertEqual(data.classCount, 3)
+        XCTAssertEqual(data.outputSize, 3)
+        XCTAssertEqual(data.classCounts, [2, 2, 2])
+        XCTAssertEqual(data.targetKind, .classLabel)
+        XCTAssertEqual(data.windowCount(.train), 6)
+        let batch = BatchBuffers(for: data, capacity: 2)
+        data.fill(.train, windows: [4, 1], into: batch)
+        let x = batch.inputFeatures!
+        for t in 0..<8 {
+            for f in 0..<8 {
+                XCTAssertEqual(x[(t * 2 + 0) * 8 + f], Float(400 + 8 * t + f))
+                XCTAssertEqual(x[(t * 2 + 1) * 8 + f], Float(100 + 8 * t + f))
+            }
+        }
+        XCTAssertEqual(batch.targetTokens!.array, [1, 1])
+    }
+
+    func testLabelledCSV_HeaderDetectedAndStepsDerived() throws {
+        let dir = TempDir()
+        let data = try LabelledSequences.load(path: digitsLike(dir, header: true), options: LabelledOptions(features: 8))
+        XCTAssertEqual(data.steps, 8)
+        XCTAssertEqual(data.exampleCount, 6)
+        // Univariate by default: T = values per row, F = 1.
+        let uni = try LabelledSequences.load(path: dir.write("u.csv", "1,2,3,0\n4,5,6,1\n"), options: LabelledOptions(normalization: .none))
+        XCTAssertEqual(uni.steps, 3)
+        XCTAssertEqual(uni.featuresPerStep, 1)
+    }
+
+    func testLabelled_ZScorePerFeatureOnTrainingExamples() throws {
+        let dir = TempDir()
+        // T = 2, F = 2; training examples 0 and 1.
+        let path = dir.write("n.csv", "0,10,2,10,0\n4,30,6,30,1\n100,100,100,100,0\n")
+        let data = try LabelledSequences.load(path: path, options: LabelledOptions(
+            steps: 2, features: 2, splits: SplitFractions(train: 0.67, validation: 0.33)))
+        XCTAssertEqual(data.range(.train), 0..<2)
+        XCTAssertEqual(data.normalization.shift, [3, 20])
+        XCTAssertEqual(data.normalization.scale, [Double(5).squareRoot(), 10])
+        XCTAssertEqual(data.values[1], -1)
+    }
+
+    func testLabelled_SplitSeed_PermutesDeterministically() throws {
+        let dir = TempDir()
+        let path = digitsLike(dir, examples: 30)
+        let options = LabelledOptions(steps: 8, features: 8, normalization: .none, splitSeed: 7)
+        let a = try LabelledSequences.load(path: path, options: options)
+        let b = try LabelledSequences.load(path: path, options: options)
+        XCTAssertEqual(a.labels, b.labels)
+        XCTAssertEqual(a.values, b.values)
+        XCTAssertNotEqual(a.values[0..<64], try LabelledSequences.load(path: path, options: LabelledOptions(steps: 8, features: 8, normalization: .none)).values[0..<64])
+        // Each example keeps its label: value 100·e at step 0 belongs to class e mod 3.
+        for i in 0..<30 { XCTAssertEqual(Int(a.labels[i]), (Int(a.values[i * 64]) / 100) % 3) }
+    }
+
+    func testLabelledDirectory_FilesAndLabels() throws {
+        let dir = TempDir()
+        dir.write("seq/a.csv", "x,y\n1,2\n3,4\n5,6\n")
+        dir.write("seq/b.csv", "x,y\n7,8\n9,10\n11,12\n")
+        dir.write("seq/c.csv", "x,y\n0,0\n0,0\n0,0\n")
+        dir.write("seq/labels.csv", "file,label\nb.csv,1\na.csv,0\nc.csv,1\n")
+        let data = try LabelledSequences.load(path: dir.path + "/seq", options: LabelledOptions(
+            normalization: .none, splits: SplitFractions(train: 1, validation: 0)))
+        XCTAssertEqual(data.steps, 3)
+        XCTAssertEqual(data.featuresPerStep, 2)
+        XCTAssertEqual(data.featureNames, ["x", "y"])
+        XCTAssertEqual(data.labels, [1, 0, 1])
+        XCTAssertEqual(data.classCounts, [1, 2])
+        let batch = BatchBuffers(for: data, capacity: 2)
+        data.fill(.train, windows: [0, 1], into: batch)
+        XCTAssertEqual(batch.inputFeatures!.array, [7, 8, 1, 2,   9, 10, 3, 4,   11, 12, 5, 6])
+        XCTAssertEqual(data.manifest.featureColumns, ["x", "y"])
+        XCTAssertEqual(data.manifest.classCount, 2)
+    }
+
+    func testLabelled_MissingValues_InterpolatedAlongTimeOrDropped() throws {
+        let dir = TempDir()
+        let path = dir.write("m.csv", "1,,3,0\n4,NA,6,1\n7,8,9,1\n,,,0\n1,1,1,0\n")
+        let filled = try LabelledSequences.load(path: dir.write("m2.csv", "1,,3,0\n4,NA,6,1\n7,8,9,1\n"), options: LabelledOptions(
+            normalization: .none, missing: .interpolate))
+        XCTAssertEqual(filled.values, [1, 2, 3, 4, 5, 6, 7, 8, 9])
+        let dropped = try LabelledSequences.load(path: path, options: LabelledOptions(normalization: .none, missing: .drop))
+        XCTAssertEqual(dropped.labels, [1, 0])
+        expectDataError(.badCell, ["m.csv:4", "feature 0 has no value"]) {
+            _ = try LabelledSequences.load(path: path, options: LabelledOptions(missing: .forwardFill))
+        }
+        expectDataError(.badCell, ["m.csv:1:2", "the value is missing"], in: dir) {
+            _ = try LabelledSequences.load(path: path)
+        }
+    }
+
+    func testLabelled_LabelOutOfRange_NamesLine() throws {
+        let dir = TempDir()
+        let path = dir.write("l.csv", "1,2,0\n3,4,1\n5,6,7\n")
+        expectDataError(.labelOutOfRange, ["l.csv:3:3", "label 7 is outside the 2 classes 0…1", "raise class_count"], in: dir) {
+            _ = try LabelledSequences.load(path: path, options: LabelledOptions(classCount: 2))
+        }
+        let negative = dir.write("n.csv", "1,2,0\n3,4,-1\n")
+        expectDataError(.labelOutOfRange, ["n.csv:2:3", "label -1 is negative"], in: dir) {
+            _ = try LabelledSequences.load(path: negative)
+        }
+        let text = dir.write("t.csv", "1,2,0\n3,4,cat\n")
+        expectDataError(.badCell, ["t.csv:2:3", "'cat' is not a whole number"], in: dir) {
+            _ = try LabelledSequences.load(path: text, options: LabelledOptions(header: .absent))
+        }
+    }
+
+    func testLabelled_ClassWithNoExamples_Throws() throws {
+        let dir = TempDir()
+        let path = dir.write("c.csv", "1,2,0\n3,4,1\n5,6,3\n")
+        expectDataError(.classWithoutExamples, ["c.csv", "class 2 of the 4 classes 0…3 has no examples"], in: dir) {
+            _ = try LabelledSequences.load(path: path)
+        }
+    }
+
+    func testLabelled_WrongShapes_Throw() throws {
+        let dir = TempDir()
+        let ragged = dir.write("r.csv", "1,2,3,4,0\n1,2,3,1\n")
+        expectDataError(.wrongFieldCount, ["r.csv:2", "4 fields but rows here hold 5"], in: dir) {
+            _ = try LabelledSequences.load(path: ragged)
+        }
+        expectDataError(.wrongFieldCount, ["r.csv:1", "not a multiple of 3"], in: dir) {
+            _ = try LabelledSequences.load(path: ragged, options: LabelledOptions(features: 3))
+        }
+        dir.write("d/a.csv", "1,2\n3,4\n")
+        dir.write("d/b.csv", "1,2\n")
+        dir.write("d/labels.csv", "a.csv,0\nb.csv,1\n")
+        expectDataError(.wrongFieldCount, ["b.csv", "1 steps but the others have 2", "resample or pad"], in: dir) {
+            _ = try LabelledSequences.load(path: dir.path + "/d")
+        }
+        dir.write("e/labels.csv", "a.csv,0\nmissing.csv,1\n")
+        dir.write("e/a.csv", "1\n")
+        expectDataError(.fileNotFound, ["missing.csv", "named on line 2 of", "labels.csv"], in: dir) {
+            _ = try LabelledSequences.load(path: dir.path + "/e")
+        }
+        expectDataError(.fileNotFound, ["labels.csv"], in: dir) {
+            _ = try LabelledSequences.load(path: dir.path + "/d", options: LabelledOptions(labelsFile: "labels.csv.missing"))
+        }
+    }
+}
