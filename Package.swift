@@ -22,6 +22,8 @@ let package = Package(
                        providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        // Replaces glibc's malloc family in the `recur` executable only, to count allocations.
+        .target(name: "CAllocationCounter"),
 
         // MARK: Library modules
         .target(name: "RecurKernels", dependencies: ["CBLAS"], swiftSettings: optimize),
@@ -36,7 +38,7 @@ let package = Package(
 
         // MARK: Command-line tool
         .executableTarget(name: "recur",
-                          dependencies: ["RecurTrain", "RecurKernels", "RecurData", "RecurModel", "RecurOptim", "RecurParallel", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          dependencies: ["RecurTrain", "RecurKernels", "RecurData", "RecurModel", "RecurOptim", "RecurParallel", "CAllocationCounter", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimize),
 
         // MARK: Tests

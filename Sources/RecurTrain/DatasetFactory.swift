@@ -5,20 +5,24 @@ import Foundation
 import RecurData
 
 extension ExperimentConfig {
-    /// The data file's path: as written when it exists from the current directory, else
-    /// relative to the experiment file's directory.
+    /// The data file's path: relative paths are taken from the experiment file's directory
+    /// (so a config works from any working directory), then from the current directory.
     public func resolvedDataPath(configPath: String?) -> String {
         let p = data.path
-        if p.hasPrefix("/") || FileManager.default.fileExists(atPath: p) { return p }
-        guard let configPath else { return p }
-        let dir = (configPath as NSString).deletingLastPathComponent
-        let alt = (dir as NSString).appendingPathComponent(p)
-        return FileManager.default.fileExists(atPath: alt) ? alt : p
+        if p.hasPrefix("/") { return p }
+        if let configPath {
+            let dir = (configPath as NSString).deletingLastPathComponent
+            let alt = ((dir.isEmpty ? "." : dir) as NSString).appendingPathComponent(p)
+            if FileManager.default.fileExists(atPath: alt) { return alt }
+        }
+        return p
     }
 
     /// Reads the data set this experiment trains on.
+    /// - Parameter stored: what a checkpoint stored with the model (vocabulary, normalisation),
+    ///   used instead of fitting them again so a resumed or evaluated model sees the same ids and units.
     /// - Throws: `DataError` naming file, line and column where there is one.
-    public func loadDataset(configPath: String?) throws -> any WindowedDataset {
+    public func loadDataset(configPath: String?, stored: DataManifest? = nil) throws -> any WindowedDataset {
         let path = resolvedDataPath(configPath: configPath)
         let d = data
         let windowing = Windowing(seqLen: d.seqLen, stride: d.stride, target: d.target, horizon: d.horizon,
@@ -26,17 +30,17 @@ extension ExperimentConfig {
         switch d.kind {
         case .series:
             let series = try TimeSeries.load(path: path, options: SeriesOptions(
-                features: d.columns, targets: d.targets, normalization: d.normalize, missing: d.missing, splits: d.split))
+                features: d.columns, targets: d.targets, normalization: d.normalize, missing: d.missing, splits: d.split), normalization: stored?.normalization)
             return try SeriesDataset(series: series, windowing: windowing)
         case .chars, .words:
             let corpus = try TextCorpus.load(path: path, options: TextOptions(
                 level: d.kind == .chars ? .chars : .words, splits: d.split, unknownToken: d.unknownToken,
-                minCount: d.minCount, maxSize: d.maxSize, tokenizer: WordTokenizer(lowercase: d.lowercase)))
+                minCount: d.minCount, maxSize: d.maxSize, tokenizer: WordTokenizer(lowercase: d.lowercase)), vocabulary: stored?.vocabulary)
             return try TokenDataset(corpus: corpus, windowing: windowing)
         case .sequences:
             // Examples are independent, so they are shuffled (by the experiment seed) before the split.
             return try LabelledSequences.load(path: path, options: LabelledOptions(
-                steps: d.seqLen, normalization: d.normalize, missing: d.missing, splits: d.split, splitSeed: seed))
+                steps: d.seqLen, normalization: d.normalize, missing: d.missing, splits: d.split, splitSeed: seed), normalization: stored?.normalization)
         }
     }
 }

@@ -182,6 +182,17 @@ public final class ProgressReporter {
         sinks.progress(message.hasSuffix("\n") ? message : message + "\n")
     }
 
+    /// An informational line (run directory, resume point): text mode only, not when quiet.
+    public func note(_ message: String) {
+        guard !options.quiet else { return }
+        if options.format == .json {
+            sinks.out(MetricsRecord([(key: "kind", value: .string("note")), (key: "message", value: .string(message))]).jsonLine + "\n")
+        } else {
+            clearBar()
+            sinks.progress("recur: " + message + "\n")
+        }
+    }
+
     /// Ends a bar left on screen with a newline, so the shell prompt starts on a fresh line.
     public func finish() {
         if lastBar != nil { sinks.progress("\n"); lastBar = nil }

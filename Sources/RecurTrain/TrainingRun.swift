@@ -8,22 +8,6 @@ import RecurKernels
 import RecurOptim
 import RecurParallel
 
-/// One line of progress that a reporter shows and metrics.jsonl records.
-public struct ProgressEvent: Sendable {
-    public enum Kind: String, Sendable { case train, validation }
-    public var kind: Kind
-    public var step: Int
-    public var totalSteps: Int
-    public var epoch: Int
-    public var loss: Double
-    public var learningRate: Double
-    public var gradientNorm: Double
-    public var windowsPerSecond: Double
-    public var targetsPerSecond: Double
-    public var accuracy: Double?
-    public var baseline: Double?
-}
-
 /// Errors a run can end with after it started (the data and config were fine).
 public struct TrainingError: Error, CustomStringConvertible {
     public var description: String
@@ -32,10 +16,16 @@ public struct TrainingError: Error, CustomStringConvertible {
 public final class TrainingRun {
     public let trainer: Trainer
     public let plan: BatchPlan
-    public var onEvent: (ProgressEvent) -> Void = { _ in }
+    public var onEvent: (ProgressReporter.Event) -> Void = { _ in }
+    /// Called on every rank at the checkpoint cadence and at the end, after the update of `step`.
+    public var onCheckpoint: (_ step: Int, _ epoch: Int) throws -> Void = { _, _ in }
     /// Optimizer updates done so far (also the step index of the next update).
-    public private(set) var step = 0
+    public var step = 0
     public private(set) var lastValidation: StepResult?
+    /// Steps whose loss was not finite and whose update was skipped (on_nonfinite: skip).
+    public private(set) var skippedSteps = 0
+    private let started = DispatchTime.now().uptimeNanoseconds
+    private var elapsed: Double { Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 }
 
     /// - Throws: `DataError` when the batch size and data cannot make a plan (e.g. drop_last
     ///   with fewer windows than one batch).
@@ -66,8 +56,9 @@ public final class TrainingRun {
         let failRank = env["RECUR_FAIL_RANK"].flatMap(Int.init) ?? trainer.comm.rank
         while step < total {
             let order = plan.order(epoch: epoch)
-            if stateful { trainer.replicas.forEach { $0.resetCarriedState(slot: 0) } }
             let first = step - epoch * plan.stepsPerEpoch
+            // Streams start from zeros each epoch; a run resumed mid-epoch keeps its restored state.
+            if stateful && first == 0 { trainer.replicas.forEach { $0.resetCarriedState(slot: 0) } }
             for s in first..<plan.stepsPerEpoch where step < total {
                 if let failStep, step + 1 == failStep, failRank == trainer.comm.rank {
                     throw TrainingError(description: "injected failure at step \(failStep) (RECUR_FAIL_STEP)")
@@ -77,20 +68,26 @@ public final class TrainingRun {
                 let r = trainer.step(order, step: s, learningRate: lr, stepIndex: step)
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
                 if !r.loss.isFinite || !r.gradientNorm.isFinite {
+                    // The update was not applied (Trainer.step), so parameters and checkpoints stay good.
                     if c.onNonFinite == .stop {
-                        throw TrainingError(description: "step \(step + 1): the training loss is \(r.loss) and the gradient norm \(r.gradientNorm); stopping (lower training.optimizer.lr, set training.clip.norm, or on_nonfinite: skip)")
+                        throw TrainingError(description: "step \(step + 1): the training loss is \(r.loss) and the gradient norm \(r.gradientNorm); stopped before applying it, the last checkpoint is intact (lower training.optimizer.lr, set training.clip.norm, or set training.on_nonfinite: skip)")
                     }
+                    skippedSteps += 1
                 }
                 step += 1
                 if step % c.logEvery == 0 || step == total || step == 1 {
-                    onEvent(ProgressEvent(kind: .train, step: step, totalSteps: total, epoch: epoch + 1, loss: r.loss,
-                                          learningRate: Double(lr), gradientNorm: r.gradientNorm,
-                                          windowsPerSecond: Double(r.windows) / seconds,
-                                          targetsPerSecond: Double(r.targets) / seconds, accuracy: nil, baseline: nil))
+                    onEvent(ProgressReporter.Event(kind: .train, step: step, totalSteps: total, epoch: epoch + 1, loss: r.loss,
+                                                   learningRate: Double(lr), gradientNorm: r.gradientNorm,
+                                                   sequencesPerSecond: Double(r.windows) / seconds,
+                                                   tokensPerSecond: Double(r.windows * trainer.dataset.seqLen) / seconds,
+                                                   elapsedSeconds: elapsed))
                 }
                 let endOfEpoch = s == plan.stepsPerEpoch - 1
                 if (c.evalEvery > 0 && step % c.evalEvery == 0) || (c.evalEvery == 0 && endOfEpoch) || step == total {
                     validate(epoch: epoch, total: total)
+                }
+                if (c.checkpointEvery > 0 && step % c.checkpointEvery == 0) || (c.checkpointEvery == 0 && endOfEpoch) || step == total {
+                    try onCheckpoint(step, epoch)
                 }
             }
             epoch += 1
@@ -101,9 +98,10 @@ public final class TrainingRun {
         guard trainer.dataset.windowCount(.validation) > 0 else { return }
         let v = trainer.evaluate(.validation)
         lastValidation = v
-        let acc = trainer.dataset.targetKind.isIntegral && v.targets > 0 ? Double(v.correct) / Double(v.targets) : nil
-        onEvent(ProgressEvent(kind: .validation, step: step, totalSteps: total, epoch: epoch + 1, loss: v.loss,
-                              learningRate: 0, gradientNorm: 0, windowsPerSecond: 0, targetsPerSecond: 0,
-                              accuracy: acc, baseline: trainer.persistenceBaseline(.validation)))
+        var metrics: [String: Double] = [:]
+        if trainer.dataset.targetKind.isIntegral && v.targets > 0 { metrics["accuracy"] = Double(v.correct) / Double(v.targets) }
+        if let b = trainer.persistenceBaseline(.validation) { metrics["baseline_loss"] = b }
+        onEvent(ProgressReporter.Event(kind: .validation, step: step, totalSteps: total, epoch: epoch + 1, loss: v.loss,
+                                       metrics: metrics, elapsedSeconds: elapsed))
     }
 }

@@ -82,3 +82,22 @@ final class ConfigErrorTests: XCTestCase {
         XCTAssertTrue(e.description.contains("unknown key"), e.description)
     }
 }
+
+extension ConfigErrorTests {
+    func testResolvedYAML_ReadsBackToTheSameExperiment_ForEveryShippedConfig() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let configs = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("configs").path)
+            .filter { $0.hasSuffix(".yaml") }
+        XCTAssertGreaterThanOrEqual(configs.count, 8)
+        for name in configs {
+            let c = try ExperimentConfig.load(path: root.appendingPathComponent("configs/\(name)").path)
+            let again = try ExperimentConfig.parse(yaml: try c.yaml(), file: "resolved-\(name)")
+            XCTAssertEqual(again, c, name)
+        }
+        var c = try ExperimentConfig.parse(yaml: minimal, file: "exp.yaml", overrides: ["training.optimizer={kind: sgd, momentum: 0.9, nesterov: true}",
+                                                                                         "training.schedule={kind: step, step_size: 10, gamma: 0.5}"])
+        XCTAssertEqual(try ExperimentConfig.parse(yaml: try c.yaml(), file: "r"), c)
+        c.name = "true"
+        XCTAssertEqual(try ExperimentConfig.parse(yaml: try c.yaml(), file: "r").name, "true")
+    }
+}

@@ -38,12 +38,18 @@ final class EndToEndTests: XCTestCase {
         model: {cell: gru, hidden_size: 16}
         training: {epochs: 15, batch_size: 16, optimizer: {kind: adam, lr: 0.01}}
         """.write(to: dir.appendingPathComponent("e.yaml"), atomically: true, encoding: .utf8)
-        let r = try runRecur(["train", "e.yaml", "--threads", "2"], in: dir)
+        let r = try runRecur(["train", "e.yaml", "--threads", "2", "--log-format", "json"], in: dir)
         XCTAssertEqual(r.status, 0, r.stderr)
-        let summary = try XCTUnwrap(r.stdout.split(separator: "\n").last { $0.hasPrefix("recur: done") })
-        let numbers = summary.split(separator: " ").compactMap { Double($0.trimmingCharacters(in: .punctuationCharacters)) }
-        XCTAssertEqual(numbers.count, 3, String(summary))   // seconds, validation loss, baseline
-        XCTAssertLessThan(numbers[1], numbers[2] / 2, String(summary))
+        let summary = try XCTUnwrap(r.stdout.split(separator: "\n").last { $0.contains("\"kind\":\"summary\"") })
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(summary.utf8)) as? [String: Any])
+        let validation = try XCTUnwrap(object["validation_loss"] as? Double), baseline = try XCTUnwrap(object["baseline_loss"] as? Double)
+        XCTAssertLessThan(validation, baseline / 2, String(summary))
+        // The run directory holds what a user looks at afterwards.
+        let run = dir.appendingPathComponent("runs/sine")
+        for f in ["config.yaml", "metrics.jsonl", "checkpoints"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: run.appendingPathComponent(f).path), f)
+        }
+        XCTAssertTrue(try FileManager.default.contentsOfDirectory(atPath: run.path).contains { $0.hasPrefix("events.out.tfevents.") })
     }
 
     func testCommandLine_BadInputs_ExitTwoWithOneMessage() throws {

@@ -7,11 +7,6 @@ import Foundation
 import XCTest
 
 final class ParallelEquivalenceTests: XCTestCase {
-    func mpirun() throws -> String {
-        for p in ["/usr/bin/mpirun", "/usr/local/bin/mpirun"] where FileManager.default.isExecutableFile(atPath: p) { return p }
-        throw XCTSkip("mpirun is not installed (launch/setup installs openmpi-bin)")
-    }
-
     /// Runs a layout and returns the final parameters.
     func train(_ config: String, in dir: URL, processes: Int, threads: Int, tag: String,
                environment: [String: String] = [:], timeout: TimeInterval = 120) throws -> ([Float], CommandResult) {
@@ -20,41 +15,17 @@ final class ParallelEquivalenceTests: XCTestCase {
         var args = ["train", config, "--threads", "\(threads)", "--quiet", "--parameters-out", out]
         let r: CommandResult
         if processes == 1 {
-            r = try run(recur, args, in: dir, environment: environment, timeout: timeout)
+            r = try runProcess(recur, args, in: dir, environment: environment, timeout: timeout)
         } else {
             var mpi = ["--oversubscribe", "--bind-to", "none", "--mca", "btl", "tcp,self", "-np", "\(processes)"]
             if getuid() == 0 { mpi.insert("--allow-run-as-root", at: 0) }
             for k in environment.keys { mpi += ["-x", k] }
             args = mpi + [recur] + args
-            r = try run(try mpirun(), args, in: dir, environment: environment, timeout: timeout)
+            r = try runProcess(try mpirun(), args, in: dir, environment: environment, timeout: timeout)
         }
         guard r.status == 0 else { return ([], r) }
         let data = try Data(contentsOf: URL(fileURLWithPath: out))
         return (data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }, r)
-    }
-
-    func run(_ exe: String, _ args: [String], in dir: URL, environment: [String: String], timeout: TimeInterval) throws -> CommandResult {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = args
-        p.currentDirectoryURL = dir
-        var env = ProcessInfo.processInfo.environment
-        env["OMPI_MCA_rmaps_base_oversubscribe"] = "1"
-        for (k, v) in environment { env[k] = v }
-        p.environment = env
-        let out = dir.appendingPathComponent("out-\(UUID().uuidString.prefix(6)).txt")
-        let err = dir.appendingPathComponent("err-\(UUID().uuidString.prefix(6)).txt")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-        p.standardOutput = try FileHandle(forWritingTo: out)
-        p.standardError = try FileHandle(forWritingTo: err)
-        try p.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        while p.isRunning && Date() < deadline { usleep(20_000) }
-        if p.isRunning { kill(p.processIdentifier, SIGKILL); XCTFail("\(exe) \(args) did not finish within \(timeout) s") }
-        p.waitUntilExit()
-        return CommandResult(status: p.terminationStatus, stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
-                             stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
     }
 
     func assertLayoutsAgree(_ yaml: String, name: String) throws {
@@ -153,7 +124,7 @@ final class ParallelEquivalenceTests: XCTestCase {
                     "-np", "1", recur, "train", "a.yaml", "--threads", "1", ":",
                     "-np", "1", recur, "train", "b.yaml", "--threads", "1"]
         if getuid() == 0 { args.insert("--allow-run-as-root", at: 0) }
-        let r = try run(mpi, args, in: dir, environment: [:], timeout: 60)
+        let r = try runProcess(mpi, args, in: dir, environment: [:], timeout: 60)
         XCTAssertEqual(r.status, 2, r.stderr)
         XCTAssertTrue(r.stderr.contains("ranks disagree on the resolved experiment: rank 0 differs from rank(s) 1"), r.stderr)
         XCTAssertFalse(r.stdout.contains("step "), "no rank may start training: \(r.stdout)")

@@ -56,3 +56,36 @@ func runRecur(_ arguments: [String], in directory: URL? = nil, timeout: TimeInte
     return CommandResult(status: p.terminationStatus, stdout: String(decoding: outBox.data, as: UTF8.self),
                          stderr: String(decoding: errBox.data, as: UTF8.self))
 }
+
+/// Open MPI's launcher, or a skip when it is not installed.
+func mpirun() throws -> String {
+    for p in ["/usr/bin/mpirun", "/usr/local/bin/mpirun"] where FileManager.default.isExecutableFile(atPath: p) { return p }
+    throw XCTSkip("mpirun is not installed (launch/setup installs openmpi-bin)")
+}
+
+
+/// Runs an executable with a time limit, its output captured in files (no pipe deadlocks).
+func runProcess(_ exe: String, _ args: [String], in dir: URL, environment: [String: String], timeout: TimeInterval) throws -> CommandResult {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: exe)
+    p.arguments = args
+    p.currentDirectoryURL = dir
+    var env = ProcessInfo.processInfo.environment
+    env["OMPI_MCA_rmaps_base_oversubscribe"] = "1"
+    for (k, v) in environment { env[k] = v }
+    p.environment = env
+    let out = dir.appendingPathComponent("out-\(UUID().uuidString.prefix(6)).txt")
+    let err = dir.appendingPathComponent("err-\(UUID().uuidString.prefix(6)).txt")
+    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: err.path, contents: nil)
+    p.standardOutput = try FileHandle(forWritingTo: out)
+    p.standardError = try FileHandle(forWritingTo: err)
+    try p.run()
+    let deadline = Date().addingTimeInterval(timeout)
+    while p.isRunning && Date() < deadline { usleep(20_000) }
+    if p.isRunning { kill(p.processIdentifier, SIGKILL); XCTFail("\(exe) \(args) did not finish within \(timeout) s") }
+    p.waitUntilExit()
+    return CommandResult(status: p.terminationStatus, stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
+                         stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+}
+

@@ -16,7 +16,7 @@ struct Recur: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recur",
         abstract: "Train recurrent networks (Elman RNN, GRU, LSTM) on CPUs, data-parallel over threads and MPI processes.",
-        subcommands: [Train.self, Config.self])
+        subcommands: [Train.self, Config.self, Bench.self])
 }
 
 /// Prints `error` as one message and exits 2 (user input) — on every rank, without MPI_Abort
@@ -28,16 +28,22 @@ func failInput(_ error: Error) -> Never {
 
 func isUserInputError(_ error: Error) -> Bool {
     error is ConfigError || error is DataError || error is ModelConfigError || error is OptimError || error is ValidationError
+        || error is CheckpointError
 }
 
 struct Train: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Train the experiment described by CONFIG.")
+    static let configuration = CommandConfiguration(
+        abstract: "Train the experiment described by CONFIG, or continue a run with --resume.",
+        discussion: "Rank 0 writes the run directory (output.dir, default runs/<name>): config.yaml, metrics.jsonl, TensorBoard events and checkpoints/. Under mpirun every rank runs this same command.")
 
     @Argument(help: "Experiment file (YAML).")
-    var config: String
+    var config: String?
 
     @Option(name: .customLong("set"), help: "Override a config key, typed like the file: --set training.optimizer.lr=0.003 (repeatable).")
     var overrides: [String] = []
+
+    @Option(help: ArgumentHelp("Continue the run in RUN_DIR from its latest checkpoint.", valueName: "RUN_DIR"))
+    var resume: String?
 
     @Option(help: "Replicas (threads) per process; default: cores / ranks on this node.")
     var threads: Int?
@@ -45,71 +51,47 @@ struct Train: ParsableCommand {
     @Flag(help: "Print only errors and the final summary.")
     var quiet = false
 
+    @Option(help: "text (progress bar on a terminal, lines otherwise) or json (one object per event on standard output).")
+    var logFormat: ProgressReporter.Format = .text
+
     @Option(help: ArgumentHelp("Write the final parameters (raw little-endian float32, layout order) to FILE.", visibility: .hidden))
     var parametersOut: String?
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if config == nil && resume == nil { throw ValidationError("give an experiment file (e.g. configs/sunspots-lstm.yaml) or --resume RUN_DIR") }
+        if config != nil && resume != nil { throw ValidationError("give either an experiment file or --resume RUN_DIR, not both") }
     }
 
     func run() throws {
         let comm = makeCommunicator()
-        let experiment: ExperimentConfig
-        let dataset: any WindowedDataset
-        let trainer: Trainer
-        let run: TrainingRun
+        let root = comm.rank == 0
+        let reporter = ProgressReporter(options: .init(format: logFormat, quiet: quiet || !root),
+                                        sinks: root ? .standard : .init(out: { _ in }, progress: { _ in }))
+        let session: TrainingSession
         do {
-            experiment = try ExperimentConfig.load(path: config, overrides: overrides)
-            dataset = try experiment.loadDataset(configPath: config)
-            let k = threads ?? experiment.parallel.threads ?? defaultThreads(comm)
-            if comm.size * k > experiment.training.batchSize {
-                throw ConfigError(file: config, line: nil, key: "training.batch_size",
-                                  message: "\(experiment.training.batchSize) windows cannot feed \(comm.size) process(es) × \(k) thread(s); raise the batch size or use fewer replicas")
-            }
-            trainer = try Trainer(config: experiment, dataset: dataset, comm: comm, threads: k)
-            run = try TrainingRun(trainer: trainer)
-            try StartupAgreement.check(StartupAgreement.items(config: experiment, layoutFingerprint: trainer.network.layout.fingerprint,
-                                                              dataset: dataset), comm: comm)
+            session = try TrainingSession(configPath: config, overrides: overrides, resume: resume, threads: threads,
+                                          comm: comm, reporter: reporter)
         } catch let error as AgreementError {
             // Every rank reached the same verdict; rank 0 says it once and all end together.
-            if comm.rank == 0 { Console.error("recur: error: \(error)\n") }
+            if root { Console.error("recur: error: \(error)\n") }
             if let mpi = comm as? MPICommunicator { mpi.finalize() }
             throw ExitCode(2)
         } catch {
             if isUserInputError(error) { failInput(error) }
             throw error
         }
-        let root = comm.rank == 0
-        let started = Date()
-        if root && !quiet {
+        let trainer = session.trainer
+        if root && !quiet && logFormat == .text {
             let m = trainer.network.config
-            Console.out("recur: \(experiment.name): \(m.cell.rawValue) \(m.hiddenSize)×\(m.layers), \(trainer.network.parameterCount) parameters; \(dataset.windowCount(.train)) training windows, \(run.totalSteps) steps; \(comm.size) process(es) × \(trainer.threads) thread(s)\n")
-        }
-        run.onEvent = { e in
-            guard root, !quiet else { return }
-            switch e.kind {
-            case .train:
-                Console.out(String(format: "step %5d/%d  epoch %3d  loss %.5f  lr %.2e  |g| %.3f  %.0f seq/s\n",
-                                   e.step, e.totalSteps, e.epoch, e.loss, e.learningRate, e.gradientNorm, e.windowsPerSecond))
-            case .validation:
-                var line = String(format: "step %5d/%d  epoch %3d  validation loss %.5f", e.step, e.totalSteps, e.epoch, e.loss)
-                if let a = e.accuracy { line += String(format: "  accuracy %.4f", a) }
-                if let b = e.baseline { line += String(format: "  (previous-value baseline %.5f)", b) }
-                Console.out(line + "\n")
-            }
+            Console.out("recur: \(session.config.name): \(m.cell.rawValue) \(m.hiddenSize)×\(m.layers), \(trainer.network.parameterCount) parameters; \(trainer.dataset.windowCount(.train)) training windows, \(session.run.totalSteps) steps; \(comm.size) process(es) × \(trainer.threads) thread(s)\n")
         }
         do {
-            try run.run()
+            try session.start()
         } catch {
             Console.error("recur: rank \(comm.rank): \(error)\n")
             if comm.size > 1 { comm.abort(code: 1) }
             throw ExitCode(1)
-        }
-        if root {
-            var summary = String(format: "recur: done in %.1f s", Date().timeIntervalSince(started))
-            if let v = run.lastValidation { summary += String(format: "; validation loss %.5f", v.loss) }
-            if let b = trainer.persistenceBaseline(.validation) { summary += String(format: " vs previous-value baseline %.5f", b) }
-            Console.out(summary + "\n")
         }
         if root, let parametersOut {
             let data = Data(bytes: trainer.parameters.base, count: trainer.parameters.count * MemoryLayout<Float>.size)
@@ -118,6 +100,8 @@ struct Train: ParsableCommand {
         if let mpi = comm as? MPICommunicator { mpi.finalize() }
     }
 }
+
+extension ProgressReporter.Format: ExpressibleByArgument {}
 
 func defaultThreads(_ comm: Communicator) -> Int {
     max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, comm.localSize))

@@ -1,0 +1,215 @@
+// One `recur train` invocation, start to finish: read and check the experiment (or the run it
+// resumes), load the data, build the trainer, agree across ranks, then — rank 0 only — lay out
+// the run directory and record metrics, TensorBoard scalars and checkpoints while training.
+// Everything a user can get wrong is checked in `prepare` before any file is written.
+
+import Foundation
+import RecurData
+import RecurKernels
+import RecurModel
+import RecurOptim
+import RecurParallel
+
+public final class TrainingSession {
+    public let config: ExperimentConfig
+    public let trainer: Trainer
+    public let run: TrainingRun
+    public let runDirectory: URL
+    public let resumedFrom: URL?
+    let comm: Communicator
+    let reporter: ProgressReporter
+    private var metrics: MetricsLog?
+    private var tensorboard: TensorBoardWriter?
+    private var best: (loss: Double, name: String)?
+    private var lastValidationLoss: Double?
+
+    /// Reads and checks everything; writes nothing.
+    /// - Parameters:
+    ///   - configPath: the experiment file (nil when resuming).
+    ///   - resume: a run directory to continue from its latest checkpoint.
+    /// - Throws: ConfigError, DataError, CheckpointError, ModelConfigError… (user input, exit 2).
+    public init(configPath: String?, overrides: [String], resume: String?, threads: Int?, comm: Communicator,
+                reporter: ProgressReporter) throws {
+        self.comm = comm
+        self.reporter = reporter
+        var checkpoint: Checkpoint?
+        var config: ExperimentConfig
+        var dataConfigPath = configPath
+        if let resume {
+            let dir = URL(fileURLWithPath: resume)
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue else {
+                throw ConfigError(file: resume, line: nil, key: "", message: "no such run directory to resume (give the directory a run wrote, e.g. runs/sunspots-lstm)")
+            }
+            let stored = dir.appendingPathComponent("config.yaml").path
+            config = try ExperimentConfig.load(path: stored, overrides: overrides)
+            guard let latest = try Checkpoint.latest(in: dir.appendingPathComponent("checkpoints")) else {
+                throw ConfigError(file: resume, line: nil, key: "", message: "holds no complete checkpoint to resume from; start a new run instead")
+            }
+            checkpoint = try Checkpoint.read(from: latest)
+            resumedFrom = latest
+            runDirectory = dir
+            dataConfigPath = stored
+        } else {
+            guard let configPath else { throw ConfigError(file: "recur train", line: nil, key: "", message: "give an experiment file or --resume RUN_DIR") }
+            config = try ExperimentConfig.load(path: configPath, overrides: overrides)
+            // Store the data path as resolved now, so the run can be resumed from anywhere.
+            config.data.path = URL(fileURLWithPath: config.resolvedDataPath(configPath: configPath)).standardizedFileURL.path
+            runDirectory = try Self.newRunDirectory(config, explicit: overrides.contains { $0.hasPrefix("output.dir=") }
+                                                        || (try? String(contentsOfFile: configPath, encoding: .utf8))?.contains("dir:") == true)
+            resumedFrom = nil
+        }
+        self.config = config
+        let manifest = checkpoint.flatMap { $0.model.metadata["data_manifest"] }
+            .flatMap { try? JSONDecoder().decode(DataManifest.self, from: Data($0.utf8)) }
+        let dataset = try config.loadDataset(configPath: dataConfigPath, stored: manifest)
+        let k = threads ?? config.parallel.threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, comm.localSize))
+        if comm.size * k > config.training.batchSize {
+            throw ConfigError(file: configPath ?? resume!, line: nil, key: "training.batch_size",
+                              message: "\(config.training.batchSize) windows cannot feed \(comm.size) process(es) × \(k) thread(s); raise the batch size or use fewer replicas")
+        }
+        trainer = try Trainer(config: config, dataset: dataset, comm: comm, threads: k)
+        run = try TrainingRun(trainer: trainer)
+        if let checkpoint, let resumedFrom {
+            try restore(checkpoint, path: resumedFrom.path, dataset: dataset)
+        } else if let initFrom = config.model.initFrom {
+            let m = try ModelCheckpoint.read(from: URL(fileURLWithPath: initFrom), expecting: trainer.network.layout)
+            m.parameters.withUnsafeBufferPointer { trainer.parameters.base.update(from: $0.baseAddress!, count: $0.count) }
+        }
+        try StartupAgreement.check(StartupAgreement.items(config: config, layoutFingerprint: trainer.network.layout.fingerprint,
+                                                          dataset: dataset), comm: comm)
+    }
+
+    /// runs/<name>, or runs/<name>-2, -3 … when that holds an earlier run and the user did not
+    /// choose the directory; a chosen directory that already holds a run is refused.
+    static func newRunDirectory(_ config: ExperimentConfig, explicit: Bool) throws -> URL {
+        let fm = FileManager.default
+        func used(_ p: String) -> Bool { ((try? fm.contentsOfDirectory(atPath: p))?.isEmpty == false) }
+        if !used(config.output.dir) { return URL(fileURLWithPath: config.output.dir) }
+        if explicit {
+            throw ConfigError(file: config.output.dir, line: nil, key: "output.dir",
+                              message: "already holds a run; continue it with --resume \(config.output.dir), or choose another directory")
+        }
+        var i = 2
+        while used("\(config.output.dir)-\(i)") { i += 1 }
+        return URL(fileURLWithPath: "\(config.output.dir)-\(i)")
+    }
+
+    // MARK: Checkpoints
+
+    private func restore(_ c: Checkpoint, path: String, dataset: any WindowedDataset) throws {
+        let layout = trainer.network.layout
+        guard c.model.layout == layout else {
+            throw CheckpointError(.differentModel, path: path, "holds a different model than the run's config.yaml describes",
+                                  remedy: "resume with the run directory the checkpoint came from")
+        }
+        if let stored = c.state.words["data_fingerprint"]?.first, stored != dataset.fingerprint() {
+            throw CheckpointError(.differentModel, path: path, "was trained on different data than \(config.data.path) holds now",
+                                  remedy: "restore the original data file, or start a new run")
+        }
+        c.model.parameters.withUnsafeBufferPointer { trainer.parameters.base.update(from: $0.baseAddress!, count: $0.count) }
+        try c.state.restore(into: trainer.optimizer, path: path)
+        run.step = Int(c.state.counters["step"] ?? 0)
+        if let h = c.state.tensors["carried.hidden"] { scatterCarried(h.values, cell: false) }
+        if let cc = c.state.tensors["carried.cell"] { scatterCarried(cc.values, cell: true) }
+        if let b = c.state.metadata["best_checkpoint"], let l = c.state.metadata["best_loss"].flatMap(Double.init) { best = (l, b) }
+    }
+
+    /// The carried training state of every stream, [L, B, H] in global stream order, on every rank.
+    private func gatherCarried(cell: Bool) -> [Float]? {
+        guard run.plan.isStateful else { return nil }
+        let m = trainer.network.config, B = config.training.batchSize, H = m.hiddenSize, L = m.layers
+        if cell && m.cell != .lstm { return nil }
+        let global = FloatBuffer(count: L * B * H)
+        for (t, r) in trainer.replicas.enumerated() {
+            let own = Shard(rank: comm.rank, rankCount: comm.size, thread: t, threadCount: trainer.threads).range(in: B)
+            let src = (cell ? r.carriedCell : r.carriedHidden)[0].base, b = own.count
+            for l in 0..<L { for j in 0..<b { Vec.copy(src + (l * b + j) * H, global.base + (l * B + own.lowerBound + j) * H, count: H) } }
+        }
+        comm.allreduceSum(global.base, count: global.count)
+        return global.array
+    }
+
+    private func scatterCarried(_ values: [Float], cell: Bool) {
+        let m = trainer.network.config, B = config.training.batchSize, H = m.hiddenSize, L = m.layers
+        guard values.count == L * B * H else { return }
+        for (t, r) in trainer.replicas.enumerated() {
+            let own = Shard(rank: comm.rank, rankCount: comm.size, thread: t, threadCount: trainer.threads).range(in: B)
+            let dst = (cell ? r.carriedCell : r.carriedHidden)[0].base, b = own.count
+            for l in 0..<L { for j in 0..<b { for k in 0..<H { dst[(l * b + j) * H + k] = values[(l * B + own.lowerBound + j) * H + k] } } }
+        }
+    }
+
+    /// Collective (every rank calls it); rank 0 writes checkpoints/step-N atomically and prunes.
+    private func saveCheckpoint(step: Int, epoch: Int) throws {
+        let hidden = gatherCarried(cell: false), cell = gatherCarried(cell: true)
+        guard comm.rank == 0 else { return }
+        let net = trainer.network
+        let name = Checkpoint.directoryName(step: step)
+        if let v = lastValidationLoss, v.isFinite, best == nil || v < best!.loss { best = (v, name) }
+        var meta: [String: String] = ["experiment": (try? config.yaml()) ?? ""]
+        if let json = try? JSONEncoder().encode(trainer.dataset.manifest) { meta["data_manifest"] = String(decoding: json, as: UTF8.self) }
+        var state = TrainingState()
+        state.capture(trainer.optimizer)
+        state.counters["step"] = Int64(step)
+        state.counters["epoch"] = Int64(epoch)
+        state.words["seed"] = [config.seed]
+        state.words["data_fingerprint"] = [trainer.dataset.fingerprint()]
+        let shape = [net.config.layers, config.training.batchSize, net.config.hiddenSize]
+        if let hidden { state.tensors["carried.hidden"] = StoredTensor(shape: shape, values: hidden) }
+        if let cell { state.tensors["carried.cell"] = StoredTensor(shape: shape, values: cell) }
+        if let best { state.metadata["best_checkpoint"] = best.name; state.metadata["best_loss"] = "\(best.loss)" }
+        if let v = lastValidationLoss { state.metadata["validation_loss"] = "\(v)" }
+        let checkpoint = Checkpoint(model: ModelCheckpoint(config: net.config, layout: net.layout, parameters: trainer.parameters.array,
+                                                           metadata: meta), state: state)
+        let dir = runDirectory.appendingPathComponent("checkpoints")
+        try checkpoint.write(to: dir.appendingPathComponent(name))
+        try pruneCheckpoints(in: dir, keepLast: config.training.keepCheckpoints, keep: best?.name)
+    }
+
+    // MARK: Running
+
+    /// Trains to the end. Rank 0 creates the run directory first (only now: every check passed).
+    public func start() throws {
+        if comm.rank == 0 { try openRunDirectory() }
+        run.onEvent = { [unowned self] e in self.record(e) }
+        run.onCheckpoint = { [unowned self] step, epoch in try self.saveCheckpoint(step: step, epoch: epoch) }
+        try run.run()
+        if comm.rank == 0 {
+            var metrics: [String: Double] = [:]
+            if let v = run.lastValidation { metrics["validation_loss"] = v.loss }
+            if let b = trainer.persistenceBaseline(.validation) { metrics["baseline_loss"] = b }
+            reporter.report(ProgressReporter.Event(kind: .summary, step: run.step, totalSteps: run.totalSteps, metrics: metrics))
+            reporter.finish()
+            metrics_close()
+        }
+    }
+
+    private func metrics_close() { self.metrics?.close(); tensorboard?.close() }
+
+    private func openRunDirectory() throws {
+        let fm = FileManager.default
+        try fm.createDirectory(at: runDirectory.appendingPathComponent("checkpoints"), withIntermediateDirectories: true)
+        if resumedFrom == nil {
+            try writeAtomically(Array(try config.yaml().utf8), to: runDirectory.appendingPathComponent("config.yaml"))
+        }
+        let k = resumedFrom == nil ? nil : run.step
+        metrics = try MetricsLog(path: runDirectory.appendingPathComponent("metrics.jsonl").path, truncatingAfterStep: k)
+        tensorboard = try TensorBoardWriter(directory: runDirectory.path)
+        if let k { try tensorboard?.markRestart(atStep: k) }
+        reporter.note("run directory \(runDirectory.path)" + (resumedFrom.map { "; resuming from \($0.lastPathComponent)" } ?? ""))
+    }
+
+    private func record(_ e: ProgressReporter.Event) {
+        guard comm.rank == 0 else { return }
+        if e.kind == .validation { lastValidationLoss = e.loss }
+        reporter.report(e)
+        try? metrics?.append(e.fields)
+        let prefix = e.kind == .validation ? "validation" : "train"
+        if let l = e.loss { try? tensorboard?.add(tag: "\(prefix)/loss", value: l, step: e.step) }
+        if let lr = e.learningRate { try? tensorboard?.add(tag: "train/lr", value: lr, step: e.step) }
+        if let g = e.gradientNorm { try? tensorboard?.add(tag: "train/grad_norm", value: g, step: e.step) }
+        if let s = e.sequencesPerSecond { try? tensorboard?.add(tag: "train/seq_per_s", value: s, step: e.step) }
+        for (k, v) in e.metrics.sorted(by: { $0.key < $1.key }) { try? tensorboard?.add(tag: "\(prefix)/\(k)", value: v, step: e.step) }
+    }
+}
