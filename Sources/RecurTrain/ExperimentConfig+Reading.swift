@@ -65,7 +65,7 @@ extension ExperimentConfig {
             missing: try s.choice("data.missing", default: .error),
             seqLen: seqLen,
             stride: try s.int("data.stride", default: stateful ? seqLen : (text ? seqLen : 1), min: 1),
-            target: try s.choice("data.target", default: kind == .series ? .last : .next),
+            target: try s.choice("data.target", default: text ? .next : .last),
             horizon: try s.int("data.horizon", default: 1, min: 1),
             split: split,
             shuffle: try s.bool("data.shuffle", default: !stateful),

@@ -16,6 +16,8 @@ final class Replica: @unchecked Sendable {
     let carriedCell: [FloatBuffer]
     /// Sums of the last step (read by the main thread after the replicas finish).
     var sums = LossSums()
+    /// Windows in the last step (outputs and batch targets hold that many).
+    var lastCount = 0
 
     init(network: RecurrentNetwork, dataset: some WindowedDataset, capacity: Int) {
         workspace = NetworkWorkspace(network: network, maxBatch: max(capacity, 1), maxSteps: dataset.seqLen)
@@ -44,6 +46,7 @@ final class Replica: @unchecked Sendable {
         gradients.zero()
         sums = LossSums()
         let b = windows.count
+        lastCount = b
         guard b > 0 else { return }
         dataset.fill(split, windows: windows, into: batch)
         let input: ModelInput = batch.inputTokens.map { .tokens(UnsafePointer($0.base)) }

@@ -13,10 +13,26 @@ import RecurTrain
 
 @main
 struct Recur: ParsableCommand {
+    /// ArgumentParser exits 64 for a bad flag; Recur's contract is exit status 2 for anything
+    /// the user can get wrong, so parsing and validation errors are mapped here.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code.rawValue == 64 {
+                Console.error(fullMessage(for: error) + "\n")
+                Glibc.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "recur",
         abstract: "Train recurrent networks (Elman RNN, GRU, LSTM) on CPUs, data-parallel over threads and MPI processes.",
-        subcommands: [Train.self, Config.self, Bench.self])
+        subcommands: [Train.self, Eval.self, Sample.self, Forecast.self, Plot.self, Config.self, Bench.self])
 }
 
 /// Prints `error` as one message and exits 2 (user input) — on every rank, without MPI_Abort
@@ -28,7 +44,7 @@ func failInput(_ error: Error) -> Never {
 
 func isUserInputError(_ error: Error) -> Bool {
     error is ConfigError || error is DataError || error is ModelConfigError || error is OptimError || error is ValidationError
-        || error is CheckpointError
+        || error is CheckpointError || error is RunOutputError
 }
 
 struct Train: ParsableCommand {

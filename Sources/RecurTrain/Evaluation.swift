@@ -1,0 +1,88 @@
+// The task's metrics over one split, for `recur eval`: loss and perplexity / bits per token for
+// text, RMSE and MAE in original units per target column for series, accuracy and a confusion
+// matrix for classification. Sums and counts are reduced across replicas and ranks, never means.
+
+import Foundation
+import RecurData
+import RecurKernels
+
+/// What `recur eval` prints (and writes with --json).
+public struct EvaluationReport: Codable, Sendable {
+    public var split: String
+    public var windows: Int
+    public var targets: Int
+    /// Mean loss per target: cross-entropy in nats, or mean squared error in normalised units.
+    public var loss: Double
+    public var perplexity: Double?
+    public var bitsPerToken: Double?
+    /// Series: per target column, in the data's original units.
+    public var rmse: [String: Double]?
+    public var mae: [String: Double]?
+    public var accuracy: Double?
+    /// Classification: confusion[true][predicted] counts.
+    public var confusion: [[Int]]?
+}
+
+extension Trainer {
+    /// Evaluates every window of `split` once and computes the task's metrics.
+    public func evaluationReport(_ split: DataSplit) throws -> EvaluationReport {
+        let plan = try BatchPlan.evaluation(dataset, split: split, batchSize: config.training.batchSize)
+        let series = dataset as? SeriesDataset
+        let classes = dataset.targetKind == .classLabel ? dataset.outputSize : 0
+        let columns = series.map { s in s.series.targetIndices.map { s.series.columns[$0] } } ?? []
+        // sums: loss, correct, then per column (squared, absolute), then the confusion matrix
+        var sums = [Double](repeating: 0, count: 2 + 2 * columns.count + classes * classes)
+        var targets = 0.0
+        if plan.isStateful { replicas.forEach { $0.resetCarriedState(slot: 1) } }
+        let order = plan.order(epoch: 0)
+        for s in 0..<plan.stepsPerEpoch {
+            let (local, normalizer) = runReplicas(order, step: s, split: split, train: false, dropoutSeed: nil,
+                                                  stateful: plan.isStateful)
+            sums[0] += local.loss; sums[1] += Double(local.correct); targets += normalizer
+            for r in replicas where r.lastCount > 0 {
+                let ws = r.workspace, n = ws.outputRows * ws.network.config.outputSize
+                if let series, let t = r.batch.targetValues {
+                    var y = Array(UnsafeBufferPointer(start: ws.outputs.base, count: n))
+                    var target = Array(UnsafeBufferPointer(start: t.base, count: n))
+                    y.withUnsafeMutableBufferPointer { series.denormalizeTargets($0) }
+                    target.withUnsafeMutableBufferPointer { series.denormalizeTargets($0) }
+                    for i in 0..<n {
+                        let c = i % columns.count, d = Double(y[i] - target[i])
+                        sums[2 + 2 * c] += d * d; sums[3 + 2 * c] += abs(d)
+                    }
+                } else if classes > 0, let t = r.batch.targetTokens {
+                    let base = 2 + 2 * columns.count
+                    for j in 0..<ws.outputRows {
+                        let row = ws.outputs.base + j * classes
+                        var best = 0
+                        for k in 1..<classes where row[k] > row[best] { best = k }
+                        sums[base + Int(t[j]) * classes + best] += 1
+                    }
+                }
+            }
+        }
+        // `targets` is already global (the plan's counts); only the sums need reducing.
+        comm.allreduceSum(&sums)
+        let loss = sums[0] / targets
+        var report = EvaluationReport(split: split.rawValue, windows: plan.windowCount, targets: Int(targets), loss: loss)
+        switch dataset.targetKind {
+        case .nextTokens, .lastToken:
+            report.perplexity = Foundation.exp(loss)
+            report.bitsPerToken = loss / Foundation.log(2.0)
+            report.accuracy = sums[1] / targets
+        case .classLabel:
+            report.accuracy = sums[1] / targets
+            let base = 2 + 2 * columns.count
+            report.confusion = (0..<classes).map { t in (0..<classes).map { p in Int(sums[base + t * classes + p]) } }
+        case .nextValues, .lastValues:
+            let perColumn = targets / Double(max(columns.count, 1))
+            var rmse: [String: Double] = [:], mae: [String: Double] = [:]
+            for (c, name) in columns.enumerated() {
+                rmse[name] = (sums[2 + 2 * c] / perColumn).squareRoot()
+                mae[name] = sums[3 + 2 * c] / perColumn
+            }
+            report.rmse = rmse; report.mae = mae
+        }
+        return report
+    }
+}

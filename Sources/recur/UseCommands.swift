@@ -1,0 +1,169 @@
+// Commands that use a trained model or a finished run: eval, sample, forecast and plot.
+// Each reads what training stored (experiment, vocabulary, normalisation) rather than asking
+// the user to repeat it; every bad path or flag exits 2 with one message.
+
+import ArgumentParser
+import Foundation
+import RecurData
+import RecurKernels
+import RecurParallel
+import RecurTrain
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Loss and the task's metrics of a trained model on one split.",
+        discussion: "Text: perplexity and bits per token; series: RMSE and MAE in original units; classification: accuracy and a confusion matrix.")
+    @Argument(help: "A run directory (its best checkpoint), a checkpoint directory or a model.safetensors.") var model: String
+    @Option(help: "train, validation or test.") var split: String = "test"
+    @Option(help: "Replicas (threads).") var threads: Int?
+    @Flag(help: "Print the report as JSON.") var json = false
+
+    func run() throws {
+        do {
+            guard let which = DataSplit(rawValue: split) else { throw ValidationError("--split must be train, validation or test, got '\(split)'") }
+            let trained = try TrainedModel.locate(model)
+            let dataset = try trained.experiment.loadDataset(configPath: nil, stored: trained.manifest)
+            guard dataset.windowCount(which) > 0 else {
+                throw ValidationError("the \(split) split of \(trained.experiment.data.path) holds no window (its fraction is \(trained.experiment.data.split.fraction(which)))")
+            }
+            let k = threads ?? ProcessInfo.processInfo.activeProcessorCount
+            let trainer = try Trainer(config: trained.experiment, dataset: dataset, comm: SingleProcessCommunicator(),
+                                      threads: min(k, trained.experiment.training.batchSize))
+            trained.checkpoint.parameters.withUnsafeBufferPointer { trainer.parameters.base.update(from: $0.baseAddress!, count: $0.count) }
+            let report = try trainer.evaluationReport(which)
+            if json {
+                let e = JSONEncoder(); e.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try e.encode(report), as: UTF8.self))
+            } else {
+                print(describe(report, trained))
+            }
+        } catch { if isUserInputError(error) { failInput(error) }; throw error }
+    }
+
+    func describe(_ r: EvaluationReport, _ t: TrainedModel) -> String {
+        var lines = ["\(t.location.path): \(r.split) split, \(r.windows) windows, \(r.targets) targets",
+                     String(format: "loss %.5f", r.loss)]
+        if let p = r.perplexity, let b = r.bitsPerToken {
+            lines.append(String(format: "perplexity %.4f, %.4f bits per %@", p, b, t.experiment.data.kind == .chars ? "character" : "token"))
+        }
+        if let rmse = r.rmse, let mae = r.mae {
+            for name in rmse.keys.sorted() { lines.append(String(format: "%@: RMSE %.4f, MAE %.4f (original units)", name, rmse[name]!, mae[name]!)) }
+        }
+        if let a = r.accuracy { lines.append(String(format: "accuracy %.4f", a)) }
+        if let m = r.confusion {
+            lines.append("confusion matrix (rows: true class, columns: predicted)")
+            let width = max(4, String(m.flatMap { $0 }.max() ?? 0).count + 1)
+            func pad(_ s: String) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }
+            lines.append(pad("") + (0..<m.count).map { pad(String($0)) }.joined())
+            for (i, row) in m.enumerated() { lines.append(pad(String(i)) + row.map { pad(String($0)) }.joined()) }
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+struct Sample: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Generate text from a trained character or word model.")
+    @Argument(help: "A run directory, a checkpoint directory or a model.safetensors.") var model: String
+    @Option(help: "Text to start from.") var prime: String = ""
+    @Option(help: "Tokens to generate.") var length: Int = 500
+    @Option(help: "Softmax temperature (lower: more conservative).") var temperature: Float = 0.8
+    @Option(help: "Sample only from the K most likely tokens.") var topK: Int?
+    @Option(help: "Random seed.") var seed: UInt64 = 1
+
+    func validate() throws {
+        if length < 1 { throw ValidationError("--length must be at least 1, got \(length)") }
+        if !(temperature > 0) { throw ValidationError("--temperature must be greater than 0, got \(temperature)") }
+        if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1, got \(topK)") }
+    }
+
+    func run() throws {
+        do {
+            let trained = try TrainedModel.locate(model)
+            let text = try trained.sample(prime: prime, length: length, temperature: temperature, topK: topK, seed: seed)
+            print(prime + text)
+        } catch { if isUserInputError(error) { failInput(error) }; throw error }
+    }
+}
+
+struct Forecast: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Forecast future values of a trained series model, in original units.",
+        discussion: "Reads the last seq_len rows of --input (default: the training data file), predicts, feeds predictions back for longer forecasts, prints CSV and writes an SVG plot of history and forecast.")
+    @Argument(help: "A run directory, a checkpoint directory or a model.safetensors.") var model: String
+    @Option(help: "Future steps to forecast.") var steps: Int = 10
+    @Option(help: "CSV with the same columns as the training data (default: the training data file).") var input: String?
+    @Option(help: "Where to write the plot (default: forecast.svg next to the checkpoint's run, or ./forecast.svg).") var plot: String?
+
+    func validate() throws {
+        if steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
+    }
+
+    func run() throws {
+        do {
+            let trained = try TrainedModel.locate(model)
+            let e = trained.experiment
+            guard e.data.kind == .series, let stored = trained.manifest?.normalization else {
+                throw ValidationError("\(model) is not a series model; use recur sample or recur eval")
+            }
+            let path = input ?? e.data.path
+            let series = try TimeSeries.load(path: path, options: SeriesOptions(
+                features: trained.manifest?.featureColumns, targets: trained.manifest?.targetColumns,
+                normalization: e.data.normalize, missing: e.data.missing,
+                splits: SplitFractions(train: 1, validation: 0, test: 0)), normalization: stored)
+            let rows = try trained.forecast(series, steps: steps)
+            let names = series.targetIndices.map { series.columns[$0] }
+            print((["step"] + names).joined(separator: ","))
+            for (i, r) in rows.enumerated() { print(([String(i + 1)] + r.map { String(format: "%.6g", $0) }).joined(separator: ",")) }
+            // Plot: the last stretch of the first target's history, then the forecast.
+            let c = series.columns.count, t0 = series.targetIndices[0]
+            let historyCount = min(series.rowCount, max(60, 4 * steps))
+            let history = (series.rowCount - historyCount..<series.rowCount).map { r in
+                (x: Double(r - series.rowCount + 1), y: stored.denormalize(series.values[r * c + t0], column: t0))
+            }
+            let future = [(x: 0.0, y: history.last!.y)] + rows.enumerated().map { (x: Double($0.offset + 1), y: $0.element[0]) }
+            let chart = LineChart(title: "\(e.name): \(names[0]) forecast", xLabel: "step (0 = last observed)", yLabel: names[0],
+                                  series: [.init(name: "history", points: history),
+                                           .init(name: "forecast", points: future, style: .init(dash: .dashed, markers: true))],
+                                  divider: .init(x: 0, leftLabel: "history", rightLabel: "forecast"))
+            let out = plot ?? runDirectory(of: trained.location).map { $0.appendingPathComponent("forecast.svg").path } ?? "forecast.svg"
+            try chart.write(to: out)
+            Console.error("recur: plot written to \(out)\n")
+        } catch { if isUserInputError(error) { failInput(error) }; throw error }
+    }
+}
+
+/// The run directory a checkpoint lives in (…/RUN/checkpoints/step-N), if it does.
+func runDirectory(of checkpoint: URL) -> URL? {
+    let parent = checkpoint.deletingLastPathComponent()
+    return parent.lastPathComponent == "checkpoints" ? parent.deletingLastPathComponent() : nil
+}
+
+struct Plot: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Draw a run's training and validation loss curves as SVG.")
+    @Argument(help: "A run directory.") var directory: String
+    @Option(help: "Output file (default: RUN_DIR/loss.svg).") var output: String?
+    @Flag(help: "Linear instead of logarithmic loss axis.") var linear = false
+
+    func run() throws {
+        do {
+            let metricsPath = URL(fileURLWithPath: directory).appendingPathComponent("metrics.jsonl").path
+            guard FileManager.default.fileExists(atPath: metricsPath) else {
+                throw ValidationError("\(directory) holds no metrics.jsonl (give a directory that recur train wrote)")
+            }
+            let records = try MetricsLog.read(path: metricsPath)
+            func points(_ kind: String) -> [(x: Double, y: Double)] {
+                records.filter { $0.kind == kind }.compactMap { r in
+                    guard let s = r.step, let l = r["loss"]?.double else { return nil }
+                    return (x: Double(s), y: l)
+                }
+            }
+            let chart = LineChart(title: "\(URL(fileURLWithPath: directory).lastPathComponent): loss", xLabel: "step", yLabel: "loss",
+                                  series: [.init(name: "training", points: points("train")),
+                                           .init(name: "validation", points: points("validation"), style: .init(markers: true))],
+                                  logScaleY: !linear)
+            let out = output ?? URL(fileURLWithPath: directory).appendingPathComponent("loss.svg").path
+            try chart.write(to: out)
+            print(out)
+        } catch { if isUserInputError(error) { failInput(error) }; throw error }
+    }
+}
