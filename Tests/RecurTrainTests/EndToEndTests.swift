@@ -74,4 +74,24 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(missingConfig.status, 2)
         XCTAssertTrue(missingConfig.stderr.contains("nope.yaml: no such file"), missingConfig.stderr)
     }
+
+    func testNonFiniteLoss_StopsWithMessage_LastCheckpointIntact_OrSkips() throws {
+        let dir = try temporaryDirectory()
+        try sineCSV(rows: 200).write(to: dir.appendingPathComponent("s.csv"), atomically: true, encoding: .utf8)
+        try """
+        experiment: {name: nan}
+        data: {kind: series, path: s.csv, columns: [value], seq_len: 8}
+        model: {cell: rnn, hidden_size: 8, rnn: {nonlinearity: relu}}
+        training: {steps: 20, batch_size: 8, optimizer: {kind: sgd, lr: 1e18}, clip: {norm: 0}, checkpoint_every: 1}
+        """.write(to: dir.appendingPathComponent("e.yaml"), atomically: true, encoding: .utf8)
+        let stop = try runRecur(["train", "e.yaml", "--set", "output.dir=stop"], in: dir)
+        XCTAssertEqual(stop.status, 1, stop.stderr)
+        XCTAssertTrue(stop.stderr.contains("stopped before applying it, the last checkpoint is intact"), stop.stderr)
+        let checkpoints = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("stop/checkpoints").path)
+        XCTAssertFalse(checkpoints.isEmpty)
+        let eval = try runRecur(["eval", "stop", "--split", "validation"], in: dir)
+        XCTAssertEqual(eval.status, 0, "the last checkpoint must load: \(eval.stderr)")
+        let skip = try runRecur(["train", "e.yaml", "--set", "output.dir=skip", "--set", "training.on_nonfinite=skip", "--quiet"], in: dir)
+        XCTAssertEqual(skip.status, 0, skip.stderr)
+    }
 }
