@@ -76,6 +76,9 @@ public final class TrainingSession {
             let m = try ModelCheckpoint.read(from: URL(fileURLWithPath: initFrom), expecting: trainer.network.layout)
             m.parameters.withUnsafeBufferPointer { trainer.parameters.base.update(from: $0.baseAddress!, count: $0.count) }
         }
+        // Rank 0's parameters and optimizer state are the run's, whatever each rank read.
+        comm.broadcast(trainer.parameters.base, count: trainer.parameters.count, root: 0)
+        for (_, buffer) in trainer.optimizer.stateTensors { comm.broadcast(buffer.base, count: buffer.count, root: 0) }
         try StartupAgreement.check(StartupAgreement.items(config: config, layoutFingerprint: trainer.network.layout.fingerprint,
                                                           dataset: dataset), comm: comm)
     }

@@ -129,4 +129,51 @@ final class ParallelEquivalenceTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("ranks disagree on the resolved experiment: rank 0 differs from rank(s) 1"), r.stderr)
         XCTAssertFalse(r.stdout.contains("step "), "no rank may start training: \(r.stdout)")
     }
+
+    func testKillNineOfOneRank_EndsTheWholeJob() throws {
+        let mpi = try mpirun()
+        let dir = try temporaryDirectory()
+        try sineCSV(rows: 500).write(to: dir.appendingPathComponent("series.csv"), atomically: true, encoding: .utf8)
+        let marker = "kill9-\(UUID().uuidString.prefix(8)).yaml"
+        try """
+        experiment: {name: kill}
+        data: {kind: series, path: series.csv, columns: [value], seq_len: 10}
+        model: {cell: lstm, hidden_size: 32}
+        training: {steps: 100000000, batch_size: 8, log_every: 100000000, checkpoint_every: 100000000}
+        """.write(to: dir.appendingPathComponent(marker), atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: mpi)
+        var args = ["--oversubscribe", "--bind-to", "none", "--mca", "btl", "tcp,self", "-np", "2",
+                    try recurExecutable().path, "train", marker, "--threads", "1", "--quiet"]
+        if getuid() == 0 { args.insert("--allow-run-as-root", at: 0) }
+        p.arguments = args
+        p.currentDirectoryURL = dir
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        // Find a rank (a recur process whose command line names our file) and kill it hard.
+        func ranks() -> [Int32] {
+            let procs = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+            return procs.compactMap(Int32.init).filter { pid in
+                guard let cmd = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8) else { return false }
+                let argv = cmd.split(separator: "\0")
+                return argv.first?.hasSuffix("/recur") == true && argv.contains { $0 == marker }
+            }
+        }
+        var victims: [Int32] = []
+        let found = Date().addingTimeInterval(30)
+        while victims.count < 2 && Date() < found { usleep(100_000); victims = ranks() }
+        XCTAssertEqual(victims.count, 2, "both ranks should be running")
+        usleep(500_000)
+        let killed = Date()
+        kill(victims[0], SIGKILL)
+        while p.isRunning && Date().timeIntervalSince(killed) < 20 { usleep(50_000) }
+        let elapsed = Date().timeIntervalSince(killed)
+        if p.isRunning { p.terminate() }
+        p.waitUntilExit()
+        XCTAssertLessThan(elapsed, 15, "the job did not end within 15 s of kill -9")
+        XCTAssertNotEqual(p.terminationStatus, 0)
+        usleep(200_000)
+        XCTAssertTrue(ranks().isEmpty, "no rank may be left behind")
+    }
 }

@@ -135,4 +135,24 @@ final class ResumeTests: XCTestCase {
         XCTAssertEqual(again.status, 2, again.stderr)
         XCTAssertTrue(again.stderr.contains("already holds a run"), again.stderr)
     }
+
+    func testInitFrom_StartsFromSavedParameters_AndRefusesAnotherModel() throws {
+        let dir = try setUpDir()
+        let a = try train(["train", "e.yaml", "--set", "output.dir=a", "--set", "training.steps=10", "--parameters-out", "a.bin"], in: dir)
+        XCTAssertEqual(a.status, 0, a.stderr)
+        let model = "a/checkpoints/step-000010/model.safetensors"
+        // Zero steps is not allowed, so check the start: the first logged loss of a run from
+        // init_from equals the loss the saved model gives (eval on the train split would be slow).
+        let b = try train(["train", "e.yaml", "--set", "output.dir=b", "--set", "training.steps=1",
+                           "--set", "model.init_from=\(model)", "--set", "training.optimizer.lr=1e-30", "--parameters-out", "b.bin"], in: dir)
+        XCTAssertEqual(b.status, 0, b.stderr)
+        let pa = try params(dir, "a.bin"), pb = try params(dir, "b.bin")
+        let worst = zip(pa, pb).map { abs($0 - $1) }.max() ?? 1
+        XCTAssertLessThan(worst, 1e-6, "a run from init_from must start at the saved parameters")
+        let wrong = try train(["train", "e.yaml", "--set", "output.dir=c", "--set", "model.hidden_size=17",
+                               "--set", "model.init_from=\(model)"], in: dir)
+        XCTAssertEqual(wrong.status, 2, wrong.stderr)
+        XCTAssertTrue(wrong.stderr.contains("model.safetensors"), wrong.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("c").path), "nothing may be written")
+    }
 }
