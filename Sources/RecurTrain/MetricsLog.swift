@@ -158,16 +158,7 @@ public final class MetricsLog {
     /// - Throws: `RunOutputError` when the write fails.
     public func append(_ record: MetricsRecord) throws {
         guard fd >= 0 else { throw RunOutputError(path: path, line: nil, message: "append after close") }
-        let bytes = Array((record.jsonLine + "\n").utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBufferPointer { write(fd, $0.baseAddress! + offset, bytes.count - offset) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 {
-                throw RunOutputError(path: path, line: nil, message: "write failed: \(String(cString: strerror(errno)))")
-            }
-            offset += n
-        }
+        try writeAll(fd, Array((record.jsonLine + "\n").utf8), path: path)
     }
 
     /// Closes the file; later appends throw.
@@ -398,3 +389,17 @@ struct FlatJSONParser {
 // Glibc's close and truncate are shadowed by the methods above inside the class.
 @inline(__always) private func Glibc_close(_ fd: Int32) -> Int32 { close(fd) }
 @inline(__always) private func Glibc_truncate(_ path: String, _ length: off_t) -> Int32 { truncate(path, length) }
+
+/// Writes every byte to `fd`, retrying short writes and EINTR (metrics and event files).
+/// - Throws: `RunOutputError` naming `path` when the write fails.
+func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws {
+    var offset = 0
+    while offset < bytes.count {
+        let n = bytes.withUnsafeBufferPointer { write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 {
+            throw RunOutputError(path: path, line: nil, message: "write failed: \(String(cString: strerror(errno)))")
+        }
+        offset += n
+    }
+}

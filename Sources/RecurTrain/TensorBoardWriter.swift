@@ -67,16 +67,7 @@ public final class TensorBoardWriter {
 
     private func writeRecord(_ payload: [UInt8]) throws {
         guard fd >= 0 else { throw RunOutputError(path: path, line: nil, message: "write after close") }
-        let bytes = TFRecord.frame(payload)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBufferPointer { write(fd, $0.baseAddress! + offset, bytes.count - offset) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 {
-                throw RunOutputError(path: path, line: nil, message: "write failed: \(String(cString: strerror(errno)))")
-            }
-            offset += n
-        }
+        try writeAll(fd, TFRecord.frame(payload), path: path)
     }
 
     private static func machineName() -> String {
