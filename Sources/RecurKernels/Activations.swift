@@ -9,7 +9,11 @@ public enum Act {
     /// e^x per lane; inputs are clamped to [-87.3, 88.3] so the result is finite and normal.
     @inlinable @inline(__always)
     public static func exp(_ x0: F8) -> F8 {
-        let x = pointwiseMax(pointwiseMin(x0, F8(repeating: 88.3)), F8(repeating: -87.3))
+        // Clamped with compares and blends: the generic pointwiseMin/Max were not inlined
+        // (a call per use, about 3% of an LSTM step). NaN stays NaN.
+        let hi = F8(repeating: 88.3), lo = F8(repeating: -87.3)
+        var x = x0.replacing(with: hi, where: x0 .> hi)
+        x = x.replacing(with: lo, where: x .< lo)
         // Round x·log2(e) to the nearest integer with the 1.5·2^23 trick; t's low bits hold n.
         let magic = F8(repeating: 12582912.0)
         let t = x * F8(repeating: 1.44269504088896341) + magic

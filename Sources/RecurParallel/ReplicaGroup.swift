@@ -1,16 +1,24 @@
-// Thread replicas inside one process: runs one closure per replica on Dispatch's pool and sums
-// the replicas' flat gradient buffers into the first one in a fixed order (replica 0, 1, 2 …
-// for every element), with the sum itself spread over threads by contiguous chunks.
-// It knows nothing of models or data; RecurTrain's Replica owns those.
+// Thread replicas inside one process: runs one closure per replica on a small pool of
+// long-lived worker threads, and sums the replicas' flat gradient buffers into the first one in
+// a fixed order (replica 0, 1, 2 … for every element), with the sum itself spread over threads
+// by contiguous chunks. A call allocates one small closure box (Dispatch's concurrentPerform
+// allocated three or four per call) and wakes sleeping threads instead of creating work items. It knows nothing of models or data; RecurTrain's Replica owns those.
 
-import Dispatch
 import RecurKernels
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 public enum ReplicaGroup {
-    /// Runs `body(k)` for every replica k in 0..<count, concurrently when count > 1.
+    /// Runs `body(k)` for every replica k in 0..<count, concurrently when count > 1: k = 0 on
+    /// the calling thread, k ≥ 1 on worker k of the process's pool. Returns when all are done.
+    /// Not reentrant: call it from one thread (the trainer's), never from inside `body`.
     public static func run(_ count: Int, _ body: (Int) -> Void) {
         if count == 1 { body(0); return }
-        DispatchQueue.concurrentPerform(iterations: count, execute: body)
+        WorkerPool.shared.run(count, body)
     }
 
     /// buffers[0] += buffers[1] + … + buffers[n−1], element by element in replica order, so
@@ -22,32 +30,99 @@ public enum ReplicaGroup {
         precondition(buffers.allSatisfy { $0.count == count }, "replica gradient buffers differ in size")
         let chunks = max(1, min(threads, count / 4096 + 1))
         let per = (count + chunks - 1) / chunks
-        let bases = buffers.map(\.base)
         run(chunks) { c in
             let start = c * per, n = min(per, count - start)
             guard n > 0 else { return }
-            let dst = bases[0] + start
-            for k in 1..<bases.count { Vec.add(bases[k] + start, into: dst, count: n) }
+            let dst = buffers[0].base + start
+            for k in 1..<buffers.count { Vec.add(buffers[k].base + start, into: dst, count: n) }
         }
     }
 }
 
-/// Sums the flat gradient buffer across ranks in buckets: contiguous ranges of at most
-/// `bucketSize` floats, reduced in the same (ascending) order on every rank.
-public struct GradientAllreduce {
-    public let bucketSize: Int
-    public init(bucketSize: Int) {
-        precondition(bucketSize > 0, "bucket size must be positive")
-        self.bucketSize = bucketSize
+/// Worker threads that sleep on a condition variable between jobs. One job at a time: the
+/// caller publishes it under the mutex with a new generation number, runs task 0 itself, and
+/// waits until every worker with a task has reported back.
+final class WorkerPool: @unchecked Sendable {
+    static let shared = WorkerPool()
+
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    // Guarded by `mutex`.
+    private var generation: UInt64 = 0
+    /// The job's closure; not Optional, as an Optional closure is stored re-abstracted (one more
+    /// allocation per job). Storing it still boxes a 32-byte context per job (docs/benchmarks.md).
+    private var job: (Int) -> Void = WorkerPool.idle
+    private static let idle: (Int) -> Void = { _ in }
+    private var taskCount = 0
+    private var pending = 0
+    private var workers = 0
+
+    private init() {
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(wake, nil)
+        pthread_cond_init(done, nil)
     }
 
-    public func reduce(_ buffer: FloatBuffer, over comm: Communicator) {
-        guard comm.size > 1 else { return }
-        var start = 0
-        while start < buffer.count {
-            let n = min(bucketSize, buffer.count - start)
-            comm.allreduceSum(buffer.base + start, count: n)
-            start += n
+    func run(_ count: Int, _ body: (Int) -> Void) {
+        withoutActuallyEscaping(body) { body in
+            pthread_mutex_lock(mutex)
+            while workers < count - 1 { startWorker(index: workers + 1); workers += 1 }
+            job = body
+            taskCount = count
+            pending = count - 1
+            generation &+= 1
+            pthread_cond_broadcast(wake)
+            pthread_mutex_unlock(mutex)
+            body(0)
+            pthread_mutex_lock(mutex)
+            while pending > 0 { pthread_cond_wait(done, mutex) }
+            job = WorkerPool.idle
+            pthread_mutex_unlock(mutex)
         }
     }
+
+    private func startWorker(index: Int) {
+        // The worker starts from the generation before the job being published, so it takes that job.
+        let context = Unmanaged.passRetained(WorkerStart(pool: self, index: index, seen: generation)).toOpaque()
+        #if canImport(Glibc)
+        var thread = pthread_t()
+        #else
+        var thread: pthread_t? = nil
+        #endif
+        let rc = pthread_create(&thread, nil, { raw in
+            #if canImport(Glibc)
+            let start = Unmanaged<WorkerStart>.fromOpaque(raw!).takeRetainedValue()
+            #else
+            let start = Unmanaged<WorkerStart>.fromOpaque(raw).takeRetainedValue()
+            #endif
+            start.pool.workerLoop(index: start.index, seen: start.seen)
+            return nil
+        }, context)
+        precondition(rc == 0, "ReplicaGroup: cannot start a worker thread (pthread_create error \(rc))")
+        pthread_detach(thread)
+    }
+
+    private func workerLoop(index: Int, seen initial: UInt64) {
+        pthread_mutex_lock(mutex)
+        var seen = initial
+        while true {
+            while generation == seen { pthread_cond_wait(wake, mutex) }
+            seen = generation
+            guard index < taskCount else { continue }
+            let body = job
+            pthread_mutex_unlock(mutex)
+            body(index)
+            pthread_mutex_lock(mutex)
+            pending -= 1
+            if pending == 0 { pthread_cond_signal(done) }
+        }
+    }
+}
+
+private final class WorkerStart {
+    let pool: WorkerPool
+    let index: Int
+    let seen: UInt64
+    init(pool: WorkerPool, index: Int, seen: UInt64) { self.pool = pool; self.index = index; self.seen = seen }
 }

@@ -24,6 +24,19 @@ public struct StepResult: Sendable {
     public var correct: Int
 }
 
+/// Where the last synchronized step spent its time (seconds, monotonic clock), for `recur bench`.
+public struct StepPhases: Sendable, Equatable {
+    /// Forward, loss and backward of every replica (the slowest one, as the threads are joined).
+    public var replicas: Double = 0
+    /// Summing the replicas' gradient buffers into replica 0's.
+    public var threadReduction: Double = 0
+    /// Gradient allreduce over ranks plus the loss-sum allreduce.
+    public var allreduce: Double = 0
+    /// Norm, clipping and the optimizer update.
+    public var update: Double = 0
+    public init() {}
+}
+
 public final class Trainer {
     public let config: ExperimentConfig
     public let comm: Communicator
@@ -39,6 +52,8 @@ public final class Trainer {
     let allreduce: GradientAllreduce
     /// Replica (thread) capacity: the most windows one replica can get in a step.
     let capacity: Int
+    /// Phase times of the last `step`.
+    public private(set) var lastStepPhases = StepPhases()
 
     /// Builds the model for `dataset`, initialises parameters (rank 0's, broadcast) and replicas.
     public init(config: ExperimentConfig, dataset: any WindowedDataset, comm: Communicator, threads: Int) throws {
@@ -98,14 +113,23 @@ public final class Trainer {
     public func step(_ order: EpochOrder, step: Int, learningRate: Float, stepIndex: Int,
                      applyIfFinite: Bool = true) -> StepResult {
         let dropoutSeed = config.model.dropout > 0 ? config.seed &+ UInt64(stepIndex) &* 0x9E37_79B9 : nil
+        let t0 = MonotonicClock.seconds()
         let (local, normalizer) = runReplicas(order, step: step, split: .train, train: true, dropoutSeed: dropoutSeed,
                                               stateful: order.plan.isStateful)
+        let t1 = MonotonicClock.seconds()
         // Threads: fixed-order sum into replica 0; ranks: bucketed allreduce.
         ReplicaGroup.sumIntoFirst(gradientBuffers, threads: threads)
+        let t2 = MonotonicClock.seconds()
         let grads = replicas[0].gradients
         allreduce.reduce(grads, over: comm)
         totals[0] = local.loss; totals[1] = Double(local.correct); totals[2] = Double(local.count)
         comm.allreduceSum(&totals)
+        let t3 = MonotonicClock.seconds()
+        lastStepPhases = StepPhases()
+        lastStepPhases.replicas = t1 - t0
+        lastStepPhases.threadReduction = t2 - t1
+        lastStepPhases.allreduce = t3 - t2
+        defer { lastStepPhases.update = MonotonicClock.seconds() - t3 }
 
         let sumSq = Vec.sumOfSquares(grads.base, count: grads.count)
         let norm = sumSq.squareRoot()

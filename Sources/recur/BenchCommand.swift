@@ -1,8 +1,94 @@
-// `recur bench`: placeholder until the benchmark lands (issue 6).
+// `recur bench`: times full training steps of fixed synthetic workloads and prints, on rank 0,
+// a table or one JSON document. The workloads, the GEMM peak and the timing are in
+// RecurTrain/Benchmark.swift; this file parses flags, counts allocations and prints.
 
 import ArgumentParser
+import CAllocationCounter
+import Foundation
+import RecurKernels
+import RecurParallel
+import RecurTrain
 
 struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Time full training steps on fixed synthetic workloads.")
-    func run() throws { throw ValidationError("recur bench is not built yet") }
+    static let configuration = CommandConfiguration(
+        abstract: "Time full training steps on fixed synthetic workloads.",
+        discussion: """
+            Workloads: \(BenchWorkload.all.map(\.name).joined(separator: ", ")) (default: all but tiny).
+            Each runs forward, backward, thread reduction, allreduce, clipping at norm 5 and Adam on
+            one fixed random batch; under mpirun the batch is global and rank 0 prints. GFLOP/s count
+            2·M·N·K per GEMM of forward and backward (docs/benchmarks.md has the formula) and are
+            compared with the GEMM peak measured first on the same threads × processes.
+            """)
+
+    @Argument(help: "Workloads to run (default: all but tiny).")
+    var workloads: [String] = []
+
+    @Option(help: "Replicas (threads) per process.")
+    var threads: Int = 1
+
+    @Option(help: "Timed steps per workload (the median is reported).")
+    var steps: Int = 10
+
+    @Option(help: "Untimed steps before timing.")
+    var warmup: Int = 2
+
+    @Flag(help: "Print one JSON document instead of a table.")
+    var json = false
+
+    func validate() throws {
+        if threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
+        if warmup < 0 { throw ValidationError("--warmup must be 0 or more, got \(warmup)") }
+        for name in workloads where BenchWorkload.named(name) == nil {
+            throw ValidationError("unknown workload '\(name)'; choose from \(BenchWorkload.all.map(\.name).joined(separator: ", "))")
+        }
+    }
+
+    /// Everything one run measured, as `--json` prints it.
+    struct Report: Codable {
+        var threads: Int
+        var processes: Int
+        var gemmPeak: GemmPeak
+        var results: [BenchResult]
+    }
+
+    func run() throws {
+        let comm = makeCommunicator()
+        defer { if let mpi = comm as? MPICommunicator { mpi.finalize() } }
+        let chosen = workloads.isEmpty ? BenchWorkload.standard : workloads.map { BenchWorkload.named($0)! }
+        let counter: (() -> UInt64)? = recur_allocation_counting_available() != 0 ? { recur_allocation_count() } : nil
+        let peak = GemmPeak.measure(threads: threads, comm: comm)
+        let root = comm.rank == 0
+        if root && !json {
+            Console.out(String(format: "GEMM peak: %.1f GFLOP/s (sgemm %d×%d×%d, %d concurrent single-threaded)\n",
+                               peak.gflops, peak.m, peak.n, peak.k, peak.concurrent))
+            Console.out("workload    threads procs   step ms    seq/s     tok/s  GFLOP/s  %peak  reduce%  allred%  allocs/step  peak MiB\n")
+        }
+        var results: [BenchResult] = []
+        for w in chosen {
+            let r: BenchResult
+            do {
+                r = try Benchmark.run(w, threads: threads, steps: steps, warmup: warmup, comm: comm, peak: peak,
+                                      allocationCount: counter)
+            } catch {
+                if root { Console.error("recur: error: \(error)\n") }
+                throw ExitCode(2)
+            }
+            results.append(r)
+            if root && !json {
+                let allocs = r.allocationsPerStep.map { String(format: "%.1f", $0) } ?? "n/a"
+                Console.out(String(format: "%@ %7d %5d %9.2f %8.1f %9.0f %8.1f %6.1f %8.2f %8.2f %@ %9.1f\n",
+                                   w.name.padding(toLength: 11, withPad: " ", startingAt: 0) as NSString, r.threads, r.processes, r.stepSeconds * 1000, r.sequencesPerSecond,
+                                   r.tokensPerSecond, r.gflops, r.percentOfGemmPeak, 100 * r.threadReductionShare,
+                                   100 * r.allreduceShare, String(repeating: " ", count: max(0, 12 - allocs.count)) + allocs as NSString, r.peakResidentMebibytes))
+            }
+        }
+        if root && json {
+            let encoder = JSONEncoder()
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            encoder.outputFormatting = [.sortedKeys]
+            let data = try encoder.encode(Report(threads: threads, processes: comm.size, gemmPeak: peak, results: results))
+            Console.out(String(decoding: data, as: UTF8.self) + "\n")
+        }
+    }
 }

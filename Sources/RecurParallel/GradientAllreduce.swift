@@ -1,0 +1,25 @@
+// The allreduce of the flat gradient buffer across ranks, in buckets (ARCHITECTURE.md §5):
+// contiguous ranges reduced in the same ascending order on every rank. Threads are summed
+// before this (ReplicaGroup.sumIntoFirst); clipping and the update come after.
+
+import RecurKernels
+
+/// Sums the flat gradient buffer across ranks in buckets: contiguous ranges of at most
+/// `bucketSize` floats, reduced in the same (ascending) order on every rank.
+public struct GradientAllreduce {
+    public let bucketSize: Int
+    public init(bucketSize: Int) {
+        precondition(bucketSize > 0, "bucket size must be positive")
+        self.bucketSize = bucketSize
+    }
+
+    public func reduce(_ buffer: FloatBuffer, over comm: Communicator) {
+        guard comm.size > 1 else { return }
+        var start = 0
+        while start < buffer.count {
+            let n = min(bucketSize, buffer.count - start)
+            comm.allreduceSum(buffer.base + start, count: n)
+            start += n
+        }
+    }
+}

@@ -1,0 +1,285 @@
+// `recur bench`'s engine: fixed synthetic workloads (those of tools/torch_rnn_bench.py), the
+// machine's measured GEMM peak, and timed REAL training steps (Trainer.step: replicas, thread
+// reduction, allreduce, clipping at norm 5, Adam). It prints nothing and parses no flags
+// (Sources/recur/BenchCommand.swift does); allocation counting is handed in by the executable.
+
+import Foundation
+import RecurData
+import RecurKernels
+import RecurModel
+import RecurParallel
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One benchmark model and batch, matching a command line of tools/torch_rnn_bench.py.
+public struct BenchWorkload: Sendable, Equatable {
+    public var name: String
+    public var cell: CellKind
+    public var hiddenSize: Int
+    public var layers: Int
+    /// Token vocabulary (embedding input, cross-entropy head), or 0 for value features (MSE head).
+    public var vocabularySize: Int
+    public var embeddingSize: Int
+    /// Values per step when `vocabularySize` is 0 (inputs and targets alike).
+    public var features: Int
+    /// Global batch (windows per synchronized step) and steps per window.
+    public var batchSize: Int
+    public var seqLen: Int
+
+    /// The workloads of issue 6, plus `tiny` for tests.
+    public static let all: [BenchWorkload] = [
+        BenchWorkload(name: "char-lstm", cell: .lstm, hiddenSize: 256, layers: 2, vocabularySize: 65, embeddingSize: 64,
+                      features: 0, batchSize: 64, seqLen: 100),
+        BenchWorkload(name: "ts-lstm", cell: .lstm, hiddenSize: 64, layers: 1, vocabularySize: 0, embeddingSize: 0,
+                      features: 1, batchSize: 32, seqLen: 50),
+        BenchWorkload(name: "ts-gru", cell: .gru, hiddenSize: 64, layers: 1, vocabularySize: 0, embeddingSize: 0,
+                      features: 1, batchSize: 32, seqLen: 50),
+        BenchWorkload(name: "gru-512", cell: .gru, hiddenSize: 512, layers: 1, vocabularySize: 65, embeddingSize: 64,
+                      features: 0, batchSize: 64, seqLen: 64),
+        BenchWorkload(name: "rnn-256", cell: .rnn, hiddenSize: 256, layers: 1, vocabularySize: 65, embeddingSize: 64,
+                      features: 0, batchSize: 64, seqLen: 100),
+        BenchWorkload(name: "tiny", cell: .lstm, hiddenSize: 16, layers: 1, vocabularySize: 11, embeddingSize: 8,
+                      features: 0, batchSize: 8, seqLen: 10),
+    ]
+
+    /// The workloads run when none is named (all but `tiny`).
+    public static var standard: [BenchWorkload] { all.filter { $0.name != "tiny" } }
+
+    public static func named(_ name: String) -> BenchWorkload? { all.first { $0.name == name } }
+
+    /// The same model and batch for tools/torch_rnn_bench.py (threads and world size aside).
+    public var torchArguments: [String] {
+        var a = ["--cell", cell.rawValue, "--hidden", "\(hiddenSize)", "--layers", "\(layers)",
+                 "--batch", "\(batchSize)", "--seq", "\(seqLen)"]
+        if vocabularySize > 0 { a += ["--vocab", "\(vocabularySize)", "--embed", "\(embeddingSize)"] }
+        else { a += ["--vocab", "0", "--input", "\(features)"] }
+        return a
+    }
+
+    /// Floating-point operations of one training step's GEMMs, counted from the layer shapes.
+    ///
+    /// With R = batch·seq_len rows, G gates (RNN 1, GRU 3, LSTM 4), hidden H, layer input I
+    /// (embedding size, feature count, or H above the first layer) and head width O, a GEMM
+    /// [M, K] × [K, N] counts 2·M·N·K, and one step has
+    /// - per layer, forward: input projection 2·R·I·GH + recurrent GEMMs 2·R·H·GH;
+    ///   backward: dh 2·R·GH·H, dW_hh 2·GH·H·R, dW_ih 2·GH·I·R, and dX 2·R·GH·I except for a
+    ///   first layer fed by raw features (no gradient is needed there);
+    /// - head: forward 2·R·H·O; backward dY 2·R·O·H and dW 2·O·H·R.
+    /// Elementwise work (activations, loss, optimizer) is not counted. PyTorch does the same
+    /// GEMMs for the same model, so the count is the same for both.
+    public var flopsPerStep: Double {
+        let R = Double(batchSize * seqLen), H = Double(hiddenSize), GH = Double(cell.gateCount) * H
+        let O = Double(vocabularySize > 0 ? vocabularySize : features)
+        var flops = 6 * R * H * O
+        for l in 0..<layers {
+            let I = Double(l > 0 ? hiddenSize : (vocabularySize > 0 ? embeddingSize : features))
+            let needsDX = l > 0 || vocabularySize > 0
+            flops += 2 * R * GH * (I + H)                   // forward
+            flops += 2 * R * GH * (2 * H + I + (needsDX ? I : 0))  // backward
+        }
+        return flops
+    }
+
+    /// The experiment this workload trains: Adam (lr 1e-3), clipping at global norm 5, stored
+    /// window order, no dropout — the same settings torch_rnn_bench.py uses.
+    /// - Throws: `ConfigError` only if the reader rejects it (a bug).
+    public func experiment() throws -> ExperimentConfig {
+        let text = vocabularySize > 0
+        let yaml = """
+            experiment: {name: bench-\(name), seed: 1}
+            data: {kind: \(text ? "chars" : "series"), path: synthetic, seq_len: \(seqLen), target: next, shuffle: false}
+            model: {cell: \(cell.rawValue), hidden_size: \(hiddenSize), layers: \(layers)\(text ? ", embedding_size: \(embeddingSize)" : "")}
+            training:
+              steps: 1000000
+              batch_size: \(batchSize)
+              optimizer: {kind: adam, lr: 0.001}
+              clip: {norm: 5}
+            """
+        return try ExperimentConfig.parse(yaml: yaml, file: "<bench \(name)>")
+    }
+
+    /// One global batch of fixed random data (the same batch every step, as in torch_rnn_bench.py).
+    public func dataset() -> SyntheticDataset {
+        vocabularySize > 0
+            ? SyntheticDataset(tokens: vocabularySize, seqLen: seqLen, windows: batchSize)
+            : SyntheticDataset(features: features, seqLen: seqLen, windows: batchSize)
+    }
+}
+
+/// What one workload measured; rank 0's view of the whole job.
+public struct BenchResult: Codable, Sendable {
+    public var workload: String
+    public var threads: Int
+    public var processes: Int
+    public var steps: Int
+    /// Median seconds per synchronized step, and the fastest and slowest step.
+    public var stepSeconds: Double
+    public var stepSecondsMin: Double
+    public var stepSecondsMax: Double
+    /// Global throughput at the median step time.
+    public var sequencesPerSecond: Double
+    public var tokensPerSecond: Double
+    /// `BenchWorkload.flopsPerStep` / median step time, in 10⁹/s.
+    public var gflops: Double
+    /// `gflops` as a percentage of the measured GEMM peak for the same threads × processes.
+    public var percentOfGemmPeak: Double
+    /// Shares of the step (over all timed steps) spent summing thread gradients and in allreduce.
+    public var threadReductionShare: Double
+    public var allreduceShare: Double
+    /// Heap allocation calls per timed step (the most of any rank), nil when not countable.
+    public var allocationsPerStep: Double?
+    /// Peak resident memory of the process while this workload ran (the most of any rank), MiB.
+    public var peakResidentMebibytes: Double
+    /// Loss after the last step (shows the model trains on; random data gives about ln V).
+    public var finalLoss: Double
+}
+
+/// The machine's single-precision GEMM speed, as the benchmark measures it before the workloads.
+public struct GemmPeak: Codable, Sendable {
+    /// The shape [M, K] × [K, N] timed.
+    public var m: Int, n: Int, k: Int
+    /// Concurrent single-threaded GEMMs: threads per process × processes.
+    public var concurrent: Int
+    /// Their summed speed in 10⁹ FLOP/s.
+    public var gflops: Double
+
+    /// The representative shape: a char-lstm input projection / weight gradient
+    /// ([T·b, H] × [H, 4H] with T·b = 1600 rows cut to 1024, H = 256).
+    public static let shape = (m: 1024, n: 1024, k: 256)
+
+    /// Every rank runs `threads` single-threaded sgemm loops at once for about `seconds`; the
+    /// result is the sum of their speeds over all threads and ranks.
+    public static func measure(threads: Int, comm: Communicator, seconds: Double = 0.6) -> GemmPeak {
+        BLAS.useSingleThread()
+        let (m, n, k) = shape
+        var speeds = [Double](repeating: 0, count: threads)
+        let a = (0..<threads).map { _ in FloatBuffer(count: m * k) }
+        let b = (0..<threads).map { _ in FloatBuffer(count: k * n) }
+        let c = (0..<threads).map { _ in FloatBuffer(count: m * n) }
+        for t in 0..<threads {
+            var rng = SeededRandom(seed: UInt64(t + 1))
+            for i in 0..<a[t].count { a[t][i] = rng.uniform(-1, 1) }
+            for i in 0..<b[t].count { b[t][i] = rng.uniform(-1, 1) }
+        }
+        comm.barrier()
+        speeds.withUnsafeMutableBufferPointer { out in
+            let out = out
+            ReplicaGroup.run(threads) { t in
+                let gemm = {
+                    BLAS.gemm(.none, .none, m: m, n: n, k: k, a: a[t].base, lda: k, b: b[t].base, ldb: n,
+                              beta: 0, c: c[t].base, ldc: n)
+                }
+                gemm()  // warm caches and OpenBLAS's buffers
+                var calls = 0
+                let start = MonotonicClock.seconds()
+                var elapsed = 0.0
+                while elapsed < seconds || calls < 3 {
+                    gemm()
+                    calls += 1
+                    elapsed = MonotonicClock.seconds() - start
+                }
+                out[t] = 2 * Double(m) * Double(n) * Double(k) * Double(calls) / elapsed / 1e9
+            }
+        }
+        var total = [speeds.reduce(0, +)]
+        comm.allreduceSum(&total)
+        return GemmPeak(m: m, n: n, k: k, concurrent: threads * comm.size, gflops: total[0])
+    }
+}
+
+public enum Benchmark {
+    /// Times `steps` training steps of `workload` after `warmup` untimed ones.
+    /// - Parameters:
+    ///   - threads: replicas per process.
+    ///   - peak: the GEMM peak to compare with.
+    ///   - allocationCount: the process's allocation calls so far, or nil where not countable.
+    /// - Throws: `ConfigError` when the global batch cannot feed every replica.
+    public static func run(_ workload: BenchWorkload, threads: Int, steps: Int, warmup: Int, comm: Communicator,
+                           peak: GemmPeak, allocationCount: (() -> UInt64)?) throws -> BenchResult {
+        precondition(steps >= 1 && warmup >= 0 && threads >= 1, "Benchmark.run: bad counts")
+        if comm.size * threads > workload.batchSize {
+            throw ConfigError(file: "<bench \(workload.name)>", line: nil, key: "training.batch_size",
+                              message: "\(workload.batchSize) windows cannot feed \(comm.size) process(es) × \(threads) thread(s); use fewer replicas")
+        }
+        PeakMemory.reset()
+        let config = try workload.experiment()
+        let dataset = workload.dataset()
+        let trainer = try Trainer(config: config, dataset: dataset, comm: comm, threads: threads)
+        let plan = try BatchPlan.training(dataset, batchSize: workload.batchSize, shuffle: false, seed: config.seed)
+        let order = plan.order(epoch: 0)
+        let lr = Float(config.training.optimizer.lr)
+        var index = 0
+        for _ in 0..<warmup {
+            _ = trainer.step(order, step: index % plan.stepsPerEpoch, learningRate: lr, stepIndex: index)
+            index += 1
+        }
+        comm.barrier()
+        var times = [Double](repeating: 0, count: steps)
+        var reduction = 0.0, allreduce = 0.0, loss = 0.0
+        let allocationsBefore = allocationCount?() ?? 0
+        for s in 0..<steps {
+            let t0 = MonotonicClock.seconds()
+            let r = trainer.step(order, step: index % plan.stepsPerEpoch, learningRate: lr, stepIndex: index)
+            times[s] = MonotonicClock.seconds() - t0
+            reduction += trainer.lastStepPhases.threadReduction
+            allreduce += trainer.lastStepPhases.allreduce
+            loss = r.loss
+            index += 1
+        }
+        let allocationsAfter = allocationCount?() ?? 0
+        let allocations = comm.allgather(allocationsAfter &- allocationsBefore).max() ?? 0
+        let peakKiB = comm.allgather(PeakMemory.residentKiB()).max() ?? 0
+
+        let total = times.reduce(0, +)
+        let sorted = times.sorted()
+        let median = steps % 2 == 1 ? sorted[steps / 2] : (sorted[steps / 2 - 1] + sorted[steps / 2]) / 2
+        let gflops = workload.flopsPerStep / median / 1e9
+        return BenchResult(
+            workload: workload.name, threads: threads, processes: comm.size, steps: steps,
+            stepSeconds: median, stepSecondsMin: sorted.first!, stepSecondsMax: sorted.last!,
+            sequencesPerSecond: Double(workload.batchSize) / median,
+            tokensPerSecond: Double(workload.batchSize * workload.seqLen) / median,
+            gflops: gflops, percentOfGemmPeak: 100 * gflops / peak.gflops,
+            threadReductionShare: reduction / total, allreduceShare: allreduce / total,
+            allocationsPerStep: allocationCount == nil ? nil : Double(allocations) / Double(steps),
+            peakResidentMebibytes: Double(peakKiB) / 1024, finalLoss: loss)
+    }
+}
+
+/// The process's peak resident set: Linux's VmHWM, which writing 5 to /proc/self/clear_refs
+/// resets, so each workload gets its own peak; elsewhere getrusage's ru_maxrss (never reset).
+/// Both include the executable and its libraries, as PyTorch's figure includes libtorch.
+enum PeakMemory {
+    static func reset() {
+        #if os(Linux)
+        let fd = open("/proc/self/clear_refs", O_WRONLY)
+        if fd >= 0 { _ = write(fd, "5", 1); close(fd) }
+        #endif
+    }
+
+    /// Peak resident memory in KiB.
+    static func residentKiB() -> UInt64 {
+        #if os(Linux)
+        if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+           let kib = UInt64(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "") {
+            return kib
+        }
+        #endif
+        var usage = rusage()
+        #if os(Linux)
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        #else
+        getrusage(RUSAGE_SELF, &usage)
+        #endif
+        #if os(Linux)
+        return UInt64(usage.ru_maxrss)
+        #else
+        return UInt64(usage.ru_maxrss) / 1024
+        #endif
+    }
+}

@@ -1,0 +1,98 @@
+// `recur bench` and launch/bench-compare on the tiny workload, so both keep working; and the
+// FLOP count of docs/benchmarks.md, checked by hand for char-lstm. Speed is not asserted here.
+
+import Foundation
+import RecurTrain
+import XCTest
+
+final class BenchTests: XCTestCase {
+    func testFlopCount_CharLSTM_MatchesTheDocumentedFormula() {
+        let w = BenchWorkload.named("char-lstm")!
+        // R = 6400 rows; layer 0: GH = 1024, I = 64; layer 1: I = 256; head O = 65.
+        let R = 6400.0
+        let layer0 = 2 * R * 1024 * (64 + 256) + 2 * R * 1024 * (2 * 256 + 64 + 64)
+        let layer1 = 2 * R * 1024 * (256 + 256) + 2 * R * 1024 * (2 * 256 + 256 + 256)
+        XCTAssertEqual(w.flopsPerStep, layer0 + layer1 + 6 * R * 256 * 65, accuracy: 1)
+    }
+
+    func testBenchTiny_JSON_HasEveryMeasure() throws {
+        let r = try runRecur(["bench", "tiny", "--json", "--steps", "3", "--warmup", "1"], timeout: 60)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        let report = try XCTUnwrap(object, "not a JSON object: \(r.stdout)")
+        XCTAssertEqual(report["threads"] as? Int, 1)
+        XCTAssertEqual(report["processes"] as? Int, 1)
+        let peak = try XCTUnwrap(report["gemm_peak"] as? [String: Any])
+        XCTAssertGreaterThan(peak["gflops"] as? Double ?? 0, 0)
+        let results = try XCTUnwrap(report["results"] as? [[String: Any]])
+        XCTAssertEqual(results.count, 1)
+        let t = results[0]
+        XCTAssertEqual(t["workload"] as? String, "tiny")
+        XCTAssertEqual(t["steps"] as? Int, 3)
+        let step = try XCTUnwrap(t["step_seconds"] as? Double)
+        XCTAssertGreaterThan(step, 0)
+        XCTAssertEqual(t["sequences_per_second"] as? Double ?? 0, 8 / step, accuracy: 8 / step * 1e-9)
+        XCTAssertEqual(t["tokens_per_second"] as? Double ?? 0, 80 / step, accuracy: 80 / step * 1e-9)
+        for key in ["gflops", "percent_of_gemm_peak", "peak_resident_mebibytes"] {
+            XCTAssertGreaterThan(t[key] as? Double ?? 0, 0, key)
+        }
+        for key in ["thread_reduction_share", "allreduce_share"] {
+            let share = try XCTUnwrap(t[key] as? Double, key)
+            XCTAssert((0...1).contains(share), "\(key) = \(share)")
+        }
+        XCTAssert((t["final_loss"] as? Double ?? .nan).isFinite)
+        #if os(Linux)
+        XCTAssertNotNil(t["allocations_per_step"] as? Double, "allocations are counted on Linux")
+        #endif
+    }
+
+    func testBenchUnknownWorkload_FailsNamingTheChoices() throws {
+        let r = try runRecur(["bench", "char-gru"], timeout: 30)
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssert(r.stderr.contains("char-lstm"), r.stderr)
+    }
+
+    func testBenchCompareTiny_PrintsRatio_WhenTorchIsPresent() throws {
+        guard let python = torchPython() else { throw XCTSkip("no Python with torch") }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", root.appendingPathComponent("launch/bench-compare").path, "tiny",
+                       "--rounds", "1", "--steps", "2", "--warmup", "1", "--json"]
+        var env = ProcessInfo.processInfo.environment
+        env["RECUR_BIN"] = try recurExecutable().path
+        env["RECUR_TORCH_PYTHON"] = python
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let errText = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, errText)
+        let doc = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        XCTAssertEqual(doc["torch"] as? Bool, true)
+        let row = try XCTUnwrap((doc["rows"] as? [[String: Any]])?.first)
+        XCTAssertEqual(row["workload"] as? String, "tiny")
+        XCTAssertGreaterThan(row["speedup"] as? Double ?? 0, 0)
+        XCTAssertGreaterThan(row["torch_peak_mib"] as? Double ?? 0, 0)
+    }
+
+    /// The Python bench-compare would use, if it imports torch.
+    private func torchPython() -> String? {
+        let env = ProcessInfo.processInfo.environment
+        for c in [env["RECUR_TORCH_PYTHON"], "/opt/torchref/bin/python"].compactMap({ $0 })
+        where FileManager.default.isExecutableFile(atPath: c) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: c)
+            p.arguments = ["-c", "import torch"]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            guard (try? p.run()) != nil else { continue }
+            p.waitUntilExit()
+            if p.terminationStatus == 0 { return c }
+        }
+        return nil
+    }
+}
