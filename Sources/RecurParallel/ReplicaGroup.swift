@@ -2,7 +2,8 @@
 // long-lived worker threads, and sums the replicas' flat gradient buffers into the first one in
 // a fixed order (replica 0, 1, 2 … for every element), with the sum itself spread over threads
 // by contiguous chunks. A call allocates one small closure box (Dispatch's concurrentPerform
-// allocated three or four per call) and wakes sleeping threads instead of creating work items. It knows nothing of models or data; RecurTrain's Replica owns those.
+// allocated three or four per call) and wakes sleeping threads instead of creating work items.
+// It knows nothing of models or data; RecurTrain's Replica owns those.
 
 import RecurKernels
 
