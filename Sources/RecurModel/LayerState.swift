@@ -2,6 +2,7 @@
 // activations and backward scratch, all time-major ([t·b + j] rows). Cells read and write
 // through these pointers; NetworkWorkspace owns the memory. No allocation, no checks here.
 
+import CKernels
 import RecurKernels
 
 /// Pointers for one layer over one batch of `b` sequences of `T` steps.
@@ -30,9 +31,36 @@ struct LayerState {
     let dhNext: UnsafeMutablePointer<Float>
     let dcNext: UnsafeMutablePointer<Float>
     let relu: Bool
+    /// W_hh packed for recur_gemm_packed by the pass that runs (forward: W_hhᵀ, backward:
+    /// W_hh), or nil where that GEMM is unavailable (no AVX-512) and BLAS runs instead.
+    let packedW: UnsafePointer<Float>?
 
     @inline(__always) func hPrev(_ t: Int) -> UnsafeMutablePointer<Float> { hs + t * b * H }
     @inline(__always) func hOut(_ t: Int) -> UnsafeMutablePointer<Float> { hs + (t + 1) * b * H }
+
+    /// Forward step GEMM: C[b, G·H] (+)= A[b, H] · W_hhᵀ.
+    @inline(__always)
+    func gemmWT(_ a: UnsafePointer<Float>, lda: Int, n: Int, _ c: UnsafeMutablePointer<Float>, ldc: Int,
+                accumulate: Bool) {
+        if let p = packedW {
+            recur_gemm_packed(b, n, H, a, lda, p, c, ldc, accumulate ? 1 : 0)
+        } else {
+            BLAS.gemm(.none, .transposed, m: b, n: n, k: H, a: a, lda: lda, b: wHH, ldb: H,
+                      beta: accumulate ? 1 : 0, c: c, ldc: ldc)
+        }
+    }
+
+    /// Backward step GEMM: C[b, H] (+)= A[b, G·H] · W_hh.
+    @inline(__always)
+    func gemmW(_ a: UnsafePointer<Float>, lda: Int, k: Int, _ c: UnsafeMutablePointer<Float>, ldc: Int,
+               accumulate: Bool) {
+        if let p = packedW {
+            recur_gemm_packed(b, H, k, a, lda, p, c, ldc, accumulate ? 1 : 0)
+        } else {
+            BLAS.gemm(.none, .none, m: b, n: H, k: k, a: a, lda: lda, b: wHH, ldb: H,
+                      beta: accumulate ? 1 : 0, c: c, ldc: ldc)
+        }
+    }
 }
 
 /// Calls `body(k, n)` over [0, count) in lanes of 8 and one ragged tail of n < 8.

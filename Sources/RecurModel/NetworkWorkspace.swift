@@ -4,6 +4,7 @@
 // fused elementwise pass; after the time loop the weight gradients as GEMMs over all rows.
 // It allocates nothing after init and never touches parameters except through given pointers.
 
+import CKernels
 import RecurKernels
 
 /// Token ids or real-valued features for one batch, time-major.
@@ -68,6 +69,9 @@ public final class NetworkWorkspace: @unchecked Sendable {
     public let outputs: FloatBuffer
     public let dOutputs: FloatBuffer
     private let finalH: FloatBuffer, finalC: FloatBuffer   // [L, B, H]
+    /// W_hh of the layer in progress, packed once per pass for the per-step GEMMs (empty when
+    /// recur_gemm_packed is unavailable or the cell is GRU reset-before, which uses BLAS).
+    private let packedW: FloatBuffer
 
     // What the last forward saw (backward replays it).
     private var b = 0, T = 0
@@ -104,6 +108,8 @@ public final class NetworkWorkspace: @unchecked Sendable {
         dOutputs = FloatBuffer(count: outRows * c.outputSize)
         finalH = FloatBuffer(count: L * maxBatch * H)
         finalC = FloatBuffer(count: c.cell == .lstm ? L * maxBatch * H : 0)
+        let packs = recur_packed_gemm_available() != 0 && !(c.cell == .gru && c.gruReset == .before)
+        packedW = FloatBuffer(count: packs ? max(recur_packed_size(H, G * H), recur_packed_size(G * H, H)) : 0)
     }
 
     /// Rows of `outputs` after the last forward: T·b (every step) or b (last step).
@@ -114,12 +120,21 @@ public final class NetworkWorkspace: @unchecked Sendable {
     /// Final LSTM cell state of the last forward, [L, b, H]; nil for other cells.
     public var finalCell: UnsafePointer<Float>? { network.config.cell == .lstm ? UnsafePointer(finalC.base) : nil }
 
-    private func state(_ l: Int, dOut: UnsafePointer<Float>, params: UnsafePointer<Float>) -> LayerState {
-        let c = network.config, lo = network.layers[l]
-        return LayerState(b: b, T: T, H: c.hiddenSize, wHH: params + lo.wHH, bHH: params + lo.bHH,
+    /// Layer l's views; packs its W_hh for the forward (W_hhᵀ) or backward (W_hh) GEMMs first
+    /// when the packed GEMM is in use.
+    private func state(_ l: Int, dOut: UnsafePointer<Float>, params: UnsafePointer<Float>, backward: Bool) -> LayerState {
+        let c = network.config, lo = network.layers[l], H = c.hiddenSize, GH = c.cell.gateCount * H
+        var packed: UnsafePointer<Float>? = nil
+        if packedW.count > 0 {
+            if backward { recur_pack(params + lo.wHH, GH, H, H, packedW.base) }
+            else { recur_pack_transposed(params + lo.wHH, GH, H, H, packedW.base) }
+            packed = UnsafePointer(packedW.base)
+        }
+        return LayerState(b: b, T: T, H: H, wHH: params + lo.wHH, bHH: params + lo.bHH,
                           hs: hs[l].base, cs: cs[l].base, gates: gates[l].base, extra: extra[l].base,
                           dG: dG.base, dHG: dHG.base, tmp: tmp.base, dOut: dOut,
-                          dhNext: dhNext.base, dcNext: dcNext.base, relu: c.nonlinearity == .relu)
+                          dhNext: dhNext.base, dcNext: dcNext.base, relu: c.nonlinearity == .relu,
+                          packedW: packed)
     }
 
     /// Input rows layer `l` reads: [T·b, inputSize] (nil for one-hot layer 0).
@@ -186,7 +201,7 @@ public final class NetworkWorkspace: @unchecked Sendable {
                 Vec.zero(h0, count: b * H)
                 if c.cell == .lstm { Vec.zero(cs[l].base, count: b * H) }
             }
-            let s = state(l, dOut: dYa.base, params: params)
+            let s = state(l, dOut: dYa.base, params: params, backward: false)
             switch (c.cell, c.gruReset) {
             case (.rnn, _): for t in 0..<T { ElmanCell.forwardStep(s, t: t) }
             case (.lstm, _): for t in 0..<T { LSTMCell.forwardStep(s, t: t) }
@@ -309,7 +324,7 @@ public final class NetworkWorkspace: @unchecked Sendable {
 
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
             let lo = network.layers[l]
-            let s = state(l, dOut: dY, params: params)
+            let s = state(l, dOut: dY, params: params, backward: true)
             Vec.zero(dhNext.base, count: b * H)
             Vec.zero(dcNext.base, count: b * H)
             switch (c.cell, c.gruReset) {
