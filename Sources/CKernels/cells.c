@@ -208,3 +208,14 @@ DISPATCH(rnn_forward, (const float *pre, float *hOut, long b, long H, int relu),
 DISPATCH(rnn_backward,
          (const float *h, const float *dOut, const float *dhNext, float *dG, long b, long H, int relu),
          (h, dOut, dhNext, dG, b, H, relu))
+
+// MARK: Bias gradients
+
+INLINE void add_column_sums_body(const float *RS a, long rows, long cols, long lda, float *RS dst) {
+    for (long r = 0; r < rows; r++) {
+        const float *RS row = a + r * lda;
+        for (long j = 0; j < cols; j++) dst[j] += row[j];
+    }
+}
+
+DISPATCH(add_column_sums, (const float *a, long rows, long cols, long lda, float *dst), (a, rows, cols, lda, dst))

@@ -38,7 +38,7 @@ enum GRUResetAfterCell: RecurrentCell {
         let G = 3 * s.H
         BLAS.gemm(.transposed, .none, m: G, n: s.H, k: s.T * s.b, a: s.dHG, lda: G,
                   b: s.hs, ldb: s.H, beta: 1, c: dWHH, ldc: s.H)
-        Vec.addColumnSums(s.dHG, rows: s.T * s.b, cols: G, lda: G, into: dBHH)
+        Vec.add(s.sumH, into: dBHH, count: G)
     }
 }
 
@@ -115,6 +115,6 @@ enum GRUResetBeforeCell: RecurrentCell {
                   b: s.hs, ldb: H, beta: 1, c: dWHH, ldc: H)
         BLAS.gemm(.transposed, .none, m: H, n: H, k: rows, a: s.dG + 2 * H, lda: G,
                   b: s.extra, ldb: H, beta: 1, c: dWHH + 2 * H * H, ldc: H)
-        Vec.addColumnSums(s.dG, rows: rows, cols: G, lda: G, into: dBHH)
+        Vec.add(s.sumX, into: dBHH, count: G)
     }
 }

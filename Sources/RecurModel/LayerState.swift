@@ -34,6 +34,10 @@ struct LayerState {
     /// W_hh packed for recur_gemm_packed by the pass that runs (forward: W_hhᵀ, backward:
     /// W_hh), or nil where that GEMM is unavailable (no AVX-512) and BLAS runs instead.
     let packedW: UnsafePointer<Float>?
+    /// Σ over the rows of dG (sumX) and of dHG (sumH, GRU-after) of the backward pass so far,
+    /// [G·H] each: the layer adds them up step by step while the rows are still in cache.
+    let sumX: UnsafeMutablePointer<Float>
+    let sumH: UnsafeMutablePointer<Float>
 
     @inline(__always) func hPrev(_ t: Int) -> UnsafeMutablePointer<Float> { hs + t * b * H }
     @inline(__always) func hOut(_ t: Int) -> UnsafeMutablePointer<Float> { hs + (t + 1) * b * H }
@@ -105,13 +109,13 @@ extension RecurrentCell {
         for i in 0..<(gateCount * H) { row[i] = bIH[i] + bHH[i] }
     }
 
-    /// dW_hh += dGᵀ · h_{t−1} and db_hh += Σ dG: the default for cells whose hidden-side
+    /// dW_hh += dGᵀ · h_{t−1} and db_hh += Σ dG (sumX): the default for cells whose hidden-side
     /// gradient equals the input-side one.
     static func accumulateHiddenGradients(_ s: LayerState, dWHH: UnsafeMutablePointer<Float>,
                                           dBHH: UnsafeMutablePointer<Float>) {
         let GH = gateCount * s.H
         BLAS.gemm(.transposed, .none, m: GH, n: s.H, k: s.T * s.b, a: s.dG, lda: GH,
                   b: s.hs, ldb: s.H, beta: 1, c: dWHH, ldc: s.H)
-        Vec.addColumnSums(s.dG, rows: s.T * s.b, cols: GH, lda: GH, into: dBHH)
+        Vec.add(s.sumX, into: dBHH, count: GH)
     }
 }

@@ -64,6 +64,7 @@ public final class NetworkWorkspace: @unchecked Sendable {
     private let weightT: FloatBuffer       // [V, G·H] one-hot: W_ih_l0ᵀ; also its gradient
     private let dG: FloatBuffer, dHG: FloatBuffer, tmp: FloatBuffer, biasRow: FloatBuffer
     private let dhNext: FloatBuffer, dcNext: FloatBuffer
+    private let sumX: FloatBuffer, sumH: FloatBuffer   // [G·H] column sums of dG, dHG
     private let dYa: FloatBuffer, dYb: FloatBuffer
     /// Head outputs: [T·B, O] (every step) or [B, O] (last step), and their gradient.
     public let outputs: FloatBuffer
@@ -100,6 +101,8 @@ public final class NetworkWorkspace: @unchecked Sendable {
         biasRow = FloatBuffer(count: G * H)
         dhNext = FloatBuffer(count: maxBatch * H)
         dcNext = FloatBuffer(count: maxBatch * H)
+        sumX = FloatBuffer(count: G * H)
+        sumH = FloatBuffer(count: G * H)
         let dyWidth = max(H, c.input == .embedding ? c.embeddingSize : 0)
         dYa = FloatBuffer(count: rows * dyWidth)
         dYb = FloatBuffer(count: rows * dyWidth)
@@ -134,7 +137,7 @@ public final class NetworkWorkspace: @unchecked Sendable {
                           hs: hs[l].base, cs: cs[l].base, gates: gates[l].base, extra: extra[l].base,
                           dG: dG.base, dHG: dHG.base, tmp: tmp.base, dOut: dOut,
                           dhNext: dhNext.base, dcNext: dcNext.base, relu: c.nonlinearity == .relu,
-                          packedW: packed)
+                          packedW: packed, sumX: sumX.base, sumH: sumH.base)
     }
 
     /// Input rows layer `l` reads: [T·b, inputSize] (nil for one-hot layer 0).
@@ -327,22 +330,30 @@ public final class NetworkWorkspace: @unchecked Sendable {
             let s = state(l, dOut: dY, params: params, backward: true)
             Vec.zero(dhNext.base, count: b * H)
             Vec.zero(dcNext.base, count: b * H)
+            Vec.zero(sumX.base, count: GH)
+            Vec.zero(sumH.base, count: GH)
+            let hiddenSums = c.cell == .gru && c.gruReset == .after
+            // Bias gradients summed per step, while the step's rows are still in cache.
+            func sums(_ t: Int) {
+                recur_add_column_sums(dG.base + t * b * GH, b, GH, GH, sumX.base)
+                if hiddenSums { recur_add_column_sums(dHG.base + t * b * GH, b, GH, GH, sumH.base) }
+            }
             switch (c.cell, c.gruReset) {
             case (.rnn, _):
-                for t in stride(from: T - 1, through: 0, by: -1) { ElmanCell.backwardStep(s, t: t) }
+                for t in stride(from: T - 1, through: 0, by: -1) { ElmanCell.backwardStep(s, t: t); sums(t) }
                 ElmanCell.accumulateHiddenGradients(s, dWHH: grads + lo.wHH, dBHH: grads + lo.bHH)
             case (.lstm, _):
-                for t in stride(from: T - 1, through: 0, by: -1) { LSTMCell.backwardStep(s, t: t) }
+                for t in stride(from: T - 1, through: 0, by: -1) { LSTMCell.backwardStep(s, t: t); sums(t) }
                 LSTMCell.accumulateHiddenGradients(s, dWHH: grads + lo.wHH, dBHH: grads + lo.bHH)
             case (.gru, .after):
-                for t in stride(from: T - 1, through: 0, by: -1) { GRUResetAfterCell.backwardStep(s, t: t) }
+                for t in stride(from: T - 1, through: 0, by: -1) { GRUResetAfterCell.backwardStep(s, t: t); sums(t) }
                 GRUResetAfterCell.accumulateHiddenGradients(s, dWHH: grads + lo.wHH, dBHH: grads + lo.bHH)
             case (.gru, .before):
-                for t in stride(from: T - 1, through: 0, by: -1) { GRUResetBeforeCell.backwardStep(s, t: t) }
+                for t in stride(from: T - 1, through: 0, by: -1) { GRUResetBeforeCell.backwardStep(s, t: t); sums(t) }
                 GRUResetBeforeCell.accumulateHiddenGradients(s, dWHH: grads + lo.wHH, dBHH: grads + lo.bHH)
             }
             // Input side: db_ih += Σ dG; dW_ih += dGᵀ · X; dX = dG · W_ih
-            Vec.addColumnSums(dG.base, rows: rows, cols: GH, lda: GH, into: grads + lo.bIH)
+            Vec.add(sumX.base, into: grads + lo.bIH, count: GH)
             let I = lo.inputSize
             if let x = layerInput(l) {
                 BLAS.gemm(.transposed, .none, m: GH, n: I, k: rows, a: dG.base, lda: GH, b: x, ldb: I,

@@ -33,6 +33,9 @@ void recur_rnn_forward(const float *pre, float *hOut, long b, long H, int relu);
 void recur_rnn_backward(const float *h, const float *dOut, const float *dhNext, float *dG,
                         long b, long H, int relu);
 
+/// dst[j] += Σ_r A[r, j] over A[rows, cols] (row stride lda), rows summed in order.
+void recur_add_column_sums(const float *a, long rows, long cols, long lda, float *dst);
+
 // MARK: GEMM against a matrix packed once
 
 /// Whether recur_gemm_packed is available (AVX-512, and RECUR_PACKED_GEMM is not "0");
