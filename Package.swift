@@ -24,11 +24,15 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         // Replaces glibc's malloc family in the `recur` executable only, to count allocations.
         .target(name: "CAllocationCounter"),
+        // Per-step cell kernels and the packed recurrent GEMM, compiled per instruction set and
+        // dispatched at run time (Note [Run-time dispatch] in Sources/CKernels/dispatch.c).
+        // Optimised in every configuration so tests run the vectorised code that ships.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2"])]),
 
         // MARK: Library modules
         .target(name: "RecurKernels", dependencies: ["CBLAS"], swiftSettings: optimize),
         .target(name: "RecurData", dependencies: ["RecurKernels"], swiftSettings: optimize),
-        .target(name: "RecurModel", dependencies: ["RecurKernels"], swiftSettings: optimize),
+        .target(name: "RecurModel", dependencies: ["RecurKernels", "CKernels"], swiftSettings: optimize),
         .target(name: "RecurOptim", dependencies: ["RecurKernels"], swiftSettings: optimize),
         .target(name: "RecurParallel", dependencies: ["CMPI", "RecurKernels"], swiftSettings: optimize),
         .target(name: "RecurTrain",
@@ -44,7 +48,7 @@ let package = Package(
         // MARK: Tests
         .testTarget(name: "RecurKernelsTests", dependencies: ["RecurKernels"]),
         .testTarget(name: "RecurDataTests", dependencies: ["RecurData"]),
-        .testTarget(name: "RecurModelTests", dependencies: ["RecurModel", "RecurKernels"],
+        .testTarget(name: "RecurModelTests", dependencies: ["RecurModel", "RecurKernels", "CKernels"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "RecurOptimTests", dependencies: ["RecurOptim"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RecurParallelTests", dependencies: ["RecurParallel"]),

@@ -2,6 +2,7 @@
 // ARCHITECTURE.md §3. Reset-after needs W_hn h + b_hn apart from the input side, so it keeps a
 // second gradient buffer for the hidden side; reset-before needs a second GEMM per step.
 
+import CKernels
 import RecurKernels
 
 /// n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)) — PyTorch's nn.GRU.
@@ -17,48 +18,19 @@ enum GRUResetAfterCell: RecurrentCell {
 
     static func forwardStep(_ s: LayerState, t: Int) {
         let H = s.H, b = s.b, G = 3 * H
-        let pre = s.gates + t * b * G                 // [b, 3H]
-        let hPrev = s.hPrev(t), hOut = s.hOut(t)
-        let hnOut = s.extra + t * b * H
-        let bhn = s.bHH + 2 * H
         // tmp = h_{t−1} · W_hhᵀ   ([b, H] × [H, 3H])
-        BLAS.gemm(.none, .transposed, m: b, n: G, k: H, a: hPrev, lda: H, b: s.wHH, ldb: H,
-                  beta: 0, c: s.tmp, ldc: G)
-        for j in 0..<b {
-            let p = pre + j * G, q = s.tmp + j * G, o = j * H
-            lanes(H) { k, n in
-                let r = Act.sigmoid(ld(p + k, n) + ld(q + k, n))
-                let z = Act.sigmoid(ld(p + H + k, n) + ld(q + H + k, n))
-                let hn = ld(q + 2 * H + k, n) + ld(bhn + k, n)
-                let nn = Act.tanh(ld(p + 2 * H + k, n) + r * hn)
-                let hp = ld(hPrev + o + k, n)
-                st(r, p + k, n); st(z, p + H + k, n); st(nn, p + 2 * H + k, n)
-                st(hn, hnOut + o + k, n)
-                st(nn + z * (hp - nn), hOut + o + k, n)
-            }
-        }
+        s.gemmWT(s.hPrev(t), lda: H, n: G, s.tmp, ldc: G, accumulate: false)
+        recur_gru_after_forward(s.gates + t * b * G, s.tmp, s.bHH + 2 * H, s.hPrev(t), s.extra + t * b * H,
+                                s.hOut(t), b, H)
     }
 
     static func backwardStep(_ s: LayerState, t: Int) {
         let H = s.H, b = s.b, G = 3 * H
-        let gates = s.gates + t * b * G, dG = s.dG + t * b * G, dHG = s.dHG + t * b * G
-        let dOut = s.dOut + t * b * H, hn = s.extra + t * b * H, hPrev = s.hPrev(t)
-        for j in 0..<b {
-            let g3 = gates + j * G, dx = dG + j * G, dhg = dHG + j * G, o = j * H
-            lanes(H) { k, n in
-                let dh = ld(dOut + o + k, n) + ld(s.dhNext + o + k, n)
-                let r = ld(g3 + k, n), z = ld(g3 + H + k, n), nn = ld(g3 + 2 * H + k, n)
-                let hp = ld(hPrev + o + k, n)
-                let dnp = dh * (one - z) * (one - nn * nn)
-                let dzp = dh * (hp - nn) * z * (one - z)
-                let drp = dnp * ld(hn + o + k, n) * r * (one - r)
-                st(drp, dx + k, n); st(dzp, dx + H + k, n); st(dnp, dx + 2 * H + k, n)
-                st(drp, dhg + k, n); st(dzp, dhg + H + k, n); st(dnp * r, dhg + 2 * H + k, n)
-                st(dh * z, s.dhNext + o + k, n)
-            }
-        }
+        let dHG = s.dHG + t * b * G
+        recur_gru_after_backward(s.gates + t * b * G, s.extra + t * b * H, s.hPrev(t), s.dOut + t * b * H,
+                                 s.dhNext, s.dG + t * b * G, dHG, b, H)
         // dh_{t−1} = dh ⊙ z + dHG_t · W_hh
-        BLAS.gemm(.none, .none, m: b, n: H, k: G, a: dHG, lda: G, b: s.wHH, ldb: H, beta: 1, c: s.dhNext, ldc: H)
+        s.gemmW(dHG, lda: G, k: G, s.dhNext, ldc: H, accumulate: true)
     }
 
     static func accumulateHiddenGradients(_ s: LayerState, dWHH: UnsafeMutablePointer<Float>,
@@ -66,7 +38,7 @@ enum GRUResetAfterCell: RecurrentCell {
         let G = 3 * s.H
         BLAS.gemm(.transposed, .none, m: G, n: s.H, k: s.T * s.b, a: s.dHG, lda: G,
                   b: s.hs, ldb: s.H, beta: 1, c: dWHH, ldc: s.H)
-        Vec.addColumnSums(s.dHG, rows: s.T * s.b, cols: G, lda: G, into: dBHH)
+        Vec.add(s.sumH, into: dBHH, count: G)
     }
 }
 
@@ -143,6 +115,6 @@ enum GRUResetBeforeCell: RecurrentCell {
                   b: s.hs, ldb: H, beta: 1, c: dWHH, ldc: H)
         BLAS.gemm(.transposed, .none, m: H, n: H, k: rows, a: s.dG + 2 * H, lda: G,
                   b: s.extra, ldb: H, beta: 1, c: dWHH + 2 * H * H, ldc: H)
-        Vec.addColumnSums(s.dG, rows: rows, cols: G, lda: G, into: dBHH)
+        Vec.add(s.sumX, into: dBHH, count: G)
     }
 }

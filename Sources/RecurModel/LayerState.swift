@@ -2,6 +2,7 @@
 // activations and backward scratch, all time-major ([t·b + j] rows). Cells read and write
 // through these pointers; NetworkWorkspace owns the memory. No allocation, no checks here.
 
+import CKernels
 import RecurKernels
 
 /// Pointers for one layer over one batch of `b` sequences of `T` steps.
@@ -30,9 +31,40 @@ struct LayerState {
     let dhNext: UnsafeMutablePointer<Float>
     let dcNext: UnsafeMutablePointer<Float>
     let relu: Bool
+    /// W_hh packed for recur_gemm_packed by the pass that runs (forward: W_hhᵀ, backward:
+    /// W_hh), or nil where that GEMM is unavailable (no AVX-512) and BLAS runs instead.
+    let packedW: UnsafePointer<Float>?
+    /// Σ over the rows of dG (sumX) and of dHG (sumH, GRU-after) of the backward pass so far,
+    /// [G·H] each: the layer adds them up step by step while the rows are still in cache.
+    let sumX: UnsafeMutablePointer<Float>
+    let sumH: UnsafeMutablePointer<Float>
 
     @inline(__always) func hPrev(_ t: Int) -> UnsafeMutablePointer<Float> { hs + t * b * H }
     @inline(__always) func hOut(_ t: Int) -> UnsafeMutablePointer<Float> { hs + (t + 1) * b * H }
+
+    /// Forward step GEMM: C[b, G·H] (+)= A[b, H] · W_hhᵀ.
+    @inline(__always)
+    func gemmWT(_ a: UnsafePointer<Float>, lda: Int, n: Int, _ c: UnsafeMutablePointer<Float>, ldc: Int,
+                accumulate: Bool) {
+        if let p = packedW {
+            recur_gemm_packed(b, n, H, a, lda, p, c, ldc, accumulate ? 1 : 0)
+        } else {
+            BLAS.gemm(.none, .transposed, m: b, n: n, k: H, a: a, lda: lda, b: wHH, ldb: H,
+                      beta: accumulate ? 1 : 0, c: c, ldc: ldc)
+        }
+    }
+
+    /// Backward step GEMM: C[b, H] (+)= A[b, G·H] · W_hh.
+    @inline(__always)
+    func gemmW(_ a: UnsafePointer<Float>, lda: Int, k: Int, _ c: UnsafeMutablePointer<Float>, ldc: Int,
+               accumulate: Bool) {
+        if let p = packedW {
+            recur_gemm_packed(b, H, k, a, lda, p, c, ldc, accumulate ? 1 : 0)
+        } else {
+            BLAS.gemm(.none, .none, m: b, n: H, k: k, a: a, lda: lda, b: wHH, ldb: H,
+                      beta: accumulate ? 1 : 0, c: c, ldc: ldc)
+        }
+    }
 }
 
 /// Calls `body(k, n)` over [0, count) in lanes of 8 and one ragged tail of n < 8.
@@ -77,13 +109,13 @@ extension RecurrentCell {
         for i in 0..<(gateCount * H) { row[i] = bIH[i] + bHH[i] }
     }
 
-    /// dW_hh += dGᵀ · h_{t−1} and db_hh += Σ dG: the default for cells whose hidden-side
+    /// dW_hh += dGᵀ · h_{t−1} and db_hh += Σ dG (sumX): the default for cells whose hidden-side
     /// gradient equals the input-side one.
     static func accumulateHiddenGradients(_ s: LayerState, dWHH: UnsafeMutablePointer<Float>,
                                           dBHH: UnsafeMutablePointer<Float>) {
         let GH = gateCount * s.H
         BLAS.gemm(.transposed, .none, m: GH, n: s.H, k: s.T * s.b, a: s.dG, lda: GH,
                   b: s.hs, ldb: s.H, beta: 1, c: dWHH, ldc: s.H)
-        Vec.addColumnSums(s.dG, rows: s.T * s.b, cols: GH, lda: GH, into: dBHH)
+        Vec.add(s.sumX, into: dBHH, count: GH)
     }
 }

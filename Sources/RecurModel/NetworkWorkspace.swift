@@ -4,6 +4,7 @@
 // fused elementwise pass; after the time loop the weight gradients as GEMMs over all rows.
 // It allocates nothing after init and never touches parameters except through given pointers.
 
+import CKernels
 import RecurKernels
 
 /// Token ids or real-valued features for one batch, time-major.
@@ -63,11 +64,15 @@ public final class NetworkWorkspace: @unchecked Sendable {
     private let weightT: FloatBuffer       // [V, G·H] one-hot: W_ih_l0ᵀ; also its gradient
     private let dG: FloatBuffer, dHG: FloatBuffer, tmp: FloatBuffer, biasRow: FloatBuffer
     private let dhNext: FloatBuffer, dcNext: FloatBuffer
+    private let sumX: FloatBuffer, sumH: FloatBuffer   // [G·H] column sums of dG, dHG
     private let dYa: FloatBuffer, dYb: FloatBuffer
     /// Head outputs: [T·B, O] (every step) or [B, O] (last step), and their gradient.
     public let outputs: FloatBuffer
     public let dOutputs: FloatBuffer
     private let finalH: FloatBuffer, finalC: FloatBuffer   // [L, B, H]
+    /// W_hh of the layer in progress, packed once per pass for the per-step GEMMs (empty when
+    /// recur_gemm_packed is unavailable or the cell is GRU reset-before, which uses BLAS).
+    private let packedW: FloatBuffer
 
     // What the last forward saw (backward replays it).
     private var b = 0, T = 0
@@ -96,6 +101,8 @@ public final class NetworkWorkspace: @unchecked Sendable {
         biasRow = FloatBuffer(count: G * H)
         dhNext = FloatBuffer(count: maxBatch * H)
         dcNext = FloatBuffer(count: maxBatch * H)
+        sumX = FloatBuffer(count: G * H)
+        sumH = FloatBuffer(count: G * H)
         let dyWidth = max(H, c.input == .embedding ? c.embeddingSize : 0)
         dYa = FloatBuffer(count: rows * dyWidth)
         dYb = FloatBuffer(count: rows * dyWidth)
@@ -104,6 +111,8 @@ public final class NetworkWorkspace: @unchecked Sendable {
         dOutputs = FloatBuffer(count: outRows * c.outputSize)
         finalH = FloatBuffer(count: L * maxBatch * H)
         finalC = FloatBuffer(count: c.cell == .lstm ? L * maxBatch * H : 0)
+        let packs = recur_packed_gemm_available() != 0 && !(c.cell == .gru && c.gruReset == .before)
+        packedW = FloatBuffer(count: packs ? max(recur_packed_size(H, G * H), recur_packed_size(G * H, H)) : 0)
     }
 
     /// Rows of `outputs` after the last forward: T·b (every step) or b (last step).
@@ -114,12 +123,21 @@ public final class NetworkWorkspace: @unchecked Sendable {
     /// Final LSTM cell state of the last forward, [L, b, H]; nil for other cells.
     public var finalCell: UnsafePointer<Float>? { network.config.cell == .lstm ? UnsafePointer(finalC.base) : nil }
 
-    private func state(_ l: Int, dOut: UnsafePointer<Float>, params: UnsafePointer<Float>) -> LayerState {
-        let c = network.config, lo = network.layers[l]
-        return LayerState(b: b, T: T, H: c.hiddenSize, wHH: params + lo.wHH, bHH: params + lo.bHH,
+    /// Layer l's views; packs its W_hh for the forward (W_hhᵀ) or backward (W_hh) GEMMs first
+    /// when the packed GEMM is in use.
+    private func state(_ l: Int, dOut: UnsafePointer<Float>, params: UnsafePointer<Float>, backward: Bool) -> LayerState {
+        let c = network.config, lo = network.layers[l], H = c.hiddenSize, GH = c.cell.gateCount * H
+        var packed: UnsafePointer<Float>? = nil
+        if packedW.count > 0 {
+            if backward { recur_pack(params + lo.wHH, GH, H, H, packedW.base) }
+            else { recur_pack_transposed(params + lo.wHH, GH, H, H, packedW.base) }
+            packed = UnsafePointer(packedW.base)
+        }
+        return LayerState(b: b, T: T, H: H, wHH: params + lo.wHH, bHH: params + lo.bHH,
                           hs: hs[l].base, cs: cs[l].base, gates: gates[l].base, extra: extra[l].base,
                           dG: dG.base, dHG: dHG.base, tmp: tmp.base, dOut: dOut,
-                          dhNext: dhNext.base, dcNext: dcNext.base, relu: c.nonlinearity == .relu)
+                          dhNext: dhNext.base, dcNext: dcNext.base, relu: c.nonlinearity == .relu,
+                          packedW: packed, sumX: sumX.base, sumH: sumH.base)
     }
 
     /// Input rows layer `l` reads: [T·b, inputSize] (nil for one-hot layer 0).
@@ -186,7 +204,7 @@ public final class NetworkWorkspace: @unchecked Sendable {
                 Vec.zero(h0, count: b * H)
                 if c.cell == .lstm { Vec.zero(cs[l].base, count: b * H) }
             }
-            let s = state(l, dOut: dYa.base, params: params)
+            let s = state(l, dOut: dYa.base, params: params, backward: false)
             switch (c.cell, c.gruReset) {
             case (.rnn, _): for t in 0..<T { ElmanCell.forwardStep(s, t: t) }
             case (.lstm, _): for t in 0..<T { LSTMCell.forwardStep(s, t: t) }
@@ -309,25 +327,33 @@ public final class NetworkWorkspace: @unchecked Sendable {
 
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
             let lo = network.layers[l]
-            let s = state(l, dOut: dY, params: params)
+            let s = state(l, dOut: dY, params: params, backward: true)
             Vec.zero(dhNext.base, count: b * H)
             Vec.zero(dcNext.base, count: b * H)
+            Vec.zero(sumX.base, count: GH)
+            Vec.zero(sumH.base, count: GH)
+            let hiddenSums = c.cell == .gru && c.gruReset == .after
+            // Bias gradients summed per step, while the step's rows are still in cache.
+            func sums(_ t: Int) {
+                recur_add_column_sums(dG.base + t * b * GH, b, GH, GH, sumX.base)
+                if hiddenSums { recur_add_column_sums(dHG.base + t * b * GH, b, GH, GH, sumH.base) }
+            }
             switch (c.cell, c.gruReset) {
             case (.rnn, _):
-                for t in stride(from: T - 1, through: 0, by: -1) { ElmanCell.backwardStep(s, t: t) }
+                for t in stride(from: T - 1, through: 0, by: -1) { ElmanCell.backwardStep(s, t: t); sums(t) }
                 ElmanCell.accumulateHiddenGradients(s, dWHH: grads + lo.wHH, dBHH: grads + lo.bHH)
             case (.lstm, _):
-                for t in stride(from: T - 1, through: 0, by: -1) { LSTMCell.backwardStep(s, t: t) }
+                for t in stride(from: T - 1, through: 0, by: -1) { LSTMCell.backwardStep(s, t: t); sums(t) }
                 LSTMCell.accumulateHiddenGradients(s, dWHH: grads + lo.wHH, dBHH: grads + lo.bHH)
             case (.gru, .after):
-                for t in stride(from: T - 1, through: 0, by: -1) { GRUResetAfterCell.backwardStep(s, t: t) }
+                for t in stride(from: T - 1, through: 0, by: -1) { GRUResetAfterCell.backwardStep(s, t: t); sums(t) }
                 GRUResetAfterCell.accumulateHiddenGradients(s, dWHH: grads + lo.wHH, dBHH: grads + lo.bHH)
             case (.gru, .before):
-                for t in stride(from: T - 1, through: 0, by: -1) { GRUResetBeforeCell.backwardStep(s, t: t) }
+                for t in stride(from: T - 1, through: 0, by: -1) { GRUResetBeforeCell.backwardStep(s, t: t); sums(t) }
                 GRUResetBeforeCell.accumulateHiddenGradients(s, dWHH: grads + lo.wHH, dBHH: grads + lo.bHH)
             }
             // Input side: db_ih += Σ dG; dW_ih += dGᵀ · X; dX = dG · W_ih
-            Vec.addColumnSums(dG.base, rows: rows, cols: GH, lda: GH, into: grads + lo.bIH)
+            Vec.add(sumX.base, into: grads + lo.bIH, count: GH)
             let I = lo.inputSize
             if let x = layerInput(l) {
                 BLAS.gemm(.transposed, .none, m: GH, n: I, k: rows, a: dG.base, lda: GH, b: x, ldb: I,

@@ -1,0 +1,118 @@
+// C[M, N] (+)= A[M, K] · B with B packed once into panels of 32 columns, K-major and
+// zero-padded: the per-step recurrent GEMMs ([b, H] × [H, G·H] and the dh twin) reuse one
+// W_hh for every step of a pass, while OpenBLAS re-packs all of it on every call (~17% of an
+// LSTM step). AVX-512 only; without it callers keep OpenBLAS (recur_packed_gemm_available).
+// Register tile: 8 rows × 32 columns (16 zmm accumulators), A broadcast from memory; every
+// C element is one fused multiply-add chain over k = 0..<K in order.
+#include "CKernels.h"
+#include <stdlib.h>
+#include <string.h>
+
+#define NR 32
+#define MR 8
+
+size_t recur_packed_size(long K, long N) { return (size_t)((N + NR - 1) / NR) * NR * (size_t)K; }
+
+void recur_pack_transposed(const float *W, long N, long K, long ldw, float *packed) {
+    long panels = (N + NR - 1) / NR;
+    for (long p = 0; p < panels; p++) {
+        float *dst = packed + p * NR * K;
+        for (long k = 0; k < K; k++)
+            for (long j = 0; j < NR; j++) {
+                long n = p * NR + j;
+                dst[k * NR + j] = n < N ? W[n * ldw + k] : 0.0f;
+            }
+    }
+}
+
+void recur_pack(const float *W, long K, long N, long ldw, float *packed) {
+    long panels = (N + NR - 1) / NR;
+    for (long p = 0; p < panels; p++) {
+        float *dst = packed + p * NR * K;
+        for (long k = 0; k < K; k++)
+            for (long j = 0; j < NR; j++) {
+                long n = p * NR + j;
+                dst[k * NR + j] = n < N ? W[k * ldw + n] : 0.0f;
+            }
+    }
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define T512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")))
+
+// rows (≤ MR) rows of A against one packed panel; m0/m1 mask the panel's valid columns.
+static inline __attribute__((always_inline)) T512 void
+tile(int rows, long K, const float *A, long lda, const float *bp, float *C, long ldc, int accumulate,
+     __mmask16 m0, __mmask16 m1) {
+    __m512 c0[MR], c1[MR];
+    for (int i = 0; i < MR; i++) { c0[i] = _mm512_setzero_ps(); c1[i] = _mm512_setzero_ps(); }
+    if (accumulate)
+        for (int i = 0; i < MR; i++)
+            if (i < rows) {
+                c0[i] = _mm512_maskz_loadu_ps(m0, C + i * ldc);
+                c1[i] = _mm512_maskz_loadu_ps(m1, C + i * ldc + 16);
+            }
+    for (long k = 0; k < K; k++) {
+        __m512 b0 = _mm512_load_ps(bp + k * NR), b1 = _mm512_load_ps(bp + k * NR + 16);
+        for (int i = 0; i < MR; i++)
+            if (i < rows) {
+                __m512 a = _mm512_set1_ps(A[i * lda + k]);
+                c0[i] = _mm512_fmadd_ps(a, b0, c0[i]);
+                c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);
+            }
+    }
+    for (int i = 0; i < MR; i++)
+        if (i < rows) {
+            _mm512_mask_storeu_ps(C + i * ldc, m0, c0[i]);
+            _mm512_mask_storeu_ps(C + i * ldc + 16, m1, c1[i]);
+        }
+}
+
+#define TILE(R) static T512 void tile##R(long K, const float *A, long lda, const float *bp, float *C, long ldc, \
+                                         int acc, __mmask16 m0, __mmask16 m1) { tile(R, K, A, lda, bp, C, ldc, acc, m0, m1); }
+TILE(1) TILE(2) TILE(3) TILE(4) TILE(5) TILE(6) TILE(7) TILE(8)
+typedef void (*tile_fn)(long, const float *, long, const float *, float *, long, int, __mmask16, __mmask16);
+static const tile_fn tiles[MR + 1] = {0, tile1, tile2, tile3, tile4, tile5, tile6, tile7, tile8};
+
+static T512 void gemm512(long M, long N, long K, const float *A, long lda, const float *packed,
+                         float *C, long ldc, int accumulate) {
+    long panels = (N + NR - 1) / NR;
+    for (long p = 0; p < panels; p++) {
+        long cols = N - p * NR;
+        if (cols > NR) cols = NR;
+        __mmask16 m0 = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
+        __mmask16 m1 = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
+        const float *bp = packed + p * NR * K;
+        long m = 0;
+        for (; m + MR <= M; m += MR) tile8(K, A + m * lda, lda, bp, C + m * ldc + p * NR, ldc, accumulate, m0, m1);
+        if (m < M) tiles[M - m](K, A + m * lda, lda, bp, C + m * ldc + p * NR, ldc, accumulate, m0, m1);
+    }
+}
+#endif
+
+int recur_packed_gemm_available(void) {
+#if defined(__x86_64__)
+    const char *off = getenv("RECUR_PACKED_GEMM");   // "0": use BLAS (for comparisons)
+    return recur_kernel_level() >= 2 && !(off && strcmp(off, "0") == 0);
+#else
+    return 0;
+#endif
+}
+
+void recur_gemm_packed(long M, long N, long K, const float *A, long lda, const float *packed,
+                       float *C, long ldc, int accumulate) {
+#if defined(__x86_64__)
+    if (recur_kernel_level() >= 2) { gemm512(M, N, K, A, lda, packed, C, ldc, accumulate); return; }
+#endif
+    // Portable reference (callers use BLAS instead; kept so the entry point is total).
+    long panels = (N + NR - 1) / NR;
+    for (long i = 0; i < M; i++)
+        for (long n = 0; n < N; n++) {
+            const float *bp = packed + (n / NR) * NR * K + n % NR;
+            float s = accumulate ? C[i * ldc + n] : 0.0f;
+            for (long k = 0; k < K; k++) s += A[i * lda + k] * bp[k * NR];
+            C[i * ldc + n] = s;
+        }
+    (void)panels;
+}

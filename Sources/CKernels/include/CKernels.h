@@ -1,0 +1,57 @@
+// Fused per-step kernels for the recurrent cells and a GEMM over a weight matrix packed once,
+// in C so that clang can compile them for AVX-512 and AVX2+FMA next to the baseline x86-64
+// code; the variant is chosen at run time (recur_kernel_level). See Note [Run-time dispatch]
+// in dispatch.c. All matrices are row-major; b rows of a batch, H hidden units.
+#pragma once
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// 2: AVX-512 (F, DQ, BW, VL), 1: AVX2 + FMA, 0: baseline. RECUR_KERNELS=baseline|avx2|avx512
+/// lowers it (never above what the CPU and OS support). Settled at first call, thread-safely.
+int recur_kernel_level(void);
+
+// MARK: Cells (PyTorch gate orders; the formulas of the Swift cells in RecurModel)
+
+/// LSTM step, gates [b, 4H] (pre-activations in, i f g o activations out).
+void recur_lstm_forward(float *gates, const float *cPrev, float *cOut, float *tanhC, float *hOut,
+                        long b, long H);
+/// LSTM step backward: writes dG [b, 4H]; dcNext ← dc ⊙ f.
+void recur_lstm_backward(const float *gates, const float *tanhC, const float *cPrev, const float *dOut,
+                         const float *dhNext, float *dcNext, float *dG, long b, long H);
+/// GRU (reset after) step: pre [b, 3H] in/out (r z n), q = h·W_hhᵀ [b, 3H], bhn [H].
+void recur_gru_after_forward(float *pre, const float *q, const float *bhn, const float *hPrev,
+                             float *hnOut, float *hOut, long b, long H);
+/// GRU (reset after) step backward: dX, dHG [b, 3H]; dhNext ← dh ⊙ z.
+void recur_gru_after_backward(const float *gates, const float *hn, const float *hPrev, const float *dOut,
+                              float *dhNext, float *dX, float *dHG, long b, long H);
+/// Elman step: h = tanh(pre) or relu(pre), [b, H].
+void recur_rnn_forward(const float *pre, float *hOut, long b, long H, int relu);
+/// Elman step backward: dG = (dOut + dhNext) ⊙ act'(h).
+void recur_rnn_backward(const float *h, const float *dOut, const float *dhNext, float *dG,
+                        long b, long H, int relu);
+
+/// dst[j] += Σ_r A[r, j] over A[rows, cols] (row stride lda), rows summed in order.
+void recur_add_column_sums(const float *a, long rows, long cols, long lda, float *dst);
+
+// MARK: GEMM against a matrix packed once
+
+/// Whether recur_gemm_packed is available (AVX-512, and RECUR_PACKED_GEMM is not "0");
+/// otherwise callers use BLAS.
+int recur_packed_gemm_available(void);
+/// Floats a packed K × N operand needs.
+size_t recur_packed_size(long K, long N);
+/// Packs B = Wᵀ for W [N, K] (row stride ldw).
+void recur_pack_transposed(const float *W, long N, long K, long ldw, float *packed);
+/// Packs B = W for W [K, N] (row stride ldw).
+void recur_pack(const float *W, long K, long N, long ldw, float *packed);
+/// C[M, N] = A[M, K] · B + (accumulate ? C : 0), B packed by one of the above.
+/// Each element is summed over k in order, whatever M and the row's position.
+void recur_gemm_packed(long M, long N, long K, const float *A, long lda, const float *packed,
+                       float *C, long ldc, int accumulate);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,72 @@
+// The C kernels at sizes the golden fixtures do not reach: full 8-row × 32-column GEMM tiles
+// with ragged edges, and vector bodies plus tails of the cell passes. Runs whichever variant
+// this CPU dispatches to (RECUR_KERNELS=baseline|avx2 selects the others).
+
+import XCTest
+import CKernels
+import RecurKernels
+
+final class CKernelsTests: XCTestCase {
+    func testPackedGemmMatchesReference() throws {
+        try XCTSkipIf(recur_packed_gemm_available() == 0, "packed GEMM needs AVX-512")
+        var rng = SeededRandom(seed: 7)
+        for (m, n, k) in [(19, 70, 37), (64, 1024, 256), (8, 32, 1), (3, 17, 40), (33, 96, 129)] {
+            let lda = k + 3, ldc = n + 5
+            let a = (0..<(m * lda)).map { _ in rng.uniformFloat() * 2 - 1 }
+            let w = (0..<(n * k)).map { _ in rng.uniformFloat() * 2 - 1 }      // [n, k] and, read as [k, n], W
+            let c0 = (0..<(m * ldc)).map { _ in rng.uniformFloat() * 2 - 1 }
+            for transposed in [true, false] {
+                var packed = [Float](repeating: .nan, count: recur_packed_size(k, n) + 16)
+                let pb = UnsafeMutableRawPointer.allocate(byteCount: packed.count * 4, alignment: 64)
+                    .bindMemory(to: Float.self, capacity: packed.count)
+                defer { pb.deallocate() }
+                if transposed { recur_pack_transposed(w, n, k, k, pb) } else { recur_pack(w, k, n, n, pb) }
+                packed = Array(UnsafeBufferPointer(start: pb, count: packed.count))
+                for accumulate in [0, 1] {
+                    var c = c0
+                    recur_gemm_packed(m, n, k, a, lda, pb, &c, ldc, Int32(accumulate))
+                    for i in 0..<m {
+                        for j in 0..<(n + 5) {
+                            if j >= n { XCTAssertEqual(c[i * ldc + j], c0[i * ldc + j]); continue }
+                            var ref = accumulate == 1 ? Double(c0[i * ldc + j]) : 0
+                            for p in 0..<k {
+                                let b = transposed ? w[j * k + p] : w[p * n + j]
+                                ref += Double(a[i * lda + p]) * Double(b)
+                            }
+                            XCTAssertEqual(Double(c[i * ldc + j]), ref, accuracy: 1e-5 * (1 + Double(k)),
+                                           "m \(m) n \(n) k \(k) T \(transposed) acc \(accumulate) at \(i),\(j)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    func testCellActivationsAccuracy() {
+        // LSTM forward with c_{t−1} = 0 exposes σ and tanh of the inputs directly.
+        let b = 3, H = 45, xs = (0..<(b * 4 * H)).map { Float($0) * 0.074 - 20 }
+        var gates = xs
+        let zeros = [Float](repeating: 0, count: b * H)
+        var c = zeros, tc = zeros, h = zeros
+        recur_lstm_forward(&gates, zeros, &c, &tc, &h, b, H)
+        for j in 0..<b {
+            for q in 0..<4 {
+                for k in 0..<H {
+                    let x = Double(xs[j * 4 * H + q * H + k]), y = Double(gates[j * 4 * H + q * H + k])
+                    let ref = q == 2 ? Foundation.tanh(x) : 1 / (1 + Foundation.exp(-x))
+                    XCTAssertLessThan(abs(y - ref), 1e-6 * abs(ref) + 1e-30, "gate \(q) x \(x)")
+                }
+            }
+        }
+        var pre = (0..<(b * H)).map { Float($0) * 0.11 - 7 }
+        pre[0] = 1e-4; pre[1] = -0.3; pre[2] = 0.62
+        var out = zeros
+        recur_rnn_forward(pre, &out, b, H, 0)
+        for i in 0..<(b * H) {
+            let ref = Foundation.tanh(Double(pre[i]))
+            XCTAssertLessThan(abs(Double(out[i]) - ref), 1e-6 * abs(ref), "tanh \(pre[i])")
+        }
+    }
+}
+
+import Foundation
