@@ -113,6 +113,7 @@ final class ResumeTests: XCTestCase {
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         XCTAssertTrue(resumed.stderr.contains("resuming from step-000020"), resumed.stderr)
         let full = try train(["train", "e.yaml", "--set", "output.dir=full", "--parameters-out", "full.bin"], in: dir, processes: 2)
+        XCTAssertEqual(full.status, 0, full.stderr)
         XCTAssertEqual(try params(dir, "resumed.bin"), try params(dir, "full.bin"))
     }
 
