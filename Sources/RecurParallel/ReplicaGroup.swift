@@ -22,6 +22,14 @@ public enum ReplicaGroup {
         WorkerPool.shared.run(count, body)
     }
 
+    /// The allocation-free form the training step uses: `task(context, k)` for every replica.
+    /// A C function and a context pointer are stored as they are, where a closure's context
+    /// would be boxed on the heap for every call.
+    public static func run(_ count: Int, context: UnsafeMutableRawPointer, _ task: ReplicaTask) {
+        if count == 1 { task(context, 0); return }
+        WorkerPool.shared.run(count, context: context, task)
+    }
+
     /// buffers[0] += buffers[1] + … + buffers[n−1], element by element in replica order, so
     /// the result does not depend on how the chunks are scheduled.
     /// - Parameter threads: how many chunks to spread the work over.
@@ -40,6 +48,43 @@ public enum ReplicaGroup {
     }
 }
 
+/// A replica's share of a parallel region: called as task(context, replica).
+public typealias ReplicaTask = @convention(c) (UnsafeMutableRawPointer, Int) -> Void
+
+/// `buffers[0] += buffers[1…]` as a reusable job for the step: set up once, then `run()` sums
+/// in the fixed replica order, chunks spread over threads, without allocating.
+public final class GradientThreadSum {
+    private let bases: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
+    private let buffers: [FloatBuffer]      // keeps the storage alive
+    private let count: Int, chunks: Int, per: Int
+
+    public init(_ buffers: [FloatBuffer], threads: Int) {
+        precondition(!buffers.isEmpty && buffers.allSatisfy { $0.count == buffers[0].count },
+                     "replica gradient buffers differ in size")
+        self.buffers = buffers
+        count = buffers[0].count
+        chunks = max(1, min(threads, count / 4096 + 1))
+        per = (count + chunks - 1) / chunks
+        bases = .allocate(capacity: buffers.count)
+        for (i, b) in buffers.enumerated() { bases[i] = b.base }
+    }
+
+    deinit { bases.deallocate() }
+
+    public func run() {
+        guard buffers.count > 1 else { return }
+        ReplicaGroup.run(chunks, context: Unmanaged.passUnretained(self).toOpaque(), Self.task)
+    }
+
+    private static let task: ReplicaTask = { context, c in
+        let s = Unmanaged<GradientThreadSum>.fromOpaque(context).takeUnretainedValue()
+        let start = c * s.per, n = min(s.per, s.count - start)
+        guard n > 0 else { return }
+        let dst = s.bases[0] + start
+        for k in 1..<s.buffers.count { Vec.add(s.bases[k] + start, into: dst, count: n) }
+    }
+}
+
 /// Worker threads that sleep on a condition variable between jobs. One job at a time: the
 /// caller publishes it under the mutex with a new generation number, runs task 0 itself, and
 /// waits until every worker with a task has reported back.
@@ -55,6 +100,9 @@ final class WorkerPool: @unchecked Sendable {
     /// allocation per job). Storing it still boxes a 32-byte context per job (docs/benchmarks.md).
     private var job: (Int) -> Void = WorkerPool.idle
     private static let idle: (Int) -> Void = { _ in }
+    /// The job as a C function and context (the step's form); nil when `job` is the job.
+    private var task: ReplicaTask?
+    private var taskContext: UnsafeMutableRawPointer?
     private var taskCount = 0
     private var pending = 0
     private var workers = 0
@@ -81,6 +129,24 @@ final class WorkerPool: @unchecked Sendable {
             job = WorkerPool.idle
             pthread_mutex_unlock(mutex)
         }
+    }
+
+    func run(_ count: Int, context: UnsafeMutableRawPointer, _ task: ReplicaTask) {
+        pthread_mutex_lock(mutex)
+        while workers < count - 1 { startWorker(index: workers + 1); workers += 1 }
+        self.task = task
+        taskContext = context
+        taskCount = count
+        pending = count - 1
+        generation &+= 1
+        pthread_cond_broadcast(wake)
+        pthread_mutex_unlock(mutex)
+        task(context, 0)
+        pthread_mutex_lock(mutex)
+        while pending > 0 { pthread_cond_wait(done, mutex) }
+        self.task = nil
+        taskContext = nil
+        pthread_mutex_unlock(mutex)
     }
 
     private func startWorker(index: Int) {
@@ -111,9 +177,14 @@ final class WorkerPool: @unchecked Sendable {
             while generation == seen { pthread_cond_wait(wake, mutex) }
             seen = generation
             guard index < taskCount else { continue }
-            let body = job
-            pthread_mutex_unlock(mutex)
-            body(index)
+            if let task, let context = taskContext {
+                pthread_mutex_unlock(mutex)
+                task(context, index)
+            } else {
+                let body = job
+                pthread_mutex_unlock(mutex)
+                body(index)
+            }
             pthread_mutex_lock(mutex)
             pending -= 1
             if pending == 0 { pthread_cond_signal(done) }

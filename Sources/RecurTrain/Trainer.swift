@@ -47,6 +47,9 @@ public final class Trainer {
     public let threads: Int
     let replicas: [Replica]
     let gradientBuffers: [FloatBuffer]
+    let threadSum: GradientThreadSum
+    /// The parallel region in flight (see `runReplicas`).
+    var region: ReplicaRegion?
     /// Loss sum, hits and count of a step, reduced across ranks (kept to avoid allocating per step).
     private var totals = [Double](repeating: 0, count: 3)
     let allreduce: GradientAllreduce
@@ -70,6 +73,7 @@ public final class Trainer {
         let network = self.network, capacity = self.capacity
         replicas = (0..<threads).map { _ in Replica(network: network, dataset: dataset, capacity: capacity) }
         gradientBuffers = replicas.map(\.gradients)
+        threadSum = GradientThreadSum(gradientBuffers, threads: threads)
         allreduce = GradientAllreduce(bucketSize: config.parallel.bucketSize)
         BLAS.useSingleThread()
     }
@@ -90,19 +94,36 @@ public final class Trainer {
     func runReplicas(_ order: EpochOrder, step: Int, split: DataSplit, train: Bool, dropoutSeed: UInt64?,
                      stateful: Bool) -> (LossSums, normalizer: Double) {
         let normalizer = Double(order.plan.targetCount(step: step))
-        let p = UnsafePointer(parameters.base)
-        let rank = comm.rank, ranks = comm.size, k = threads
-        let ds = dataset
-        ReplicaGroup.run(k) { t in
-            let windows = order.windows(step: step, shard: Shard(rank: rank, rankCount: ranks, thread: t, threadCount: k))
-            replicas[t].run(parameters: p, dataset: ds, split: split, windows: windows, normalizer: Float(normalizer),
-                            train: train, dropoutSeed: dropoutSeed, firstSequence: windows.positions.lowerBound,
-                            stateful: stateful)
-        }
+        region = ReplicaRegion(order: order, step: step, split: split, train: train, dropoutSeed: dropoutSeed,
+                               stateful: stateful, normalizer: Float(normalizer))
+        ReplicaGroup.run(threads, context: Unmanaged.passUnretained(self).toOpaque(), Self.replicaTask)
         var local = LossSums()
         for r in replicas { local.loss += r.sums.loss; local.correct += r.sums.correct; local.count += r.sums.count }
         return (local, normalizer)
     }
+
+    /// What every replica of the current parallel region reads (set by the main thread before
+    /// the region starts, read-only while it runs).
+    struct ReplicaRegion {
+        var order: EpochOrder
+        var step: Int
+        var split: DataSplit
+        var train: Bool
+        var dropoutSeed: UInt64?
+        var stateful: Bool
+        var normalizer: Float
+    }
+
+    private static let replicaTask: ReplicaTask = { context, t in
+        let trainer = Unmanaged<Trainer>.fromOpaque(context).takeUnretainedValue()
+        guard let r = trainer.region else { return }
+        let shard = Shard(rank: trainer.comm.rank, rankCount: trainer.comm.size, thread: t, threadCount: trainer.threads)
+        let windows = r.order.windows(step: r.step, shard: shard)
+        trainer.replicas[t].run(parameters: UnsafePointer(trainer.parameters.base), dataset: trainer.dataset, split: r.split,
+                                windows: windows, normalizer: r.normalizer, train: r.train, dropoutSeed: r.dropoutSeed,
+                                firstSequence: windows.positions.lowerBound, stateful: r.stateful)
+    }
+
 
     /// One synchronized optimizer step over batch `step` of the training split's `order`.
     /// - Parameters:
@@ -118,7 +139,7 @@ public final class Trainer {
                                               stateful: order.plan.isStateful)
         let t1 = MonotonicClock.seconds()
         // Threads: fixed-order sum into replica 0; ranks: bucketed allreduce.
-        ReplicaGroup.sumIntoFirst(gradientBuffers, threads: threads)
+        threadSum.run()
         let t2 = MonotonicClock.seconds()
         let grads = replicas[0].gradients
         allreduce.reduce(grads, over: comm)
