@@ -1,6 +1,6 @@
 // The allreduce of the flat gradient buffer across ranks, in buckets (ARCHITECTURE.md §5):
 // contiguous ranges reduced in the same ascending order on every rank. Threads are summed
-// before this (ReplicaGroup.sumIntoFirst); clipping and the update come after.
+// before this (GradientThreadSum); clipping and the update come after.
 
 import RecurKernels
 

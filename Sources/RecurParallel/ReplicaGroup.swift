@@ -1,9 +1,9 @@
-// Thread replicas inside one process: runs one closure per replica on a small pool of
-// long-lived worker threads, and sums the replicas' flat gradient buffers into the first one in
-// a fixed order (replica 0, 1, 2 … for every element), with the sum itself spread over threads
-// by contiguous chunks. A call allocates one small closure box (Dispatch's concurrentPerform
-// allocated three or four per call) and wakes sleeping threads instead of creating work items.
-// It knows nothing of models or data; RecurTrain's Replica owns those.
+// Thread replicas inside one process: runs one task per replica on a small pool of long-lived
+// worker threads, and sums the replicas' flat gradient buffers into the first one in a fixed
+// order (replica 0, 1, 2 … for every element), the sum itself spread over threads by
+// contiguous chunks. The step's form (a C function and a context pointer) allocates nothing;
+// workers sleep between jobs instead of Dispatch creating work items. It knows nothing of
+// models or data; RecurTrain's Replica owns those.
 
 import RecurKernels
 
@@ -17,9 +17,19 @@ public enum ReplicaGroup {
     /// Runs `body(k)` for every replica k in 0..<count, concurrently when count > 1: k = 0 on
     /// the calling thread, k ≥ 1 on worker k of the process's pool. Returns when all are done.
     /// Not reentrant: call it from one thread (the trainer's), never from inside `body`.
+    /// (Outside the step: the closure's context is boxed once per call.)
     public static func run(_ count: Int, _ body: (Int) -> Void) {
         if count == 1 { body(0); return }
-        WorkerPool.shared.run(count, body)
+        withoutActuallyEscaping(body) { escapable in
+            var closure = escapable
+            withUnsafeMutablePointer(to: &closure) { pointer in
+                WorkerPool.shared.run(count, context: UnsafeMutableRawPointer(pointer), callClosure)
+            }
+        }
+    }
+
+    private static let callClosure: ReplicaTask = { context, k in
+        context.assumingMemoryBound(to: ((Int) -> Void).self).pointee(k)
     }
 
     /// The allocation-free form the training step uses: `task(context, k)` for every replica.
@@ -30,22 +40,6 @@ public enum ReplicaGroup {
         WorkerPool.shared.run(count, context: context, task)
     }
 
-    /// buffers[0] += buffers[1] + … + buffers[n−1], element by element in replica order, so
-    /// the result does not depend on how the chunks are scheduled.
-    /// - Parameter threads: how many chunks to spread the work over.
-    public static func sumIntoFirst(_ buffers: [FloatBuffer], threads: Int) {
-        guard buffers.count > 1 else { return }
-        let count = buffers[0].count
-        precondition(buffers.allSatisfy { $0.count == count }, "replica gradient buffers differ in size")
-        let chunks = max(1, min(threads, count / 4096 + 1))
-        let per = (count + chunks - 1) / chunks
-        run(chunks) { c in
-            let start = c * per, n = min(per, count - start)
-            guard n > 0 else { return }
-            let dst = buffers[0].base + start
-            for k in 1..<buffers.count { Vec.add(buffers[k].base + start, into: dst, count: n) }
-        }
-    }
 }
 
 /// A replica's share of a parallel region: called as task(context, replica).
@@ -96,11 +90,8 @@ final class WorkerPool: @unchecked Sendable {
     private let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     // Guarded by `mutex`.
     private var generation: UInt64 = 0
-    /// The job's closure; not Optional, as an Optional closure is stored re-abstracted (one more
-    /// allocation per job). Storing it still boxes a 32-byte context per job (docs/benchmarks.md).
-    private var job: (Int) -> Void = WorkerPool.idle
-    private static let idle: (Int) -> Void = { _ in }
-    /// The job as a C function and context (the step's form); nil when `job` is the job.
+    /// The job: a C function and its context, stored as they are (a stored closure would box
+    /// its context on every job).
     private var task: ReplicaTask?
     private var taskContext: UnsafeMutableRawPointer?
     private var taskCount = 0
@@ -111,24 +102,6 @@ final class WorkerPool: @unchecked Sendable {
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(wake, nil)
         pthread_cond_init(done, nil)
-    }
-
-    func run(_ count: Int, _ body: (Int) -> Void) {
-        withoutActuallyEscaping(body) { body in
-            pthread_mutex_lock(mutex)
-            while workers < count - 1 { startWorker(index: workers + 1); workers += 1 }
-            job = body
-            taskCount = count
-            pending = count - 1
-            generation &+= 1
-            pthread_cond_broadcast(wake)
-            pthread_mutex_unlock(mutex)
-            body(0)
-            pthread_mutex_lock(mutex)
-            while pending > 0 { pthread_cond_wait(done, mutex) }
-            job = WorkerPool.idle
-            pthread_mutex_unlock(mutex)
-        }
     }
 
     func run(_ count: Int, context: UnsafeMutableRawPointer, _ task: ReplicaTask) {
@@ -177,14 +150,9 @@ final class WorkerPool: @unchecked Sendable {
             while generation == seen { pthread_cond_wait(wake, mutex) }
             seen = generation
             guard index < taskCount else { continue }
-            if let task, let context = taskContext {
-                pthread_mutex_unlock(mutex)
-                task(context, index)
-            } else {
-                let body = job
-                pthread_mutex_unlock(mutex)
-                body(index)
-            }
+            guard let task, let context = taskContext else { continue }
+            pthread_mutex_unlock(mutex)
+            task(context, index)
             pthread_mutex_lock(mutex)
             pending -= 1
             if pending == 0 { pthread_cond_signal(done) }
