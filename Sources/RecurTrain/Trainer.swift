@@ -50,6 +50,8 @@ public final class Trainer {
     let threadSum: GradientThreadSum
     /// The parallel region in flight (see `runReplicas`).
     var region: ReplicaRegion?
+    /// Previous-value baselines per split (the data never changes during a run).
+    private var baselines: [DataSplit: Double?] = [:]
     /// Loss sum, hits and count of a step, reduced across ranks (kept to avoid allocating per step).
     private var totals = [Double](repeating: 0, count: 3)
     let allreduce: GradientAllreduce
@@ -198,6 +200,13 @@ extension Trainer {
     /// value ("previous value" persistence), over `split`, in the same units as the loss.
     /// nil when a target column is not among the inputs or the data is not a series.
     public func persistenceBaseline(_ split: DataSplit) -> Double? {
+        if let cached = baselines[split] { return cached }
+        let value = computePersistenceBaseline(split)
+        baselines[split] = value
+        return value
+    }
+
+    private func computePersistenceBaseline(_ split: DataSplit) -> Double? {
         guard let ds = dataset as? SeriesDataset else { return nil }
         let s = ds.series
         let inputOf = s.targetIndices.map { s.featureIndices.firstIndex(of: $0) }

@@ -55,8 +55,7 @@ public final class TrainingSession {
             config = try ExperimentConfig.load(path: configPath, overrides: overrides)
             // Store the data path as resolved now, so the run can be resumed from anywhere.
             config.data.path = URL(fileURLWithPath: config.resolvedDataPath(configPath: configPath)).standardizedFileURL.path
-            runDirectory = try Self.newRunDirectory(config, explicit: overrides.contains { $0.hasPrefix("output.dir=") }
-                                                        || (try? String(contentsOfFile: configPath, encoding: .utf8))?.contains("dir:") == true)
+            runDirectory = try Self.newRunDirectory(config)
             resumedFrom = nil
         }
         self.config = config
@@ -83,9 +82,10 @@ public final class TrainingSession {
                                                           dataset: dataset), comm: comm)
     }
 
-    /// runs/<name>, or runs/<name>-2, -3 … when that holds an earlier run and the user did not
-    /// choose the directory; a chosen directory that already holds a run is refused.
-    static func newRunDirectory(_ config: ExperimentConfig, explicit: Bool) throws -> URL {
+    /// runs/<name>, or runs/<name>-2, -3 … when that holds an earlier run; a directory the user
+    /// chose (any other output.dir) that already holds a run is refused, never overwritten.
+    static func newRunDirectory(_ config: ExperimentConfig) throws -> URL {
+        let explicit = config.output.dir != "runs/\(config.name)"
         let fm = FileManager.default
         func used(_ p: String) -> Bool { ((try? fm.contentsOfDirectory(atPath: p))?.isEmpty == false) }
         if !used(config.output.dir) { return URL(fileURLWithPath: config.output.dir) }

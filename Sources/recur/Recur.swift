@@ -119,10 +119,6 @@ struct Train: ParsableCommand {
 
 extension ProgressReporter.Format: ExpressibleByArgument {}
 
-func defaultThreads(_ comm: Communicator) -> Int {
-    max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, comm.localSize))
-}
-
 struct Config: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Check or print an experiment file.",
                                                     subcommands: [Validate.self, Show.self])
