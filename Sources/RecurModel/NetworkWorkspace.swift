@@ -114,6 +114,13 @@ public final class NetworkWorkspace: @unchecked Sendable {
         packedW = FloatBuffer(count: packs ? max(recur_packed_size(H, G * H), recur_packed_size(G * H, H)) : 0)
     }
 
+    /// The head's GEMMs use the packed kernel too when W_head fits packedW (the recurrent
+    /// passes repack it before their own use).
+    private var headPacks: Bool {
+        let c = network.config, H = c.hiddenSize, O = c.outputSize
+        return packedW.count > 0 && packedW.count >= max(recur_packed_size(H, O), recur_packed_size(O, H))
+    }
+
     /// Rows of `outputs` after the last forward: T·b (every step) or b (last step).
     public var outputRows: Int { network.config.head == .everyStep ? T * b : b }
 
@@ -213,8 +220,13 @@ public final class NetworkWorkspace: @unchecked Sendable {
         let y = c.head == .everyStep ? top + b * H : top + T * b * H
         let outRows = outputRows
         Vec.broadcastRows(params + network.headBias, nil, into: outputs.base, rows: outRows, cols: O, ldc: O)
-        BLAS.gemm(.none, .transposed, m: outRows, n: O, k: H, a: y, lda: H, b: params + network.headWeight, ldb: H,
-                  beta: 1, c: outputs.base, ldc: O)
+        if headPacks {
+            recur_pack_transposed(params + network.headWeight, O, H, H, packedW.base)
+            recur_gemm_packed(outRows, O, H, y, H, packedW.base, outputs.base, O, 1)
+        } else {
+            BLAS.gemm(.none, .transposed, m: outRows, n: O, k: H, a: y, lda: H, b: params + network.headWeight, ldb: H,
+                      beta: 1, c: outputs.base, ldc: O)
+        }
     }
 
     private func projectionBias(_ l: Int, params: UnsafePointer<Float>) {
@@ -328,7 +340,14 @@ public final class NetworkWorkspace: @unchecked Sendable {
         var dY = dYa.base, dNext = dYb.base
         let wHead = params + network.headWeight
         if c.head == .everyStep {
-            BLAS.gemm(.none, .none, m: rows, n: H, k: O, a: dOutputs.base, lda: O, b: wHead, ldb: H, beta: 0, c: dY, ldc: H)
+            if headPacks {
+                // Writes dY without OpenBLAS's separate β = 0 clearing pass.
+                recur_pack(wHead, O, H, H, packedW.base)
+                recur_gemm_packed(rows, H, O, dOutputs.base, O, packedW.base, dY, H, 0)
+            } else {
+                BLAS.gemm(.none, .none, m: rows, n: H, k: O, a: dOutputs.base, lda: O, b: wHead, ldb: H, beta: 0,
+                          c: dY, ldc: H)
+            }
             BLAS.gemm(.transposed, .none, m: O, n: H, k: rows, a: dOutputs.base, lda: O, b: top + b * H, ldb: H,
                       beta: 1, c: grads + network.headWeight, ldc: H)
         } else {
