@@ -60,8 +60,9 @@ public final class NetworkWorkspace: @unchecked Sendable {
     private let dropped: [FloatBuffer]     // [T·B, H] input of layer l > 0 after dropout
     private let masks: [FloatBuffer]       // [T·B, H]
     // Shared scratch.
-    private let embedded: FloatBuffer      // [T·B, E]
-    private let weightT: FloatBuffer       // [V, G·H] one-hot: W_ih_l0ᵀ; also its gradient
+    /// [V, G·H] one-hot: W_ih_l0ᵀ, also its gradient. Embedding: the table's projection
+    /// b + E·W_ih_l0ᵀ (Note [Embedding through the table]), then Σ dG per token.
+    private let weightT: FloatBuffer
     private let dG: FloatBuffer, dHG: FloatBuffer, tmp: FloatBuffer, biasRow: FloatBuffer
     private let dhNext: FloatBuffer, dcNext: FloatBuffer
     private let sumX: FloatBuffer, sumH: FloatBuffer   // [G·H] column sums of dG, dHG
@@ -93,8 +94,7 @@ public final class NetworkWorkspace: @unchecked Sendable {
         let useDropout = c.dropout > 0
         dropped = (0..<L).map { l in FloatBuffer(count: l > 0 && useDropout ? rows * H : 0) }
         masks = (0..<L).map { l in FloatBuffer(count: l > 0 && useDropout ? rows * H : 0) }
-        embedded = FloatBuffer(count: c.input == .embedding ? rows * c.embeddingSize : 0)
-        weightT = FloatBuffer(count: c.input == .oneHot ? c.vocabularySize * G * H : 0)
+        weightT = FloatBuffer(count: c.input == .oneHot || c.input == .embedding ? c.vocabularySize * G * H : 0)
         dG = FloatBuffer(count: rows * G * H)
         dHG = FloatBuffer(count: c.cell == .gru && c.gruReset == .after ? rows * G * H : 0)
         tmp = FloatBuffer(count: maxBatch * G * H)
@@ -103,9 +103,8 @@ public final class NetworkWorkspace: @unchecked Sendable {
         dcNext = FloatBuffer(count: maxBatch * H)
         sumX = FloatBuffer(count: G * H)
         sumH = FloatBuffer(count: G * H)
-        let dyWidth = max(H, c.input == .embedding ? c.embeddingSize : 0)
-        dYa = FloatBuffer(count: rows * dyWidth)
-        dYb = FloatBuffer(count: rows * dyWidth)
+        dYa = FloatBuffer(count: rows * H)
+        dYb = FloatBuffer(count: rows * H)
         let outRows = c.head == .everyStep ? rows : maxBatch
         outputs = FloatBuffer(count: outRows * c.outputSize)
         dOutputs = FloatBuffer(count: outRows * c.outputSize)
@@ -113,6 +112,13 @@ public final class NetworkWorkspace: @unchecked Sendable {
         finalC = FloatBuffer(count: c.cell == .lstm ? L * maxBatch * H : 0)
         let packs = recur_packed_gemm_available() != 0 && !(c.cell == .gru && c.gruReset == .before)
         packedW = FloatBuffer(count: packs ? max(recur_packed_size(H, G * H), recur_packed_size(G * H, H)) : 0)
+    }
+
+    /// The head's GEMMs use the packed kernel too when W_head fits packedW (the recurrent
+    /// passes repack it before their own use).
+    private var headPacks: Bool {
+        let c = network.config, H = c.hiddenSize, O = c.outputSize
+        return packedW.count > 0 && packedW.count >= max(recur_packed_size(H, O), recur_packed_size(O, H))
     }
 
     /// Rows of `outputs` after the last forward: T·b (every step) or b (last step).
@@ -140,14 +146,14 @@ public final class NetworkWorkspace: @unchecked Sendable {
                           packedW: packed, sumX: sumX.base, sumH: sumH.base)
     }
 
-    /// Input rows layer `l` reads: [T·b, inputSize] (nil for one-hot layer 0).
+    /// Input rows layer `l` reads: [T·b, inputSize] (nil for token layer 0, one-hot or embedding).
     private func layerInput(_ l: Int) -> UnsafePointer<Float>? {
         if l > 0 {
             let H = network.config.hiddenSize
             return UnsafePointer(dropoutActive ? dropped[l].base : hs[l - 1].base + b * H)
         }
         switch input! {
-        case .tokens: return network.config.input == .embedding ? UnsafePointer(embedded.base) : nil
+        case .tokens: return nil
         case .features(let x): return x
         }
     }
@@ -169,28 +175,22 @@ public final class NetworkWorkspace: @unchecked Sendable {
         dropoutActive = dropout != nil && c.dropout > 0 && c.layers > 1
         let rows = T * b
 
-        if c.input == .embedding {
-            guard case .tokens(let tok) = input else { preconditionFailure("embedding model needs token input") }
-            let E = c.embeddingSize, table = params + network.embedding!
-            for r in 0..<rows {
-                let id = Int(tok[r])
-                precondition(id >= 0 && id < c.vocabularySize, "token id \(id) outside vocabulary \(c.vocabularySize)")
-                Vec.copy(table + id * E, embedded.base + r * E, count: E)
-            }
-        }
-
         for l in 0..<c.layers {
             let lo = network.layers[l]
             if l > 0 && dropoutActive { applyDropout(layer: l, source: dropout!) }
             // gates[T·b, G·H] = bias + X · W_ihᵀ
             let pre = gates[l].base, GH = G * H
             projectionBias(l, params: params)
-            Vec.broadcastRows(biasRow.base, nil, into: pre, rows: rows, cols: GH, ldc: GH)
-            if let x = layerInput(l) {
-                BLAS.gemm(.none, .transposed, m: rows, n: GH, k: lo.inputSize, a: x, lda: lo.inputSize,
-                          b: params + lo.wIH, ldb: lo.inputSize, beta: 1, c: pre, ldc: GH)
+            if l == 0 && c.input == .embedding {
+                embeddingProjection(params: params, into: pre)
             } else {
-                oneHotProjection(params: params, into: pre)
+                Vec.broadcastRows(biasRow.base, nil, into: pre, rows: rows, cols: GH, ldc: GH)
+                if let x = layerInput(l) {
+                    BLAS.gemm(.none, .transposed, m: rows, n: GH, k: lo.inputSize, a: x, lda: lo.inputSize,
+                              b: params + lo.wIH, ldb: lo.inputSize, beta: 1, c: pre, ldc: GH)
+                } else {
+                    oneHotProjection(params: params, into: pre)
+                }
             }
             // Initial state into block 0.
             let h0 = hs[l].base
@@ -220,8 +220,13 @@ public final class NetworkWorkspace: @unchecked Sendable {
         let y = c.head == .everyStep ? top + b * H : top + T * b * H
         let outRows = outputRows
         Vec.broadcastRows(params + network.headBias, nil, into: outputs.base, rows: outRows, cols: O, ldc: O)
-        BLAS.gemm(.none, .transposed, m: outRows, n: O, k: H, a: y, lda: H, b: params + network.headWeight, ldb: H,
-                  beta: 1, c: outputs.base, ldc: O)
+        if headPacks {
+            recur_pack_transposed(params + network.headWeight, O, H, H, packedW.base)
+            recur_gemm_packed(outRows, O, H, y, H, packedW.base, outputs.base, O, 1)
+        } else {
+            BLAS.gemm(.none, .transposed, m: outRows, n: O, k: H, a: y, lda: H, b: params + network.headWeight, ldb: H,
+                      beta: 1, c: outputs.base, ldc: O)
+        }
     }
 
     private func projectionBias(_ l: Int, params: UnsafePointer<Float>) {
@@ -232,6 +237,28 @@ public final class NetworkWorkspace: @unchecked Sendable {
         case (.lstm, _): LSTMCell.projectionBias(bIH: bIH, bHH: bHH, H: H, into: biasRow.base)
         case (.gru, .after): GRUResetAfterCell.projectionBias(bIH: bIH, bHH: bHH, H: H, into: biasRow.base)
         case (.gru, .before): GRUResetBeforeCell.projectionBias(bIH: bIH, bHH: bHH, H: H, into: biasRow.base)
+        }
+    }
+
+    // Note [Embedding through the table]
+    // Layer 0 of an embedding model sees only V distinct input rows, so its input projection is
+    // computed once per table row, P = b + E·W_ihᵀ ([V, G·H]), and gathered: pre[r] = P[token_r]
+    // (V·E·G·H multiply-adds instead of T·b·E·G·H). Backward likewise sums dG per token,
+    // S[v] = Σ_{token_r = v} dG[r], and then dW_ih += Sᵀ·E and dE += S·W_ih are [V]-sized GEMMs;
+    // the per-row dX = dG·W_ih and its scatter into dE are never formed.
+
+    /// Embedding layer 0: pre[r] = P[token_r] (Note [Embedding through the table]); biasRow holds b.
+    private func embeddingProjection(params: UnsafePointer<Float>, into pre: UnsafeMutablePointer<Float>) {
+        guard case .tokens(let tok) = input! else { preconditionFailure("embedding model needs token input") }
+        let c = network.config, V = c.vocabularySize, E = c.embeddingSize, GH = c.cell.gateCount * c.hiddenSize
+        let p = weightT.base
+        Vec.broadcastRows(biasRow.base, nil, into: p, rows: V, cols: GH, ldc: GH)
+        BLAS.gemm(.none, .transposed, m: V, n: GH, k: E, a: params + network.embedding!, lda: E,
+                  b: params + network.layers[0].wIH, ldb: E, beta: 1, c: p, ldc: GH)
+        for r in 0..<(T * b) {
+            let id = Int(tok[r])
+            precondition(id >= 0 && id < V, "token id \(id) outside vocabulary \(V)")
+            Vec.copy(p + id * GH, pre + r * GH, count: GH)
         }
     }
 
@@ -313,7 +340,14 @@ public final class NetworkWorkspace: @unchecked Sendable {
         var dY = dYa.base, dNext = dYb.base
         let wHead = params + network.headWeight
         if c.head == .everyStep {
-            BLAS.gemm(.none, .none, m: rows, n: H, k: O, a: dOutputs.base, lda: O, b: wHead, ldb: H, beta: 0, c: dY, ldc: H)
+            if headPacks {
+                // Writes dY without OpenBLAS's separate β = 0 clearing pass.
+                recur_pack(wHead, O, H, H, packedW.base)
+                recur_gemm_packed(rows, H, O, dOutputs.base, O, packedW.base, dY, H, 0)
+            } else {
+                BLAS.gemm(.none, .none, m: rows, n: H, k: O, a: dOutputs.base, lda: O, b: wHead, ldb: H, beta: 0,
+                          c: dY, ldc: H)
+            }
             BLAS.gemm(.transposed, .none, m: O, n: H, k: rows, a: dOutputs.base, lda: O, b: top + b * H, ldb: H,
                       beta: 1, c: grads + network.headWeight, ldc: H)
         } else {
@@ -355,13 +389,17 @@ public final class NetworkWorkspace: @unchecked Sendable {
             // Input side: db_ih += Σ dG; dW_ih += dGᵀ · X; dX = dG · W_ih
             Vec.add(sumX.base, into: grads + lo.bIH, count: GH)
             let I = lo.inputSize
+            if l == 0 && c.input == .embedding {
+                embeddingGradient(params: params, grads: grads)
+                continue
+            }
             if let x = layerInput(l) {
                 BLAS.gemm(.transposed, .none, m: GH, n: I, k: rows, a: dG.base, lda: GH, b: x, ldb: I,
                           beta: 1, c: grads + lo.wIH, ldc: I)
             } else {
                 oneHotGradient(grads: grads + lo.wIH)
             }
-            let needsDX = l > 0 || c.input == .embedding
+            let needsDX = l > 0
             if needsDX {
                 BLAS.gemm(.none, .none, m: rows, n: I, k: GH, a: dG.base, lda: GH, b: params + lo.wIH, ldb: I,
                           beta: 0, c: dNext, ldc: I)
@@ -372,11 +410,20 @@ public final class NetworkWorkspace: @unchecked Sendable {
                 swap(&dY, &dNext)
             }
         }
+    }
 
-        if c.input == .embedding, case .tokens(let tok) = input! {
-            let E = c.embeddingSize, dTable = grads + network.embedding!
-            for r in 0..<rows { Vec.add(dY + r * E, into: dTable + Int(tok[r]) * E, count: E) }
-        }
+    /// Embedding layer 0: dW_ih += Sᵀ·E and dE += S·W_ih with S = Σ dG per token
+    /// (Note [Embedding through the table]).
+    private func embeddingGradient(params: UnsafePointer<Float>, grads: UnsafeMutablePointer<Float>) {
+        guard case .tokens(let tok) = input! else { return }
+        let c = network.config, V = c.vocabularySize, E = c.embeddingSize, GH = c.cell.gateCount * c.hiddenSize
+        let s = weightT.base, lo = network.layers[0]
+        Vec.zero(s, count: V * GH)
+        for r in 0..<(T * b) { Vec.add(dG.base + r * GH, into: s + Int(tok[r]) * GH, count: GH) }
+        BLAS.gemm(.transposed, .none, m: GH, n: E, k: V, a: s, lda: GH, b: params + network.embedding!, ldb: E,
+                  beta: 1, c: grads + lo.wIH, ldc: E)
+        BLAS.gemm(.none, .none, m: V, n: E, k: GH, a: s, lda: GH, b: params + lo.wIH, ldb: E,
+                  beta: 1, c: grads + network.embedding!, ldc: E)
     }
 
     /// dW_ih_l0[:, token] += dG[r] for every row: accumulated in W_ihᵀ layout, then transposed in.
