@@ -13,28 +13,25 @@
 
 size_t recur_packed_size(long K, long N) { return (size_t)((N + NR - 1) / NR) * NR * (size_t)K; }
 
-void recur_pack_transposed(const float *W, long N, long K, long ldw, float *packed) {
+// Packs element (k, n) = W[n·strideN + k·strideK] into NR-column panels, K-major, zero-padded.
+static void pack_panels(const float *W, long N, long K, long strideN, long strideK, float *packed) {
     long panels = (N + NR - 1) / NR;
     for (long p = 0; p < panels; p++) {
         float *dst = packed + p * NR * K;
         for (long k = 0; k < K; k++)
             for (long j = 0; j < NR; j++) {
                 long n = p * NR + j;
-                dst[k * NR + j] = n < N ? W[n * ldw + k] : 0.0f;
+                dst[k * NR + j] = n < N ? W[n * strideN + k * strideK] : 0.0f;
             }
     }
 }
 
+void recur_pack_transposed(const float *W, long N, long K, long ldw, float *packed) {
+    pack_panels(W, N, K, ldw, 1, packed);
+}
+
 void recur_pack(const float *W, long K, long N, long ldw, float *packed) {
-    long panels = (N + NR - 1) / NR;
-    for (long p = 0; p < panels; p++) {
-        float *dst = packed + p * NR * K;
-        for (long k = 0; k < K; k++)
-            for (long j = 0; j < NR; j++) {
-                long n = p * NR + j;
-                dst[k * NR + j] = n < N ? W[k * ldw + n] : 0.0f;
-            }
-    }
+    pack_panels(W, N, K, 1, ldw, packed);
 }
 
 #if defined(__x86_64__)

@@ -15,14 +15,8 @@ public struct SeriesDataset: WindowedDataset {
     ///   positive fraction) shorter than seq_len + horizon (per stream when stateful).
     public init(series: TimeSeries, windowing: Windowing) throws(DataError) {
         try windowing.validate()
-        for split in DataSplit.allCases where series.options.splits.fraction(split) > 0 || split == .train {
-            let n = series.range(split).count
-            if windowing.windowCount(length: n) == 0 {
-                throw DataError(.tooShort, file: series.path,
-                                problem: "the \(split.name) split has \(n) rows but \(TokenDataset.need(windowing)) needs at least \(windowing.minimumLength)",
-                                fix: "lower seq_len or horizon\(windowing.streams != nil ? " or the batch size (streams)" : ""), or give the \(split.name) split a larger fraction")
-            }
-        }
+        try windowing.checkSplitsHoldWindows(series.options.splits, file: series.path, unit: "rows",
+                                             lower: "seq_len or horizon") { series.range($0).count }
         self.series = series
         self.windowing = windowing
     }

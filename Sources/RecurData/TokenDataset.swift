@@ -19,21 +19,10 @@ public struct TokenDataset: WindowedDataset {
             throw DataError(.invalidSetting, file: corpus.path, problem: "horizon \(windowing.horizon) with token data",
                             fix: "use horizon 1 for text (multi-step horizons are for value series)")
         }
-        for split in DataSplit.allCases where corpus.options.splits.fraction(split) > 0 || split == .train {
-            let n = corpus.range(split).count
-            if windowing.windowCount(length: n) == 0 {
-                throw DataError(.tooShort, file: corpus.path,
-                                problem: "the \(split.name) split has \(n) tokens but \(Self.need(windowing)) needs at least \(windowing.minimumLength)",
-                                fix: "lower seq_len\(windowing.streams != nil ? " or the batch size (streams)" : ""), or give the \(split.name) split a larger fraction")
-            }
-        }
+        try windowing.checkSplitsHoldWindows(corpus.options.splits, file: corpus.path, unit: "tokens",
+                                             lower: "seq_len") { corpus.range($0).count }
         self.corpus = corpus
         self.windowing = windowing
-    }
-
-    static func need(_ w: Windowing) -> String {
-        let one = "seq_len \(w.seqLen) + horizon \(w.horizon)"
-        return w.streams.map { "\(one) in each of \($0) streams" } ?? one
     }
 
     public var input: InputShape { .tokens(vocabularySize: corpus.vocabulary.count) }

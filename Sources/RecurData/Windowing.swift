@@ -83,4 +83,23 @@ public struct Windowing: Sendable, Equatable, Codable {
         let w = windowsPerStream(length: length)
         return (i / w) * streamLength(length) + (i % w) * seqLen
     }
+
+    /// Checks that the training split, and every split with a positive fraction, holds at least
+    /// one window.
+    /// - Parameters:
+    ///   - length: the split's length in steps; `unit` names them in the message ("rows", "tokens").
+    ///   - lower: what the fix suggests lowering first ("seq_len or horizon", "seq_len").
+    /// - Throws: `DataError.Kind.tooShort` naming the split and how many steps it needs.
+    public func checkSplitsHoldWindows(_ fractions: SplitFractions, file: String, unit: String, lower: String,
+                                       length: (DataSplit) -> Int) throws(DataError) {
+        for split in DataSplit.allCases where fractions.fraction(split) > 0 || split == .train {
+            let n = length(split)
+            if windowCount(length: n) == 0 {
+                let need = "seq_len \(seqLen) + horizon \(horizon)" + (streams.map { " in each of \($0) streams" } ?? "")
+                throw DataError(.tooShort, file: file,
+                                problem: "the \(split.name) split has \(n) \(unit) but \(need) needs at least \(minimumLength)",
+                                fix: "lower \(lower)\(streams != nil ? " or the batch size (streams)" : ""), or give the \(split.name) split a larger fraction")
+            }
+        }
+    }
 }

@@ -32,13 +32,7 @@ extension Trainer {
         let columns = series.map { s in s.series.targetIndices.map { s.series.columns[$0] } } ?? []
         // sums: loss, correct, then per column (squared, absolute), then the confusion matrix
         var sums = [Double](repeating: 0, count: 2 + 2 * columns.count + classes * classes)
-        var targets = 0.0
-        if plan.isStateful { replicas.forEach { $0.resetCarriedState(slot: 1) } }
-        let order = plan.order(epoch: 0)
-        for s in 0..<plan.stepsPerEpoch {
-            let (local, normalizer) = runReplicas(order, step: s, split: split, train: false, dropoutSeed: nil,
-                                                  stateful: plan.isStateful)
-            sums[0] += local.loss; sums[1] += Double(local.correct); targets += normalizer
+        let pass = evaluationPass(plan, split: split) {
             for r in replicas where r.lastCount > 0 {
                 let ws = r.workspace, n = ws.outputRows * ws.network.config.outputSize
                 if let series, let t = r.batch.targetValues {
@@ -62,6 +56,8 @@ extension Trainer {
             }
         }
         // `targets` is already global (the plan's counts); only the sums need reducing.
+        sums[0] = pass.loss; sums[1] = pass.correct
+        let targets = pass.targets
         comm.allreduceSum(&sums)
         let loss = sums[0] / targets
         var report = EvaluationReport(split: split.rawValue, windows: plan.windowCount, targets: Int(targets), loss: loss)

@@ -23,7 +23,7 @@ extension TrainedModel {
         let stateCount = c.layers * c.hiddenSize
         let h = FloatBuffer(count: stateCount), cell = FloatBuffer(count: stateCount)
         var out: [Int32] = []
-        var input = Int32Buffer(ids)
+        let input = Int32Buffer(ids)   // the prime first, then one token at a time in slot 0
         var steps = ids.count
         var probs = [Float](repeating: 0, count: V)
         for _ in 0..<length {
@@ -41,7 +41,7 @@ extension TrainedModel {
             var u = rng.uniformFloat(), next = V - 1
             for k in 0..<V { u -= probs[k]; if u < 0 { next = k; break } }
             out.append(Int32(next))
-            input = Int32Buffer([Int32(next)])
+            input[0] = Int32(next)
             steps = 1
         }
         return vocabulary.decode(out)

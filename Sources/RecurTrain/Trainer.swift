@@ -174,25 +174,34 @@ public final class Trainer {
     /// batches of the configured size in stored order, or for stateful data every stream
     /// advanced together from a zero state.
     public func evaluate(_ split: DataSplit) -> StepResult {
-        let n = dataset.windowCount(split)
-        guard n > 0, let plan = try? BatchPlan.evaluation(dataset, split: split, batchSize: config.training.batchSize),
+        guard let plan = try? BatchPlan.evaluation(dataset, split: split, batchSize: config.training.batchSize),
               plan.stepsPerEpoch > 0 else {
             return StepResult(loss: .nan, gradientNorm: 0, targets: 0, windows: 0, correct: 0)
         }
+        let pass = evaluationPass(plan, split: split)
+        var t = [pass.loss, pass.correct]
+        comm.allreduceSum(&t)
+        return StepResult(loss: t[0] / pass.targets, gradientNorm: 0, targets: Int(pass.targets), windows: plan.windowCount,
+                          correct: Int(t[1]))
+    }
+
+    /// Runs every batch of an evaluation plan once (streams from zero state when stateful) and
+    /// returns this rank's loss and hit sums with the global target count; `afterBatch` sees
+    /// each batch's replicas before the next overwrites them. Callers reduce the sums.
+    func evaluationPass(_ plan: BatchPlan, split: DataSplit,
+                        afterBatch: () -> Void = {}) -> (loss: Double, correct: Double, targets: Double) {
         if plan.isStateful { replicas.forEach { $0.resetCarriedState(slot: 1) } }
         let order = plan.order(epoch: 0)
         var loss = 0.0, correct = 0.0, targets = 0.0
-        var t = [0.0, 0.0]
         for s in 0..<plan.stepsPerEpoch {
             let (local, normalizer) = runReplicas(order, step: s, split: split, train: false, dropoutSeed: nil,
                                                   stateful: plan.isStateful)
-            t[0] = local.loss; t[1] = Double(local.correct)
-            comm.allreduceSum(&t)
-            loss += t[0]; correct += t[1]; targets += normalizer
+            loss += local.loss; correct += Double(local.correct); targets += normalizer
+            afterBatch()
         }
-        return StepResult(loss: loss / targets, gradientNorm: 0, targets: Int(targets), windows: plan.windowCount,
-                          correct: Int(correct))
+        return (loss, correct, targets)
     }
+
 }
 
 extension Trainer {
