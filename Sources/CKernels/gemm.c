@@ -1,9 +1,12 @@
 // C[M, N] (+)= A[M, K] · B with B packed once into panels of 32 columns, K-major and
 // zero-padded: the per-step recurrent GEMMs ([b, H] × [H, G·H] and the dh twin) reuse one
 // W_hh for every step of a pass, while OpenBLAS re-packs all of it on every call (~17% of an
-// LSTM step). AVX-512 only; without it callers keep OpenBLAS (recur_packed_gemm_available).
-// Register tile: 8 rows × 32 columns (16 zmm accumulators), A broadcast from memory; every
-// C element is one fused multiply-add chain over k = 0..<K in order.
+// LSTM step). AVX-512 and AVX2+FMA; on baseline x86-64 callers keep OpenBLAS
+// (recur_packed_gemm_available).
+// Register tiles: AVX-512 8 rows × 32 columns (16 zmm accumulators); AVX2 6 rows × 16 columns
+// (12 ymm accumulators, each 32-column panel in two halves). A is broadcast from memory. Every
+// C element is one fused multiply-add chain over k = 0..<K in order, so both variants give the
+// same bits, whatever M and the row's position.
 #include "CKernels.h"
 #include <stdlib.h>
 #include <string.h>
@@ -86,12 +89,99 @@ static T512 void gemm512(long M, long N, long K, const float *A, long lda, const
         if (m < M) tiles[M - m](K, A + m * lda, lda, bp, C + m * ldc + p * NR, ldc, accumulate, m0, m1);
     }
 }
+
+#define T256 __attribute__((target("avx2,fma")))
+#define MR2 6
+
+// rows (≤ MR2) rows of A against 16 columns of a packed panel (row stride NR). Full tiles
+// load and store C plainly; edge tiles (full = 0) through m0/m1, the valid columns (masked
+// moves are microcoded and slow on some cores, so they stay off the common path).
+static inline __attribute__((always_inline)) T256 void
+tile256(int rows, int full, long K, const float *A, long lda, const float *bp, float *C, long ldc, int accumulate,
+        __m256i m0, __m256i m1) {
+    __m256 c0[MR2], c1[MR2];
+    for (int i = 0; i < MR2; i++) { c0[i] = _mm256_setzero_ps(); c1[i] = _mm256_setzero_ps(); }
+    if (accumulate)
+        for (int i = 0; i < MR2; i++)
+            if (i < rows) {
+                c0[i] = full ? _mm256_loadu_ps(C + i * ldc) : _mm256_maskload_ps(C + i * ldc, m0);
+                c1[i] = full ? _mm256_loadu_ps(C + i * ldc + 8) : _mm256_maskload_ps(C + i * ldc + 8, m1);
+            }
+#pragma clang loop unroll_count(2)
+    for (long k = 0; k < K; k++) {
+        __m256 b0 = _mm256_load_ps(bp + k * NR), b1 = _mm256_load_ps(bp + k * NR + 8);
+        for (int i = 0; i < MR2; i++)
+            if (i < rows) {
+                __m256 a = _mm256_broadcast_ss(A + i * lda + k);
+                c0[i] = _mm256_fmadd_ps(a, b0, c0[i]);
+                c1[i] = _mm256_fmadd_ps(a, b1, c1[i]);
+            }
+    }
+    for (int i = 0; i < MR2; i++)
+        if (i < rows) {
+            if (full) {
+                _mm256_storeu_ps(C + i * ldc, c0[i]);
+                _mm256_storeu_ps(C + i * ldc + 8, c1[i]);
+            } else {
+                _mm256_maskstore_ps(C + i * ldc, m0, c0[i]);
+                _mm256_maskstore_ps(C + i * ldc + 8, m1, c1[i]);
+            }
+        }
+}
+
+#define TILE2(R) \
+    static T256 void tile2_##R(long K, const float *A, long lda, const float *bp, float *C, long ldc, int acc, \
+                               __m256i m0, __m256i m1) { tile256(R, 1, K, A, lda, bp, C, ldc, acc, m0, m1); } \
+    static T256 void tile2e_##R(long K, const float *A, long lda, const float *bp, float *C, long ldc, int acc, \
+                                __m256i m0, __m256i m1) { tile256(R, 0, K, A, lda, bp, C, ldc, acc, m0, m1); }
+TILE2(1) TILE2(2) TILE2(3) TILE2(4) TILE2(5) TILE2(6)
+typedef void (*tile2_fn)(long, const float *, long, const float *, float *, long, int, __m256i, __m256i);
+static const tile2_fn tiles2[2][MR2 + 1] = {{0, tile2e_1, tile2e_2, tile2e_3, tile2e_4, tile2e_5, tile2e_6},
+                                            {0, tile2_1, tile2_2, tile2_3, tile2_4, tile2_5, tile2_6}};
+
+// Lanes j < n of a 256-bit mask set (n clamped to 0...8).
+static T256 __m256i lanes(long n) {
+    if (n < 0) n = 0;
+    if (n > 8) n = 8;
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+static T256 void gemm256(long M, long N, long K, const float *A, long lda, const float *packed,
+                         float *C, long ldc, int accumulate) {
+    // Row blocks: 6-row tiles, but a remainder of 1–3 rows joins the last full tile and the
+    // pair is split evenly (32 = 4·6 + 4 + 4), since 1–3-row tiles hold too few accumulators
+    // to cover the FMA latency.
+    long full6 = M / MR2, rem = M % MR2;
+    if (rem > 0 && rem < 4 && full6 > 0) full6 -= 1; else rem = 0;
+    long tailRows = M - full6 * MR2, split = (tailRows + 1) / 2;
+    long panels = (N + NR - 1) / NR;
+    for (long p = 0; p < panels; p++) {
+        const float *panel = packed + p * NR * K;
+        for (long half = 0; half < 2; half++) {
+            long col = p * NR + half * 16, cols = N - col;
+            if (cols <= 0) break;
+            int full = cols >= 16;
+            __m256i m0 = lanes(cols), m1 = lanes(cols - 8);
+            const float *bp = panel + half * 16;
+            const tile2_fn *fns = tiles2[full];
+            long m = 0;
+            for (long i = 0; i < full6; i++, m += MR2) fns[MR2](K, A + m * lda, lda, bp, C + m * ldc + col, ldc, accumulate, m0, m1);
+            if (rem > 0) {  // the joined remainder, in two tiles
+                fns[split](K, A + m * lda, lda, bp, C + m * ldc + col, ldc, accumulate, m0, m1);
+                m += split;
+                fns[tailRows - split](K, A + m * lda, lda, bp, C + m * ldc + col, ldc, accumulate, m0, m1);
+            } else if (m < M) {
+                fns[M - m](K, A + m * lda, lda, bp, C + m * ldc + col, ldc, accumulate, m0, m1);
+            }
+        }
+    }
+}
 #endif
 
 int recur_packed_gemm_available(void) {
 #if defined(__x86_64__)
     const char *off = getenv("RECUR_PACKED_GEMM");   // "0": use BLAS (for comparisons)
-    return recur_kernel_level() >= 2 && !(off && strcmp(off, "0") == 0);
+    return recur_kernel_level() >= 1 && !(off && strcmp(off, "0") == 0);
 #else
     return 0;
 #endif
@@ -100,7 +190,9 @@ int recur_packed_gemm_available(void) {
 void recur_gemm_packed(long M, long N, long K, const float *A, long lda, const float *packed,
                        float *C, long ldc, int accumulate) {
 #if defined(__x86_64__)
-    if (recur_kernel_level() >= 2) { gemm512(M, N, K, A, lda, packed, C, ldc, accumulate); return; }
+    int level = recur_kernel_level();
+    if (level >= 2) { gemm512(M, N, K, A, lda, packed, C, ldc, accumulate); return; }
+    if (level == 1) { gemm256(M, N, K, A, lda, packed, C, ldc, accumulate); return; }
 #endif
     // Portable reference (callers use BLAS instead; kept so the entry point is total).
     long panels = (N + NR - 1) / NR;

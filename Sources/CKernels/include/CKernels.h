@@ -38,7 +38,7 @@ void recur_add_column_sums(const float *a, long rows, long cols, long lda, float
 
 // MARK: GEMM against a matrix packed once
 
-/// Whether recur_gemm_packed is available (AVX-512, and RECUR_PACKED_GEMM is not "0");
+/// Whether recur_gemm_packed is available (AVX-512 or AVX2+FMA, and RECUR_PACKED_GEMM is not "0");
 /// otherwise callers use BLAS.
 int recur_packed_gemm_available(void);
 /// Floats a packed K × N operand needs.
