@@ -1,4 +1,4 @@
-// The same maths at any scale, for real: 1×1, 1×2, 2×1 and 2×2 (processes × threads, the
+// The same maths at any scale, for real: 1×1, 1×2, 2×1, 2×2 and 3×1 (processes × threads, the
 // processes under mpirun over TCP only, as between nodes) give the same parameters after 20
 // Adam steps up to float rounding; the same layout twice is bitwise identical; and one rank
 // failing mid-run ends the whole job quickly with that rank's message.
@@ -28,7 +28,8 @@ final class ParallelEquivalenceTests: XCTestCase {
         return (data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }, r)
     }
 
-    func assertLayoutsAgree(_ yaml: String, name: String) throws {
+    func assertLayoutsAgree(_ yaml: String, name: String,
+                            layouts: [(Int, Int)] = [(1, 2), (2, 1), (2, 2)]) throws {
         _ = try mpirun()
         let dir = try temporaryDirectory(name)
         let text = (0..<60).map { "line \($0): the quick brown fox jumps over the lazy dog; " }.joined(separator: "\n")
@@ -42,7 +43,7 @@ final class ParallelEquivalenceTests: XCTestCase {
         // is nearly zero (a rare token's embedding row) can move by rounding alone; the norm-wise
         // measure still catches any real disagreement, which moves many parameters.
         let refNorm = reference.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
-        for (p, k) in [(1, 2), (2, 1), (2, 2)] {
+        for (p, k) in layouts {
             let (params, r) = try train("e.yaml", in: dir, processes: p, threads: k, tag: "\(p)x\(k)")
             XCTAssertEqual(r.status, 0, "\(p)×\(k): \(r.stderr)")
             XCTAssertEqual(params.count, reference.count, "\(p)×\(k)")
@@ -75,7 +76,7 @@ final class ParallelEquivalenceTests: XCTestCase {
         data: {kind: series, path: series.csv, columns: [value], seq_len: 10, target: next}
         model: {cell: gru, hidden_size: 20, layers: 1}
         training: {steps: 20, batch_size: 10, optimizer: {kind: adam, lr: 0.01}, log_every: 100}
-        """, name: "gru")
+        """, name: "gru", layouts: [(1, 2), (2, 1), (2, 2), (3, 1)])   // 3 ranks: uneven ring slices
     }
 
     func testLayouts_StatefulCharModel_SameParametersAfter20AdamSteps() throws {
