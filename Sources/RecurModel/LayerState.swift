@@ -32,8 +32,10 @@ struct LayerState {
     let dcNext: UnsafeMutablePointer<Float>
     let relu: Bool
     /// W_hh packed for recur_gemm_packed by the pass that runs (forward: W_hhᵀ, backward:
-    /// W_hh), or nil where that GEMM is unavailable (no AVX-512) and BLAS runs instead.
+    /// W_hh), or nil where that GEMM is unavailable (neither AVX2+FMA nor AVX-512) and BLAS
+    /// runs instead. GRU reset-before: its (r, z) rows only, with the n rows in `packedN`.
     let packedW: UnsafePointer<Float>?
+    let packedN: UnsafePointer<Float>?
     /// Σ over the rows of dG (sumX) and of dHG (sumH, GRU-after) of the backward pass so far,
     /// [G·H] each: the layer adds them up step by step while the rows are still in cache.
     let sumX: UnsafeMutablePointer<Float>

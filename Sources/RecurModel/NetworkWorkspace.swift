@@ -72,7 +72,7 @@ public final class NetworkWorkspace: @unchecked Sendable {
     public let dOutputs: FloatBuffer
     private let finalH: FloatBuffer, finalC: FloatBuffer   // [L, B, H]
     /// W_hh of the layer in progress, packed once per pass for the per-step GEMMs (empty when
-    /// recur_gemm_packed is unavailable or the cell is GRU reset-before, which uses BLAS).
+    /// recur_gemm_packed is unavailable).
     private let packedW: FloatBuffer
 
     // What the last forward saw (backward replays it).
@@ -110,8 +110,11 @@ public final class NetworkWorkspace: @unchecked Sendable {
         dOutputs = FloatBuffer(count: outRows * c.outputSize)
         finalH = FloatBuffer(count: L * maxBatch * H)
         finalC = FloatBuffer(count: c.cell == .lstm ? L * maxBatch * H : 0)
-        let packs = recur_packed_gemm_available() != 0 && !(c.cell == .gru && c.gruReset == .before)
-        packedW = FloatBuffer(count: packs ? max(recur_packed_size(H, G * H), recur_packed_size(G * H, H)) : 0)
+        // GRU reset-before packs its (r, z) and n blocks of W_hh apart (two GEMMs per step).
+        let split = max(recur_packed_size(H, 2 * H), recur_packed_size(2 * H, H)) + recur_packed_size(H, H)
+        let whole = max(recur_packed_size(H, G * H), recur_packed_size(G * H, H))
+        let resetBefore = c.cell == .gru && c.gruReset == .before
+        packedW = FloatBuffer(count: recur_packed_gemm_available() != 0 ? (resetBefore ? max(whole, split) : whole) : 0)
     }
 
     /// The head's GEMMs use the packed kernel too when W_head fits packedW (the recurrent
@@ -133,17 +136,32 @@ public final class NetworkWorkspace: @unchecked Sendable {
     /// when the packed GEMM is in use.
     private func state(_ l: Int, dOut: UnsafePointer<Float>, params: UnsafePointer<Float>, backward: Bool) -> LayerState {
         let c = network.config, lo = network.layers[l], H = c.hiddenSize, GH = c.cell.gateCount * H
-        var packed: UnsafePointer<Float>? = nil
+        var packed: UnsafePointer<Float>? = nil, packedN: UnsafePointer<Float>? = nil
         if packedW.count > 0 {
-            if backward { recur_pack(params + lo.wHH, GH, H, H, packedW.base) }
-            else { recur_pack_transposed(params + lo.wHH, GH, H, H, packedW.base) }
-            packed = UnsafePointer(packedW.base)
+            let w = params + lo.wHH, p = packedW.base
+            if c.cell == .gru && c.gruReset == .before {
+                // (r, z) block [2H, H] and n block [H, H], each packed for its own GEMM.
+                let nOffset = backward ? recur_packed_size(2 * H, H) : recur_packed_size(H, 2 * H)
+                if backward {
+                    recur_pack(w, 2 * H, H, H, p)
+                    recur_pack(w + 2 * H * H, H, H, H, p + nOffset)
+                } else {
+                    recur_pack_transposed(w, 2 * H, H, H, p)
+                    recur_pack_transposed(w + 2 * H * H, H, H, H, p + nOffset)
+                }
+                packedN = UnsafePointer(p + nOffset)
+            } else if backward {
+                recur_pack(w, GH, H, H, p)
+            } else {
+                recur_pack_transposed(w, GH, H, H, p)
+            }
+            packed = UnsafePointer(p)
         }
         return LayerState(b: b, T: T, H: H, wHH: params + lo.wHH, bHH: params + lo.bHH,
                           hs: hs[l].base, cs: cs[l].base, gates: gates[l].base, extra: extra[l].base,
                           dG: dG.base, dHG: dHG.base, tmp: tmp.base, dOut: dOut,
                           dhNext: dhNext.base, dcNext: dcNext.base, relu: c.nonlinearity == .relu,
-                          packedW: packed, sumX: sumX.base, sumH: sumH.base)
+                          packedW: packed, packedN: packedN, sumX: sumX.base, sumH: sumH.base)
     }
 
     /// Input rows layer `l` reads: [T·b, inputSize] (nil for token layer 0, one-hot or embedding).
