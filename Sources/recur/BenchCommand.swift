@@ -14,10 +14,12 @@ struct Bench: ParsableCommand {
         abstract: "Time full training steps on fixed synthetic workloads.",
         discussion: """
             Workloads: \(BenchWorkload.all.map(\.name).joined(separator: ", ")) (default: all but tiny).
-            Each runs forward, backward, thread reduction, allreduce, clipping at norm 5 and Adam on
-            one fixed random batch; under mpirun the batch is global and rank 0 prints. GFLOP/s count
-            2·M·N·K per GEMM of forward and backward (docs/benchmarks.md has the formula) and are
-            compared with the GEMM peak measured first on the same threads × processes.
+
+            Each runs forward, backward, thread reduction, allreduce, clipping at norm 5 and Adam \
+            on one fixed random batch; under mpirun the batch is global and rank 0 prints. \
+            GFLOP/s count 2·M·N·K per GEMM of forward and backward (docs/benchmarks.md has the \
+            formula) and are compared with the GEMM peak measured first on the same threads × \
+            processes.
             """)
 
     @Argument(help: "Workloads to run (default: all but tiny).")
