@@ -219,3 +219,38 @@ INLINE void add_column_sums_body(const float *RS a, long rows, long cols, long l
 }
 
 DISPATCH(add_column_sums, (const float *a, long rows, long cols, long lda, float *dst), (a, rows, cols, lda, dst))
+
+// MARK: Inputs of a few features (Note [Few input features] in NetworkWorkspace.swift)
+
+INLINE void small_projection_body(const float *RS x, long rows, long I, const float *RS wT, const float *RS bias,
+                                  float *RS out, long cols) {
+    for (long r = 0; r < rows; r++) {
+        float *RS o = out + r * cols;
+        const float *RS xr = x + r * I;
+        for (long j = 0; j < cols; j++) o[j] = bias[j];
+        for (long i = 0; i < I; i++) {
+            float v = xr[i];
+            const float *RS w = wT + i * cols;
+            for (long j = 0; j < cols; j++) o[j] += v * w[j];
+        }
+    }
+}
+
+INLINE void add_weighted_column_sums_body(const float *RS a, long rows, long cols, long lda, const float *RS x,
+                                          long I, float *RS dst) {
+    for (long r = 0; r < rows; r++) {
+        const float *RS row = a + r * lda;
+        for (long i = 0; i < I; i++) {
+            float v = x[r * I + i];
+            float *RS d = dst + i * cols;
+            for (long j = 0; j < cols; j++) d[j] += v * row[j];
+        }
+    }
+}
+
+DISPATCH(small_projection,
+         (const float *x, long rows, long I, const float *wT, const float *bias, float *out, long cols),
+         (x, rows, I, wT, bias, out, cols))
+DISPATCH(add_weighted_column_sums,
+         (const float *a, long rows, long cols, long lda, const float *x, long I, float *dst),
+         (a, rows, cols, lda, x, I, dst))

@@ -61,7 +61,8 @@ public final class NetworkWorkspace: @unchecked Sendable {
     private let masks: [FloatBuffer]       // [T·B, H]
     // Shared scratch.
     /// [V, G·H] one-hot: W_ih_l0ᵀ, also its gradient. Embedding: the table's projection
-    /// b + E·W_ih_l0ᵀ (Note [Embedding through the table]), then Σ dG per token.
+    /// b + E·W_ih_l0ᵀ (Note [Embedding through the table]), then Σ dG per token. A few
+    /// features: [I, G·H], W_ih_l0ᵀ and then its gradient (Note [Few input features]).
     private let weightT: FloatBuffer
     private let dG: FloatBuffer, dHG: FloatBuffer, tmp: FloatBuffer, biasRow: FloatBuffer
     private let dhNext: FloatBuffer, dcNext: FloatBuffer
@@ -94,7 +95,9 @@ public final class NetworkWorkspace: @unchecked Sendable {
         let useDropout = c.dropout > 0
         dropped = (0..<L).map { l in FloatBuffer(count: l > 0 && useDropout ? rows * H : 0) }
         masks = (0..<L).map { l in FloatBuffer(count: l > 0 && useDropout ? rows * H : 0) }
-        weightT = FloatBuffer(count: c.input == .oneHot || c.input == .embedding ? c.vocabularySize * G * H : 0)
+        let I0 = network.layers[0].inputSize
+        weightT = FloatBuffer(count: c.input == .oneHot || c.input == .embedding ? c.vocabularySize * G * H
+                                     : I0 <= Self.fewFeatures ? I0 * G * H : 0)
         dG = FloatBuffer(count: rows * G * H)
         dHG = FloatBuffer(count: c.cell == .gru && c.gruReset == .after ? rows * G * H : 0)
         tmp = FloatBuffer(count: maxBatch * G * H)
@@ -122,6 +125,18 @@ public final class NetworkWorkspace: @unchecked Sendable {
     private var headPacks: Bool {
         let c = network.config, H = c.hiddenSize, O = c.outputSize
         return packedW.count > 0 && packedW.count >= max(recur_packed_size(H, O), recur_packed_size(O, H))
+    }
+
+    // Note [Few input features]
+    // A first layer fed by a handful of features (a time series has one or a few columns) would
+    // run its input projection and dW_ih as GEMMs with K or N of 1–8, where OpenBLAS spends more
+    // on packing T·b rows than on arithmetic. Instead the projection is one pass writing
+    // pre = b + Σ_i x_i·W_ih[:, i]ᵀ, and dW_ihᵀ is summed step by step in the backward loop
+    // while dG_t is still in cache, like the bias gradients.
+    static let fewFeatures = 8
+
+    private var usesFewFeatures: Bool {
+        network.config.input == .features && network.layers[0].inputSize <= Self.fewFeatures
     }
 
     /// Rows of `outputs` after the last forward: T·b (every step) or b (last step).
@@ -201,6 +216,10 @@ public final class NetworkWorkspace: @unchecked Sendable {
             projectionBias(l, params: params)
             if l == 0 && c.input == .embedding {
                 embeddingProjection(params: params, into: pre)
+            } else if l == 0 && usesFewFeatures, let x = layerInput(0) {
+                let I = lo.inputSize, w = params + lo.wIH, wt = weightT.base
+                for g in 0..<GH { for i in 0..<I { wt[i * GH + g] = w[g * I + i] } }
+                recur_small_projection(x, rows, I, wt, biasRow.base, pre, GH)
             } else {
                 Vec.broadcastRows(biasRow.base, nil, into: pre, rows: rows, cols: GH, ldc: GH)
                 if let x = layerInput(l) {
@@ -385,10 +404,15 @@ public final class NetworkWorkspace: @unchecked Sendable {
             Vec.zero(sumX.base, count: GH)
             Vec.zero(sumH.base, count: GH)
             let hiddenSums = c.cell == .gru && c.gruReset == .after
-            // Bias gradients summed per step, while the step's rows are still in cache.
+            let fewX: UnsafePointer<Float>? = l == 0 && usesFewFeatures ? layerInput(0) : nil
+            let I = lo.inputSize
+            if fewX != nil { Vec.zero(weightT.base, count: I * GH) }
+            // Bias gradients (and dW_ihᵀ for a few features) summed per step, while the step's
+            // rows are still in cache.
             func sums(_ t: Int) {
                 recur_add_column_sums(dG.base + t * b * GH, b, GH, GH, sumX.base)
                 if hiddenSums { recur_add_column_sums(dHG.base + t * b * GH, b, GH, GH, sumH.base) }
+                if let x = fewX { recur_add_weighted_column_sums(dG.base + t * b * GH, b, GH, GH, x + t * b * I, I, weightT.base) }
             }
             switch (c.cell, c.gruReset) {
             case (.rnn, _):
@@ -406,7 +430,11 @@ public final class NetworkWorkspace: @unchecked Sendable {
             }
             // Input side: db_ih += Σ dG; dW_ih += dGᵀ · X; dX = dG · W_ih
             Vec.add(sumX.base, into: grads + lo.bIH, count: GH)
-            let I = lo.inputSize
+            if fewX != nil {   // layer 0 fed by features: no dX
+                let dW = grads + lo.wIH, acc = weightT.base
+                for g in 0..<GH { for i in 0..<I { dW[g * I + i] += acc[i * GH + g] } }
+                continue
+            }
             if l == 0 && c.input == .embedding {
                 embeddingGradient(params: params, grads: grads)
                 continue

@@ -129,6 +129,14 @@ final class GradientCheckTests: XCTestCase {
 
     // MARK: Input encodings and losses
 
+    /// More than NetworkWorkspace.fewFeatures inputs: the projection and dW_ih go through GEMMs
+    /// instead of the per-step sums the 3-feature cases use (Note [Few input features]).
+    func testGradients_ManyFeatures_GEMMInputPath_MatchFiniteDifferences() throws {
+        var c = model(.lstm)
+        c.featureCount = 11
+        try check(GradientCase(config: c, loss: .squaredError))
+    }
+
     func testGradients_EmbeddingCrossEntropy_EveryCell() throws {
         for cell in CellKind.allCases {
             try check(GradientCase(config: model(cell, input: .embedding, out: 6), loss: .crossEntropy))

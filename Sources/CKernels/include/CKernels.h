@@ -36,6 +36,15 @@ void recur_rnn_backward(const float *h, const float *dOut, const float *dhNext, 
 /// dst[j] += Σ_r A[r, j] over A[rows, cols] (row stride lda), rows summed in order.
 void recur_add_column_sums(const float *a, long rows, long cols, long lda, float *dst);
 
+/// out[r, j] = bias[j] + Σ_i x[r, i]·wT[i, j] for x [rows, I], wT [I, cols], out [rows, cols]
+/// (the input projection of a layer fed by a few features).
+void recur_small_projection(const float *x, long rows, long I, const float *wT, const float *bias, float *out,
+                            long cols);
+/// dst[i, j] += Σ_r A[r, j]·x[r, i] over A[rows, cols] (row stride lda), x [rows, I], dst [I, cols],
+/// rows summed in order (dW_ihᵀ of a layer fed by a few features, one step at a time).
+void recur_add_weighted_column_sums(const float *a, long rows, long cols, long lda, const float *x, long I,
+                                    float *dst);
+
 // MARK: GEMM against a matrix packed once
 
 /// Whether recur_gemm_packed is available (AVX-512 or AVX2+FMA, and RECUR_PACKED_GEMM is not "0");
