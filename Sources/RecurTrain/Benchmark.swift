@@ -130,6 +130,9 @@ public struct BenchResult: Codable, Sendable {
     /// Shares of the step (over all timed steps) spent summing thread gradients and in allreduce.
     public var threadReductionShare: Double
     public var allreduceShare: Double
+    /// Share spent waiting for the slowest rank before the allreduce (a barrier the benchmark
+    /// adds so that `allreduceShare` is the exchange alone; 0 for one process).
+    public var rankWaitShare: Double
     /// Heap allocation calls per timed step (the most of any rank), nil when not countable.
     public var allocationsPerStep: Double?
     /// Peak resident memory of the process while this workload ran (the most of any rank), MiB.
@@ -209,6 +212,7 @@ public enum Benchmark {
         let config = try workload.experiment()
         let dataset = workload.dataset()
         let trainer = try Trainer(config: config, dataset: dataset, comm: comm, threads: threads)
+        trainer.separatesRankWait = true
         let plan = try BatchPlan.training(dataset, batchSize: workload.batchSize, shuffle: false, seed: config.seed)
         let order = plan.order(epoch: 0)
         let lr = Float(config.training.optimizer.lr)
@@ -219,7 +223,7 @@ public enum Benchmark {
         }
         comm.barrier()
         var times = [Double](repeating: 0, count: steps)
-        var reduction = 0.0, allreduce = 0.0, loss = 0.0
+        var reduction = 0.0, allreduce = 0.0, wait = 0.0, loss = 0.0
         let allocationsBefore = allocationCount?() ?? 0
         for s in 0..<steps {
             let t0 = MonotonicClock.seconds()
@@ -227,6 +231,7 @@ public enum Benchmark {
             times[s] = MonotonicClock.seconds() - t0
             reduction += trainer.lastStepPhases.threadReduction
             allreduce += trainer.lastStepPhases.allreduce
+            wait += trainer.lastStepPhases.rankWait
             loss = r.loss
             index += 1
         }
@@ -244,7 +249,7 @@ public enum Benchmark {
             sequencesPerSecond: Double(workload.batchSize) / median,
             tokensPerSecond: Double(workload.batchSize * workload.seqLen) / median,
             gflops: gflops, percentOfGemmPeak: 100 * gflops / peak.gflops,
-            threadReductionShare: reduction / total, allreduceShare: allreduce / total,
+            threadReductionShare: reduction / total, allreduceShare: allreduce / total, rankWaitShare: wait / total,
             allocationsPerStep: allocationCount == nil ? nil : Double(allocations) / Double(steps),
             peakResidentMebibytes: Double(peakKiB) / 1024, finalLoss: loss)
     }

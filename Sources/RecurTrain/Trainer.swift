@@ -30,6 +30,9 @@ public struct StepPhases: Sendable, Equatable {
     public var replicas: Double = 0
     /// Summing the replicas' gradient buffers into replica 0's.
     public var threadReduction: Double = 0
+    /// Waiting at a barrier for the slowest rank before the allreduce; only when
+    /// `separatesRankWait` is on (`recur bench`), else 0 and the wait is inside `allreduce`.
+    public var rankWait: Double = 0
     /// Gradient allreduce over ranks plus the loss-sum allreduce.
     public var allreduce: Double = 0
     /// Norm, clipping and the optimizer update.
@@ -59,6 +62,10 @@ public final class Trainer {
     let capacity: Int
     /// Phase times of the last `step`.
     public private(set) var lastStepPhases = StepPhases()
+    /// When on (and there are several ranks), each step meets at a barrier before the allreduce,
+    /// so that `lastStepPhases.allreduce` times the exchange alone and `rankWait` the imbalance
+    /// between ranks. `recur bench` turns it on; training leaves it off (one latency less).
+    public var separatesRankWait = false
 
     /// Builds the model for `dataset`, initialises parameters (rank 0's, broadcast) and replicas.
     public init(config: ExperimentConfig, dataset: any WindowedDataset, comm: Communicator, threads: Int) throws {
@@ -143,6 +150,11 @@ public final class Trainer {
         // Threads: fixed-order sum into replica 0; ranks: bucketed allreduce.
         threadSum.run()
         let t2 = MonotonicClock.seconds()
+        var t2w = t2
+        if separatesRankWait && comm.size > 1 {
+            comm.barrier()
+            t2w = MonotonicClock.seconds()
+        }
         let grads = replicas[0].gradients
         allreduce.reduce(grads, over: comm)
         totals[0] = local.loss; totals[1] = Double(local.correct); totals[2] = Double(local.count)
@@ -151,7 +163,8 @@ public final class Trainer {
         lastStepPhases = StepPhases()
         lastStepPhases.replicas = t1 - t0
         lastStepPhases.threadReduction = t2 - t1
-        lastStepPhases.allreduce = t3 - t2
+        lastStepPhases.rankWait = t2w - t2
+        lastStepPhases.allreduce = t3 - t2w
         defer { lastStepPhases.update = MonotonicClock.seconds() - t3 }
 
         let sumSq = Vec.sumOfSquares(grads.base, count: grads.count)

@@ -64,7 +64,7 @@ struct Bench: ParsableCommand {
         if root && !json {
             Console.out(String(format: "GEMM peak: %.1f GFLOP/s (sgemm %d×%d×%d, %d concurrent single-threaded)\n",
                                peak.gflops, peak.m, peak.n, peak.k, peak.concurrent))
-            Console.out("workload    threads procs   step ms    seq/s     tok/s  GFLOP/s  %peak  reduce%  allred%  allocs/step  peak MiB\n")
+            Console.out("workload    threads procs   step ms    seq/s     tok/s  GFLOP/s  %peak  reduce%  allred%   wait%  allocs/step  peak MiB\n")
         }
         var results: [BenchResult] = []
         for w in chosen {
@@ -79,10 +79,10 @@ struct Bench: ParsableCommand {
             results.append(r)
             if root && !json {
                 let allocs = r.allocationsPerStep.map { String(format: "%.1f", $0) } ?? "n/a"
-                Console.out(String(format: "%@ %7d %5d %9.2f %8.1f %9.0f %8.1f %6.1f %8.2f %8.2f %@ %9.1f\n",
+                Console.out(String(format: "%@ %7d %5d %9.2f %8.1f %9.0f %8.1f %6.1f %8.2f %8.2f %7.2f %@ %9.1f\n",
                                    w.name.padding(toLength: 11, withPad: " ", startingAt: 0) as NSString, r.threads, r.processes, r.stepSeconds * 1000, r.sequencesPerSecond,
                                    r.tokensPerSecond, r.gflops, r.percentOfGemmPeak, 100 * r.threadReductionShare,
-                                   100 * r.allreduceShare, String(repeating: " ", count: max(0, 12 - allocs.count)) + allocs as NSString, r.peakResidentMebibytes))
+                                   100 * r.allreduceShare, 100 * r.rankWaitShare, String(repeating: " ", count: max(0, 12 - allocs.count)) + allocs as NSString, r.peakResidentMebibytes))
             }
         }
         if root && json {

@@ -40,9 +40,33 @@ final class BenchTests: XCTestCase {
             let share = try XCTUnwrap(t[key] as? Double, key)
             XCTAssert((0...1).contains(share), "\(key) = \(share)")
         }
+        XCTAssertEqual(t["rank_wait_share"] as? Double, 0, "one process never waits for another")
         XCTAssert((t["final_loss"] as? Double ?? .nan).isFinite)
         #if os(Linux)
         XCTAssertNotNil(t["allocations_per_step"] as? Double, "allocations are counted on Linux")
+        #endif
+    }
+
+    /// The steady-state step under mpirun allocates nothing: the ring allreduce reuses its
+    /// scratch buffer (MPI_Allreduce allocated about 2 times per step on this workload).
+    func testBenchTiny_UnderMPI_ReportsTwoRanks_AndNoAllocationsPerStep() throws {
+        let mpi = try mpirun()
+        var args = ["--oversubscribe", "--bind-to", "none", "--mca", "btl", "tcp,self", "-np", "2",
+                    try recurExecutable().path, "bench", "tiny", "--json", "--steps", "20", "--warmup", "3"]
+        if getuid() == 0 { args.insert("--allow-run-as-root", at: 0) }
+        let r = try runProcess(mpi, args, in: try temporaryDirectory(), environment: [:], timeout: 60)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any],
+                                   "rank 0 prints one JSON document: \(r.stdout)")
+        XCTAssertEqual(report["processes"] as? Int, 2)
+        let t = try XCTUnwrap((report["results"] as? [[String: Any]])?.first)
+        for key in ["allreduce_share", "rank_wait_share"] {
+            let share = try XCTUnwrap(t[key] as? Double, key)
+            XCTAssert((0...1).contains(share), "\(key) = \(share)")
+        }
+        #if os(Linux)
+        let allocations = try XCTUnwrap(t["allocations_per_step"] as? Double)
+        XCTAssertLessThanOrEqual(allocations, 0.25, "heap allocations per steady-state step under mpirun")
         #endif
     }
 
