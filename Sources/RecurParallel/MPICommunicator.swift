@@ -60,16 +60,69 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     private static let chunk = 1 << 30
 
     // Note [Ring allreduce]
-    // Sums go through a ring of MPI_Sendrecv calls (reduce-scatter, then allgather) into a
-    // scratch buffer kept across calls, not MPI_Allreduce: Open MPI's allreduce algorithms
-    // allocate a temporary buffer on every call (about 3 heap allocations per call measured
-    // at 2 ranks), and the training step is to allocate nothing once warm. The ring moves
-    // 2(P−1)/P of the buffer per rank, the bandwidth optimum. Each slice is summed in one
-    // fixed order (starting from the rank after its owner, around the ring) and then copied
-    // to every rank, so all ranks hold the same bits and a run is reproducible.
+    // Sums go through MPI_Sendrecv calls into a scratch buffer kept across calls, not
+    // MPI_Allreduce: Open MPI's allreduce algorithms allocate a temporary buffer on every call
+    // (about 3 heap allocations per call measured at 2 ranks), and the training step is to
+    // allocate nothing once warm. Two algorithms, as MPI libraries choose them:
+    // - large buffers (gradient buckets): a ring, reduce-scatter then allgather, 2(P−1) messages
+    //   moving 2(P−1)/P of the buffer per rank, the bandwidth optimum. Each slice is summed in
+    //   one fixed order (from the rank after its owner, around the ring) and then copied to
+    //   every rank;
+    // - small buffers (up to `doublingLimit` elements: loss sums, small models): recursive
+    //   doubling, log₂P whole-buffer exchanges, the latency optimum (the ring's 2(P−1) message
+    //   latencies would dominate across nodes). Ranks past the largest power of two first fold
+    //   their buffer into a partner and get the result back at the end. Partners add the same
+    //   two values (a + b and b + a are the same float), so every rank holds the same bits.
+    // Either way a run is reproducible and ranks never diverge.
     private var floatScratch = UnsafeMutablePointer<Float>.allocate(capacity: 0), floatScratchCount = 0
     private var doubleScratch = UnsafeMutablePointer<Double>.allocate(capacity: 0), doubleScratchCount = 0
     private static let ringTag: Int32 = 7301
+    private static let doublingLimit = 4096
+
+    /// Recursive-doubling allreduce of `count` elements in place (Note [Ring allreduce]);
+    /// `scratch` holds at least `count` elements.
+    private func doublingAllreduce<T: BinaryFloatingPoint>(_ buffer: UnsafeMutablePointer<T>, count: Int,
+                                                           scratch: UnsafeMutablePointer<T>, type: MPI_Datatype) {
+        var p2 = 1
+        while p2 * 2 <= size { p2 *= 2 }
+        let n = Int32(count), tag = Self.ringTag
+        if rank >= p2 {                 // folded: contribute, then receive the result
+            let partner = Int32(rank - p2)
+            check(MPI_Send(buffer, n, type, partner, tag, world), "MPI_Send")
+            check(MPI_Recv(buffer, n, type, partner, tag, world, recur_mpi_status_ignore()), "MPI_Recv")
+            return
+        }
+        let folded = rank + p2 < size
+        if folded {
+            check(MPI_Recv(scratch, n, type, Int32(rank + p2), tag, world, recur_mpi_status_ignore()), "MPI_Recv")
+            for i in 0..<count { buffer[i] += scratch[i] }
+        }
+        var mask = 1
+        while mask < p2 {
+            let partner = Int32(rank ^ mask)
+            check(MPI_Sendrecv(buffer, n, type, partner, tag, scratch, n, type, partner, tag, world,
+                               recur_mpi_status_ignore()),
+                  "MPI_Sendrecv")
+            for i in 0..<count { buffer[i] += scratch[i] }
+            mask <<= 1
+        }
+        if folded { check(MPI_Send(buffer, n, type, Int32(rank + p2), tag, world), "MPI_Send") }
+    }
+
+    /// Sums `count` elements across ranks in place with the algorithm its size calls for.
+    private func sumAcrossRanks<T: BinaryFloatingPoint>(_ buffer: UnsafeMutablePointer<T>, count: Int,
+                                                        scratch: UnsafeMutablePointer<T>, type: MPI_Datatype) {
+        if count <= Self.doublingLimit {
+            doublingAllreduce(buffer, count: count, scratch: scratch, type: type)
+        } else {
+            ringAllreduce(buffer, count: count, scratch: scratch, type: type)
+        }
+    }
+
+    /// Scratch elements `sumAcrossRanks` needs for `count`.
+    private func scratchNeeded(_ count: Int) -> Int {
+        count <= Self.doublingLimit ? count : (count + size - 1) / size
+    }
 
     /// Ring allreduce of `count` elements in place (Note [Ring allreduce]); `scratch` holds at
     /// least ⌈count / size⌉ elements.
@@ -103,27 +156,27 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         var start = 0
         while start < count {
             let n = min(Self.chunk, count - start)
-            let need = (n + size - 1) / size
+            let need = scratchNeeded(n)
             if need > floatScratchCount {   // first calls only: the bucket size is fixed
                 floatScratch.deallocate()
                 floatScratch = .allocate(capacity: need)
                 floatScratchCount = need
             }
-            ringAllreduce(buffer + start, count: n, scratch: floatScratch, type: recur_mpi_float())
+            sumAcrossRanks(buffer + start, count: n, scratch: floatScratch, type: recur_mpi_float())
             start += n
         }
     }
 
     public func allreduceSum(_ values: inout [Double]) {
         guard size > 1 else { return }
-        let n = values.count, need = (n + size - 1) / size
+        let n = values.count, need = scratchNeeded(n)
         if need > doubleScratchCount {
             doubleScratch.deallocate()
             doubleScratch = .allocate(capacity: need)
             doubleScratchCount = need
         }
         values.withUnsafeMutableBufferPointer { p in
-            ringAllreduce(p.baseAddress!, count: n, scratch: doubleScratch, type: recur_mpi_double())
+            sumAcrossRanks(p.baseAddress!, count: n, scratch: doubleScratch, type: recur_mpi_double())
         }
     }
 

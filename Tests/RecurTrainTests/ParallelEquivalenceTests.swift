@@ -67,7 +67,7 @@ final class ParallelEquivalenceTests: XCTestCase {
         data: {kind: chars, path: text.txt, seq_len: 16, split: {train: 0.9, validation: 0.1, test: 0}}
         model: {cell: lstm, hidden_size: 24, layers: 2, embedding_size: 8, dropout: 0.2}
         training: {steps: 20, batch_size: 12, optimizer: {kind: adam, lr: 0.01}, log_every: 100}
-        """, name: "lstm")
+        """, name: "lstm", layouts: [(1, 2), (2, 1), (2, 2), (3, 1)])   // ~9K parameters: the ring, uneven slices
     }
 
     func testLayouts_GRUForecaster_SameParametersAfter20AdamSteps() throws {
@@ -76,7 +76,7 @@ final class ParallelEquivalenceTests: XCTestCase {
         data: {kind: series, path: series.csv, columns: [value], seq_len: 10, target: next}
         model: {cell: gru, hidden_size: 20, layers: 1}
         training: {steps: 20, batch_size: 10, optimizer: {kind: adam, lr: 0.01}, log_every: 100}
-        """, name: "gru", layouts: [(1, 2), (2, 1), (2, 2), (3, 1)])   // 3 ranks: uneven ring slices
+        """, name: "gru", layouts: [(1, 2), (2, 1), (2, 2), (3, 1)])   // ~1.4K parameters: recursive doubling, a folded rank
     }
 
     func testLayouts_StatefulCharModel_SameParametersAfter20AdamSteps() throws {
