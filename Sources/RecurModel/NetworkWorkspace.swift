@@ -95,9 +95,8 @@ public final class NetworkWorkspace: @unchecked Sendable {
         let useDropout = c.dropout > 0
         dropped = (0..<L).map { l in FloatBuffer(count: l > 0 && useDropout ? rows * H : 0) }
         masks = (0..<L).map { l in FloatBuffer(count: l > 0 && useDropout ? rows * H : 0) }
-        let I0 = network.layers[0].inputSize
         weightT = FloatBuffer(count: c.input == .oneHot || c.input == .embedding ? c.vocabularySize * G * H
-                                     : I0 <= Self.fewFeatures ? I0 * G * H : 0)
+                                     : Self.usesFewFeatures(network) ? network.layers[0].inputSize * G * H : 0)
         dG = FloatBuffer(count: rows * G * H)
         dHG = FloatBuffer(count: c.cell == .gru && c.gruReset == .after ? rows * G * H : 0)
         tmp = FloatBuffer(count: maxBatch * G * H)
@@ -135,8 +134,23 @@ public final class NetworkWorkspace: @unchecked Sendable {
     // while dG_t is still in cache, like the bias gradients.
     static let fewFeatures = 8
 
-    private var usesFewFeatures: Bool {
-        network.config.input == .features && network.layers[0].inputSize <= Self.fewFeatures
+    static func usesFewFeatures(_ network: RecurrentNetwork) -> Bool {
+        network.config.input == .features && network.layers[0].inputSize <= fewFeatures
+    }
+    private var usesFewFeatures: Bool { Self.usesFewFeatures(network) }
+
+    /// weightT [n, G·H] = W_ih_l0ᵀ, for the n = layers[0].inputSize columns of W_ih_l0 [G·H, n].
+    private func transposeFirstInputWeights(_ params: UnsafePointer<Float>) {
+        let lo = network.layers[0], n = lo.inputSize, GH = network.config.cell.gateCount * network.config.hiddenSize
+        let w = params + lo.wIH, wt = weightT.base
+        for g in 0..<GH { for i in 0..<n { wt[i * GH + g] = w[g * n + i] } }
+    }
+
+    /// dW_ih_l0 += weightTᵀ, the gradient summed in weightT's [n, G·H] layout.
+    private func addTransposedFirstInputGradient(_ grads: UnsafeMutablePointer<Float>) {
+        let lo = network.layers[0], n = lo.inputSize, GH = network.config.cell.gateCount * network.config.hiddenSize
+        let dW = grads + lo.wIH, acc = weightT.base
+        for g in 0..<GH { for i in 0..<n { dW[g * n + i] += acc[i * GH + g] } }
     }
 
     /// Rows of `outputs` after the last forward: T·b (every step) or b (last step).
@@ -217,9 +231,8 @@ public final class NetworkWorkspace: @unchecked Sendable {
             if l == 0 && c.input == .embedding {
                 embeddingProjection(params: params, into: pre)
             } else if l == 0 && usesFewFeatures, let x = layerInput(0) {
-                let I = lo.inputSize, w = params + lo.wIH, wt = weightT.base
-                for g in 0..<GH { for i in 0..<I { wt[i * GH + g] = w[g * I + i] } }
-                recur_small_projection(x, rows, I, wt, biasRow.base, pre, GH)
+                transposeFirstInputWeights(params)
+                recur_small_projection(x, rows, lo.inputSize, weightT.base, biasRow.base, pre, GH)
             } else {
                 Vec.broadcastRows(biasRow.base, nil, into: pre, rows: rows, cols: GH, ldc: GH)
                 if let x = layerInput(l) {
@@ -303,8 +316,8 @@ public final class NetworkWorkspace: @unchecked Sendable {
     private func oneHotProjection(params: UnsafePointer<Float>, into pre: UnsafeMutablePointer<Float>) {
         guard case .tokens(let tok) = input! else { preconditionFailure("one-hot model needs token input") }
         let c = network.config, V = c.vocabularySize, GH = c.cell.gateCount * c.hiddenSize
-        let w = params + network.layers[0].wIH, wt = weightT.base
-        for g in 0..<GH { for v in 0..<V { wt[v * GH + g] = w[g * V + v] } }
+        transposeFirstInputWeights(params)
+        let wt = weightT.base
         for r in 0..<(T * b) {
             let id = Int(tok[r])
             precondition(id >= 0 && id < V, "token id \(id) outside vocabulary \(V)")
@@ -431,8 +444,7 @@ public final class NetworkWorkspace: @unchecked Sendable {
             // Input side: db_ih += Σ dG; dW_ih += dGᵀ · X; dX = dG · W_ih
             Vec.add(sumX.base, into: grads + lo.bIH, count: GH)
             if fewX != nil {   // layer 0 fed by features: no dX
-                let dW = grads + lo.wIH, acc = weightT.base
-                for g in 0..<GH { for i in 0..<I { dW[g * I + i] += acc[i * GH + g] } }
+                addTransposedFirstInputGradient(grads)
                 continue
             }
             if l == 0 && c.input == .embedding {
@@ -443,7 +455,7 @@ public final class NetworkWorkspace: @unchecked Sendable {
                 BLAS.gemm(.transposed, .none, m: GH, n: I, k: rows, a: dG.base, lda: GH, b: x, ldb: I,
                           beta: 1, c: grads + lo.wIH, ldc: I)
             } else {
-                oneHotGradient(grads: grads + lo.wIH)
+                oneHotGradient(grads: grads)
             }
             let needsDX = l > 0
             if needsDX {
@@ -473,12 +485,12 @@ public final class NetworkWorkspace: @unchecked Sendable {
     }
 
     /// dW_ih_l0[:, token] += dG[r] for every row: accumulated in W_ihᵀ layout, then transposed in.
-    private func oneHotGradient(grads dW: UnsafeMutablePointer<Float>) {
+    private func oneHotGradient(grads: UnsafeMutablePointer<Float>) {
         guard case .tokens(let tok) = input! else { return }
         let c = network.config, V = c.vocabularySize, GH = c.cell.gateCount * c.hiddenSize
         let acc = weightT.base
         Vec.zero(acc, count: V * GH)
         for r in 0..<(T * b) { Vec.add(dG.base + r * GH, into: acc + Int(tok[r]) * GH, count: GH) }
-        for g in 0..<GH { for v in 0..<V { dW[g * V + v] += acc[v * GH + g] } }
+        addTransposedFirstInputGradient(grads)
     }
 }
