@@ -119,9 +119,15 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         }
     }
 
-    /// Scratch elements `sumAcrossRanks` needs for `count`.
-    private func scratchNeeded(_ count: Int) -> Int {
-        count <= Self.doublingLimit ? count : (count + size - 1) / size
+    /// Grows `scratch` to what `sumAcrossRanks` needs for `count` (first calls only: the
+    /// bucket size is fixed, so a warm step allocates nothing).
+    private func reserve<T>(_ scratch: inout UnsafeMutablePointer<T>, _ capacity: inout Int, for count: Int) {
+        let need = count <= Self.doublingLimit ? count : (count + size - 1) / size
+        if need > capacity {
+            scratch.deallocate()
+            scratch = .allocate(capacity: need)
+            capacity = need
+        }
     }
 
     /// Ring allreduce of `count` elements in place (Note [Ring allreduce]); `scratch` holds at
@@ -156,12 +162,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         var start = 0
         while start < count {
             let n = min(Self.chunk, count - start)
-            let need = scratchNeeded(n)
-            if need > floatScratchCount {   // first calls only: the bucket size is fixed
-                floatScratch.deallocate()
-                floatScratch = .allocate(capacity: need)
-                floatScratchCount = need
-            }
+            reserve(&floatScratch, &floatScratchCount, for: n)
             sumAcrossRanks(buffer + start, count: n, scratch: floatScratch, type: recur_mpi_float())
             start += n
         }
@@ -169,12 +170,8 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
 
     public func allreduceSum(_ values: inout [Double]) {
         guard size > 1 else { return }
-        let n = values.count, need = scratchNeeded(n)
-        if need > doubleScratchCount {
-            doubleScratch.deallocate()
-            doubleScratch = .allocate(capacity: need)
-            doubleScratchCount = need
-        }
+        let n = values.count
+        reserve(&doubleScratch, &doubleScratchCount, for: n)
         values.withUnsafeMutableBufferPointer { p in
             sumAcrossRanks(p.baseAddress!, count: n, scratch: doubleScratch, type: recur_mpi_double())
         }
