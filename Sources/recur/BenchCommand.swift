@@ -34,6 +34,10 @@ struct Bench: ParsableCommand {
     @Option(help: "Untimed steps before timing.")
     var warmup: Int = 2
 
+    @Option(help: ArgumentHelp("Global batch (windows per synchronized step) instead of the workload's own.",
+                               discussion: "For scaling runs, e.g. mpirun -np 16 recur bench char-lstm --batch 256."))
+    var batch: Int?
+
     @Flag(help: "Print one JSON document instead of a table.")
     var json = false
 
@@ -41,6 +45,7 @@ struct Bench: ParsableCommand {
         if threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
         if warmup < 0 { throw ValidationError("--warmup must be 0 or more, got \(warmup)") }
+        if let batch, batch < 1 { throw ValidationError("--batch must be at least 1, got \(batch)") }
         for name in workloads where BenchWorkload.named(name) == nil {
             throw ValidationError("unknown workload '\(name)'; choose from \(BenchWorkload.all.map(\.name).joined(separator: ", "))")
         }
@@ -57,7 +62,8 @@ struct Bench: ParsableCommand {
     func run() throws {
         let comm = makeCommunicator()
         defer { if let mpi = comm as? MPICommunicator { mpi.finalize() } }
-        let chosen = workloads.isEmpty ? BenchWorkload.standard : workloads.map { BenchWorkload.named($0)! }
+        var chosen = workloads.isEmpty ? BenchWorkload.standard : workloads.map { BenchWorkload.named($0)! }
+        if let batch { for i in chosen.indices { chosen[i].batchSize = batch } }
         let counter: (() -> UInt64)? = recur_allocation_counting_available() != 0 ? { recur_allocation_count() } : nil
         let peak = GemmPeak.measure(threads: threads, comm: comm)
         let root = comm.rank == 0

@@ -70,6 +70,18 @@ final class BenchTests: XCTestCase {
         #endif
     }
 
+    func testBenchBatchOverride_SetsTheGlobalBatch_AndRefusesZero() throws {
+        let r = try runRecur(["bench", "tiny", "--batch", "16", "--json", "--steps", "2", "--warmup", "0"], timeout: 60)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let t = try XCTUnwrap((report["results"] as? [[String: Any]])?.first)
+        let step = try XCTUnwrap(t["step_seconds"] as? Double)
+        XCTAssertEqual(t["sequences_per_second"] as? Double ?? 0, 16 / step, accuracy: 16 / step * 1e-9)
+        let bad = try runRecur(["bench", "tiny", "--batch", "0"], timeout: 30)
+        XCTAssertEqual(bad.status, 2)
+        XCTAssert(bad.stderr.contains("--batch must be at least 1"), bad.stderr)
+    }
+
     func testBenchUnknownWorkload_FailsNamingTheChoices() throws {
         let r = try runRecur(["bench", "char-gru"], timeout: 30)
         XCTAssertNotEqual(r.status, 0)
