@@ -52,12 +52,7 @@ enum GRUResetBeforeCell: RecurrentCell {
         let hPrev = s.hPrev(t), hOut = s.hOut(t)
         let rh = s.extra + t * b * H
         // tmp[b, 2H] = h_{t−1} · W_h(r,z)ᵀ
-        if let p = s.packedW {
-            recur_gemm_packed(b, 2 * H, H, hPrev, H, p, s.tmp, 2 * H, 0)
-        } else {
-            BLAS.gemm(.none, .transposed, m: b, n: 2 * H, k: H, a: hPrev, lda: H, b: s.wHH, ldb: H,
-                      beta: 0, c: s.tmp, ldc: 2 * H)
-        }
+        s.gemmWT(hPrev, lda: H, n: 2 * H, s.tmp, ldc: 2 * H, accumulate: false)
         for j in 0..<b {
             let p = pre + j * G, q = s.tmp + j * 2 * H, o = j * H
             lanes(H) { k, n in
@@ -68,12 +63,7 @@ enum GRUResetBeforeCell: RecurrentCell {
             }
         }
         // pre_n += (r ⊙ h_{t−1}) · W_hnᵀ
-        if let pn = s.packedN {
-            recur_gemm_packed(b, H, H, rh, H, pn, pre + 2 * H, G, 1)
-        } else {
-            BLAS.gemm(.none, .transposed, m: b, n: H, k: H, a: rh, lda: H, b: s.wHH + 2 * H * H, ldb: H,
-                      beta: 1, c: pre + 2 * H, ldc: G)
-        }
+        s.gemmWT(rh, lda: H, n: H, pre + 2 * H, ldc: G, accumulate: true, weights: s.wHH + 2 * H * H, packed: s.packedN)
         for j in 0..<b {
             let p = pre + j * G, o = j * H
             lanes(H) { k, n in
@@ -102,12 +92,7 @@ enum GRUResetBeforeCell: RecurrentCell {
         }
         // d(r ⊙ h)[b, H] = dn · W_hn
         let drh = s.tmp
-        if let pn = s.packedN {
-            recur_gemm_packed(b, H, H, dG + 2 * H, G, pn, drh, H, 0)
-        } else {
-            BLAS.gemm(.none, .none, m: b, n: H, k: H, a: dG + 2 * H, lda: G, b: s.wHH + 2 * H * H, ldb: H,
-                      beta: 0, c: drh, ldc: H)
-        }
+        s.gemmW(dG + 2 * H, lda: G, k: H, drh, ldc: H, accumulate: false, weights: s.wHH + 2 * H * H, packed: s.packedN)
         for j in 0..<b {
             let g3 = gates + j * G, d3 = dG + j * G, o = j * H
             lanes(H) { k, n in
@@ -117,11 +102,7 @@ enum GRUResetBeforeCell: RecurrentCell {
             }
         }
         // dh_{t−1} += d(r,z) · W_h(r,z)
-        if let p = s.packedW {
-            recur_gemm_packed(b, H, 2 * H, dG, G, p, s.dhNext, H, 1)
-        } else {
-            BLAS.gemm(.none, .none, m: b, n: H, k: 2 * H, a: dG, lda: G, b: s.wHH, ldb: H, beta: 1, c: s.dhNext, ldc: H)
-        }
+        s.gemmW(dG, lda: G, k: 2 * H, s.dhNext, ldc: H, accumulate: true)
     }
 
     static func accumulateHiddenGradients(_ s: LayerState, dWHH: UnsafeMutablePointer<Float>,

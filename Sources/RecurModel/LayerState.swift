@@ -44,26 +44,28 @@ struct LayerState {
     @inline(__always) func hPrev(_ t: Int) -> UnsafeMutablePointer<Float> { hs + t * b * H }
     @inline(__always) func hOut(_ t: Int) -> UnsafeMutablePointer<Float> { hs + (t + 1) * b * H }
 
-    /// Forward step GEMM: C[b, G·H] (+)= A[b, H] · W_hhᵀ.
+    /// Forward step GEMM: C[b, n] (+)= A[b, H] · Wᵀ for the first n rows of W [·, H]: W_hh
+    /// (packed as `packedW`) unless a block of it and its packing are given.
     @inline(__always)
     func gemmWT(_ a: UnsafePointer<Float>, lda: Int, n: Int, _ c: UnsafeMutablePointer<Float>, ldc: Int,
-                accumulate: Bool) {
-        if let p = packedW {
+                accumulate: Bool, weights: UnsafePointer<Float>? = nil, packed: UnsafePointer<Float>?? = nil) {
+        if let p = packed ?? packedW {
             recur_gemm_packed(b, n, H, a, lda, p, c, ldc, accumulate ? 1 : 0)
         } else {
-            BLAS.gemm(.none, .transposed, m: b, n: n, k: H, a: a, lda: lda, b: wHH, ldb: H,
+            BLAS.gemm(.none, .transposed, m: b, n: n, k: H, a: a, lda: lda, b: weights ?? wHH, ldb: H,
                       beta: accumulate ? 1 : 0, c: c, ldc: ldc)
         }
     }
 
-    /// Backward step GEMM: C[b, H] (+)= A[b, G·H] · W_hh.
+    /// Backward step GEMM: C[b, H] (+)= A[b, k] · W for the first k rows of W [·, H]: W_hh
+    /// (packed as `packedW`) unless a block of it and its packing are given.
     @inline(__always)
     func gemmW(_ a: UnsafePointer<Float>, lda: Int, k: Int, _ c: UnsafeMutablePointer<Float>, ldc: Int,
-               accumulate: Bool) {
-        if let p = packedW {
+               accumulate: Bool, weights: UnsafePointer<Float>? = nil, packed: UnsafePointer<Float>?? = nil) {
+        if let p = packed ?? packedW {
             recur_gemm_packed(b, H, k, a, lda, p, c, ldc, accumulate ? 1 : 0)
         } else {
-            BLAS.gemm(.none, .none, m: b, n: H, k: k, a: a, lda: lda, b: wHH, ldb: H,
+            BLAS.gemm(.none, .none, m: b, n: H, k: k, a: a, lda: lda, b: weights ?? wHH, ldb: H,
                       beta: accumulate ? 1 : 0, c: c, ldc: ldc)
         }
     }

@@ -76,7 +76,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     // Either way a run is reproducible and ranks never diverge.
     private var floatScratch = UnsafeMutablePointer<Float>.allocate(capacity: 0), floatScratchCount = 0
     private var doubleScratch = UnsafeMutablePointer<Double>.allocate(capacity: 0), doubleScratchCount = 0
-    private static let ringTag: Int32 = 7301
+    private static let sumTag: Int32 = 7301
     private static let doublingLimit = 4096
 
     /// Recursive-doubling allreduce of `count` elements in place (Note [Ring allreduce]);
@@ -85,7 +85,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
                                                            scratch: UnsafeMutablePointer<T>, type: MPI_Datatype) {
         var p2 = 1
         while p2 * 2 <= size { p2 *= 2 }
-        let n = Int32(count), tag = Self.ringTag
+        let n = Int32(count), tag = Self.sumTag
         if rank >= p2 {                 // folded: contribute, then receive the result
             let partner = Int32(rank - p2)
             check(MPI_Send(buffer, n, type, partner, tag, world), "MPI_Send")
@@ -142,16 +142,16 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         }
         for s in 0..<(p - 1) {          // reduce-scatter: rank r ends owning slice r + 1
             let send = slice(rank - s), recv = slice(rank - s - 1)
-            check(MPI_Sendrecv(buffer + send.start, Int32(send.count), type, right, Self.ringTag,
-                               scratch, Int32(recv.count), type, left, Self.ringTag, world, recur_mpi_status_ignore()),
+            check(MPI_Sendrecv(buffer + send.start, Int32(send.count), type, right, Self.sumTag,
+                               scratch, Int32(recv.count), type, left, Self.sumTag, world, recur_mpi_status_ignore()),
                   "MPI_Sendrecv")
             let dst = buffer + recv.start
             for i in 0..<recv.count { dst[i] += scratch[i] }
         }
         for s in 0..<(p - 1) {          // allgather of the finished slices
             let send = slice(rank + 1 - s), recv = slice(rank - s)
-            check(MPI_Sendrecv(buffer + send.start, Int32(send.count), type, right, Self.ringTag,
-                               buffer + recv.start, Int32(recv.count), type, left, Self.ringTag, world,
+            check(MPI_Sendrecv(buffer + send.start, Int32(send.count), type, right, Self.sumTag,
+                               buffer + recv.start, Int32(recv.count), type, left, Self.sumTag, world,
                                recur_mpi_status_ignore()),
                   "MPI_Sendrecv")
         }
