@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2"])]),
 
         // MARK: Library modules
-        .target(name: "RecurKernels", dependencies: ["CBLAS"], swiftSettings: optimize),
+        .target(name: "RecurKernels", dependencies: ["CBLAS", "CKernels"], swiftSettings: optimize),
         .target(name: "RecurData", dependencies: ["RecurKernels"], swiftSettings: optimize),
         .target(name: "RecurModel", dependencies: ["RecurKernels", "CKernels"], swiftSettings: optimize),
         .target(name: "RecurOptim", dependencies: ["RecurKernels"], swiftSettings: optimize),

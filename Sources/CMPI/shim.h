@@ -22,3 +22,4 @@ static inline int recur_mpi_thread_funneled(void) { return MPI_THREAD_FUNNELED; 
 static inline int recur_mpi_success(void) { return MPI_SUCCESS; }
 static inline void *recur_mpi_in_place(void) { return MPI_IN_PLACE; }
 static inline MPI_Status *recur_mpi_status_ignore(void) { return MPI_STATUS_IGNORE; }
+static inline MPI_Status *recur_mpi_statuses_ignore(void) { return MPI_STATUSES_IGNORE; }

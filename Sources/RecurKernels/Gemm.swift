@@ -2,6 +2,7 @@
 // replicas (threads) and ranks (processes) bring the parallelism, so a GEMM never fans out.
 
 import CBLAS
+import CKernels
 
 /// Whether an operand is used as stored or transposed.
 public enum Transpose: Sendable {
@@ -42,6 +43,12 @@ public enum BLAS {
         if k == 0 {
             if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
             else if beta != 1 { for i in 0..<m { Vec.scale(c + i * ldc, count: n, by: beta) } }
+            return
+        }
+        if Double(m) * Double(n) * Double(k) <= Double(RECUR_SMALL_GEMM_LIMIT) {
+            // Note [Small GEMMs] in CKernels.h: OpenBLAS's small-matrix kernels may allocate.
+            recur_small_gemm(transA == .transposed ? 1 : 0, transB == .transposed ? 1 : 0, m, n, k, alpha,
+                             a, lda, b, ldb, beta, c, ldc)
             return
         }
         cblas_sgemm(CblasRowMajor, transA.cblas, transB.cblas,

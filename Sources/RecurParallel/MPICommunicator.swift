@@ -48,6 +48,68 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
             Console.error("recur: rank \(rank): MPI does not provide MPI_THREAD_FUNNELED\n")
             abort(code: 1)
         }
+        warmUnexpectedMessageBuffers()
+    }
+
+    // Note [Unexpected messages]
+    // Open MPI (pml ob1) copies an eager message that arrives before its receive is posted
+    // into a buffer from a size-class allocator, which calls malloc the first time a class is
+    // used and keeps freed buffers for reuse. Whether a step first meets an early message in
+    // its first or its hundredth allreduce is a race between ranks, so a warm step would
+    // allocate once at a random time (seen over TCP). Every class the allreduces can need is
+    // warmed here, once: each rank sends two messages of every power-of-two size up to 64 KiB
+    // (the TCP transport's eager limit; a larger message goes by rendezvous, whose payload is
+    // never buffered) to each peer that receives from it, and each receiver probes for both
+    // before receiving either, so both are certainly unexpected and held at once.
+    private func warmUnexpectedMessageBuffers() {
+        guard size > 1 else { return }
+        let peers = Set(Self.allreducePeers(rank: rank, size: size)).sorted()
+        let sizes = (6...16).map { 1 << $0 }                  // 64 B … 64 KiB
+        let bytes = UnsafeMutableRawPointer.allocate(byteCount: sizes.last!, alignment: 64)
+        defer { bytes.deallocate() }
+        bytes.initializeMemory(as: UInt8.self, repeating: 0, count: sizes.last!)
+        var requests = [MPI_Request?](repeating: nil, count: peers.count * sizes.count * 2)
+        var r = 0
+        for peer in peers {
+            for (i, n) in sizes.enumerated() {
+                for copy in 0..<2 {
+                    check(MPI_Isend(bytes, Int32(n), recur_mpi_byte(), Int32(peer), Self.warmTag + Int32(2 * i + copy),
+                                    world, &requests[r]), "MPI_Isend")
+                    r += 1
+                }
+            }
+        }
+        let sink = UnsafeMutableRawPointer.allocate(byteCount: sizes.last!, alignment: 64)
+        defer { sink.deallocate() }
+        for peer in peers {
+            for i in sizes.indices {
+                for copy in 0..<2 {
+                    check(MPI_Probe(Int32(peer), Self.warmTag + Int32(2 * i + copy), world, recur_mpi_status_ignore()), "MPI_Probe")
+                }
+                for copy in 0..<2 {
+                    check(MPI_Recv(sink, Int32(sizes[i]), recur_mpi_byte(), Int32(peer), Self.warmTag + Int32(2 * i + copy),
+                                   world, recur_mpi_status_ignore()), "MPI_Recv")
+                }
+            }
+        }
+        requests.withUnsafeMutableBufferPointer { p in
+            check(MPI_Waitall(Int32(p.count), p.baseAddress, recur_mpi_statuses_ignore()), "MPI_Waitall")
+        }
+    }
+
+    /// The ranks `rank` exchanges messages with in the sums (Note [Ring allreduce]): its ring
+    /// neighbours, its recursive-doubling partners and its fold partner. The relation is symmetric.
+    static func allreducePeers(rank: Int, size: Int) -> [Int] {
+        guard size > 1 else { return [] }
+        var peers = [(rank + 1) % size, (rank + size - 1) % size]
+        var p2 = 1
+        while p2 * 2 <= size { p2 *= 2 }
+        if rank >= p2 { peers.append(rank - p2) } else {
+            if rank + p2 < size { peers.append(rank + p2) }
+            var mask = 1
+            while mask < p2 { peers.append(rank ^ mask); mask <<= 1 }
+        }
+        return peers
     }
 
     private func check(_ rc: Int32, _ what: String) {
@@ -77,6 +139,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     private var floatScratch = UnsafeMutablePointer<Float>.allocate(capacity: 0), floatScratchCount = 0
     private var doubleScratch = UnsafeMutablePointer<Double>.allocate(capacity: 0), doubleScratchCount = 0
     private static let sumTag: Int32 = 7301
+    private static let warmTag: Int32 = 7400
     private static let doublingLimit = 4096
 
     /// Recursive-doubling allreduce of `count` elements in place (Note [Ring allreduce]);

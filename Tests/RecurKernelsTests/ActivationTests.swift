@@ -61,24 +61,33 @@ final class ActivationTests: XCTestCase {
         for (p, r) in zip(a, ref) { XCTAssertEqual(Double(p), r / s, accuracy: 1e-6 * r / s + 1e-9) }
     }
 
-    func testGemm_AllTransposes_MatchNaiveLoop() {
+    /// Every transpose pair, on shapes that take Recur's small-GEMM loops (Note [Small GEMMs],
+    /// including the 16-lane dot-product tails and padded row strides) and one that takes
+    /// OpenBLAS, with beta 0 (C is not read: NaN there must not leak) and beta 0.5.
+    func testGemm_AllTransposes_SmallAndLarge_MatchNaiveLoop() {
         BLAS.useSingleThread()
         var rng = SeededRandom(seed: 3)
-        let m = 5, n = 7, k = 3
-        let a = (0..<(m * k)).map { _ in rng.uniform(-1, 1) }
-        let b = (0..<(k * n)).map { _ in rng.uniform(-1, 1) }
-        for (ta, tb) in [(Transpose.none, Transpose.none), (.transposed, .none), (.none, .transposed), (.transposed, .transposed)] {
-            // A stored [m,k] or [k,m]; B stored [k,n] or [n,k].
-            func aAt(_ i: Int, _ p: Int) -> Float { ta == .none ? a[i * k + p] : a[p * m + i] }
-            func bAt(_ p: Int, _ j: Int) -> Float { tb == .none ? b[p * n + j] : b[j * k + p] }
-            var c = [Float](repeating: 1, count: m * n)
-            BLAS.gemm(ta, tb, m: m, n: n, k: k, alpha: 2, a: a, lda: ta == .none ? k : m,
-                      b: b, ldb: tb == .none ? n : k, beta: 0.5, c: &c, ldc: n)
-            for i in 0..<m {
-                for j in 0..<n {
-                    var s: Float = 0
-                    for p in 0..<k { s += aAt(i, p) * bAt(p, j) }
-                    XCTAssertEqual(c[i * n + j], 2 * s + 0.5, accuracy: 1e-5)
+        for (m, n, k) in [(5, 7, 3), (11, 8, 64), (3, 40, 37), (1, 64, 1600), (120, 100, 101)] {
+            let pad = 3
+            for (ta, tb) in [(Transpose.none, Transpose.none), (.transposed, .none), (.none, .transposed), (.transposed, .transposed)] {
+                // A stored [m,k] or [k,m]; B stored [k,n] or [n,k]; each row padded by `pad`.
+                let lda = (ta == .none ? k : m) + pad, ldb = (tb == .none ? n : k) + pad, ldc = n + pad
+                let a = (0..<((ta == .none ? m : k) * lda)).map { _ in rng.uniform(-1, 1) }
+                let b = (0..<((tb == .none ? k : n) * ldb)).map { _ in rng.uniform(-1, 1) }
+                func aAt(_ i: Int, _ p: Int) -> Double { Double(ta == .none ? a[i * lda + p] : a[p * lda + i]) }
+                func bAt(_ p: Int, _ j: Int) -> Double { Double(tb == .none ? b[p * ldb + j] : b[j * ldb + p]) }
+                for beta: Float in [0, 0.5] {
+                    var c = [Float](repeating: beta == 0 ? .nan : 1, count: m * ldc)
+                    BLAS.gemm(ta, tb, m: m, n: n, k: k, alpha: 2, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: &c, ldc: ldc)
+                    var worst = 0.0
+                    for i in 0..<m {
+                        for j in 0..<n {
+                            var s = 0.0
+                            for p in 0..<k { s += aAt(i, p) * bAt(p, j) }
+                            worst = max(worst, abs(Double(c[i * ldc + j]) - (2 * s + (beta == 0 ? 0 : 0.5))))
+                        }
+                    }
+                    XCTAssertLessThan(worst, 1e-5 * Double(k).squareRoot(), "\(m)×\(n)×\(k) \(ta) \(tb) beta \(beta)")
                 }
             }
         }

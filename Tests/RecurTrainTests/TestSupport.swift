@@ -33,6 +33,18 @@ func recurExecutable() throws -> URL {
     throw XCTSkip("the recur executable is not built (swift build --product recur)")
 }
 
+/// The release build of `recur` ($RECUR_BIN, which launch/test sets, or .build/release/recur):
+/// what users run, for claims about speed and allocations that a debug build does not keep.
+func releaseRecurExecutable() throws -> URL {
+    if let p = ProcessInfo.processInfo.environment["RECUR_BIN"], FileManager.default.isExecutableFile(atPath: p) {
+        return URL(fileURLWithPath: p)
+    }
+    let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let u = here.appendingPathComponent(".build/release/recur")
+    if FileManager.default.isExecutableFile(atPath: u.path) { return u }
+    throw XCTSkip("the release build of recur is missing (launch/setup builds it)")
+}
+
 /// Runs `recur` with `arguments` in `directory`, with a time limit.
 func runRecur(_ arguments: [String], in directory: URL? = nil, timeout: TimeInterval = 120) throws -> CommandResult {
     let p = Process()

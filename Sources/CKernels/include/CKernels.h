@@ -45,6 +45,23 @@ void recur_small_projection(const float *x, long rows, long I, const float *wT, 
 void recur_add_weighted_column_sums(const float *a, long rows, long cols, long lda, const float *x, long I,
                                     float *dst);
 
+// MARK: Small GEMMs
+
+// Note [Small GEMMs]
+// OpenBLAS answers small products (M·N·K ≤ 100³) with "small-matrix" kernels on some CPUs, and
+// on AVX-512 (its SkylakeX kernels) some of those call malloc on every call (e.g. the NN kernel
+// when M mod 16 is 1…8 and K ≥ 32, a packing buffer for the rest of A). A training step must
+// allocate nothing once warm, on every CPU, so BLAS.gemm sends every product of at most
+// RECUR_SMALL_GEMM_LIMIT multiply-adds here instead: small enough that plain vectorised loops
+// cost little, and the same code on every CPU family.
+#define RECUR_SMALL_GEMM_LIMIT 1000000L
+
+/// Row-major C[M, N] = alpha·op(A)[M, K]·op(B)[K, N] + beta·C (beta = 0: C is only written),
+/// op = transpose when transA / transB is non-zero; lda, ldb, ldc are row strides as stored.
+/// Allocates nothing.
+void recur_small_gemm(int transA, int transB, long M, long N, long K, float alpha, const float *A, long lda,
+                      const float *B, long ldb, float beta, float *C, long ldc);
+
 // MARK: GEMM against a matrix packed once
 
 /// Whether recur_gemm_packed is available (AVX-512 or AVX2+FMA, and RECUR_PACKED_GEMM is not "0");
