@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "RecurModelTests", dependencies: ["RecurModel", "RecurKernels", "CKernels"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "RecurOptimTests", dependencies: ["RecurOptim"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "RecurParallelTests", dependencies: ["RecurParallel"]),
+        .testTarget(name: "RecurParallelTests", dependencies: ["RecurParallel", "RecurKernels"]),
         .testTarget(name: "RecurTrainTests", dependencies: ["RecurTrain"]),
     ],
     // Swift 6 tools; the language mode stays 5 because replicas share raw pointers across

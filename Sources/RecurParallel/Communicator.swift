@@ -1,6 +1,7 @@
 // What ranks say to each other: in-place sums of the flat gradient buffer, broadcasts of
 // parameters and small values, agreement checks, and the abort that ends a whole job.
-// Implementations: SingleProcessCommunicator (no MPI at all) and MPICommunicator.
+// Implementations: SingleProcessCommunicator (no MPI at all), MPICommunicator, and
+// InProcessCommunicator (N ranks on threads, for tests of everything above the transport).
 // Only the main thread calls a communicator (MPI_THREAD_FUNNELED, ARCHITECTURE.md §5).
 
 /// Collective operations over all ranks of a job. Every rank must make the same calls in the same order.
@@ -17,8 +18,8 @@ public protocol Communicator: AnyObject {
     func broadcast(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int)
     /// Copies `root`'s bytes to every rank (sizes must already agree).
     func broadcast(bytes: inout [UInt8], root: Int)
-    /// Every rank's value, in rank order.
-    func allgather(_ value: UInt64) -> [UInt64]
+    /// Every rank's words, in rank order; every rank passes the same number of words.
+    func allgather(_ words: [UInt64]) -> [[UInt64]]
     func barrier()
     /// Ends the whole job with `code` after printing nothing more; never returns.
     func abort(code: Int32) -> Never
@@ -26,6 +27,9 @@ public protocol Communicator: AnyObject {
 
 extension Communicator {
     public var isRoot: Bool { rank == 0 }
+
+    /// Every rank's value, in rank order.
+    public func allgather(_ value: UInt64) -> [UInt64] { allgather([value]).map { $0[0] } }
 
     /// Broadcasts a string from `root` (length first, then bytes).
     public func broadcast(string: String, root: Int) -> String {
@@ -49,7 +53,7 @@ public final class SingleProcessCommunicator: Communicator {
     public func allreduceSum(_ values: inout [Double]) {}
     public func broadcast(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int) {}
     public func broadcast(bytes: inout [UInt8], root: Int) {}
-    public func allgather(_ value: UInt64) -> [UInt64] { [value] }
+    public func allgather(_ words: [UInt64]) -> [[UInt64]] { [words] }
     public func barrier() {}
     public func abort(code: Int32) -> Never { exit(code) }
 }

@@ -13,6 +13,12 @@ public struct GradientAllreduce {
         self.bucketSize = bucketSize
     }
 
+    /// The buckets of a buffer of `count` floats, in the order they are reduced.
+    public func bucketRanges(count: Int) -> [Range<Int>] {
+        stride(from: 0, to: count, by: bucketSize).map { $0..<min($0 + bucketSize, count) }
+    }
+
+    /// Sums `buffer` across ranks, bucket after bucket (allocates nothing).
     public func reduce(_ buffer: FloatBuffer, over comm: Communicator) {
         guard comm.size > 1 else { return }
         var start = 0

@@ -17,7 +17,7 @@ public func makeCommunicator() -> Communicator {
     launchedUnderMPI() ? MPICommunicator.shared : SingleProcessCommunicator()
 }
 
-public final class MPICommunicator: Communicator, @unchecked Sendable {
+public final class MPICommunicator: Communicator, Transport, @unchecked Sendable {
     /// One per process: MPI may be initialised only once.
     public static let shared = MPICommunicator()
 
@@ -63,7 +63,7 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
     // before receiving either, so both are certainly unexpected and held at once.
     private func warmUnexpectedMessageBuffers() {
         guard size > 1 else { return }
-        let peers = Set(Self.allreducePeers(rank: rank, size: size)).sorted()
+        let peers = SumAlgorithms.peers(rank: rank, size: size)
         let sizes = (6...16).map { 1 << $0 }                  // 64 B … 64 KiB
         let bytes = UnsafeMutableRawPointer.allocate(byteCount: sizes.last!, alignment: 64)
         defer { bytes.deallocate() }
@@ -97,21 +97,6 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         }
     }
 
-    /// The ranks `rank` exchanges messages with in the sums (Note [Ring allreduce]): its ring
-    /// neighbours, its recursive-doubling partners and its fold partner. The relation is symmetric.
-    static func allreducePeers(rank: Int, size: Int) -> [Int] {
-        guard size > 1 else { return [] }
-        var peers = [(rank + 1) % size, (rank + size - 1) % size]
-        var p2 = 1
-        while p2 * 2 <= size { p2 *= 2 }
-        if rank >= p2 { peers.append(rank - p2) } else {
-            if rank + p2 < size { peers.append(rank + p2) }
-            var mask = 1
-            while mask < p2 { peers.append(rank ^ mask); mask <<= 1 }
-        }
-        return peers
-    }
-
     private func check(_ rc: Int32, _ what: String) {
         if rc != recur_mpi_success() {
             Console.error("recur: rank \(rank): \(what) failed (MPI error \(rc)); ending the job\n")
@@ -119,126 +104,37 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         }
     }
 
+    /// Elements per MPI_Bcast call (MPI counts are 32-bit).
     private static let chunk = 1 << 30
-
-    // Note [Ring allreduce]
-    // Sums go through MPI_Sendrecv calls into a scratch buffer kept across calls, not
-    // MPI_Allreduce: Open MPI's allreduce algorithms allocate a temporary buffer on every call
-    // (about 3 heap allocations per call measured at 2 ranks), and the training step is to
-    // allocate nothing once warm. Two algorithms, as MPI libraries choose them:
-    // - large buffers (gradient buckets): a ring, reduce-scatter then allgather, 2(P−1) messages
-    //   moving 2(P−1)/P of the buffer per rank, the bandwidth optimum. Each slice is summed in
-    //   one fixed order (from the rank after its owner, around the ring) and then copied to
-    //   every rank;
-    // - small buffers (up to `doublingLimit` elements: loss sums, small models): recursive
-    //   doubling, log₂P whole-buffer exchanges, the latency optimum (the ring's 2(P−1) message
-    //   latencies would dominate across nodes). Ranks past the largest power of two first fold
-    //   their buffer into a partner and get the result back at the end. Partners add the same
-    //   two values (a + b and b + a are the same float), so every rank holds the same bits.
-    // Either way a run is reproducible and ranks never diverge.
-    private var floatScratch = UnsafeMutablePointer<Float>.allocate(capacity: 0), floatScratchCount = 0
-    private var doubleScratch = UnsafeMutablePointer<Double>.allocate(capacity: 0), doubleScratchCount = 0
-    private static let sumTag: Int32 = 7301
+    private lazy var sums = SumAlgorithms(self)
     private static let warmTag: Int32 = 7400
-    private static let doublingLimit = 4096
 
-    /// Recursive-doubling allreduce of `count` elements in place (Note [Ring allreduce]);
-    /// `scratch` holds at least `count` elements.
-    private func doublingAllreduce<T: BinaryFloatingPoint>(_ buffer: UnsafeMutablePointer<T>, count: Int,
-                                                           scratch: UnsafeMutablePointer<T>, type: MPI_Datatype) {
-        var p2 = 1
-        while p2 * 2 <= size { p2 *= 2 }
-        let n = Int32(count), tag = Self.sumTag
-        if rank >= p2 {                 // folded: contribute, then receive the result
-            let partner = Int32(rank - p2)
-            check(MPI_Send(buffer, n, type, partner, tag, world), "MPI_Send")
-            check(MPI_Recv(buffer, n, type, partner, tag, world, recur_mpi_status_ignore()), "MPI_Recv")
-            return
-        }
-        let folded = rank + p2 < size
-        if folded {
-            check(MPI_Recv(scratch, n, type, Int32(rank + p2), tag, world, recur_mpi_status_ignore()), "MPI_Recv")
-            for i in 0..<count { buffer[i] += scratch[i] }
-        }
-        var mask = 1
-        while mask < p2 {
-            let partner = Int32(rank ^ mask)
-            check(MPI_Sendrecv(buffer, n, type, partner, tag, scratch, n, type, partner, tag, world,
-                               recur_mpi_status_ignore()),
-                  "MPI_Sendrecv")
-            for i in 0..<count { buffer[i] += scratch[i] }
-            mask <<= 1
-        }
-        if folded { check(MPI_Send(buffer, n, type, Int32(rank + p2), tag, world), "MPI_Send") }
-    }
-
-    /// Sums `count` elements across ranks in place with the algorithm its size calls for.
-    private func sumAcrossRanks<T: BinaryFloatingPoint>(_ buffer: UnsafeMutablePointer<T>, count: Int,
-                                                        scratch: UnsafeMutablePointer<T>, type: MPI_Datatype) {
-        if count <= Self.doublingLimit {
-            doublingAllreduce(buffer, count: count, scratch: scratch, type: type)
-        } else {
-            ringAllreduce(buffer, count: count, scratch: scratch, type: type)
-        }
-    }
-
-    /// Grows `scratch` to what `sumAcrossRanks` needs for `count` (first calls only: the
-    /// bucket size is fixed, so a warm step allocates nothing).
-    private func reserve<T>(_ scratch: inout UnsafeMutablePointer<T>, _ capacity: inout Int, for count: Int) {
-        let need = count <= Self.doublingLimit ? count : (count + size - 1) / size
-        if need > capacity {
-            scratch.deallocate()
-            scratch = .allocate(capacity: need)
-            capacity = need
-        }
-    }
-
-    /// Ring allreduce of `count` elements in place (Note [Ring allreduce]); `scratch` holds at
-    /// least ⌈count / size⌉ elements.
-    private func ringAllreduce<T: BinaryFloatingPoint>(_ buffer: UnsafeMutablePointer<T>, count: Int,
-                                                       scratch: UnsafeMutablePointer<T>, type: MPI_Datatype) {
-        let p = size
-        let right = Int32((rank + 1) % p), left = Int32((rank + p - 1) % p)
-        func slice(_ i: Int) -> (start: Int, count: Int) {
-            let j = ((i % p) + p) % p, base = count / p, extra = count % p
-            return (j * base + min(j, extra), base + (j < extra ? 1 : 0))
-        }
-        for s in 0..<(p - 1) {          // reduce-scatter: rank r ends owning slice r + 1
-            let send = slice(rank - s), recv = slice(rank - s - 1)
-            check(MPI_Sendrecv(buffer + send.start, Int32(send.count), type, right, Self.sumTag,
-                               scratch, Int32(recv.count), type, left, Self.sumTag, world, recur_mpi_status_ignore()),
-                  "MPI_Sendrecv")
-            let dst = buffer + recv.start
-            for i in 0..<recv.count { dst[i] += scratch[i] }
-        }
-        for s in 0..<(p - 1) {          // allgather of the finished slices
-            let send = slice(rank + 1 - s), recv = slice(rank - s)
-            check(MPI_Sendrecv(buffer + send.start, Int32(send.count), type, right, Self.sumTag,
-                               buffer + recv.start, Int32(recv.count), type, left, Self.sumTag, world,
-                               recur_mpi_status_ignore()),
-                  "MPI_Sendrecv")
-        }
-    }
-
-    public func allreduceSum(_ buffer: UnsafeMutablePointer<Float>, count: Int) {
-        guard size > 1 else { return }
-        var start = 0
-        while start < count {
-            let n = min(Self.chunk, count - start)
-            reserve(&floatScratch, &floatScratchCount, for: n)
-            sumAcrossRanks(buffer + start, count: n, scratch: floatScratch, type: recur_mpi_float())
-            start += n
-        }
-    }
+    public func allreduceSum(_ buffer: UnsafeMutablePointer<Float>, count: Int) { sums.sum(buffer, count: count) }
 
     public func allreduceSum(_ values: inout [Double]) {
-        guard size > 1 else { return }
         let n = values.count
-        reserve(&doubleScratch, &doubleScratchCount, for: n)
-        values.withUnsafeMutableBufferPointer { p in
-            sumAcrossRanks(p.baseAddress!, count: n, scratch: doubleScratch, type: recur_mpi_double())
-        }
+        values.withUnsafeMutableBufferPointer { sums.sum($0.baseAddress!, count: n) }
     }
+
+    // MARK: Transport
+
+    public func send(_ buffer: UnsafeRawPointer, bytes: Int, to peer: Int, tag: Int32) {
+        check(MPI_Send(buffer, Int32(bytes), recur_mpi_byte(), Int32(peer), tag, world), "MPI_Send")
+    }
+
+    public func receive(_ buffer: UnsafeMutableRawPointer, bytes: Int, from peer: Int, tag: Int32) {
+        check(MPI_Recv(buffer, Int32(bytes), recur_mpi_byte(), Int32(peer), tag, world, recur_mpi_status_ignore()), "MPI_Recv")
+    }
+
+    public func sendReceive(_ sendBuffer: UnsafeRawPointer, sendBytes: Int, to destination: Int,
+                            _ receiveBuffer: UnsafeMutableRawPointer, receiveBytes: Int, from source: Int, tag: Int32) {
+        check(MPI_Sendrecv(sendBuffer, Int32(sendBytes), recur_mpi_byte(), Int32(destination), tag,
+                           receiveBuffer, Int32(receiveBytes), recur_mpi_byte(), Int32(source), tag, world,
+                           recur_mpi_status_ignore()),
+              "MPI_Sendrecv")
+    }
+
+    // MARK: Other collectives
 
     public func broadcast(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int) {
         var start = 0
@@ -256,14 +152,16 @@ public final class MPICommunicator: Communicator, @unchecked Sendable {
         }
     }
 
-    public func allgather(_ value: UInt64) -> [UInt64] {
-        var mine = value
-        var all = [UInt64](repeating: 0, count: size)
-        all.withUnsafeMutableBufferPointer { p in
-            check(MPI_Allgather(&mine, 1, recur_mpi_uint64(), p.baseAddress, 1, recur_mpi_uint64(), world),
-                  "MPI_Allgather")
+    public func allgather(_ words: [UInt64]) -> [[UInt64]] {
+        let n = words.count
+        var all = [UInt64](repeating: 0, count: n * size)
+        words.withUnsafeBufferPointer { mine in
+            all.withUnsafeMutableBufferPointer { p in
+                check(MPI_Allgather(mine.baseAddress, Int32(n), recur_mpi_uint64(), p.baseAddress, Int32(n), recur_mpi_uint64(), world),
+                      "MPI_Allgather")
+            }
         }
-        return all
+        return (0..<size).map { Array(all[($0 * n)..<(($0 + 1) * n)]) }
     }
 
     public func barrier() { check(MPI_Barrier(world), "MPI_Barrier") }
