@@ -212,6 +212,8 @@ public enum Benchmark {
         let config = try workload.experiment()
         let dataset = workload.dataset()
         let trainer = try Trainer(config: config, dataset: dataset, comm: comm, threads: threads)
+        try StartupAgreement.check([StartupAgreement.layoutItem(trainer.network.layout)], comm: comm)
+        trainer.broadcastInitialState()
         trainer.separatesRankWait = true
         let plan = try BatchPlan.training(dataset, batchSize: workload.batchSize, shuffle: false, seed: config.seed)
         let order = plan.order(epoch: 0)

@@ -67,7 +67,9 @@ public final class Trainer {
     /// between ranks. `recur bench` turns it on; training leaves it off (one latency less).
     public var separatesRankWait = false
 
-    /// Builds the model for `dataset`, initialises parameters (rank 0's, broadcast) and replicas.
+    /// Builds the model for `dataset`, initialises parameters from the seed and builds the
+    /// replicas. Nothing crosses ranks here: agree first, then `broadcastInitialState`
+    /// (Note [Agree, then broadcast] in StartupAgreement.swift).
     public init(config: ExperimentConfig, dataset: any WindowedDataset, comm: Communicator, threads: Int) throws {
         self.config = config
         self.comm = comm
@@ -76,7 +78,6 @@ public final class Trainer {
         network = try RecurrentNetwork(Self.modelConfig(config, dataset))
         parameters = FloatBuffer(count: network.parameterCount)
         network.initializeParameters(parameters.base, seed: config.seed)
-        comm.broadcast(parameters.base, count: parameters.count, root: 0)
         optimizer = Optimizer(config: config.training.optimizer, parameterCount: network.parameterCount)
         capacity = Shard.maxShardSize(config.training.batchSize, rankCount: comm.size, threadCount: threads)
         let network = self.network, capacity = self.capacity
@@ -85,6 +86,13 @@ public final class Trainer {
         threadSum = GradientThreadSum(gradientBuffers, threads: threads)
         allreduce = GradientAllreduce(bucketSize: config.parallel.bucketSize)
         BLAS.useSingleThread()
+    }
+
+    /// Makes rank 0's parameters and optimizer state every rank's. Collective; call it only after
+    /// the start-up agreement passed (Note [Agree, then broadcast]).
+    public func broadcastInitialState() {
+        comm.broadcast(parameters.base, count: parameters.count, root: 0)
+        for (_, buffer) in optimizer.stateTensors { comm.broadcast(buffer.base, count: buffer.count, root: 0) }
     }
 
     /// The model a config and a data set call for: input and output sizes come from the data.

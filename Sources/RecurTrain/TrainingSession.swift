@@ -68,6 +68,9 @@ public final class TrainingSession {
                               message: "\(config.training.batchSize) windows cannot feed \(comm.size) process(es) × \(k) thread(s); raise the batch size or use fewer replicas")
         }
         trainer = try Trainer(config: config, dataset: dataset, comm: comm, threads: k)
+        // Agree before anything sized by the model crosses ranks (Note [Agree, then broadcast]).
+        try StartupAgreement.check(StartupAgreement.items(config: config, layout: trainer.network.layout, dataset: dataset),
+                                   comm: comm)
         run = try TrainingRun(trainer: trainer)
         if let checkpoint, let resumedFrom {
             try restore(checkpoint, path: resumedFrom.path, dataset: dataset)
@@ -76,10 +79,7 @@ public final class TrainingSession {
             m.parameters.withUnsafeBufferPointer { trainer.parameters.base.update(from: $0.baseAddress!, count: $0.count) }
         }
         // Rank 0's parameters and optimizer state are the run's, whatever each rank read.
-        comm.broadcast(trainer.parameters.base, count: trainer.parameters.count, root: 0)
-        for (_, buffer) in trainer.optimizer.stateTensors { comm.broadcast(buffer.base, count: buffer.count, root: 0) }
-        try StartupAgreement.check(StartupAgreement.items(config: config, layoutFingerprint: trainer.network.layout.fingerprint,
-                                                          dataset: dataset), comm: comm)
+        trainer.broadcastInitialState()
     }
 
     /// runs/<name>, or runs/<name>-2, -3 … when that holds an earlier run; a directory the user

@@ -62,11 +62,22 @@ struct Bench: ParsableCommand {
     func run() throws {
         let comm = makeCommunicator()
         defer { if let mpi = comm as? MPICommunicator { mpi.finalize() } }
+        let root = comm.rank == 0
         var chosen = workloads.isEmpty ? BenchWorkload.standard : workloads.map { BenchWorkload.named($0)! }
         if let batch { for i in chosen.indices { chosen[i].batchSize = batch } }
         let counter: (() -> UInt64)? = recur_allocation_counting_available() != 0 ? { recur_allocation_count() } : nil
+        // Every rank must run the same benchmark (threads may differ per node).
+        let invocation = AgreementItem(name: "bench", lines: {
+            ["workloads: \(chosen.map(\.name).joined(separator: ", "))", "--steps: \(steps)", "--warmup: \(warmup)",
+             "--batch: \(batch.map(String.init) ?? "each workload's own")"]
+        })
+        do {
+            try StartupAgreement.check(StartupAgreement.buildItems() + [invocation], comm: comm)
+        } catch {
+            if root { Console.error("recur: error: \(error)\n") }
+            throw ExitCode(2)
+        }
         let peak = GemmPeak.measure(threads: threads, comm: comm)
-        let root = comm.rank == 0
         if root && !json {
             Console.out(String(format: "GEMM peak: %.1f GFLOP/s (sgemm %d×%d×%d, %d concurrent single-threaded)\n",
                                peak.gflops, peak.m, peak.n, peak.k, peak.concurrent))

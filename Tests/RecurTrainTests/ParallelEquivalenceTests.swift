@@ -107,30 +107,6 @@ final class ParallelEquivalenceTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("rank 1: injected failure at step 50"), r.stderr)
     }
 
-    func testRanksWithDifferentExperiments_StopAtStartUp_NamingTheItem() throws {
-        let mpi = try mpirun()
-        let dir = try temporaryDirectory()
-        try sineCSV(rows: 200).write(to: dir.appendingPathComponent("series.csv"), atomically: true, encoding: .utf8)
-        let yaml = """
-        experiment: {name: agree}
-        data: {kind: series, path: series.csv, columns: [value], seq_len: 8}
-        model: {cell: lstm, hidden_size: 8}
-        training: {steps: 5}
-        """
-        try yaml.write(to: dir.appendingPathComponent("a.yaml"), atomically: true, encoding: .utf8)
-        try yaml.replacingOccurrences(of: "seq_len: 8", with: "seq_len: 8, normalize: minmax")
-            .write(to: dir.appendingPathComponent("b.yaml"), atomically: true, encoding: .utf8)
-        let recur = try recurExecutable().path
-        var args = ["--oversubscribe", "--mca", "btl", "tcp,self",
-                    "-np", "1", recur, "train", "a.yaml", "--threads", "1", ":",
-                    "-np", "1", recur, "train", "b.yaml", "--threads", "1"]
-        if getuid() == 0 { args.insert("--allow-run-as-root", at: 0) }
-        let r = try runProcess(mpi, args, in: dir, environment: [:], timeout: 60)
-        XCTAssertEqual(r.status, 2, r.stderr)
-        XCTAssertTrue(r.stderr.contains("ranks disagree on the resolved experiment: rank 0 differs from rank(s) 1"), r.stderr)
-        XCTAssertFalse(r.stdout.contains("step "), "no rank may start training: \(r.stdout)")
-    }
-
     func testKillNineOfOneRank_EndsTheWholeJob() throws {
         let mpi = try mpirun()
         let dir = try temporaryDirectory()
