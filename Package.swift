@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .executable(name: "recur", targets: ["recur"]),
         .library(name: "RecurTrain", targets: ["RecurTrain"]),
+        .library(name: "RecurEngine", targets: ["RecurEngine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -35,14 +36,19 @@ let package = Package(
         .target(name: "RecurModel", dependencies: ["RecurKernels", "CKernels"], swiftSettings: optimize),
         .target(name: "RecurOptim", dependencies: ["RecurKernels"], swiftSettings: optimize),
         .target(name: "RecurParallel", dependencies: ["CMPI", "RecurKernels"], swiftSettings: optimize),
+        // The synchronized step: replicas, worker pool, thread sum, allreduce, clip, update,
+        // and the start-up agreement (docs/ARCHITECTURE.md, "Modules and what they may import").
+        .target(name: "RecurEngine",
+                dependencies: ["RecurKernels", "RecurData", "RecurModel", "RecurOptim", "RecurParallel"],
+                swiftSettings: optimize),
         .target(name: "RecurTrain",
-                dependencies: ["RecurKernels", "RecurData", "RecurModel", "RecurOptim", "RecurParallel",
+                dependencies: ["RecurKernels", "RecurData", "RecurModel", "RecurOptim", "RecurParallel", "RecurEngine",
                                .product(name: "Yams", package: "Yams")],
                 swiftSettings: optimize),
 
         // MARK: Command-line tool
         .executableTarget(name: "recur",
-                          dependencies: ["RecurTrain", "RecurKernels", "RecurData", "RecurModel", "RecurOptim", "RecurParallel", "CAllocationCounter", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          dependencies: ["RecurTrain", "RecurEngine", "RecurKernels", "RecurData", "RecurModel", "RecurOptim", "RecurParallel", "CAllocationCounter", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: optimize),
 
         // MARK: Tests
@@ -52,7 +58,8 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "RecurOptimTests", dependencies: ["RecurOptim"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RecurParallelTests", dependencies: ["RecurParallel", "RecurKernels"]),
-        .testTarget(name: "RecurTrainTests", dependencies: ["RecurTrain"]),
+        .testTarget(name: "RecurEngineTests", dependencies: ["RecurEngine", "RecurParallel", "RecurData", "RecurModel", "RecurKernels"]),
+        .testTarget(name: "RecurTrainTests", dependencies: ["RecurTrain", "RecurEngine"]),
     ],
     // Swift 6 tools; the language mode stays 5 because replicas share raw pointers across
     // Dispatch threads by design (ARCHITECTURE.md §5), which strict checking cannot express.

@@ -1,10 +1,11 @@
 // `recur bench`'s engine: fixed synthetic workloads (those of tools/torch_rnn_bench.py), the
-// machine's measured GEMM peak, and timed REAL training steps (Trainer.step: replicas, thread
+// machine's measured GEMM peak, and timed REAL training steps (Engine.step: replicas, thread
 // reduction, allreduce, clipping at norm 5, Adam). It prints nothing and parses no flags
 // (Sources/recur/BenchCommand.swift does); allocation counting is handed in by the executable.
 
 import Foundation
 import RecurData
+import RecurEngine
 import RecurKernels
 import RecurModel
 import RecurParallel
@@ -171,7 +172,7 @@ public struct GemmPeak: Codable, Sendable {
         comm.barrier()
         speeds.withUnsafeMutableBufferPointer { out in
             let out = out
-            ReplicaGroup.run(threads) { t in
+            WorkerPool.run(threads) { t in
                 let gemm = {
                     BLAS.gemm(.none, .none, m: m, n: n, k: k, a: a[t].base, lda: k, b: b[t].base, ldb: n,
                               beta: 0, c: c[t].base, ldc: n)
@@ -211,16 +212,16 @@ public enum Benchmark {
         PeakMemory.reset()
         let config = try workload.experiment()
         let dataset = workload.dataset()
-        let trainer = try Trainer(config: config, dataset: dataset, comm: comm, threads: threads)
-        try StartupAgreement.check([StartupAgreement.layoutItem(trainer.network.layout)], comm: comm)
-        trainer.broadcastInitialState()
-        trainer.separatesRankWait = true
+        let engine = try Engine(config.engineConfig(for: dataset, threads: threads), dataset: dataset, comm: comm)
+        try engine.agree(on: [])
+        engine.broadcastInitialState()
+        engine.separatesRankWait = true
         let plan = try BatchPlan.training(dataset, batchSize: workload.batchSize, shuffle: false, seed: config.seed)
         let order = plan.order(epoch: 0)
         let lr = Float(config.training.optimizer.lr)
         var index = 0
         for _ in 0..<warmup {
-            _ = trainer.step(order, step: index % plan.stepsPerEpoch, learningRate: lr, stepIndex: index)
+            _ = engine.step(order, step: index % plan.stepsPerEpoch, learningRate: lr, stepIndex: index)
             index += 1
         }
         comm.barrier()
@@ -229,11 +230,11 @@ public enum Benchmark {
         let allocationsBefore = allocationCount?() ?? 0
         for s in 0..<steps {
             let t0 = MonotonicClock.seconds()
-            let r = trainer.step(order, step: index % plan.stepsPerEpoch, learningRate: lr, stepIndex: index)
+            let r = engine.step(order, step: index % plan.stepsPerEpoch, learningRate: lr, stepIndex: index)
             times[s] = MonotonicClock.seconds() - t0
-            reduction += trainer.lastStepPhases.threadReduction
-            allreduce += trainer.lastStepPhases.allreduce
-            wait += trainer.lastStepPhases.rankWait
+            reduction += engine.lastStepPhases.threadReduction
+            allreduce += engine.lastStepPhases.allreduce
+            wait += engine.lastStepPhases.rankWait
             loss = r.loss
             index += 1
         }

@@ -4,6 +4,7 @@
 
 import Foundation
 import RecurData
+import RecurEngine
 import RecurKernels
 
 /// What `recur eval` prints (and writes with --json).
@@ -23,35 +24,33 @@ public struct EvaluationReport: Codable, Sendable {
     public var confusion: [[Int]]?
 }
 
-extension Trainer {
+extension Engine {
     /// Evaluates every window of `split` once and computes the task's metrics.
     public func evaluationReport(_ split: DataSplit) throws -> EvaluationReport {
-        let plan = try BatchPlan.evaluation(dataset, split: split, batchSize: config.training.batchSize)
+        let plan = try BatchPlan.evaluation(dataset, split: split, batchSize: config.batchSize)
         let series = dataset as? SeriesDataset
         let classes = dataset.targetKind == .classLabel ? dataset.outputSize : 0
         let columns = series.map { s in s.series.targetIndices.map { s.series.columns[$0] } } ?? []
         // sums: loss, correct, then per column (squared, absolute), then the confusion matrix
         var sums = [Double](repeating: 0, count: 2 + 2 * columns.count + classes * classes)
-        let pass = evaluationPass(plan, split: split) {
-            for r in replicas where r.lastCount > 0 {
-                let ws = r.workspace, n = ws.outputRows * ws.network.config.outputSize
-                if let series, let t = r.batch.targetValues {
-                    var y = Array(UnsafeBufferPointer(start: ws.outputs.base, count: n))
-                    var target = Array(UnsafeBufferPointer(start: t.base, count: n))
-                    y.withUnsafeMutableBufferPointer { series.denormalizeTargets($0) }
-                    target.withUnsafeMutableBufferPointer { series.denormalizeTargets($0) }
-                    for i in 0..<n {
-                        let c = i % columns.count, d = Double(y[i] - target[i])
-                        sums[2 + 2 * c] += d * d; sums[3 + 2 * c] += abs(d)
-                    }
-                } else if classes > 0, let t = r.batch.targetTokens {
-                    let base = 2 + 2 * columns.count
-                    for j in 0..<ws.outputRows {
-                        let row = ws.outputs.base + j * classes
-                        var best = 0
-                        for k in 1..<classes where row[k] > row[best] { best = k }
-                        sums[base + Int(t[j]) * classes + best] += 1
-                    }
+        let pass = evaluationPass(plan, split: split) { out in
+            let n = out.rows * out.outputSize
+            if let series, let t = out.targetValues {
+                var y = Array(UnsafeBufferPointer(start: out.outputs, count: n))
+                var target = Array(UnsafeBufferPointer(start: t, count: n))
+                y.withUnsafeMutableBufferPointer { series.denormalizeTargets($0) }
+                target.withUnsafeMutableBufferPointer { series.denormalizeTargets($0) }
+                for i in 0..<n {
+                    let c = i % columns.count, d = Double(y[i] - target[i])
+                    sums[2 + 2 * c] += d * d; sums[3 + 2 * c] += abs(d)
+                }
+            } else if classes > 0, let t = out.targetTokens {
+                let base = 2 + 2 * columns.count
+                for j in 0..<out.rows {
+                    let row = out.outputs + j * classes
+                    var best = 0
+                    for k in 1..<classes where row[k] > row[best] { best = k }
+                    sums[base + Int(t[j]) * classes + best] += 1
                 }
             }
         }

@@ -1,9 +1,10 @@
 // The epoch loop around the synchronized step: data order per (seed, epoch), learning-rate
 // schedule, logging on rank 0, evaluation cadence and the non-finite guard. It never touches
-// gradients itself (Trainer does) and never decides which replica gets which window.
+// gradients itself (the Engine does) and never decides which replica gets which window.
 
 import Foundation
 import RecurData
+import RecurEngine
 import RecurKernels
 import RecurOptim
 import RecurParallel
@@ -14,7 +15,8 @@ public struct TrainingError: Error, CustomStringConvertible {
 }
 
 public final class TrainingRun {
-    public let trainer: Trainer
+    public let engine: Engine
+    public let config: ExperimentConfig
     public let plan: BatchPlan
     public var onEvent: (ProgressReporter.Event) -> Void = { _ in }
     /// Called on every rank at the checkpoint cadence and at the end, after the update of `step`.
@@ -24,28 +26,31 @@ public final class TrainingRun {
     public private(set) var lastValidation: StepResult?
     /// Steps whose loss was not finite and whose update was skipped (on_nonfinite: skip).
     public private(set) var skippedSteps = 0
+    /// The persistence baseline on the validation split (series only), computed once.
+    public private(set) lazy var validationBaseline: Double? = engine.dataset.persistenceBaseline(.validation)
     private let started = DispatchTime.now().uptimeNanoseconds
     private var elapsed: Double { Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 }
 
     /// - Throws: `DataError` when the batch size and data cannot make a plan (e.g. drop_last
     ///   with fewer windows than one batch).
-    public init(trainer: Trainer) throws {
-        self.trainer = trainer
-        let c = trainer.config
-        plan = try BatchPlan.training(trainer.dataset, batchSize: c.training.batchSize, shuffle: c.data.shuffle,
+    public init(engine: Engine, config: ExperimentConfig) throws {
+        self.engine = engine
+        self.config = config
+        let c = config
+        plan = try BatchPlan.training(engine.dataset, batchSize: c.training.batchSize, shuffle: c.data.shuffle,
                                       seed: c.seed, dropLast: c.data.dropLast)
     }
 
     /// Total optimizer updates this run makes.
     public var totalSteps: Int {
-        let t = trainer.config.training
+        let t = config.training
         return t.steps ?? (t.epochs! * plan.stepsPerEpoch)
     }
 
     /// Trains to `totalSteps`, evaluating and reporting on the way.
     /// - Throws: `TrainingError` when the loss turns non-finite under `on_nonfinite: stop`.
     public func run() throws {
-        let c = trainer.config.training
+        let c = config.training
         let total = totalSteps
         var epoch = step / plan.stepsPerEpoch
         let stateful = plan.isStateful
@@ -53,22 +58,22 @@ public final class TrainingRun {
         // RECUR_FAIL_STEP=n (and optionally RECUR_FAIL_RANK=r) makes that rank fail before update n.
         let env = ProcessInfo.processInfo.environment
         let failStep = env["RECUR_FAIL_STEP"].flatMap(Int.init)
-        let failRank = env["RECUR_FAIL_RANK"].flatMap(Int.init) ?? trainer.comm.rank
+        let failRank = env["RECUR_FAIL_RANK"].flatMap(Int.init) ?? engine.comm.rank
         while step < total {
             let order = plan.order(epoch: epoch)
             let first = step - epoch * plan.stepsPerEpoch
             // Streams start from zeros each epoch; a run resumed mid-epoch keeps its restored state.
-            if stateful && first == 0 { trainer.replicas.forEach { $0.resetCarriedState(slot: 0) } }
+            if stateful && first == 0 { engine.resetCarriedState() }
             for s in first..<plan.stepsPerEpoch where step < total {
-                if let failStep, step + 1 == failStep, failRank == trainer.comm.rank {
+                if let failStep, step + 1 == failStep, failRank == engine.comm.rank {
                     throw TrainingError(description: "injected failure at step \(failStep) (RECUR_FAIL_STEP)")
                 }
                 let lr = c.schedule.learningRate(baseLR: Float(c.optimizer.lr), step: step)
                 let started = DispatchTime.now().uptimeNanoseconds
-                let r = trainer.step(order, step: s, learningRate: lr, stepIndex: step)
+                let r = engine.step(order, step: s, learningRate: lr, stepIndex: step)
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
                 if !r.loss.isFinite || !r.gradientNorm.isFinite {
-                    // The update was not applied (Trainer.step), so parameters and checkpoints stay good.
+                    // The update was not applied (Engine.step), so parameters and checkpoints stay good.
                     if c.onNonFinite == .stop {
                         throw TrainingError(description: "step \(step + 1): the training loss is \(r.loss) and the gradient norm \(r.gradientNorm); stopped before applying it, the last checkpoint is intact (lower training.optimizer.lr, set training.clip.norm, or set training.on_nonfinite: skip)")
                     }
@@ -79,7 +84,7 @@ public final class TrainingRun {
                     onEvent(ProgressReporter.Event(kind: .train, step: step, totalSteps: total, epoch: epoch + 1, loss: r.loss,
                                                    learningRate: Double(lr), gradientNorm: r.gradientNorm,
                                                    sequencesPerSecond: Double(r.windows) / seconds,
-                                                   tokensPerSecond: Double(r.windows * trainer.dataset.seqLen) / seconds,
+                                                   tokensPerSecond: Double(r.windows * engine.dataset.seqLen) / seconds,
                                                    elapsedSeconds: elapsed))
                 }
                 let endOfEpoch = s == plan.stepsPerEpoch - 1
@@ -95,12 +100,12 @@ public final class TrainingRun {
     }
 
     func validate(epoch: Int, total: Int) {
-        guard trainer.dataset.windowCount(.validation) > 0 else { return }
-        let v = trainer.evaluate(.validation)
+        guard engine.dataset.windowCount(.validation) > 0 else { return }
+        let v = engine.evaluate(.validation)
         lastValidation = v
         var metrics: [String: Double] = [:]
-        if trainer.dataset.targetKind.isIntegral && v.targets > 0 { metrics["accuracy"] = Double(v.correct) / Double(v.targets) }
-        if let b = trainer.persistenceBaseline(.validation) { metrics["baseline_loss"] = b }
+        if engine.dataset.targetKind.isIntegral && v.targets > 0 { metrics["accuracy"] = Double(v.correct) / Double(v.targets) }
+        if let b = validationBaseline { metrics["baseline_loss"] = b }
         onEvent(ProgressReporter.Event(kind: .validation, step: step, totalSteps: total, epoch: epoch + 1, loss: v.loss,
                                        metrics: metrics, elapsedSeconds: elapsed))
     }

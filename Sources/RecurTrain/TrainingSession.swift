@@ -5,6 +5,7 @@
 
 import Foundation
 import RecurData
+import RecurEngine
 import RecurKernels
 import RecurModel
 import RecurOptim
@@ -12,7 +13,7 @@ import RecurParallel
 
 public final class TrainingSession {
     public let config: ExperimentConfig
-    public let trainer: Trainer
+    public let engine: Engine
     public let run: TrainingRun
     public let runDirectory: URL
     public let resumedFrom: URL?
@@ -67,19 +68,18 @@ public final class TrainingSession {
             throw ConfigError(file: configPath ?? resume!, line: nil, key: "training.batch_size",
                               message: "\(config.training.batchSize) windows cannot feed \(comm.size) process(es) × \(k) thread(s); raise the batch size or use fewer replicas")
         }
-        trainer = try Trainer(config: config, dataset: dataset, comm: comm, threads: k)
+        engine = try Engine(config.engineConfig(for: dataset, threads: k), dataset: dataset, comm: comm)
         // Agree before anything sized by the model crosses ranks (Note [Agree, then broadcast]).
-        try StartupAgreement.check(StartupAgreement.items(config: config, layout: trainer.network.layout, dataset: dataset),
-                                   comm: comm)
-        run = try TrainingRun(trainer: trainer)
+        try engine.agree(on: StartupAgreement.runItems(config: config, dataset: dataset))
+        run = try TrainingRun(engine: engine, config: config)
         if let checkpoint, let resumedFrom {
             try restore(checkpoint, path: resumedFrom.path, dataset: dataset)
         } else if let initFrom = config.model.initFrom {
-            let m = try ModelCheckpoint.read(from: URL(fileURLWithPath: initFrom), expecting: trainer.network.layout)
-            m.parameters.withUnsafeBufferPointer { trainer.parameters.base.update(from: $0.baseAddress!, count: $0.count) }
+            let m = try ModelCheckpoint.read(from: URL(fileURLWithPath: initFrom), expecting: engine.network.layout)
+            engine.setParameters(m.parameters)
         }
         // Rank 0's parameters and optimizer state are the run's, whatever each rank read.
-        trainer.broadcastInitialState()
+        engine.broadcastInitialState()
     }
 
     /// runs/<name>, or runs/<name>-2, -3 … when that holds an earlier run; a directory the user
@@ -101,7 +101,7 @@ public final class TrainingSession {
     // MARK: Checkpoints
 
     private func restore(_ c: Checkpoint, path: String, dataset: any WindowedDataset) throws {
-        let layout = trainer.network.layout
+        let layout = engine.network.layout
         guard c.model.layout == layout else {
             throw CheckpointError(.differentModel, path: path, "holds a different model than the run's config.yaml describes",
                                   remedy: "resume with the run directory the checkpoint came from")
@@ -110,60 +110,36 @@ public final class TrainingSession {
             throw CheckpointError(.differentModel, path: path, "was trained on different data than \(config.data.path) holds now",
                                   remedy: "restore the original data file, or start a new run")
         }
-        c.model.parameters.withUnsafeBufferPointer { trainer.parameters.base.update(from: $0.baseAddress!, count: $0.count) }
-        try c.state.restore(into: trainer.optimizer, path: path)
+        engine.setParameters(c.model.parameters)
+        try c.state.restore(into: engine.optimizer, path: path)
         run.step = Int(c.state.counters["step"] ?? 0)
-        if let h = c.state.tensors["carried.hidden"] { scatterCarried(h.values, cell: false) }
-        if let cc = c.state.tensors["carried.cell"] { scatterCarried(cc.values, cell: true) }
+        if let h = c.state.tensors["carried.hidden"] { engine.restoreCarriedState(h.values, cell: false) }
+        if let cc = c.state.tensors["carried.cell"] { engine.restoreCarriedState(cc.values, cell: true) }
         if let b = c.state.metadata["best_checkpoint"], let l = c.state.metadata["best_loss"].flatMap(Double.init) { best = (l, b) }
-    }
-
-    /// The carried training state of every stream, [L, B, H] in global stream order, on every rank.
-    private func gatherCarried(cell: Bool) -> [Float]? {
-        guard run.plan.isStateful else { return nil }
-        let m = trainer.network.config, B = config.training.batchSize, H = m.hiddenSize, L = m.layers
-        if cell && m.cell != .lstm { return nil }
-        let global = FloatBuffer(count: L * B * H)
-        for (t, r) in trainer.replicas.enumerated() {
-            let own = Shard(rank: comm.rank, rankCount: comm.size, thread: t, threadCount: trainer.threads).range(in: B)
-            let src = (cell ? r.carriedCell : r.carriedHidden)[0].base, b = own.count
-            for l in 0..<L { for j in 0..<b { Vec.copy(src + (l * b + j) * H, global.base + (l * B + own.lowerBound + j) * H, count: H) } }
-        }
-        comm.allreduceSum(global.base, count: global.count)
-        return global.array
-    }
-
-    private func scatterCarried(_ values: [Float], cell: Bool) {
-        let m = trainer.network.config, B = config.training.batchSize, H = m.hiddenSize, L = m.layers
-        guard values.count == L * B * H else { return }
-        for (t, r) in trainer.replicas.enumerated() {
-            let own = Shard(rank: comm.rank, rankCount: comm.size, thread: t, threadCount: trainer.threads).range(in: B)
-            let dst = (cell ? r.carriedCell : r.carriedHidden)[0].base, b = own.count
-            for l in 0..<L { for j in 0..<b { for k in 0..<H { dst[(l * b + j) * H + k] = values[(l * B + own.lowerBound + j) * H + k] } } }
-        }
     }
 
     /// Collective (every rank calls it); rank 0 writes checkpoints/step-N atomically and prunes.
     private func saveCheckpoint(step: Int, epoch: Int) throws {
-        let hidden = gatherCarried(cell: false), cell = gatherCarried(cell: true)
+        let stateful = run.plan.isStateful
+        let hidden = stateful ? engine.carriedState(cell: false) : nil, cell = stateful ? engine.carriedState(cell: true) : nil
         guard comm.rank == 0 else { return }
-        let net = trainer.network
+        let net = engine.network
         let name = Checkpoint.directoryName(step: step)
         if let v = lastValidationLoss, v.isFinite, best == nil || v < best!.loss { best = (v, name) }
         var meta: [String: String] = ["experiment": (try? config.yaml()) ?? ""]
-        if let json = try? JSONEncoder().encode(trainer.dataset.manifest) { meta["data_manifest"] = String(decoding: json, as: UTF8.self) }
+        if let json = try? JSONEncoder().encode(engine.dataset.manifest) { meta["data_manifest"] = String(decoding: json, as: UTF8.self) }
         var state = TrainingState()
-        state.capture(trainer.optimizer)
+        state.capture(engine.optimizer)
         state.counters["step"] = Int64(step)
         state.counters["epoch"] = Int64(epoch)
         state.words["seed"] = [config.seed]
-        state.words["data_fingerprint"] = [trainer.dataset.fingerprint()]
+        state.words["data_fingerprint"] = [engine.dataset.fingerprint()]
         let shape = [net.config.layers, config.training.batchSize, net.config.hiddenSize]
         if let hidden { state.tensors["carried.hidden"] = StoredTensor(shape: shape, values: hidden) }
         if let cell { state.tensors["carried.cell"] = StoredTensor(shape: shape, values: cell) }
         if let best { state.metadata["best_checkpoint"] = best.name; state.metadata["best_loss"] = "\(best.loss)" }
         if let v = lastValidationLoss { state.metadata["validation_loss"] = "\(v)" }
-        let checkpoint = Checkpoint(model: ModelCheckpoint(config: net.config, layout: net.layout, parameters: trainer.parameters.array,
+        let checkpoint = Checkpoint(model: ModelCheckpoint(config: net.config, layout: net.layout, parameters: engine.parameters.array,
                                                            metadata: meta), state: state)
         let dir = runDirectory.appendingPathComponent("checkpoints")
         try checkpoint.write(to: dir.appendingPathComponent(name))
@@ -181,7 +157,7 @@ public final class TrainingSession {
         if comm.rank == 0 {
             var metrics: [String: Double] = [:]
             if let v = run.lastValidation { metrics["validation_loss"] = v.loss }
-            if let b = trainer.persistenceBaseline(.validation) { metrics["baseline_loss"] = b }
+            if let b = run.validationBaseline { metrics["baseline_loss"] = b }
             reporter.report(ProgressReporter.Event(kind: .summary, step: run.step, totalSteps: run.totalSteps, metrics: metrics))
             reporter.finish()
             metrics_close()

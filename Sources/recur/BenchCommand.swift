@@ -5,6 +5,7 @@
 import ArgumentParser
 import CAllocationCounter
 import Foundation
+import RecurEngine
 import RecurKernels
 import RecurParallel
 import RecurTrain

@@ -5,6 +5,7 @@
 import ArgumentParser
 import Foundation
 import RecurData
+import RecurEngine
 import RecurKernels
 import RecurModel
 import RecurOptim
@@ -97,10 +98,10 @@ struct Train: ParsableCommand {
             if isUserInputError(error) { failInput(error) }
             throw error
         }
-        let trainer = session.trainer
+        let engine = session.engine
         if root && !quiet && logFormat == .text {
-            let m = trainer.network.config
-            Console.out("recur: \(session.config.name): \(m.cell.rawValue) \(m.hiddenSize)×\(m.layers), \(trainer.network.parameterCount) parameters; \(trainer.dataset.windowCount(.train)) training windows, \(session.run.totalSteps) steps; \(comm.size) process(es) × \(trainer.threads) thread(s)\n")
+            let m = engine.network.config
+            Console.out("recur: \(session.config.name): \(m.cell.rawValue) \(m.hiddenSize)×\(m.layers), \(engine.network.parameterCount) parameters; \(engine.dataset.windowCount(.train)) training windows, \(session.run.totalSteps) steps; \(comm.size) process(es) × \(engine.threads) thread(s)\n")
         }
         do {
             try session.start()
@@ -110,7 +111,7 @@ struct Train: ParsableCommand {
             throw ExitCode(1)
         }
         if root, let parametersOut {
-            let data = Data(bytes: trainer.parameters.base, count: trainer.parameters.count * MemoryLayout<Float>.size)
+            let data = Data(bytes: engine.parameters.base, count: engine.parameters.count * MemoryLayout<Float>.size)
             try data.write(to: URL(fileURLWithPath: parametersOut), options: .atomic)
         }
         if let mpi = comm as? MPICommunicator { mpi.finalize() }

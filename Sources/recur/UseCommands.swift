@@ -5,6 +5,7 @@
 import ArgumentParser
 import Foundation
 import RecurData
+import RecurEngine
 import RecurKernels
 import RecurParallel
 import RecurTrain
@@ -27,10 +28,11 @@ struct Eval: ParsableCommand {
                 throw ValidationError("the \(split) split of \(trained.experiment.data.path) holds no window (its fraction is \(trained.experiment.data.split.fraction(which)))")
             }
             let k = threads ?? ProcessInfo.processInfo.activeProcessorCount
-            let trainer = try Trainer(config: trained.experiment, dataset: dataset, comm: SingleProcessCommunicator(),
-                                      threads: min(k, trained.experiment.training.batchSize))
-            trained.checkpoint.parameters.withUnsafeBufferPointer { trainer.parameters.base.update(from: $0.baseAddress!, count: $0.count) }
-            let report = try trainer.evaluationReport(which)
+            let experiment = trained.experiment
+            let engine = try Engine(experiment.engineConfig(for: dataset, threads: min(k, experiment.training.batchSize)),
+                                    dataset: dataset, comm: SingleProcessCommunicator())
+            engine.setParameters(trained.checkpoint.parameters)
+            let report = try engine.evaluationReport(which)
             if json {
                 let e = JSONEncoder(); e.outputFormatting = [.prettyPrinted, .sortedKeys]
                 print(String(decoding: try e.encode(report), as: UTF8.self))

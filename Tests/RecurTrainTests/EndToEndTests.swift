@@ -2,6 +2,7 @@
 // forecaster that beats the previous-value baseline, and bad input exits with status 2.
 
 import Foundation
+import RecurEngine
 import XCTest
 import RecurData
 import RecurParallel
@@ -20,7 +21,7 @@ final class EndToEndTests: XCTestCase {
         """
         let config = try ExperimentConfig.parse(yaml: yaml, file: "overfit.yaml")
         let dataset = try config.loadDataset(configPath: nil)
-        let trainer = try Trainer(config: config, dataset: dataset, comm: SingleProcessCommunicator(), threads: 1)
+        let trainer = try Engine(config.engineConfig(for: dataset, threads: 1), dataset: dataset, comm: SingleProcessCommunicator())
         // One fixed batch: the first 8 windows in stored order.
         let order = try BatchPlan.training(dataset, batchSize: 8, shuffle: false, seed: 5).order(epoch: 0)
         let first = trainer.step(order, step: 0, learningRate: 0.02, stepIndex: 0)

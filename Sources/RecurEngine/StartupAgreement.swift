@@ -4,12 +4,10 @@
 // differ, so all ranks throw the same AgreementError naming the settings and the ranks. Only
 // after it passes are parameters and optimizer state broadcast (Note [Agree, then broadcast]).
 
-import Foundation
 import RecurData
 import RecurKernels
 import RecurModel
 import RecurParallel
-import Yams
 
 // Note [Agree, then broadcast]
 // A broadcast assumes that every rank holds a buffer of the same size. Ranks that disagree on
@@ -58,18 +56,6 @@ public enum StartupAgreement {
     /// Changes when the items or their meaning change, so another Recur build is named as such.
     static let protocolWord: UInt64 = 0x5245_4355_5202_0001   // "RECUR", protocol 2.1
 
-    /// What a training run agrees on, in the order it is reported.
-    public static func items(config: ExperimentConfig, layout: ParameterLayout, dataset: any WindowedDataset) -> [AgreementItem] {
-        var c = config
-        c.parallel.threads = nil            // threads may differ per node
-        let settings = c.settingLines()
-        return buildItems() + [
-            AgreementItem(name: "experiment", lines: { settings }),
-            layoutItem(layout),
-            AgreementItem(name: "data", digest: dataset.fingerprint(), lines: { dataset.agreementLines() }),
-        ]
-    }
-
     /// The items every command that runs under mpirun compares: the Recur build and kernels.
     public static func buildItems() -> [AgreementItem] { [versionItem(), kernelItem()] }
 
@@ -83,7 +69,7 @@ public enum StartupAgreement {
         AgreementItem(name: "kernels", lines: { ["kernels: \(KernelLevel.current.name) (RECUR_KERNELS=avx2 or baseline on every rank makes mixed CPUs agree)"] })
     }
 
-    static func layoutItem(_ layout: ParameterLayout) -> AgreementItem {
+    public static func layoutItem(_ layout: ParameterLayout) -> AgreementItem {
         AgreementItem(name: "parameter layout", digest: layout.fingerprint, lines: {
             layout.entries.map { "\($0.name): [\($0.shape.map(String.init).joined(separator: ", "))]" }
         })
@@ -142,42 +128,4 @@ public enum StartupAgreement {
     }
 
     private static func list(_ ranks: [Int]) -> String { ranks.map(String.init).joined(separator: ", ") }
-}
-
-extension ExperimentConfig {
-    /// Every resolved setting as "section.key: value" lines, in file order (the start-up
-    /// agreement names the keys that differ with them).
-    public func settingLines() -> [String] {
-        var lines: [String] = []
-        func walk(_ node: Node, _ path: String) {
-            switch node {
-            case .mapping(let m):
-                for (k, v) in m { walk(v, path.isEmpty ? (k.string ?? "?") : "\(path).\(k.string ?? "?")") }
-            case .sequence(let s):
-                lines.append("\(path): [\(s.map { $0.string ?? "…" }.joined(separator: ", "))]")
-            case .scalar(let s):
-                lines.append("\(path): \(s.string)")
-            default:
-                lines.append("\(path): ?")
-            }
-        }
-        walk(fileNode(), "")
-        return lines
-    }
-}
-
-extension WindowedDataset {
-    /// What a rank loaded, as "key: value" lines for the start-up agreement's message.
-    func agreementLines() -> [String] {
-        let m = manifest
-        var lines = ["data kind: \(m.kind.rawValue)",
-                     "training windows: \(windowCount(.train))",
-                     "validation windows: \(windowCount(.validation))",
-                     "test windows: \(windowCount(.test))"]
-        if let v = m.vocabulary { lines.append("vocabulary size: \(v.count)") }
-        if !m.featureColumns.isEmpty { lines.append("input columns: \(m.featureColumns.joined(separator: ", "))") }
-        if let k = m.classCount { lines.append("classes: \(k)") }
-        lines.append("content fingerprint: \(String(fingerprint(), radix: 16))")
-        return lines
-    }
 }

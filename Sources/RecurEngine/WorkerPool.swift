@@ -1,10 +1,10 @@
 // Thread replicas inside one process: runs one task per replica on a small pool of long-lived
-// worker threads, and sums the replicas' flat gradient buffers into the first one in a fixed
-// order (replica 0, 1, 2 … for every element), the sum itself spread over threads by
-// contiguous chunks. The step's form (a C function and a context pointer) allocates nothing;
-// workers sleep between jobs instead of Dispatch creating work items. It knows nothing of
-// models or data; RecurTrain's Replica owns those.
+// workers, and sums the replicas' flat gradient buffers into the first one in a fixed order
+// (replica 0, 1, 2 … for every element), the sum itself spread over threads by contiguous
+// chunks. The step's form (a C function and a context pointer) allocates nothing. It knows
+// nothing of models or data; Replica owns those.
 
+import Dispatch
 import RecurKernels
 
 #if canImport(Glibc)
@@ -13,17 +13,17 @@ import Glibc
 import Darwin
 #endif
 
-public enum ReplicaGroup {
+extension WorkerPool {
     /// Runs `body(k)` for every replica k in 0..<count, concurrently when count > 1: k = 0 on
     /// the calling thread, k ≥ 1 on worker k of the process's pool. Returns when all are done.
-    /// Not reentrant: call it from one thread (the trainer's), never from inside `body`.
+    /// Not reentrant: call it from one thread (the engine's), never from inside `body`.
     /// (Outside the step: the closure's context is boxed once per call.)
     public static func run(_ count: Int, _ body: (Int) -> Void) {
         if count == 1 { body(0); return }
         withoutActuallyEscaping(body) { escapable in
             var closure = escapable
             withUnsafeMutablePointer(to: &closure) { pointer in
-                WorkerPool.shared.run(count, context: UnsafeMutableRawPointer(pointer), callClosure)
+                shared.run(count, context: UnsafeMutableRawPointer(pointer), callClosure)
             }
         }
     }
@@ -37,9 +37,8 @@ public enum ReplicaGroup {
     /// would be boxed on the heap for every call.
     public static func run(_ count: Int, context: UnsafeMutableRawPointer, _ task: ReplicaTask) {
         if count == 1 { task(context, 0); return }
-        WorkerPool.shared.run(count, context: context, task)
+        shared.run(count, context: context, task)
     }
-
 }
 
 /// A replica's share of a parallel region: called as task(context, replica).
@@ -67,7 +66,7 @@ public final class GradientThreadSum {
 
     public func run() {
         guard buffers.count > 1 else { return }
-        ReplicaGroup.run(chunks, context: Unmanaged.passUnretained(self).toOpaque(), Self.task)
+        WorkerPool.run(chunks, context: Unmanaged.passUnretained(self).toOpaque(), Self.task)
     }
 
     private static let task: ReplicaTask = { context, c in
@@ -82,7 +81,7 @@ public final class GradientThreadSum {
 /// Worker threads that sleep on a condition variable between jobs. One job at a time: the
 /// caller publishes it under the mutex with a new generation number, runs task 0 itself, and
 /// waits until every worker with a task has reported back.
-final class WorkerPool: @unchecked Sendable {
+public final class WorkerPool: @unchecked Sendable {
     static let shared = WorkerPool()
 
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -97,6 +96,8 @@ final class WorkerPool: @unchecked Sendable {
     private var taskCount = 0
     private var pending = 0
     private var workers = 0
+    /// One serial queue per worker (Note [Workers from Dispatch]).
+    private var queues: [DispatchQueue] = []
 
     private init() {
         pthread_mutex_init(mutex, nil)
@@ -122,25 +123,18 @@ final class WorkerPool: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
     }
 
+    // Note [Workers from Dispatch]
+    // Each worker is one work item on its own serial Dispatch queue, started once and never
+    // returning: it sleeps on the pool's condition variable between jobs. So the replicas'
+    // threads come from Dispatch as ARCHITECTURE.md §5 says, while a step creates no work item
+    // (DispatchQueue.concurrentPerform would, and a closure context with it, every step) and
+    // allocates nothing. A serial queue of its own per worker keeps a blocked worker from
+    // holding a thread that the global queues' other work needs.
     private func startWorker(index: Int) {
         // The worker starts from the generation before the job being published, so it takes that job.
-        let context = Unmanaged.passRetained(WorkerStart(pool: self, index: index, seen: generation)).toOpaque()
-        #if canImport(Glibc)
-        var thread = pthread_t()
-        #else
-        var thread: pthread_t? = nil
-        #endif
-        let rc = pthread_create(&thread, nil, { raw in
-            #if canImport(Glibc)
-            let start = Unmanaged<WorkerStart>.fromOpaque(raw!).takeRetainedValue()
-            #else
-            let start = Unmanaged<WorkerStart>.fromOpaque(raw).takeRetainedValue()
-            #endif
-            start.pool.workerLoop(index: start.index, seen: start.seen)
-            return nil
-        }, context)
-        precondition(rc == 0, "ReplicaGroup: cannot start a worker thread (pthread_create error \(rc))")
-        pthread_detach(thread)
+        let seen = generation
+        queues.append(DispatchQueue(label: "recur.replica-\(index)"))
+        queues[queues.count - 1].async { [self] in self.workerLoop(index: index, seen: seen) }
     }
 
     private func workerLoop(index: Int, seen initial: UInt64) {
@@ -158,11 +152,4 @@ final class WorkerPool: @unchecked Sendable {
             if pending == 0 { pthread_cond_signal(done) }
         }
     }
-}
-
-private final class WorkerStart {
-    let pool: WorkerPool
-    let index: Int
-    let seen: UInt64
-    init(pool: WorkerPool, index: Int, seen: UInt64) { self.pool = pool; self.index = index; self.seen = seen }
 }

@@ -1,0 +1,60 @@
+// Evaluation passes over a split with the training replicas (no dropout, no update), and what
+// they hand to callers: the reduced loss, or each batch's outputs and targets per replica, so
+// metrics are computed outside the engine without reaching into replicas or workspaces.
+
+import RecurData
+import RecurKernels
+import RecurModel
+
+/// One replica's share of an evaluation batch: the head's outputs and the targets they are
+/// scored against, valid until the next batch runs.
+public struct ReplicaOutputs {
+    /// Output rows (T·b every step, b last step) of `outputSize` values each.
+    public let rows: Int
+    public let outputSize: Int
+    public let outputs: UnsafePointer<Float>
+    /// Class or token ids, one per row (cross-entropy tasks).
+    public let targetTokens: UnsafePointer<Int32>?
+    /// Values laid out like `outputs` (regression tasks).
+    public let targetValues: UnsafePointer<Float>?
+}
+
+extension Engine {
+    /// Loss and accuracy over every window of `split` exactly once (no dropout, no update):
+    /// batches of the configured size in stored order, or for stateful data every stream
+    /// advanced together from a zero state. Collective.
+    public func evaluate(_ split: DataSplit) -> StepResult {
+        guard let plan = try? BatchPlan.evaluation(dataset, split: split, batchSize: config.batchSize),
+              plan.stepsPerEpoch > 0 else {
+            return StepResult(loss: .nan, gradientNorm: 0, targets: 0, windows: 0, correct: 0)
+        }
+        let pass = evaluationPass(plan, split: split)
+        var t = [pass.loss, pass.correct]
+        comm.allreduceSum(&t)
+        return StepResult(loss: t[0] / pass.targets, gradientNorm: 0, targets: Int(pass.targets), windows: plan.windowCount,
+                          correct: Int(t[1]))
+    }
+
+    /// Runs every batch of an evaluation plan once (streams from zero state when stateful) and
+    /// returns this rank's loss and hit sums with the global target count; `afterBatch` sees
+    /// each replica's outputs of the batch before the next overwrites them. Callers reduce the sums.
+    public func evaluationPass(_ plan: BatchPlan, split: DataSplit,
+                               afterBatch: (ReplicaOutputs) -> Void = { _ in }) -> (loss: Double, correct: Double, targets: Double) {
+        if plan.isStateful { replicas.forEach { $0.resetCarriedState(slot: 1) } }
+        let order = plan.order(epoch: 0)
+        var loss = 0.0, correct = 0.0, targets = 0.0
+        for s in 0..<plan.stepsPerEpoch {
+            let (local, normalizer) = runReplicas(order, step: s, split: split, train: false, dropoutSeed: nil,
+                                                  stateful: plan.isStateful)
+            loss += local.loss; correct += Double(local.correct); targets += normalizer
+            for r in replicas where r.lastCount > 0 {
+                let ws = r.workspace
+                afterBatch(ReplicaOutputs(rows: ws.outputRows, outputSize: ws.network.config.outputSize,
+                                          outputs: UnsafePointer(ws.outputs.base),
+                                          targetTokens: r.batch.targetTokens.map { UnsafePointer($0.base) },
+                                          targetValues: r.batch.targetValues.map { UnsafePointer($0.base) }))
+            }
+        }
+        return (loss, correct, targets)
+    }
+}

@@ -1,0 +1,215 @@
+// The synchronized training step of ARCHITECTURE.md: every replica of every rank runs its
+// contiguous share of the global batch; gradients are summed over threads (fixed order), then
+// over ranks (bucketed allreduce), clipped by global norm and applied by one optimizer update
+// that is identical everywhere. One process with one thread is the same code with sizes 1.
+// The epoch loop, logging and checkpoints live in RecurTrain and use this API only.
+
+import RecurData
+import RecurKernels
+import RecurModel
+import RecurOptim
+import RecurParallel
+
+/// What one synchronized step or evaluation produced, reduced over all replicas and ranks.
+public struct StepResult: Sendable {
+    /// Σ loss / global normalizer.
+    public var loss: Double
+    /// Global gradient norm before clipping (0 for evaluation).
+    public var gradientNorm: Double
+    /// Targets and windows counted across all replicas.
+    public var targets: Int
+    public var windows: Int
+    /// Arg-max hits (cross-entropy only).
+    public var correct: Int
+}
+
+/// Where the last synchronized step spent its time (seconds, monotonic clock), for `recur bench`.
+public struct StepPhases: Sendable, Equatable {
+    /// Forward, loss and backward of every replica (the slowest one, as the threads are joined).
+    public var replicas: Double = 0
+    /// Summing the replicas' gradient buffers into replica 0's.
+    public var threadReduction: Double = 0
+    /// Waiting at a barrier for the slowest rank before the allreduce; only when
+    /// `separatesRankWait` is on (`recur bench`), else 0 and the wait is inside `allreduce`.
+    public var rankWait: Double = 0
+    /// Gradient allreduce over ranks plus the loss-sum allreduce.
+    public var allreduce: Double = 0
+    /// Norm, clipping and the optimizer update.
+    public var update: Double = 0
+    public init() {}
+}
+
+public final class Engine {
+    public let config: EngineConfig
+    public let comm: Communicator
+    public let dataset: any WindowedDataset
+    public let network: RecurrentNetwork
+    public let optimizer: Optimizer
+    public var threads: Int { config.threads }
+    /// The flat parameter buffer (layout `network.layout`); read it, or write it before
+    /// `broadcastInitialState`.
+    public let parameters: FloatBuffer
+    let replicas: [Replica]
+    let threadSum: GradientThreadSum
+    let allreduce: GradientAllreduce
+    /// The parallel region in flight (see `runReplicas`).
+    var region: ReplicaRegion?
+    /// Loss sum, hits and count of a step, reduced across ranks (kept to avoid allocating per step).
+    private var totals = [Double](repeating: 0, count: 3)
+    /// Whether the start-up agreement passed (Note [Agree, then broadcast]).
+    private(set) var agreed: Bool
+    /// Phase times of the last `step`.
+    public private(set) var lastStepPhases = StepPhases()
+    /// When on (and there are several ranks), each step meets at a barrier before the allreduce,
+    /// so that `lastStepPhases.allreduce` times the exchange alone and `rankWait` the imbalance
+    /// between ranks. `recur bench` turns it on; training leaves it off (one latency less).
+    public var separatesRankWait = false
+
+    /// Builds the model for `dataset`, initialises parameters from the seed and builds the
+    /// replicas. Nothing crosses ranks here: `agree(on:)` first, then `broadcastInitialState`
+    /// (Note [Agree, then broadcast] in StartupAgreement.swift).
+    /// - Throws: `ModelConfigError` for a model out of range.
+    public init(_ config: EngineConfig, dataset: any WindowedDataset, comm: Communicator) throws {
+        precondition(config.threads >= 1 && config.batchSize >= 1, "Engine: threads and batch size must be positive")
+        self.config = config
+        self.comm = comm
+        self.dataset = dataset
+        network = try RecurrentNetwork(config.model)
+        parameters = FloatBuffer(count: network.parameterCount)
+        network.initializeParameters(parameters.base, seed: config.seed)
+        optimizer = Optimizer(config: config.optimizer, parameterCount: network.parameterCount)
+        let capacity = Shard.maxShardSize(config.batchSize, rankCount: comm.size, threadCount: config.threads)
+        let network = self.network
+        replicas = (0..<config.threads).map { _ in Replica(network: network, dataset: dataset, capacity: capacity) }
+        threadSum = GradientThreadSum(replicas.map(\.gradients), threads: config.threads)
+        allreduce = GradientAllreduce(bucketSize: config.bucketSize)
+        agreed = comm.size == 1
+        BLAS.useSingleThread()
+    }
+
+    // MARK: Start-up
+
+    /// The start-up agreement (StartupAgreement.check) over what the engine itself must share
+    /// with every rank — Recur build, kernel level, parameter layout — and the caller's items.
+    /// Collective. - Throws: `AgreementError` on every rank when any rank differs.
+    public func agree(on items: [AgreementItem]) throws {
+        try StartupAgreement.check(StartupAgreement.buildItems() + [StartupAgreement.layoutItem(network.layout)] + items,
+                                   comm: comm)
+        agreed = true
+    }
+
+    /// Makes rank 0's parameters and optimizer state every rank's. Collective; only after
+    /// `agree(on:)` passed (Note [Agree, then broadcast]).
+    public func broadcastInitialState() {
+        precondition(agreed, "broadcast before the start-up agreement (Note [Agree, then broadcast])")
+        comm.broadcast(parameters.base, count: parameters.count, root: 0)
+        for (_, buffer) in optimizer.stateTensors { comm.broadcast(buffer.base, count: buffer.count, root: 0) }
+    }
+
+    /// Replaces the parameters (a checkpoint or an imported model); sizes must match the layout.
+    public func setParameters(_ values: [Float]) {
+        precondition(values.count == parameters.count, "setParameters: \(values.count) values for \(parameters.count) parameters")
+        values.withUnsafeBufferPointer { parameters.base.update(from: $0.baseAddress!, count: $0.count) }
+    }
+
+    // MARK: The step
+
+    /// One synchronized optimizer step over batch `step` of the training split's `order`:
+    /// replicas forward+backward, thread sum, allreduce, clip, update.
+    /// - Parameters:
+    ///   - learningRate: the scheduled rate for this update.
+    ///   - stepIndex: the global update number (seeds this step's dropout masks).
+    ///   - applyIfFinite: false to compute everything but leave parameters alone.
+    /// - Returns: the reduced loss and norm; the update is skipped when either is not finite.
+    public func step(_ order: EpochOrder, step: Int, learningRate: Float, stepIndex: Int,
+                     applyIfFinite: Bool = true) -> StepResult {
+        var clock = PhaseClock()
+        let dropoutSeed = config.model.dropout > 0 ? config.seed &+ UInt64(stepIndex) &* 0x9E37_79B9 : nil
+        let (local, normalizer) = runReplicas(order, step: step, split: .train, train: true, dropoutSeed: dropoutSeed,
+                                              stateful: order.plan.isStateful)
+        lastStepPhases.replicas = clock.lap()
+        threadSum.run()                                   // fixed-order sum into replica 0
+        lastStepPhases.threadReduction = clock.lap()
+        lastStepPhases.rankWait = 0
+        if separatesRankWait && comm.size > 1 {
+            comm.barrier()
+            lastStepPhases.rankWait = clock.lap()
+        }
+        let grads = replicas[0].gradients
+        allreduce.reduce(grads, over: comm)               // buckets, same order on every rank
+        totals[0] = local.loss; totals[1] = Double(local.correct); totals[2] = Double(local.count)
+        comm.allreduceSum(&totals)
+        lastStepPhases.allreduce = clock.lap()
+        defer { lastStepPhases.update = clock.lap() }
+
+        let sumSq = Vec.sumOfSquares(grads.base, count: grads.count)
+        let norm = sumSq.squareRoot()
+        let result = StepResult(loss: totals[0] / normalizer, gradientNorm: norm, targets: Int(normalizer),
+                                windows: order.plan.windowCount(step: step), correct: Int(totals[1]))
+        guard applyIfFinite, result.loss.isFinite, norm.isFinite else { return result }
+        clip(grads, sumOfSquares: sumSq)
+        optimizer.step(parameters: parameters.base, gradients: UnsafePointer(grads.base), count: grads.count,
+                       learningRate: learningRate)
+        return result
+    }
+
+    /// Clipping by global norm, then by value, as configured.
+    private func clip(_ grads: FloatBuffer, sumOfSquares: Double) {
+        if let maxNorm = config.clipNorm, maxNorm > 0 {
+            clipGradientsByGlobalNorm(grads.base, count: grads.count, maxNorm: Float(maxNorm), sumOfSquares: sumOfSquares)
+        }
+        if let limit = config.clipValue {
+            clipGradientsByValue(grads.base, count: grads.count, limit: Float(limit))
+        }
+    }
+
+    /// Runs every replica over its shard of batch `step` of `order` (ARCHITECTURE.md §6: the
+    /// loss is divided by the step's global target count, so shards of any size add up).
+    func runReplicas(_ order: EpochOrder, step: Int, split: DataSplit, train: Bool, dropoutSeed: UInt64?,
+                     stateful: Bool) -> (LossSums, normalizer: Double) {
+        let normalizer = Double(order.plan.targetCount(step: step))
+        region = ReplicaRegion(order: order, step: step, split: split, train: train, dropoutSeed: dropoutSeed,
+                               stateful: stateful, normalizer: Float(normalizer))
+        WorkerPool.run(threads, context: Unmanaged.passUnretained(self).toOpaque(), Self.replicaTask)
+        var local = LossSums()
+        for r in replicas { local.loss += r.sums.loss; local.correct += r.sums.correct; local.count += r.sums.count }
+        return (local, normalizer)
+    }
+
+    /// What every replica of the current parallel region reads (set by the main thread before
+    /// the region starts, read-only while it runs).
+    struct ReplicaRegion {
+        var order: EpochOrder
+        var step: Int
+        var split: DataSplit
+        var train: Bool
+        var dropoutSeed: UInt64?
+        var stateful: Bool
+        var normalizer: Float
+    }
+
+    private static let replicaTask: ReplicaTask = { context, t in
+        let engine = Unmanaged<Engine>.fromOpaque(context).takeUnretainedValue()
+        guard let r = engine.region else { return }
+        let windows = r.order.windows(step: r.step, shard: engine.shard(t))
+        engine.replicas[t].run(parameters: UnsafePointer(engine.parameters.base), dataset: engine.dataset, split: r.split,
+                               windows: windows, normalizer: r.normalizer, train: r.train, dropoutSeed: r.dropoutSeed,
+                               firstSequence: windows.positions.lowerBound, stateful: r.stateful)
+    }
+
+    /// Replica `thread`'s coordinates in the job.
+    func shard(_ thread: Int) -> Shard {
+        Shard(rank: comm.rank, rankCount: comm.size, thread: thread, threadCount: threads)
+    }
+}
+
+/// Lap times on the monotonic clock: the step's phases are timed here and nowhere else.
+struct PhaseClock {
+    private var last = MonotonicClock.seconds()
+    /// Seconds since the previous lap (or the clock's start).
+    mutating func lap() -> Double {
+        let now = MonotonicClock.seconds()
+        defer { last = now }
+        return now - last
+    }
+}
