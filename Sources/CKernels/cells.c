@@ -150,6 +150,63 @@ INLINE void gru_bwd_body(const float *gates, const float *hn, const float *hPrev
     }
 }
 
+// GRU reset-before: two fused passes per step around its second GEMM, (W_hn (r ⊙ h)).
+
+INLINE void gru_before_gates_body(float *pre, const float *q, const float *hPrev, float *rh, long b, long H) {
+    for (long j = 0; j < b; j++) {
+        float *RS pr = pre + j * 3 * H, *RS pz = pr + H;
+        const float *RS qr = q + j * 2 * H, *RS qz = qr + H, *RS hp = hPrev + j * H;
+        float *RS o = rh + j * H;
+        for (long k = 0; k < H; k++) {
+            float r = rk_sigmoid(pr[k] + qr[k]);
+            float z = rk_sigmoid(pz[k] + qz[k]);
+            pr[k] = r; pz[k] = z;
+            o[k] = r * hp[k];
+        }
+    }
+}
+
+INLINE void gru_before_output_body(float *pre, const float *hPrev, float *hOut, long b, long H) {
+    for (long j = 0; j < b; j++) {
+        float *RS pz = pre + j * 3 * H + H, *RS pn = pz + H;
+        const float *RS hp = hPrev + j * H;
+        float *RS ho = hOut + j * H;
+        for (long k = 0; k < H; k++) {
+            float n = rk_tanh(pn[k]);
+            pn[k] = n;
+            ho[k] = n + pz[k] * (hp[k] - n);
+        }
+    }
+}
+
+INLINE void gru_before_backward_zn_body(const float *gates, const float *hPrev, const float *dOut, float *dhNext,
+                                        float *dG, long b, long H) {
+    for (long j = 0; j < b; j++) {
+        const float *RS gz = gates + j * 3 * H + H, *RS gn = gz + H, *RS hp = hPrev + j * H, *RS dO = dOut + j * H;
+        float *RS dz = dG + j * 3 * H + H, *RS dn = dz + H, *RS dhn = dhNext + j * H;
+        for (long k = 0; k < H; k++) {
+            float dh = dO[k] + dhn[k];
+            float z = gz[k], n = gn[k];
+            dz[k] = dh * (hp[k] - n) * z * (1.0f - z);
+            dn[k] = dh * (1.0f - z) * (1.0f - n * n);
+            dhn[k] = dh * z;
+        }
+    }
+}
+
+INLINE void gru_before_backward_r_body(const float *gates, const float *hPrev, const float *drh, float *dhNext,
+                                       float *dG, long b, long H) {
+    for (long j = 0; j < b; j++) {
+        const float *RS gr = gates + j * 3 * H, *RS hp = hPrev + j * H, *RS d = drh + j * H;
+        float *RS dr = dG + j * 3 * H, *RS dhn = dhNext + j * H;
+        for (long k = 0; k < H; k++) {
+            float r = gr[k];
+            dr[k] = d[k] * hp[k] * r * (1.0f - r);
+            dhn[k] = dhn[k] + d[k] * r;
+        }
+    }
+}
+
 INLINE void rnn_fwd_body(const float *RS pre, float *RS hOut, long b, long H, int relu) {
     long n = b * H;
     if (relu) { for (long i = 0; i < n; i++) hOut[i] = pre[i] > 0.0f ? pre[i] : 0.0f; }
@@ -204,6 +261,15 @@ DISPATCH(gru_after_backward,
          (const float *gates, const float *hn, const float *hPrev, const float *dOut, float *dhNext, float *dX,
           float *dHG, long b, long H),
          (gates, hn, hPrev, dOut, dhNext, dX, dHG, b, H))
+DISPATCH(gru_before_gates, (float *pre, const float *q, const float *hPrev, float *rh, long b, long H),
+         (pre, q, hPrev, rh, b, H))
+DISPATCH(gru_before_output, (float *pre, const float *hPrev, float *hOut, long b, long H), (pre, hPrev, hOut, b, H))
+DISPATCH(gru_before_backward_zn,
+         (const float *gates, const float *hPrev, const float *dOut, float *dhNext, float *dG, long b, long H),
+         (gates, hPrev, dOut, dhNext, dG, b, H))
+DISPATCH(gru_before_backward_r,
+         (const float *gates, const float *hPrev, const float *drh, float *dhNext, float *dG, long b, long H),
+         (gates, hPrev, drh, dhNext, dG, b, H))
 DISPATCH(rnn_forward, (const float *pre, float *hOut, long b, long H, int relu), (pre, hOut, b, H, relu))
 DISPATCH(rnn_backward,
          (const float *h, const float *dOut, const float *dhNext, float *dG, long b, long H, int relu),

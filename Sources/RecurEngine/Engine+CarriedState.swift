@@ -12,10 +12,10 @@ extension Engine {
     }
 
     /// The carried training state of every stream, [L, B, H] in global stream order, on every
-    /// rank (collective); `cell` for the LSTM cell state. nil for an LSTM-less `cell` request.
+    /// rank (collective); `cell` for the cell state of cells that carry one (LSTM), else nil.
     public func carriedState(cell: Bool) -> [Float]? {
         let m = network.config, B = config.batchSize, H = m.hiddenSize, L = m.layers
-        if cell && m.cell != .lstm { return nil }
+        if cell && !m.carriesCellState { return nil }
         let global = FloatBuffer(count: L * B * H)
         for (t, r) in replicas.enumerated() {
             let own = shard(t).range(in: B)
@@ -31,7 +31,7 @@ extension Engine {
     @discardableResult
     public func restoreCarriedState(_ values: [Float], cell: Bool) -> Bool {
         let m = network.config, B = config.batchSize, H = m.hiddenSize, L = m.layers
-        guard values.count == L * B * H, !cell || m.cell == .lstm else { return false }
+        guard values.count == L * B * H, !cell || m.carriesCellState else { return false }
         for (t, r) in replicas.enumerated() {
             let own = shard(t).range(in: B)
             let dst = (cell ? r.carriedCell : r.carriedHidden)[0].base, b = own.count

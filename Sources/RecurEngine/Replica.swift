@@ -26,7 +26,7 @@ final class Replica: @unchecked Sendable {
         let c = network.config
         let stateCount = c.layers * max(capacity, 1) * c.hiddenSize
         carriedHidden = [FloatBuffer(count: stateCount), FloatBuffer(count: stateCount)]
-        carriedCell = (0..<2).map { _ in FloatBuffer(count: c.cell == .lstm ? stateCount : 0) }
+        carriedCell = (0..<2).map { _ in FloatBuffer(count: c.carriesCellState ? stateCount : 0) }
     }
 
     func resetCarriedState(slot: Int) {

@@ -6,6 +6,7 @@ import RecurKernels
 
 enum ElmanCell: RecurrentCell {
     static let gateCount = 1
+    static var keepsStepExtra: Bool { false }
 
     static func forwardStep(_ s: LayerState, t: Int) {
         let H = s.H, b = s.b

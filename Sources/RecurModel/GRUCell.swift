@@ -8,6 +8,7 @@ import RecurKernels
 /// n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)) — PyTorch's nn.GRU.
 enum GRUResetAfterCell: RecurrentCell {
     static let gateCount = 3
+    static var separateHiddenGradient: Bool { true }
 
     /// b_hr and b_hz fold into the projection; b_hn stays inside r ⊙ (…), added per step.
     static func projectionBias(bIH: UnsafePointer<Float>, bHH: UnsafePointer<Float>, H: Int,
@@ -45,62 +46,31 @@ enum GRUResetAfterCell: RecurrentCell {
 /// n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn) — the original GRU (Cho et al., 2014).
 enum GRUResetBeforeCell: RecurrentCell {
     static let gateCount = 3
+    /// W_h(r,z) [2H, H] and W_hn [H, H] are packed apart: the step multiplies them by h and by r ⊙ h.
+    static var firstPackedBlock: Int { 2 }
 
     static func forwardStep(_ s: LayerState, t: Int) {
         let H = s.H, b = s.b, G = 3 * H
         let pre = s.gates + t * b * G
-        let hPrev = s.hPrev(t), hOut = s.hOut(t)
+        let hPrev = s.hPrev(t)
         let rh = s.extra + t * b * H
-        // tmp[b, 2H] = h_{t−1} · W_h(r,z)ᵀ
+        // tmp[b, 2H] = h_{t−1} · W_h(r,z)ᵀ; then r, z and r ⊙ h_{t−1}
         s.gemmWT(hPrev, lda: H, n: 2 * H, s.tmp, ldc: 2 * H, accumulate: false)
-        for j in 0..<b {
-            let p = pre + j * G, q = s.tmp + j * 2 * H, o = j * H
-            lanes(H) { k, n in
-                let r = Act.sigmoid(ld(p + k, n) + ld(q + k, n))
-                let z = Act.sigmoid(ld(p + H + k, n) + ld(q + H + k, n))
-                st(r, p + k, n); st(z, p + H + k, n)
-                st(r * ld(hPrev + o + k, n), rh + o + k, n)
-            }
-        }
-        // pre_n += (r ⊙ h_{t−1}) · W_hnᵀ
+        recur_gru_before_gates(pre, s.tmp, hPrev, rh, b, H)
+        // pre_n += (r ⊙ h_{t−1}) · W_hnᵀ; then n and h_t
         s.gemmWT(rh, lda: H, n: H, pre + 2 * H, ldc: G, accumulate: true, weights: s.wHH + 2 * H * H, packed: s.packedN)
-        for j in 0..<b {
-            let p = pre + j * G, o = j * H
-            lanes(H) { k, n in
-                let nn = Act.tanh(ld(p + 2 * H + k, n))
-                let z = ld(p + H + k, n), hp = ld(hPrev + o + k, n)
-                st(nn, p + 2 * H + k, n)
-                st(nn + z * (hp - nn), hOut + o + k, n)
-            }
-        }
+        recur_gru_before_output(pre, hPrev, s.hOut(t), b, H)
     }
 
     static func backwardStep(_ s: LayerState, t: Int) {
         let H = s.H, b = s.b, G = 3 * H
         let gates = s.gates + t * b * G, dG = s.dG + t * b * G
-        let dOut = s.dOut + t * b * H, hPrev = s.hPrev(t)
-        for j in 0..<b {
-            let g3 = gates + j * G, d3 = dG + j * G, o = j * H
-            lanes(H) { k, n in
-                let dh = ld(dOut + o + k, n) + ld(s.dhNext + o + k, n)
-                let z = ld(g3 + H + k, n), nn = ld(g3 + 2 * H + k, n)
-                let hp = ld(hPrev + o + k, n)
-                st(dh * (hp - nn) * z * (one - z), d3 + H + k, n)
-                st(dh * (one - z) * (one - nn * nn), d3 + 2 * H + k, n)
-                st(dh * z, s.dhNext + o + k, n)
-            }
-        }
-        // d(r ⊙ h)[b, H] = dn · W_hn
+        let hPrev = s.hPrev(t)
+        recur_gru_before_backward_zn(gates, hPrev, s.dOut + t * b * H, s.dhNext, dG, b, H)
+        // d(r ⊙ h)[b, H] = dn · W_hn; then dr and dh_{t−1} += d(r ⊙ h) ⊙ r
         let drh = s.tmp
         s.gemmW(dG + 2 * H, lda: G, k: H, drh, ldc: H, accumulate: false, weights: s.wHH + 2 * H * H, packed: s.packedN)
-        for j in 0..<b {
-            let g3 = gates + j * G, d3 = dG + j * G, o = j * H
-            lanes(H) { k, n in
-                let r = ld(g3 + k, n), d = ld(drh + o + k, n)
-                st(d * ld(hPrev + o + k, n) * r * (one - r), d3 + k, n)
-                st(ld(s.dhNext + o + k, n) + d * r, s.dhNext + o + k, n)
-            }
-        }
+        recur_gru_before_backward_r(gates, hPrev, drh, s.dhNext, dG, b, H)
         // dh_{t−1} += d(r,z) · W_h(r,z)
         s.gemmW(dG, lda: G, k: 2 * H, s.dhNext, ldc: H, accumulate: true)
     }

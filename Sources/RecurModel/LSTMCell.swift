@@ -7,6 +7,8 @@ import RecurKernels
 
 enum LSTMCell: RecurrentCell {
     static let gateCount = 4
+    static var keepsCellState: Bool { true }
+    static var forgetGate: Int? { 1 }
 
     static func forwardStep(_ s: LayerState, t: Int) {
         let H = s.H, b = s.b, G = 4 * H

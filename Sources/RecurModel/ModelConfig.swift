@@ -2,10 +2,9 @@
 // checked by validate() before anything is allocated; the YAML reader fills them in.
 // Nothing here allocates or computes; RecurrentNetwork turns a config into a layout.
 
+/// The recurrent cell; RecurrentCell.swift maps each kind (and GRU variant) to its cell type.
 public enum CellKind: String, Codable, Sendable, CaseIterable {
     case rnn, gru, lstm
-    /// Gates per cell: weight matrices are [gateCount·H, ·].
-    public var gateCount: Int { switch self { case .rnn: 1; case .gru: 3; case .lstm: 4 } }
 }
 
 /// Elman RNN activation.

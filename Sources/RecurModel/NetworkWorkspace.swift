@@ -1,19 +1,13 @@
-// One replica's activations and scratch for a RecurrentNetwork, allocated once for a maximum
-// batch and sequence length, and the forward and backward passes over them (ARCHITECTURE.md §4):
-// per layer one input-projection GEMM over all T·b rows, per step one recurrent GEMM and a
-// fused elementwise pass; after the time loop the weight gradients as GEMMs over all rows.
+// One replica's layer stack for a RecurrentNetwork: the stored activations and scratch of
+// every layer, allocated once for a maximum batch and sequence length, and the forward and
+// backward passes over them (ARCHITECTURE.md §4). It composes the pieces: the InputEncoder
+// projects layer 0's input, LayerUnroller drives the model's cell type through time for every
+// layer (per step one recurrent GEMM and a fused pass; after the loop the weight gradients as
+// GEMMs over all rows), dropout sits between layers, and the Head scores the top layer.
 // It allocates nothing after init and never touches parameters except through given pointers.
 
 import CKernels
 import RecurKernels
-
-/// Token ids or real-valued features for one batch, time-major.
-public enum ModelInput {
-    /// Token ids at [t·b + j].
-    case tokens(UnsafePointer<Int32>)
-    /// Feature vectors at [(t·b + j)·F + f].
-    case features(UnsafePointer<Float>)
-}
 
 /// Initial hidden (and LSTM cell) state, [L, b, H] each.
 public struct InitialState {
@@ -33,47 +27,31 @@ public struct DropoutSource {
     public init(seed: UInt64, firstSequence: Int) { self.seed = seed; self.firstSequence = firstSequence }
 }
 
-/// Sums a loss produced over one batch, before any reduction across replicas.
-public struct LossSums: Sendable, Equatable {
-    /// Σ over targets of the per-target loss (not divided by anything).
-    public var loss: Double
-    /// Predictions whose arg-max equals the target (cross-entropy only).
-    public var correct: Int
-    /// Targets counted.
-    public var count: Int
-    public init(loss: Double = 0, correct: Int = 0, count: Int = 0) {
-        self.loss = loss; self.correct = correct; self.count = count
-    }
-}
-
 /// A replica's buffers and passes. Not thread-safe: one workspace per thread.
 public final class NetworkWorkspace: @unchecked Sendable {
     public let network: RecurrentNetwork
     public let maxBatch: Int
     public let maxSteps: Int
+    /// The model's cell type, chosen once (RecurrentCell.swift).
+    private let cell: any RecurrentCell.Type
+    private let encoder: InputEncoder
+    private let head: Head
 
     // Per layer: stored activations.
     private let hs: [FloatBuffer]          // [(T+1)·B, H]
-    private let cs: [FloatBuffer]          // [(T+1)·B, H] (LSTM)
+    private let cs: [FloatBuffer]          // [(T+1)·B, H] (cells that keep a cell state)
     private let gates: [FloatBuffer]       // [T·B, G·H]
-    private let extra: [FloatBuffer]       // [T·B, H]
+    private let extra: [FloatBuffer]       // [T·B, H] (cells that keep a per-step extra)
     private let dropped: [FloatBuffer]     // [T·B, H] input of layer l > 0 after dropout
     private let masks: [FloatBuffer]       // [T·B, H]
     // Shared scratch.
-    /// [V, G·H] one-hot: W_ih_l0ᵀ, also its gradient. Embedding: the table's projection
-    /// b + E·W_ih_l0ᵀ (Note [Embedding through the table]), then Σ dG per token. A few
-    /// features: [I, G·H], W_ih_l0ᵀ and then its gradient (Note [Few input features]).
-    private let weightT: FloatBuffer
     private let dG: FloatBuffer, dHG: FloatBuffer, tmp: FloatBuffer, biasRow: FloatBuffer
     private let dhNext: FloatBuffer, dcNext: FloatBuffer
     private let sumX: FloatBuffer, sumH: FloatBuffer   // [G·H] column sums of dG, dHG
     private let dYa: FloatBuffer, dYb: FloatBuffer
-    /// Head outputs: [T·B, O] (every step) or [B, O] (last step), and their gradient.
-    public let outputs: FloatBuffer
-    public let dOutputs: FloatBuffer
     private let finalH: FloatBuffer, finalC: FloatBuffer   // [L, B, H]
     /// W_hh of the layer in progress, packed once per pass for the per-step GEMMs (empty when
-    /// recur_gemm_packed is unavailable).
+    /// recur_gemm_packed is unavailable): the cell's first block, then the rest (`packedN`).
     private let packedW: FloatBuffer
 
     // What the last forward saw (backward replays it).
@@ -86,19 +64,20 @@ public final class NetworkWorkspace: @unchecked Sendable {
         self.network = network
         self.maxBatch = maxBatch
         self.maxSteps = maxSteps
-        let c = network.config, H = c.hiddenSize, G = c.cell.gateCount, L = c.layers
+        let c = network.config, cell = c.cellType, H = c.hiddenSize, G = cell.gateCount, L = c.layers
+        self.cell = cell
         let rows = maxBatch * maxSteps
+        encoder = InputEncoder(network: network)
+        head = Head(network: network, maxRows: c.head == .everyStep ? rows : maxBatch)
         hs = (0..<L).map { _ in FloatBuffer(count: (maxSteps + 1) * maxBatch * H) }
-        cs = (0..<L).map { _ in FloatBuffer(count: c.cell == .lstm ? (maxSteps + 1) * maxBatch * H : 0) }
+        cs = (0..<L).map { _ in FloatBuffer(count: cell.keepsCellState ? (maxSteps + 1) * maxBatch * H : 0) }
         gates = (0..<L).map { _ in FloatBuffer(count: rows * G * H) }
-        extra = (0..<L).map { _ in FloatBuffer(count: c.cell == .rnn ? 0 : rows * H) }
+        extra = (0..<L).map { _ in FloatBuffer(count: cell.keepsStepExtra ? rows * H : 0) }
         let useDropout = c.dropout > 0
         dropped = (0..<L).map { l in FloatBuffer(count: l > 0 && useDropout ? rows * H : 0) }
         masks = (0..<L).map { l in FloatBuffer(count: l > 0 && useDropout ? rows * H : 0) }
-        weightT = FloatBuffer(count: c.input == .oneHot || c.input == .embedding ? c.vocabularySize * G * H
-                                     : Self.usesFewFeatures(network) ? network.layers[0].inputSize * G * H : 0)
         dG = FloatBuffer(count: rows * G * H)
-        dHG = FloatBuffer(count: c.cell == .gru && c.gruReset == .after ? rows * G * H : 0)
+        dHG = FloatBuffer(count: cell.separateHiddenGradient ? rows * G * H : 0)
         tmp = FloatBuffer(count: maxBatch * G * H)
         biasRow = FloatBuffer(count: G * H)
         dhNext = FloatBuffer(count: maxBatch * H)
@@ -107,84 +86,39 @@ public final class NetworkWorkspace: @unchecked Sendable {
         sumH = FloatBuffer(count: G * H)
         dYa = FloatBuffer(count: rows * H)
         dYb = FloatBuffer(count: rows * H)
-        let outRows = c.head == .everyStep ? rows : maxBatch
-        outputs = FloatBuffer(count: outRows * c.outputSize)
-        dOutputs = FloatBuffer(count: outRows * c.outputSize)
         finalH = FloatBuffer(count: L * maxBatch * H)
-        finalC = FloatBuffer(count: c.cell == .lstm ? L * maxBatch * H : 0)
-        // GRU reset-before packs its (r, z) and n blocks of W_hh apart (two GEMMs per step).
-        let split = max(recur_packed_size(H, 2 * H), recur_packed_size(2 * H, H)) + recur_packed_size(H, H)
-        let whole = max(recur_packed_size(H, G * H), recur_packed_size(G * H, H))
-        let resetBefore = c.cell == .gru && c.gruReset == .before
-        packedW = FloatBuffer(count: recur_packed_gemm_available() != 0 ? (resetBefore ? max(whole, split) : whole) : 0)
+        finalC = FloatBuffer(count: cell.keepsCellState ? L * maxBatch * H : 0)
+        let first = cell.firstPackedBlock, rest = G - first
+        let blocks = max(recur_packed_size(H, first * H), recur_packed_size(first * H, H))
+            + (rest > 0 ? max(recur_packed_size(H, rest * H), recur_packed_size(rest * H, H)) : 0)
+        packedW = FloatBuffer(count: recur_packed_gemm_available() != 0 ? blocks : 0)
     }
 
-    /// The head's GEMMs use the packed kernel too when W_head fits packedW (the recurrent
-    /// passes repack it before their own use).
-    private var headPacks: Bool {
-        let c = network.config, H = c.hiddenSize, O = c.outputSize
-        return packedW.count > 0 && packedW.count >= max(recur_packed_size(H, O), recur_packed_size(O, H))
-    }
-
-    // Note [Few input features]
-    // A first layer fed by a handful of features (a time series has one or a few columns) would
-    // run its input projection and dW_ih as GEMMs with K or N of 1–8, where OpenBLAS spends more
-    // on packing T·b rows than on arithmetic. Instead the projection is one pass writing
-    // pre = b + Σ_i x_i·W_ih[:, i]ᵀ, and dW_ihᵀ is summed step by step in the backward loop
-    // while dG_t is still in cache, like the bias gradients.
-    static let fewFeatures = 8
-
-    static func usesFewFeatures(_ network: RecurrentNetwork) -> Bool {
-        network.config.input == .features && network.layers[0].inputSize <= fewFeatures
-    }
-    private var usesFewFeatures: Bool { Self.usesFewFeatures(network) }
-
-    /// weightT [n, G·H] = W_ih_l0ᵀ, for the n = layers[0].inputSize columns of W_ih_l0 [G·H, n].
-    private func transposeFirstInputWeights(_ params: UnsafePointer<Float>) {
-        let lo = network.layers[0], n = lo.inputSize, GH = network.config.cell.gateCount * network.config.hiddenSize
-        let w = params + lo.wIH, wt = weightT.base
-        for g in 0..<GH { for i in 0..<n { wt[i * GH + g] = w[g * n + i] } }
-    }
-
-    /// dW_ih_l0 += weightTᵀ, the gradient summed in weightT's [n, G·H] layout.
-    private func addTransposedFirstInputGradient(_ grads: UnsafeMutablePointer<Float>) {
-        let lo = network.layers[0], n = lo.inputSize, GH = network.config.cell.gateCount * network.config.hiddenSize
-        let dW = grads + lo.wIH, acc = weightT.base
-        for g in 0..<GH { for i in 0..<n { dW[g * n + i] += acc[i * GH + g] } }
-    }
-
+    /// Head outputs of the last forward: [outputRows, outputSize].
+    public var outputs: FloatBuffer { head.outputs }
     /// Rows of `outputs` after the last forward: T·b (every step) or b (last step).
     public var outputRows: Int { network.config.head == .everyStep ? T * b : b }
 
     /// Final hidden state of the last forward, [L, b, H] (row stride b·H per layer).
     public var finalHidden: UnsafePointer<Float> { UnsafePointer(finalH.base) }
-    /// Final LSTM cell state of the last forward, [L, b, H]; nil for other cells.
-    public var finalCell: UnsafePointer<Float>? { network.config.cell == .lstm ? UnsafePointer(finalC.base) : nil }
+    /// Final cell state of the last forward, [L, b, H]; nil for cells without one.
+    public var finalCell: UnsafePointer<Float>? { cell.keepsCellState ? UnsafePointer(finalC.base) : nil }
 
     /// Layer l's views; packs its W_hh for the forward (W_hhᵀ) or backward (W_hh) GEMMs first
-    /// when the packed GEMM is in use.
+    /// when the packed GEMM is in use, as the cell's blocks.
     private func state(_ l: Int, dOut: UnsafePointer<Float>, params: UnsafePointer<Float>, backward: Bool) -> LayerState {
-        let c = network.config, lo = network.layers[l], H = c.hiddenSize, GH = c.cell.gateCount * H
+        let c = network.config, lo = network.layers[l], H = c.hiddenSize, G = cell.gateCount
         var packed: UnsafePointer<Float>? = nil, packedN: UnsafePointer<Float>? = nil
         if packedW.count > 0 {
             let w = params + lo.wHH, p = packedW.base
-            if c.cell == .gru && c.gruReset == .before {
-                // (r, z) block [2H, H] and n block [H, H], each packed for its own GEMM.
-                let nOffset = backward ? recur_packed_size(2 * H, H) : recur_packed_size(H, 2 * H)
-                if backward {
-                    recur_pack(w, 2 * H, H, H, p)
-                    recur_pack(w + 2 * H * H, H, H, H, p + nOffset)
-                } else {
-                    recur_pack_transposed(w, 2 * H, H, H, p)
-                    recur_pack_transposed(w + 2 * H * H, H, H, H, p + nOffset)
-                }
-                packedN = UnsafePointer(p + nOffset)
-            } else if backward {
-                recur_pack(w, GH, H, H, p)
-            } else {
-                recur_pack_transposed(w, GH, H, H, p)
-            }
+            let first = cell.firstPackedBlock * H, rest = G * H - first
+            if backward { recur_pack(w, first, H, H, p) } else { recur_pack_transposed(w, first, H, H, p) }
             packed = UnsafePointer(p)
+            if rest > 0 {
+                let q = p + (backward ? recur_packed_size(first, H) : recur_packed_size(H, first))
+                if backward { recur_pack(w + first * H, rest, H, H, q) } else { recur_pack_transposed(w + first * H, rest, H, H, q) }
+                packedN = UnsafePointer(q)
+            }
         }
         return LayerState(b: b, T: T, H: H, wHH: params + lo.wHH, bHH: params + lo.bHH,
                           hs: hs[l].base, cs: cs[l].base, gates: gates[l].base, extra: extra[l].base,
@@ -193,16 +127,10 @@ public final class NetworkWorkspace: @unchecked Sendable {
                           packedW: packed, packedN: packedN, sumX: sumX.base, sumH: sumH.base)
     }
 
-    /// Input rows layer `l` reads: [T·b, inputSize] (nil for token layer 0, one-hot or embedding).
-    private func layerInput(_ l: Int) -> UnsafePointer<Float>? {
-        if l > 0 {
-            let H = network.config.hiddenSize
-            return UnsafePointer(dropoutActive ? dropped[l].base : hs[l - 1].base + b * H)
-        }
-        switch input! {
-        case .tokens: return nil
-        case .features(let x): return x
-        }
+    /// Input rows layer l > 0 reads: [T·b, H], the layer below after dropout.
+    private func layerInput(_ l: Int) -> UnsafePointer<Float> {
+        let H = network.config.hiddenSize
+        return UnsafePointer(dropoutActive ? dropped[l].base : hs[l - 1].base + b * H)
     }
 
     // MARK: Forward
@@ -216,7 +144,7 @@ public final class NetworkWorkspace: @unchecked Sendable {
                         initialState: InitialState? = nil, dropout: DropoutSource? = nil) {
         precondition(batch >= 1 && batch <= maxBatch, "batch \(batch) outside 1...\(maxBatch)")
         precondition(steps >= 1 && steps <= maxSteps, "steps \(steps) outside 1...\(maxSteps)")
-        let c = network.config, H = c.hiddenSize, G = c.cell.gateCount
+        let c = network.config, H = c.hiddenSize, GH = cell.gateCount * H
         b = batch; T = steps
         self.input = input
         dropoutActive = dropout != nil && c.dropout > 0 && c.layers > 1
@@ -226,103 +154,38 @@ public final class NetworkWorkspace: @unchecked Sendable {
             let lo = network.layers[l]
             if l > 0 && dropoutActive { applyDropout(layer: l, source: dropout!) }
             // gates[T·b, G·H] = bias + X · W_ihᵀ
-            let pre = gates[l].base, GH = G * H
-            projectionBias(l, params: params)
-            if l == 0 && c.input == .embedding {
-                embeddingProjection(params: params, into: pre)
-            } else if l == 0 && usesFewFeatures, let x = layerInput(0) {
-                transposeFirstInputWeights(params)
-                recur_small_projection(x, rows, lo.inputSize, weightT.base, biasRow.base, pre, GH)
+            let pre = gates[l].base
+            cell.projectionBias(bIH: params + lo.bIH, bHH: params + lo.bHH, H: H, into: biasRow.base)
+            if l == 0 {
+                encoder.project(params: params, input: input, rows: rows, biasRow: biasRow.base, into: pre)
             } else {
                 Vec.broadcastRows(biasRow.base, nil, into: pre, rows: rows, cols: GH, ldc: GH)
-                if let x = layerInput(l) {
-                    BLAS.gemm(.none, .transposed, m: rows, n: GH, k: lo.inputSize, a: x, lda: lo.inputSize,
-                              b: params + lo.wIH, ldb: lo.inputSize, beta: 1, c: pre, ldc: GH)
-                } else {
-                    oneHotProjection(params: params, into: pre)
-                }
+                BLAS.gemm(.none, .transposed, m: rows, n: GH, k: lo.inputSize, a: layerInput(l), lda: lo.inputSize,
+                          b: params + lo.wIH, ldb: lo.inputSize, beta: 1, c: pre, ldc: GH)
             }
             // Initial state into block 0.
             let h0 = hs[l].base
             if let s = initialState {
                 Vec.copy(s.hidden + l * b * H, h0, count: b * H)
-                if c.cell == .lstm {
-                    if let cell = s.cell { Vec.copy(cell + l * b * H, cs[l].base, count: b * H) }
+                if cell.keepsCellState {
+                    if let cellState = s.cell { Vec.copy(cellState + l * b * H, cs[l].base, count: b * H) }
                     else { Vec.zero(cs[l].base, count: b * H) }
                 }
             } else {
                 Vec.zero(h0, count: b * H)
-                if c.cell == .lstm { Vec.zero(cs[l].base, count: b * H) }
+                if cell.keepsCellState { Vec.zero(cs[l].base, count: b * H) }
             }
-            let s = state(l, dOut: dYa.base, params: params, backward: false)
-            switch (c.cell, c.gruReset) {
-            case (.rnn, _): for t in 0..<T { ElmanCell.forwardStep(s, t: t) }
-            case (.lstm, _): for t in 0..<T { LSTMCell.forwardStep(s, t: t) }
-            case (.gru, .after): for t in 0..<T { GRUResetAfterCell.forwardStep(s, t: t) }
-            case (.gru, .before): for t in 0..<T { GRUResetBeforeCell.forwardStep(s, t: t) }
-            }
+            LayerUnroller.forward(cell, state(l, dOut: dYa.base, params: params, backward: false))
             Vec.copy(hs[l].base + T * b * H, finalH.base + l * b * H, count: b * H)
-            if c.cell == .lstm { Vec.copy(cs[l].base + T * b * H, finalC.base + l * b * H, count: b * H) }
+            if cell.keepsCellState { Vec.copy(cs[l].base + T * b * H, finalC.base + l * b * H, count: b * H) }
         }
-
-        // Head: outputs = Y · W_headᵀ + b_head
-        let O = c.outputSize, top = hs[c.layers - 1].base
-        let y = c.head == .everyStep ? top + b * H : top + T * b * H
-        let outRows = outputRows
-        Vec.broadcastRows(params + network.headBias, nil, into: outputs.base, rows: outRows, cols: O, ldc: O)
-        if headPacks {
-            recur_pack_transposed(params + network.headWeight, O, H, H, packedW.base)
-            recur_gemm_packed(outRows, O, H, y, H, packedW.base, outputs.base, O, 1)
-        } else {
-            BLAS.gemm(.none, .transposed, m: outRows, n: O, k: H, a: y, lda: H, b: params + network.headWeight, ldb: H,
-                      beta: 1, c: outputs.base, ldc: O)
-        }
+        head.forward(params: params, y: headInput, rows: outputRows)
     }
 
-    private func projectionBias(_ l: Int, params: UnsafePointer<Float>) {
-        let c = network.config, lo = network.layers[l], H = c.hiddenSize
-        let bIH = params + lo.bIH, bHH = params + lo.bHH
-        switch (c.cell, c.gruReset) {
-        case (.rnn, _): ElmanCell.projectionBias(bIH: bIH, bHH: bHH, H: H, into: biasRow.base)
-        case (.lstm, _): LSTMCell.projectionBias(bIH: bIH, bHH: bHH, H: H, into: biasRow.base)
-        case (.gru, .after): GRUResetAfterCell.projectionBias(bIH: bIH, bHH: bHH, H: H, into: biasRow.base)
-        case (.gru, .before): GRUResetBeforeCell.projectionBias(bIH: bIH, bHH: bHH, H: H, into: biasRow.base)
-        }
-    }
-
-    // Note [Embedding through the table]
-    // Layer 0 of an embedding model sees only V distinct input rows, so its input projection is
-    // computed once per table row, P = b + E·W_ihᵀ ([V, G·H]), and gathered: pre[r] = P[token_r]
-    // (V·E·G·H multiply-adds instead of T·b·E·G·H). Backward likewise sums dG per token,
-    // S[v] = Σ_{token_r = v} dG[r], and then dW_ih += Sᵀ·E and dE += S·W_ih are [V]-sized GEMMs;
-    // the per-row dX = dG·W_ih and its scatter into dE are never formed.
-
-    /// Embedding layer 0: pre[r] = P[token_r] (Note [Embedding through the table]); biasRow holds b.
-    private func embeddingProjection(params: UnsafePointer<Float>, into pre: UnsafeMutablePointer<Float>) {
-        guard case .tokens(let tok) = input! else { preconditionFailure("embedding model needs token input") }
-        let c = network.config, V = c.vocabularySize, E = c.embeddingSize, GH = c.cell.gateCount * c.hiddenSize
-        let p = weightT.base
-        Vec.broadcastRows(biasRow.base, nil, into: p, rows: V, cols: GH, ldc: GH)
-        BLAS.gemm(.none, .transposed, m: V, n: GH, k: E, a: params + network.embedding!, lda: E,
-                  b: params + network.layers[0].wIH, ldb: E, beta: 1, c: p, ldc: GH)
-        for r in 0..<(T * b) {
-            let id = Int(tok[r])
-            precondition(id >= 0 && id < V, "token id \(id) outside vocabulary \(V)")
-            Vec.copy(p + id * GH, pre + r * GH, count: GH)
-        }
-    }
-
-    /// One-hot layer 0: pre[r] += W_ih[:, token_r], gathered as rows of W_ihᵀ.
-    private func oneHotProjection(params: UnsafePointer<Float>, into pre: UnsafeMutablePointer<Float>) {
-        guard case .tokens(let tok) = input! else { preconditionFailure("one-hot model needs token input") }
-        let c = network.config, V = c.vocabularySize, GH = c.cell.gateCount * c.hiddenSize
-        transposeFirstInputWeights(params)
-        let wt = weightT.base
-        for r in 0..<(T * b) {
-            let id = Int(tok[r])
-            precondition(id >= 0 && id < V, "token id \(id) outside vocabulary \(V)")
-            Vec.add(wt + id * GH, into: pre + r * GH, count: GH)
-        }
+    /// The top layer's rows the head reads: every step's h, or the last step's.
+    private var headInput: UnsafePointer<Float> {
+        let c = network.config, top = hs[c.layers - 1].base, H = c.hiddenSize
+        return UnsafePointer(c.head == .everyStep ? top + b * H : top + T * b * H)
     }
 
     private func applyDropout(layer l: Int, source: DropoutSource) {
@@ -340,74 +203,36 @@ public final class NetworkWorkspace: @unchecked Sendable {
 
     // MARK: Losses
 
-    /// Softmax cross-entropy of `outputs` against class ids (one per output row); writes
-    /// dOutputs = (softmax − onehot) / normalizer.
+    /// Softmax cross-entropy of `outputs` against class ids (one per output row); writes the
+    /// loss's gradient for `backward`.
     /// - Parameter normalizer: the count the loss is divided by (the global target count).
     public func crossEntropy(targets: UnsafePointer<Int32>, normalizer: Float) -> LossSums {
-        let O = network.config.outputSize, rows = outputRows, scale = 1 / normalizer
-        var sums = LossSums(count: rows)
-        for r in 0..<rows {
-            let x = outputs.base + r * O, d = dOutputs.base + r * O
-            let target = Int(targets[r])
-            precondition(target >= 0 && target < O, "target \(target) outside 0..<\(O)")
-            let lse = Act.logSumExp(x, count: O)
-            sums.loss += Double(lse - x[target])
-            var best = 0
-            for k in 1..<max(O, 1) where x[k] > x[best] { best = k }
-            if best == target { sums.correct += 1 }
-            let l = F8(repeating: lse), s = F8(repeating: scale)
-            Act.map(x, d, count: O) { Act.exp($0 - l) * s }
-            d[target] -= scale
-        }
-        return sums
+        head.crossEntropy(targets: targets, normalizer: normalizer)
     }
 
-    /// Squared error of `outputs` against targets laid out like them; writes
-    /// dOutputs = 2 (y − target) / normalizer.
+    /// Squared error of `outputs` against targets laid out like them; writes the loss's gradient.
     /// - Parameter normalizer: the count the loss is divided by (the global count of values).
     public func squaredError(targets: UnsafePointer<Float>, normalizer: Float) -> LossSums {
-        let n = outputRows * network.config.outputSize, scale = 2 / normalizer
-        var sum = 0.0
-        for i in 0..<n {
-            let diff = outputs.base[i] - targets[i]
-            sum += Double(diff * diff)
-            dOutputs.base[i] = scale * diff
-        }
-        return LossSums(loss: sum, correct: 0, count: n)
+        head.squaredError(targets: targets, normalizer: normalizer)
     }
 
     // MARK: Backward
 
-    /// Backward through time from `dOutputs`; gradients ACCUMULATE (+=) into `gradients`
-    /// (layout of `network.layout`). Uses what the last `forward` stored.
+    /// Backward through time from the loss's gradient; gradients ACCUMULATE (+=) into
+    /// `gradients` (layout of `network.layout`). Uses what the last `forward` stored.
     public func backward(parameters params: UnsafePointer<Float>, gradients grads: UnsafeMutablePointer<Float>) {
-        precondition(input != nil, "backward before forward")
-        let c = network.config, H = c.hiddenSize, G = c.cell.gateCount, GH = G * H, O = c.outputSize
+        guard let input else { preconditionFailure("backward before forward") }
+        let c = network.config, H = c.hiddenSize, GH = cell.gateCount * H
         let rows = T * b
-        let top = hs[c.layers - 1].base
 
-        // Head: dY = dOut · W_head; dW_head += dOutᵀ · Y; db_head += Σ dOut
+        // Head: dY = dOut · W_head (the last step's rows only, for a last-step head).
         var dY = dYa.base, dNext = dYb.base
-        let wHead = params + network.headWeight
         if c.head == .everyStep {
-            if headPacks {
-                // Writes dY without OpenBLAS's separate β = 0 clearing pass.
-                recur_pack(wHead, O, H, H, packedW.base)
-                recur_gemm_packed(rows, H, O, dOutputs.base, O, packedW.base, dY, H, 0)
-            } else {
-                BLAS.gemm(.none, .none, m: rows, n: H, k: O, a: dOutputs.base, lda: O, b: wHead, ldb: H, beta: 0,
-                          c: dY, ldc: H)
-            }
-            BLAS.gemm(.transposed, .none, m: O, n: H, k: rows, a: dOutputs.base, lda: O, b: top + b * H, ldb: H,
-                      beta: 1, c: grads + network.headWeight, ldc: H)
+            head.backward(params: params, grads: grads, y: headInput, dY: dY)
         } else {
             Vec.zero(dY, count: (T - 1) * b * H)
-            BLAS.gemm(.none, .none, m: b, n: H, k: O, a: dOutputs.base, lda: O, b: wHead, ldb: H, beta: 0,
-                      c: dY + (T - 1) * b * H, ldc: H)
-            BLAS.gemm(.transposed, .none, m: O, n: H, k: b, a: dOutputs.base, lda: O, b: top + T * b * H, ldb: H,
-                      beta: 1, c: grads + network.headWeight, ldc: H)
+            head.backward(params: params, grads: grads, y: headInput, dY: dY + (T - 1) * b * H)
         }
-        Vec.addColumnSums(dOutputs.base, rows: outputRows, cols: O, lda: O, into: grads + network.headBias)
 
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
             let lo = network.layers[l]
@@ -416,81 +241,31 @@ public final class NetworkWorkspace: @unchecked Sendable {
             Vec.zero(dcNext.base, count: b * H)
             Vec.zero(sumX.base, count: GH)
             Vec.zero(sumH.base, count: GH)
-            let hiddenSums = c.cell == .gru && c.gruReset == .after
-            let fewX: UnsafePointer<Float>? = l == 0 && usesFewFeatures ? layerInput(0) : nil
+            if l == 0 { encoder.beginBackward() }
+            // Bias gradients (and layer 0's input-side sums) per step, while the step's rows are in cache.
+            let hiddenSums = cell.separateHiddenGradient, encoder = self.encoder, b = self.b
+            let dG = self.dG.base, dHG = self.dHG.base, sumX = self.sumX.base, sumH = self.sumH.base
+            LayerUnroller.backward(cell, s, dWHH: grads + lo.wHH, dBHH: grads + lo.bHH) { t in
+                recur_add_column_sums(dG + t * b * GH, b, GH, GH, sumX)
+                if hiddenSums { recur_add_column_sums(dHG + t * b * GH, b, GH, GH, sumH) }
+                if l == 0 { encoder.accumulateStep(t, b: b, dG: dG, input: input) }
+            }
+            // Input side: db_ih += Σ dG; dW_ih += dGᵀ · X; dX = dG · W_ih (above layer 0)
+            Vec.add(sumX, into: grads + lo.bIH, count: GH)
+            if l == 0 {
+                encoder.finishBackward(params: params, grads: grads, dG: dG, input: input, rows: rows)
+                continue
+            }
             let I = lo.inputSize
-            if fewX != nil { Vec.zero(weightT.base, count: I * GH) }
-            // Bias gradients (and dW_ihᵀ for a few features) summed per step, while the step's
-            // rows are still in cache.
-            func sums(_ t: Int) {
-                recur_add_column_sums(dG.base + t * b * GH, b, GH, GH, sumX.base)
-                if hiddenSums { recur_add_column_sums(dHG.base + t * b * GH, b, GH, GH, sumH.base) }
-                if let x = fewX { recur_add_weighted_column_sums(dG.base + t * b * GH, b, GH, GH, x + t * b * I, I, weightT.base) }
+            BLAS.gemm(.transposed, .none, m: GH, n: I, k: rows, a: dG, lda: GH, b: layerInput(l), ldb: I,
+                      beta: 1, c: grads + lo.wIH, ldc: I)
+            BLAS.gemm(.none, .none, m: rows, n: I, k: GH, a: dG, lda: GH, b: params + lo.wIH, ldb: I,
+                      beta: 0, c: dNext, ldc: I)
+            if dropoutActive {
+                let m = masks[l].base
+                for i in 0..<(rows * H) { dNext[i] *= m[i] }
             }
-            switch (c.cell, c.gruReset) {
-            case (.rnn, _):
-                for t in stride(from: T - 1, through: 0, by: -1) { ElmanCell.backwardStep(s, t: t); sums(t) }
-                ElmanCell.accumulateHiddenGradients(s, dWHH: grads + lo.wHH, dBHH: grads + lo.bHH)
-            case (.lstm, _):
-                for t in stride(from: T - 1, through: 0, by: -1) { LSTMCell.backwardStep(s, t: t); sums(t) }
-                LSTMCell.accumulateHiddenGradients(s, dWHH: grads + lo.wHH, dBHH: grads + lo.bHH)
-            case (.gru, .after):
-                for t in stride(from: T - 1, through: 0, by: -1) { GRUResetAfterCell.backwardStep(s, t: t); sums(t) }
-                GRUResetAfterCell.accumulateHiddenGradients(s, dWHH: grads + lo.wHH, dBHH: grads + lo.bHH)
-            case (.gru, .before):
-                for t in stride(from: T - 1, through: 0, by: -1) { GRUResetBeforeCell.backwardStep(s, t: t); sums(t) }
-                GRUResetBeforeCell.accumulateHiddenGradients(s, dWHH: grads + lo.wHH, dBHH: grads + lo.bHH)
-            }
-            // Input side: db_ih += Σ dG; dW_ih += dGᵀ · X; dX = dG · W_ih
-            Vec.add(sumX.base, into: grads + lo.bIH, count: GH)
-            if fewX != nil {   // layer 0 fed by features: no dX
-                addTransposedFirstInputGradient(grads)
-                continue
-            }
-            if l == 0 && c.input == .embedding {
-                embeddingGradient(params: params, grads: grads)
-                continue
-            }
-            if let x = layerInput(l) {
-                BLAS.gemm(.transposed, .none, m: GH, n: I, k: rows, a: dG.base, lda: GH, b: x, ldb: I,
-                          beta: 1, c: grads + lo.wIH, ldc: I)
-            } else {
-                oneHotGradient(grads: grads)
-            }
-            let needsDX = l > 0
-            if needsDX {
-                BLAS.gemm(.none, .none, m: rows, n: I, k: GH, a: dG.base, lda: GH, b: params + lo.wIH, ldb: I,
-                          beta: 0, c: dNext, ldc: I)
-                if l > 0 && dropoutActive {
-                    let m = masks[l].base
-                    for i in 0..<(rows * H) { dNext[i] *= m[i] }
-                }
-                swap(&dY, &dNext)
-            }
+            swap(&dY, &dNext)
         }
-    }
-
-    /// Embedding layer 0: dW_ih += Sᵀ·E and dE += S·W_ih with S = Σ dG per token
-    /// (Note [Embedding through the table]).
-    private func embeddingGradient(params: UnsafePointer<Float>, grads: UnsafeMutablePointer<Float>) {
-        guard case .tokens(let tok) = input! else { return }
-        let c = network.config, V = c.vocabularySize, E = c.embeddingSize, GH = c.cell.gateCount * c.hiddenSize
-        let s = weightT.base, lo = network.layers[0]
-        Vec.zero(s, count: V * GH)
-        for r in 0..<(T * b) { Vec.add(dG.base + r * GH, into: s + Int(tok[r]) * GH, count: GH) }
-        BLAS.gemm(.transposed, .none, m: GH, n: E, k: V, a: s, lda: GH, b: params + network.embedding!, ldb: E,
-                  beta: 1, c: grads + lo.wIH, ldc: E)
-        BLAS.gemm(.none, .none, m: V, n: E, k: GH, a: s, lda: GH, b: params + lo.wIH, ldb: E,
-                  beta: 1, c: grads + network.embedding!, ldc: E)
-    }
-
-    /// dW_ih_l0[:, token] += dG[r] for every row: accumulated in W_ihᵀ layout, then transposed in.
-    private func oneHotGradient(grads: UnsafeMutablePointer<Float>) {
-        guard case .tokens(let tok) = input! else { return }
-        let c = network.config, V = c.vocabularySize, GH = c.cell.gateCount * c.hiddenSize
-        let acc = weightT.base
-        Vec.zero(acc, count: V * GH)
-        for r in 0..<(T * b) { Vec.add(dG.base + r * GH, into: acc + Int(tok[r]) * GH, count: GH) }
-        addTransposedFirstInputGradient(grads)
     }
 }

@@ -63,11 +63,11 @@ public struct RecurrentNetwork: Sendable, Equatable {
                 for i in 0..<e.count { p[i] = rng.uniform(-bound, bound) }
             }
         }
-        if config.forgetBias && config.cell == .lstm {
+        if config.forgetBias, let f = config.cellType.forgetGate {
             for l in layers {
                 for k in 0..<H {
-                    parameters[l.bIH + H + k] = 1
-                    parameters[l.bHH + H + k] = 0
+                    parameters[l.bIH + f * H + k] = 1
+                    parameters[l.bHH + f * H + k] = 0
                 }
             }
         }

@@ -28,7 +28,7 @@ extension TrainedModel {
         var probs = [Float](repeating: 0, count: V)
         for _ in 0..<length {
             ws.forward(parameters: params.base, input: .tokens(input.base), batch: 1, steps: steps,
-                       initialState: InitialState(hidden: h.base, cell: c.cell == .lstm ? UnsafePointer(cell.base) : nil))
+                       initialState: InitialState(hidden: h.base, cell: c.carriesCellState ? UnsafePointer(cell.base) : nil))
             Vec.copy(ws.finalHidden, h.base, count: stateCount)
             if let fc = ws.finalCell { Vec.copy(fc, cell.base, count: stateCount) }
             let logits = ws.outputs.base + (ws.outputRows - 1) * V

@@ -27,6 +27,18 @@ void recur_gru_after_forward(float *pre, const float *q, const float *bhn, const
 /// GRU (reset after) step backward: dX, dHG [b, 3H]; dhNext ← dh ⊙ z.
 void recur_gru_after_backward(const float *gates, const float *hn, const float *hPrev, const float *dOut,
                               float *dhNext, float *dX, float *dHG, long b, long H);
+/// GRU (reset before) step, first pass: pre [b, 3H] (r z n), q = h·W_h(r,z)ᵀ [b, 2H]:
+/// r, z ← σ(pre + q) in place; rh ← r ⊙ hPrev [b, H].
+void recur_gru_before_gates(float *pre, const float *q, const float *hPrev, float *rh, long b, long H);
+/// GRU (reset before) step, second pass (pre_n already holds W_in x + b_in + W_hn (r ⊙ h) + b_hn):
+/// n ← tanh(pre_n) in place; hOut = n + z ⊙ (hPrev − n).
+void recur_gru_before_output(float *pre, const float *hPrev, float *hOut, long b, long H);
+/// GRU (reset before) backward, first pass: dG's z and n blocks [b, 3H]; dhNext ← dh ⊙ z.
+void recur_gru_before_backward_zn(const float *gates, const float *hPrev, const float *dOut, float *dhNext,
+                                  float *dG, long b, long H);
+/// GRU (reset before) backward, second pass, drh = dn·W_hn [b, H]: dG's r block; dhNext += drh ⊙ r.
+void recur_gru_before_backward_r(const float *gates, const float *hPrev, const float *drh, float *dhNext,
+                                 float *dG, long b, long H);
 /// Elman step: h = tanh(pre) or relu(pre), [b, H].
 void recur_rnn_forward(const float *pre, float *hOut, long b, long H, int relu);
 /// Elman step backward: dG = (dOut + dhNext) ⊙ act'(h).

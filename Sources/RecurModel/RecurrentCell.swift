@@ -1,6 +1,8 @@
-// The raw views one recurrent layer's kernels work on for one batch: weights, stored
-// activations and backward scratch, all time-major ([t·b + j] rows). Cells read and write
-// through these pointers; NetworkWorkspace owns the memory. No allocation, no checks here.
+// What a recurrent cell is: a type with its gate count, what it stores per step, and its
+// per-step forward and backward kernels (RecurrentCell), over the raw views of one layer and
+// batch (LayerState: weights, stored activations, backward scratch, all time-major [t·b + j]
+// rows). LayerUnroller drives any cell through time; `cellType` is the one place a cell kind
+// becomes a type. NetworkWorkspace owns the memory. No allocation, no checks here.
 
 import CKernels
 import RecurKernels
@@ -71,31 +73,23 @@ struct LayerState {
     }
 }
 
-/// Calls `body(k, n)` over [0, count) in lanes of 8 and one ragged tail of n < 8.
-@inline(__always)
-func lanes(_ count: Int, _ body: (Int, Int) -> Void) {
-    var k = 0
-    while k + 8 <= count { body(k, 8); k += 8 }
-    if k < count { body(k, count - k) }
-}
-
-@inline(__always) func ld(_ p: UnsafePointer<Float>, _ n: Int) -> F8 {
-    n == 8 ? Act.load(p) : Act.loadPartial(p, n)
-}
-
-@inline(__always) func ld(_ p: UnsafeMutablePointer<Float>, _ n: Int) -> F8 { ld(UnsafePointer(p), n) }
-
-@inline(__always) func st(_ v: F8, _ p: UnsafeMutablePointer<Float>, _ n: Int) {
-    if n == 8 { Act.store(v, p) } else { Act.storePartial(v, p, n) }
-}
-
-let one = F8(repeating: 1)
-
 /// A recurrent cell's kernels. The layer does the input projection, the time loop and the
 /// input-side weight gradients; the cell does each step's recurrent GEMM and fused elementwise
 /// pass, forward and backward, and its hidden-side weight gradients after the time loop.
 protocol RecurrentCell {
     static var gateCount: Int { get }
+    /// Whether the cell carries a cell state c_t besides h_t (LSTM): [(T+1)·b, H] stored.
+    static var keepsCellState: Bool { get }
+    /// Whether each step keeps one more [b, H] activation in `extra` (tanh c_t, W_hn h + b_hn, r ⊙ h).
+    static var keepsStepExtra: Bool { get }
+    /// Whether the hidden-side pre-activation gradient differs from the input side (GRU reset
+    /// after), so backward keeps it apart in `dHG`.
+    static var separateHiddenGradient: Bool { get }
+    /// Rows of W_hh, in units of H, packed as the first block for the per-step GEMMs; the rest
+    /// (if any) is packed apart as `packedN` (GRU reset before runs two GEMMs per step).
+    static var firstPackedBlock: Int { get }
+    /// The gate block whose b_ih `forget_bias` sets to 1 (LSTM's f), or nil.
+    static var forgetGate: Int? { get }
     /// Row of biases added to every input-projection row: [G·H] from b_ih and b_hh.
     static func projectionBias(bIH: UnsafePointer<Float>, bHH: UnsafePointer<Float>, H: Int,
                                into row: UnsafeMutablePointer<Float>)
@@ -108,6 +102,12 @@ protocol RecurrentCell {
 }
 
 extension RecurrentCell {
+    static var keepsCellState: Bool { false }
+    static var keepsStepExtra: Bool { true }
+    static var separateHiddenGradient: Bool { false }
+    static var firstPackedBlock: Int { gateCount }
+    static var forgetGate: Int? { nil }
+
     static func projectionBias(bIH: UnsafePointer<Float>, bHH: UnsafePointer<Float>, H: Int,
                                into row: UnsafeMutablePointer<Float>) {
         for i in 0..<(gateCount * H) { row[i] = bIH[i] + bHH[i] }
@@ -121,5 +121,45 @@ extension RecurrentCell {
         BLAS.gemm(.transposed, .none, m: GH, n: s.H, k: s.T * s.b, a: s.dG, lda: GH,
                   b: s.hs, ldb: s.H, beta: 1, c: dWHH, ldc: s.H)
         Vec.add(s.sumX, into: dBHH, count: GH)
+    }
+}
+
+/// The cell type of a kind and variant: the one place a CellKind is switched on.
+func cellType(_ kind: CellKind, reset: GRUReset) -> any RecurrentCell.Type {
+    switch (kind, reset) {
+    case (.rnn, _): return ElmanCell.self
+    case (.lstm, _): return LSTMCell.self
+    case (.gru, .after): return GRUResetAfterCell.self
+    case (.gru, .before): return GRUResetBeforeCell.self
+    }
+}
+
+extension CellKind {
+    /// Gates per cell: weight matrices are [gateCount·H, ·].
+    public var gateCount: Int { cellType(self, reset: .after).gateCount }
+}
+
+extension ModelConfig {
+    /// This model's cell type.
+    var cellType: any RecurrentCell.Type { RecurModel.cellType(cell, reset: gruReset) }
+    /// Whether the model carries a cell state besides the hidden state (the LSTM's c).
+    public var carriesCellState: Bool { cellType.keepsCellState }
+}
+
+/// The one time loop, for any cell: forward over t = 0 ..< T, backward from T−1 down to 0
+/// with a hook after each step (the layer sums bias gradients while the rows are in cache),
+/// then the cell's hidden-side weight gradients. Generic, so each cell's loop is specialised.
+enum LayerUnroller {
+    static func forward<Cell: RecurrentCell>(_ cell: Cell.Type, _ s: LayerState) {
+        for t in 0..<s.T { Cell.forwardStep(s, t: t) }
+    }
+
+    static func backward<Cell: RecurrentCell>(_ cell: Cell.Type, _ s: LayerState, dWHH: UnsafeMutablePointer<Float>,
+                                              dBHH: UnsafeMutablePointer<Float>, afterStep: (Int) -> Void) {
+        for t in stride(from: s.T - 1, through: 0, by: -1) {
+            Cell.backwardStep(s, t: t)
+            afterStep(t)
+        }
+        Cell.accumulateHiddenGradients(s, dWHH: dWHH, dBHH: dBHH)
     }
 }
