@@ -10,7 +10,7 @@
 /// wherever the float operations are the same.
 public struct OptimizerConfig: Sendable, Equatable {
     /// The algorithm's name, the `kind` key of the config.
-    public enum Kind: String, Sendable, CaseIterable, Codable {
+    public enum Kind: String, Sendable, CaseIterable {
         case sgd, adam, adamw, rmsprop, adagrad
     }
 

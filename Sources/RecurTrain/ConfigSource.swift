@@ -1,7 +1,7 @@
 // Strict reading of an experiment file: the YAML tree flattened to dotted key paths with their
-// lines, typed accessors that know each key's default, command-line overrides (--set), and a
-// final pass that rejects every key nobody asked for, with a did-you-mean. It knows no keys
-// itself; ExperimentConfig+Reading asks for them.
+// lines, typed accessors, command-line overrides (--set), and a final pass that rejects every
+// key outside the schema, with a did-you-mean. It knows no keys itself: ExperimentSchema
+// declares them and ExperimentConfig+Reading asks for them.
 
 import Foundation
 import Yams
@@ -153,8 +153,10 @@ final class ConfigSource {
         try optDouble(key, default: Optional(d), above: above, atLeast: atLeast, below: below, atMost: atMost)!
     }
 
-    func bool(_ key: String, default d: Bool) throws -> Bool {
-        guard let s = try scalar(key, "true or false") else { return d }
+    func bool(_ key: String, default d: Bool) throws -> Bool { try optBool(key) ?? d }
+
+    func optBool(_ key: String) throws -> Bool? {
+        guard let s = try scalar(key, "true or false") else { return nil }
         switch s.lowercased() {
         case "true", "yes", "on": return true
         case "false", "no", "off": return false
@@ -200,16 +202,16 @@ final class ConfigSource {
         }
     }
 
-    /// Rejects every key that no accessor asked for, naming the closest known key at the
-    /// first level where the path leaves the schema.
-    func rejectUnknownKeys() throws {
+    /// Rejects every key outside `known` (the schema's paths and sections), naming the closest
+    /// known key at the first level where the path leaves the schema.
+    func rejectUnknownKeys(known: Set<String>) throws {
         let order = entries.keys.sorted { (entries[$0]?.line ?? 0, $0) < (entries[$1]?.line ?? 0, $1) }
-        for key in order where !asked.contains(key) {
+        for key in order where !known.contains(key) {
             let parts = key.split(separator: ".").map(String.init)
             var depth = 1
-            while depth < parts.count && asked.contains(parts[0..<depth].joined(separator: ".")) { depth += 1 }
+            while depth < parts.count && known.contains(parts[0..<depth].joined(separator: ".")) { depth += 1 }
             let parent = parts[0..<(depth - 1)].joined(separator: ".")
-            let siblings = asked.compactMap { k -> String? in
+            let siblings = known.compactMap { k -> String? in
                 let p = k.split(separator: ".").map(String.init)
                 return p.count == depth && p[0..<(depth - 1)].joined(separator: ".") == parent ? p[depth - 1] : nil
             }
@@ -217,6 +219,11 @@ final class ConfigSource {
                 .map { " (did you mean '\(parent.isEmpty ? "" : parent + ".")\($0)'?)" } ?? ""
             throw error(key, "unknown key\(hint)")
         }
+    }
+
+    /// The key paths present in the file (after overrides), in file order.
+    var presentKeys: [String] {
+        entries.keys.sorted { (entries[$0]?.line ?? 0, $0) < (entries[$1]?.line ?? 0, $1) }
     }
 }
 

@@ -1,6 +1,6 @@
-// The schema of an experiment file: every key, its type, default and range, read through a
-// ConfigSource so that a wrong value names its file, line and key, and an unknown key gets a
-// did-you-mean. docs/config.md documents the same keys; keep the two together.
+// Reading an experiment file: every key through its declaration in ExperimentSchema (type,
+// range, default, where it applies), from a ConfigSource so that a wrong value names its file,
+// line and key; then the checks that span several keys.
 
 import Foundation
 import RecurData
@@ -24,170 +24,123 @@ extension ExperimentConfig {
     public static func parse(yaml: String, file: String, overrides: [String] = []) throws -> ExperimentConfig {
         let src = try ConfigSource(yaml: yaml, file: file)
         try src.applyOverrides(overrides)
-        let config = try read(src)
-        try src.rejectUnknownKeys()
+        try src.rejectUnknownKeys(known: ExperimentSchema.knownPaths)
+        for section in ExperimentSchema.knownPaths where ExperimentSchema.knownPaths.contains(where: { $0.hasPrefix(section + ".") }) {
+            try src.section(section)
+        }
+        var context = SchemaContext()
+        let config = try read(src, &context)
+        // A key that does not apply would be ignored: refuse it, naming the setting that decides.
+        for e in ExperimentSchema.entries where !e.applies.test(context) && src.has(e.path) {
+            throw src.error(e.path, "applies to \(e.applies.text ?? "") only, and \(e.applies.decidedBy(context)); remove it")
+        }
         return config
     }
 
-    static func read(_ s: ConfigSource) throws -> ExperimentConfig {
-        try s.section("experiment")
-        let name = try s.string("experiment.name", default: "experiment")!
+    /// Reads every key through its schema declaration (ExperimentSchema), filling `context` as
+    /// the keys that others depend on are read, then checks what spans several keys.
+    static func read(_ s: ConfigSource, _ context: inout SchemaContext) throws -> ExperimentConfig {
+        typealias K = ExperimentSchema
+        func v<T>(_ key: SchemaKey<T>) throws -> T { try key.read(s, context)! }
+        func opt<T>(_ key: SchemaKey<T>) throws -> T? { try key.read(s, context) }
+
+        let name = try v(K.name)
         if name.isEmpty || name.contains("/") {
-            throw s.error("experiment.name", "must be a non-empty name without '/', got '\(name)'")
+            throw s.error(K.name.path, "must be a non-empty name without '/', got '\(name)'")
         }
-        let seed = try s.int("experiment.seed", default: 1, min: 0)
+        context.name = name
+        let seed = try v(K.seed)
 
         // MARK: data
-        try s.section("data")
-        guard s.has("data.kind") else { throw s.error("data", "data.kind is required: one of series, chars, words, sequences") }
-        let kind: DataKind = try s.choice("data.kind", default: .series)
-        guard let path = try s.string("data.path", default: nil) else {
-            throw s.error("data", "data.path is required: the file to train on")
-        }
-        let text = kind == .chars || kind == .words
-        try s.section("data.split")
-        let split = SplitFractions(train: try s.double("data.split.train", default: 0.8, atLeast: 0, atMost: 1),
-                                   validation: try s.double("data.split.validation", default: 0.1, atLeast: 0, atMost: 1),
-                                   test: try s.double("data.split.test", default: 0.1, atLeast: 0, atMost: 1))
+        let kind = try v(K.kind)
+        context.kind = kind
+        let path = try v(K.path)
+        let split = SplitFractions(train: try v(K.splitTrain), validation: try v(K.splitValidation), test: try v(K.splitTest))
         if split.train + split.validation + split.test > 1 + 1e-9 {
             throw s.error("data.split", "train + validation + test must add up to at most 1, got \(split.train + split.validation + split.test)")
         }
-        if split.train <= 0 { throw s.error("data.split.train", "must be greater than 0") }
-        let seqLen = try s.optInt("data.seq_len", default: nil, min: 1, max: 100_000)
-        guard let seqLen else { throw s.error("data", "data.seq_len is required: the window length in steps") }
-        let stateful = try s.bool("data.stateful", default: false)
-        try s.section("data.vocabulary")
+        if split.train <= 0 { throw s.error(K.splitTrain.path, "must be greater than 0") }
+        let seqLen = try v(K.seqLen)
+        context.seqLen = seqLen
+        let stateful = try v(K.stateful)
+        context.stateful = stateful
         let data = DataSection(
-            kind: kind, path: path,
-            columns: try s.stringList("data.columns"),
-            targets: try s.stringList("data.targets"),
-            normalize: try s.choice("data.normalize", default: kind == .series ? .zscore : NormalizationKind.none),
-            missing: try s.choice("data.missing", default: .error),
-            seqLen: seqLen,
-            stride: try s.int("data.stride", default: stateful ? seqLen : (text ? seqLen : 1), min: 1),
-            target: try s.choice("data.target", default: text ? .next : .last),
-            horizon: try s.int("data.horizon", default: 1, min: 1),
-            split: split,
-            shuffle: try s.bool("data.shuffle", default: !stateful),
-            dropLast: try s.bool("data.drop_last", default: false),
-            stateful: stateful,
-            minCount: try s.int("data.vocabulary.min_count", default: 1, min: 1),
-            maxSize: try s.optInt("data.vocabulary.max_size", default: nil, min: 2),
-            unknownToken: try s.bool("data.vocabulary.unknown", default: kind == .words),
-            lowercase: try s.bool("data.vocabulary.lowercase", default: false))
+            kind: kind, path: path, columns: try opt(K.columns), targets: try opt(K.targets),
+            normalize: try v(K.normalize), missing: try v(K.missing), seqLen: seqLen, stride: try v(K.stride),
+            target: try v(K.target), horizon: try v(K.horizon), split: split, shuffle: try v(K.shuffle),
+            dropLast: try v(K.dropLast), stateful: stateful, minCount: try v(K.minCount), maxSize: try opt(K.maxSize),
+            unknownToken: try v(K.unknown), lowercase: try v(K.lowercase))
         if kind == .sequences && data.target == .next {
-            throw s.error("data.target", "classification (kind: sequences) predicts one label per sequence; use target: last")
+            throw s.error(K.target.path, "classification (kind: sequences) predicts one label per sequence; use target: last")
         }
         if stateful && data.stride != seqLen {
-            throw s.error("data.stride", "stateful training continues each stream where the last window ended, so stride must equal seq_len (\(seqLen))")
+            throw s.error(K.stride.path, "stateful training continues each stream where the last window ended, so stride must equal seq_len (\(seqLen))")
         }
 
         // MARK: model
-        try s.section("model")
-        guard s.has("model.cell") else { throw s.error("model", "model.cell is required: one of rnn, gru, lstm") }
-        guard s.has("model.hidden_size") else { throw s.error("model", "model.hidden_size is required (e.g. 128)") }
-        try s.section("model.gru"); try s.section("model.rnn")
+        let cell = try v(K.cell)
+        context.cell = cell
         let model = ModelSection(
-            cell: try s.choice("model.cell", default: .lstm),
-            hiddenSize: try s.int("model.hidden_size", default: 0, min: 1, max: 1 << 16),
-            layers: try s.int("model.layers", default: 1, min: 1, max: 64),
-            dropout: try s.double("model.dropout", default: 0.0, atLeast: 0, below: 1),
-            input: try s.choice("model.input", default: text ? .embedding : .features),
-            embeddingSize: try s.int("model.embedding_size", default: 64, min: 1),
-            gruReset: try s.choice("model.gru.reset", default: .after),
-            nonlinearity: try s.choice("model.rnn.nonlinearity", default: .tanh),
-            forgetBias: try s.bool("model.forget_bias", default: false),
-            initFrom: try s.string("model.init_from", default: nil))
-        if text && model.input == .features {
-            throw s.error("model.input", "text is read as token ids: use embedding or one_hot")
+            cell: cell, hiddenSize: try v(K.hiddenSize), layers: try v(K.layers), dropout: try v(K.dropout),
+            input: try v(K.input), embeddingSize: try v(K.embeddingSize), gruReset: try v(K.gruReset),
+            nonlinearity: try v(K.nonlinearity), forgetBias: try v(K.forgetBias), initFrom: try opt(K.initFrom))
+        if context.text && model.input == .features {
+            throw s.error(K.input.path, "text is read as token ids: use embedding or one_hot")
         }
-        if !text && model.input != .features {
-            throw s.error("model.input", "\(kind.rawValue) data is read as feature vectors: use features")
+        if !context.text && model.input != .features {
+            throw s.error(K.input.path, "\(kind.rawValue) data is read as feature vectors: use features")
         }
 
         // MARK: training
-        try s.section("training")
-        let epochs = try s.optInt("training.epochs", default: nil, min: 1)
-        let steps = try s.optInt("training.steps", default: nil, min: 1)
+        let epochs = try opt(K.epochs)
+        let steps = try opt(K.steps)
         if epochs != nil && steps != nil {
-            throw s.error("training.steps", "give either training.epochs or training.steps, not both")
+            throw s.error(K.steps.path, "give either training.epochs or training.steps, not both")
         }
-        let optimizer = try readOptimizer(s)
-        let schedule = try readSchedule(s, baseLR: optimizer.lr)
-        try s.section("training.clip")
+        let optimizer = try readOptimizer(s, &context)
+        let schedule = try readSchedule(s, &context, baseLR: optimizer.lr)
         let training = TrainingSection(
-            epochs: epochs ?? (steps == nil ? 10 : nil), steps: steps,
-            batchSize: try s.int("training.batch_size", default: 32, min: 1),
-            optimizer: optimizer, schedule: schedule,
-            clipNorm: try s.optDouble("training.clip.norm", default: 5.0, atLeast: 0),
-            clipValue: try s.optDouble("training.clip.value", default: nil, above: 0),
-            logEvery: try s.int("training.log_every", default: 10, min: 1),
-            evalEvery: try s.int("training.eval_every", default: 0, min: 0),
-            checkpointEvery: try s.int("training.checkpoint_every", default: 0, min: 0),
-            keepCheckpoints: try s.int("training.keep_checkpoints", default: 3, min: 1),
-            onNonFinite: try s.choice("training.on_nonfinite", default: .stop))
+            epochs: epochs ?? (steps == nil ? 10 : nil), steps: steps, batchSize: try v(K.batchSize),
+            optimizer: optimizer, schedule: schedule, clipNorm: try v(K.clipNorm), clipValue: try opt(K.clipValue),
+            logEvery: try v(K.logEvery), evalEvery: try v(K.evalEvery), checkpointEvery: try v(K.checkpointEvery),
+            keepCheckpoints: try v(K.keepCheckpoints), onNonFinite: try v(K.onNonFinite))
 
         // MARK: parallel, output
-        try s.section("parallel")
-        let parallel = ParallelSection(threads: try s.optInt("parallel.threads", default: nil, min: 1, max: 1024),
-                                       bucketSize: try s.int("parallel.bucket_size", default: 1 << 20, min: 1))
-        try s.section("output")
-        let output = OutputSection(dir: try s.string("output.dir", default: "runs/\(name)")!)
+        let parallel = ParallelSection(threads: try opt(K.threads), bucketSize: try v(K.bucketSize))
+        let output = OutputSection(dir: try v(K.outputDir))
         return ExperimentConfig(name: name, seed: UInt64(seed), data: data, model: model, training: training,
                                 parallel: parallel, output: output)
     }
 
-    static func readOptimizer(_ s: ConfigSource) throws -> OptimizerConfig {
-        try s.section("training.optimizer")
-        let p = "training.optimizer."
-        let kind: OptimizerConfig.Kind = try s.choice(p + "kind", default: .adam)
-        var c = OptimizerConfig.defaults(for: kind)
-        c.lr = try s.double(p + "lr", default: kind == .sgd ? 0.1 : c.lr, above: 0)
-        c.weightDecay = try s.double(p + "weight_decay", default: c.weightDecay, atLeast: 0)
-        switch c.algorithm {
-        case let .sgd(momentum, dampening, nesterov):
-            c.algorithm = .sgd(momentum: try s.double(p + "momentum", default: momentum, atLeast: 0),
-                               dampening: try s.double(p + "dampening", default: dampening, atLeast: 0),
-                               nesterov: try s.bool(p + "nesterov", default: nesterov))
-        case let .adam(b1, b2, eps, ams), let .adamw(b1, b2, eps, ams):
-            let b1v = try s.double(p + "beta1", default: b1, atLeast: 0, below: 1)
-            let b2v = try s.double(p + "beta2", default: b2, atLeast: 0, below: 1)
-            let e = try s.double(p + "eps", default: eps, above: 0)
-            let a = try s.bool(p + "amsgrad", default: ams)
-            c.algorithm = kind == .adam ? .adam(beta1: b1v, beta2: b2v, eps: e, amsgrad: a)
-                                        : .adamw(beta1: b1v, beta2: b2v, eps: e, amsgrad: a)
-        case let .rmsprop(alpha, eps, momentum, centered):
-            c.algorithm = .rmsprop(alpha: try s.double(p + "alpha", default: alpha, atLeast: 0),
-                                   eps: try s.double(p + "eps", default: eps, above: 0),
-                                   momentum: try s.double(p + "momentum", default: momentum, atLeast: 0),
-                                   centered: try s.bool(p + "centered", default: centered))
-        case let .adagrad(lrDecay, eps, initial):
-            c.algorithm = .adagrad(lrDecay: try s.double(p + "lr_decay", default: lrDecay, atLeast: 0),
-                                   eps: try s.double(p + "eps", default: eps, above: 0),
-                                   initialAccumulatorValue: try s.double(p + "initial_accumulator_value", default: initial, atLeast: 0))
+    static func readOptimizer(_ s: ConfigSource, _ context: inout SchemaContext) throws -> OptimizerConfig {
+        typealias K = ExperimentSchema
+        let kind = try K.optimizerKind.read(s, context)!
+        context.optimizer = kind
+        func v<T>(_ key: SchemaKey<T>) throws -> T { try key.read(s, context)! }
+        let algorithm: OptimizerConfig.Algorithm
+        switch kind {
+        case .sgd: algorithm = .sgd(momentum: try v(K.momentum), dampening: try v(K.dampening), nesterov: try v(K.nesterov))
+        case .adam: algorithm = .adam(beta1: try v(K.beta1), beta2: try v(K.beta2), eps: try v(K.eps), amsgrad: try v(K.amsgrad))
+        case .adamw: algorithm = .adamw(beta1: try v(K.beta1), beta2: try v(K.beta2), eps: try v(K.eps), amsgrad: try v(K.amsgrad))
+        case .rmsprop: algorithm = .rmsprop(alpha: try v(K.alpha), eps: try v(K.eps), momentum: try v(K.momentum), centered: try v(K.centered))
+        case .adagrad: algorithm = .adagrad(lrDecay: try v(K.lrDecay), eps: try v(K.eps), initialAccumulatorValue: try v(K.initialAccumulator))
         }
+        let c = OptimizerConfig(algorithm: algorithm, lr: try v(K.lr), weightDecay: try v(K.weightDecay))
         do { try c.validate() } catch { throw s.error("training.optimizer." + error.key.split(separator: ".").last.map(String.init)!, error.problem) }
         return c
     }
 
-    static func readSchedule(_ s: ConfigSource, baseLR: Double) throws -> LRSchedule {
-        try s.section("training.schedule")
-        let p = "training.schedule."
-        enum Kind: String, CaseIterable { case constant, step, exponential, cosine }
-        let kind: Kind = try s.choice(p + "kind", default: .constant)
+    static func readSchedule(_ s: ConfigSource, _ context: inout SchemaContext, baseLR: Double) throws -> LRSchedule {
+        typealias K = ExperimentSchema
+        let kind = try K.scheduleKind.read(s, context)!
+        context.schedule = kind.rawValue
+        func v<T>(_ key: SchemaKey<T>) throws -> T { try key.read(s, context)! }
         let schedule: LRSchedule
         switch kind {
         case .constant: schedule = .constant
-        case .step: schedule = .step(stepSize: try s.int(p + "step_size", default: 1000, min: 1),
-                                     gamma: try s.double(p + "gamma", default: 0.1, above: 0))
-        case .exponential: schedule = .exponential(gamma: try s.double(p + "gamma", default: 0.999, above: 0))
-        case .cosine:
-            guard s.has(p + "total_steps") else {
-                throw s.error("training.schedule", "a cosine schedule needs total_steps (the update where it reaches min_lr)")
-            }
-            schedule = .cosine(warmupSteps: try s.int(p + "warmup_steps", default: 0, min: 0),
-                               totalSteps: try s.int(p + "total_steps", default: 1, min: 1),
-                               minLR: try s.double(p + "min_lr", default: 0, atLeast: 0))
+        case .step: schedule = .step(stepSize: try v(K.stepSize), gamma: try v(K.gamma))
+        case .exponential: schedule = .exponential(gamma: try v(K.gamma))
+        case .cosine: schedule = .cosine(warmupSteps: try v(K.warmupSteps), totalSteps: try v(K.totalSteps), minLR: try v(K.minLR))
         }
         do { try schedule.validate(baseLR: baseLR) } catch { throw s.error("training.schedule." + error.key.split(separator: ".").last.map(String.init)!, error.problem) }
         return schedule

@@ -1,9 +1,9 @@
-// The resolved experiment written back in the experiment-file schema, every default filled in
-// (for `recur config show` and the run directory's config.yaml). The output reads back with
-// ExperimentConfig.load to the same value; keys appear in the order docs/config.md lists them.
+// The resolved experiment written back from the schema (ExperimentSchema): every key that
+// applies to this experiment, with its value or default, absent optional keys as null, in
+// schema order — for `recur config show` and the run directory's config.yaml. The output reads
+// back with ExperimentConfig.load to the same value. docs/config.md is generated here too.
 
 import Foundation
-import RecurOptim
 import Yams
 
 extension ExperimentConfig {
@@ -13,62 +13,63 @@ extension ExperimentConfig {
     }
 
     func fileNode() -> Node {
-        func map(_ pairs: [(String, Node?)]) -> Node {
-            Node(pairs.compactMap { k, v in v.map { (Node(k), $0) } })
+        /// An ordered tree of mappings built from dotted paths.
+        final class Tree {
+            var keys: [String] = []
+            var children: [String: Tree] = [:]
+            var leaves: [String: Node] = [:]
+            func insert(_ path: ArraySlice<Substring>, _ value: Node) {
+                let k = String(path.first!)
+                if path.count == 1 {
+                    if leaves[k] == nil && children[k] == nil { keys.append(k) }
+                    leaves[k] = value
+                } else {
+                    if children[k] == nil { children[k] = Tree(); if leaves[k] == nil { keys.append(k) } }
+                    children[k]!.insert(path.dropFirst(), value)
+                }
+            }
+            var node: Node { Node(keys.map { (Node($0), children[$0]?.node ?? leaves[$0]!) }) }
         }
-        func n(_ v: Int) -> Node { Node(String(v)) }
-        func n(_ v: Double) -> Node { Node(v == v.rounded() && abs(v) < 1e15 ? String(format: "%.1f", v) : "\(v)") }
-        func n(_ v: Bool) -> Node { Node(v ? "true" : "false") }
-        func n(_ v: String) -> Node { Node(v, .implicit, v.isEmpty || Double(v) != nil || ["true", "false", "null", "~", "yes", "no"].contains(v.lowercased()) ? .doubleQuoted : .plain) }
-        func list(_ v: [String]?) -> Node? { v.map { Node($0.map { n($0) }, .implicit, .flow) } }
+        let root = Tree(), context = SchemaContext(self)
+        for e in ExperimentSchema.entries where e.applies.test(context) {
+            root.insert(e.path.split(separator: ".")[...], e.node(self) ?? Node("null", Tag(.null)))
+        }
+        return root.node
+    }
+}
 
-        let d = data, m = model, t = training
-        let o = t.optimizer
-        var opt: [(String, Node?)] = [("kind", n(o.kind.rawValue)), ("lr", n(o.lr)), ("weight_decay", n(o.weightDecay))]
-        switch o.algorithm {
-        case let .sgd(momentum, dampening, nesterov):
-            opt += [("momentum", n(momentum)), ("dampening", n(dampening)), ("nesterov", n(nesterov))]
-        case let .adam(b1, b2, eps, ams), let .adamw(b1, b2, eps, ams):
-            opt += [("beta1", n(b1)), ("beta2", n(b2)), ("eps", n(eps)), ("amsgrad", n(ams))]
-        case let .rmsprop(alpha, eps, momentum, centered):
-            opt += [("alpha", n(alpha)), ("eps", n(eps)), ("momentum", n(momentum)), ("centered", n(centered))]
-        case let .adagrad(lrDecay, eps, initial):
-            opt += [("lr_decay", n(lrDecay)), ("eps", n(eps)), ("initial_accumulator_value", n(initial))]
+extension ExperimentConfig {
+    /// docs/config.md as the schema declares it.
+    public static var schemaMarkdown: String { ExperimentSchema.markdown() }
+}
+
+extension ExperimentSchema {
+    /// docs/config.md, generated from the declarations (`recur config docs`; a test keeps the
+    /// committed file equal to this).
+    static func markdown() -> String {
+        var out = """
+        # Experiment files
+
+        An experiment is one YAML file with the sections below. Every key is optional unless marked
+        **required**; `recur config show FILE` prints every key that applies to the experiment with its
+        value or default (null for an optional key left out). Reading is strict: an unknown key (with a
+        did-you-mean), a key that does not apply to this experiment (`vocabulary.lowercase` on `chars`
+        data, `beta1` under `optimizer.kind: sgd`), a wrong type or a value out of range stops with
+        `file:line: key.path: what is wrong` and exit status 2 before anything is written. Any key can
+        be overridden from the command line with `--set key.path=value` (repeatable); the value is read
+        as YAML, so it is typed exactly like the file (`--set model.layers=2`, `--set data.columns=[a,b]`).
+
+        This file is generated from `Sources/RecurTrain/ExperimentSchema.swift` by
+        `recur config docs > docs/config.md`; a test fails when the two differ.
+
+        """
+        for section in sections {
+            out += "\n## \(section)\n\n| key | type | default | applies to | meaning |\n| --- | --- | --- | --- | --- |\n"
+            for e in entries where e.path.hasPrefix(section + ".") {
+                let key = String(e.path.dropFirst(section.count + 1))
+                out += "| `\(key)` | \(e.typeText) | \(e.defaultText) | \(e.applies.text ?? "all") | \(e.doc) |\n"
+            }
         }
-        let schedule: [(String, Node?)]
-        switch t.schedule {
-        case .constant: schedule = [("kind", n("constant"))]
-        case let .step(size, gamma): schedule = [("kind", n("step")), ("step_size", n(size)), ("gamma", n(gamma))]
-        case let .exponential(gamma): schedule = [("kind", n("exponential")), ("gamma", n(gamma))]
-        case let .cosine(w, total, minLR):
-            schedule = [("kind", n("cosine")), ("warmup_steps", n(w)), ("total_steps", n(total)), ("min_lr", n(minLR))]
-        }
-        return map([
-            ("experiment", map([("name", n(name)), ("seed", n(Int(seed)))])),
-            ("data", map([
-                ("kind", n(d.kind.rawValue)), ("path", n(d.path)), ("columns", list(d.columns)), ("targets", list(d.targets)),
-                ("normalize", n(d.normalize.rawValue)), ("missing", n(d.missing.rawValue)),
-                ("seq_len", n(d.seqLen)), ("stride", n(d.stride)), ("target", n(d.target.rawValue)), ("horizon", n(d.horizon)),
-                ("split", map([("train", n(d.split.train)), ("validation", n(d.split.validation)), ("test", n(d.split.test))])),
-                ("shuffle", n(d.shuffle)), ("drop_last", n(d.dropLast)), ("stateful", n(d.stateful)),
-                ("vocabulary", map([("min_count", n(d.minCount)), ("max_size", d.maxSize.map { n($0) }),
-                                    ("unknown", n(d.unknownToken)), ("lowercase", n(d.lowercase))])),
-            ])),
-            ("model", map([
-                ("cell", n(m.cell.rawValue)), ("hidden_size", n(m.hiddenSize)), ("layers", n(m.layers)), ("dropout", n(m.dropout)),
-                ("input", n(m.input.rawValue)), ("embedding_size", n(m.embeddingSize)),
-                ("gru", map([("reset", n(m.gruReset.rawValue))])), ("rnn", map([("nonlinearity", n(m.nonlinearity.rawValue))])),
-                ("forget_bias", n(m.forgetBias)), ("init_from", m.initFrom.map { n($0) }),
-            ])),
-            ("training", map([
-                ("epochs", t.epochs.map { n($0) }), ("steps", t.steps.map { n($0) }), ("batch_size", n(t.batchSize)),
-                ("optimizer", map(opt)), ("schedule", map(schedule)),
-                ("clip", map([("norm", n(t.clipNorm ?? 0)), ("value", t.clipValue.map { n($0) })])),
-                ("log_every", n(t.logEvery)), ("eval_every", n(t.evalEvery)), ("checkpoint_every", n(t.checkpointEvery)),
-                ("keep_checkpoints", n(t.keepCheckpoints)), ("on_nonfinite", n(t.onNonFinite.rawValue)),
-            ])),
-            ("parallel", map([("threads", parallel.threads.map { n($0) }), ("bucket_size", n(parallel.bucketSize))])),
-            ("output", map([("dir", n(output.dir))])),
-        ])
+        return out
     }
 }

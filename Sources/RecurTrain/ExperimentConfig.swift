@@ -1,6 +1,6 @@
 // One experiment as resolved from its YAML file: every section with defaults filled in.
-// Plain Codable values (written back as YAML by `recur config show` and into the run
-// directory); reading and checking them is ExperimentConfig+Reading.swift.
+// Plain values; the keys, defaults and ranges are declared once in ExperimentSchema, which
+// reads (ExperimentConfig+Reading) and writes (ExperimentConfig+Writing) them.
 
 import RecurData
 import RecurModel
@@ -21,7 +21,7 @@ public enum DataKind: String, Codable, Sendable, CaseIterable {
 /// What to do when a step's loss or gradient norm is NaN or infinite.
 public enum NonFinitePolicy: String, Codable, Sendable, CaseIterable { case stop, skip }
 
-public struct ExperimentConfig: Codable, Sendable, Equatable {
+public struct ExperimentConfig: Sendable, Equatable {
     public var name: String
     public var seed: UInt64
     public var data: DataSection
@@ -31,7 +31,7 @@ public struct ExperimentConfig: Codable, Sendable, Equatable {
     public var output: OutputSection
 }
 
-public struct DataSection: Codable, Sendable, Equatable {
+public struct DataSection: Sendable, Equatable {
     public var kind: DataKind
     public var path: String
     /// Series: feature columns (nil = every numeric column).
@@ -56,7 +56,7 @@ public struct DataSection: Codable, Sendable, Equatable {
     public var lowercase: Bool
 }
 
-public struct ModelSection: Codable, Sendable, Equatable {
+public struct ModelSection: Sendable, Equatable {
     public var cell: CellKind
     public var hiddenSize: Int
     public var layers: Int
@@ -70,7 +70,7 @@ public struct ModelSection: Codable, Sendable, Equatable {
     public var initFrom: String?
 }
 
-public struct TrainingSection: Codable, Sendable, Equatable {
+public struct TrainingSection: Sendable, Equatable {
     public var epochs: Int?
     public var steps: Int?
     public var batchSize: Int
@@ -87,13 +87,13 @@ public struct TrainingSection: Codable, Sendable, Equatable {
     public var onNonFinite: NonFinitePolicy
 }
 
-public struct ParallelSection: Codable, Sendable, Equatable {
+public struct ParallelSection: Sendable, Equatable {
     /// Replicas (threads) per process; nil = available cores / ranks on this node.
     public var threads: Int?
     /// Floats per allreduce bucket.
     public var bucketSize: Int
 }
 
-public struct OutputSection: Codable, Sendable, Equatable {
+public struct OutputSection: Sendable, Equatable {
     public var dir: String
 }

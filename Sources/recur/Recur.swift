@@ -122,7 +122,7 @@ extension ProgressReporter.Format: ExpressibleByArgument {}
 
 struct Config: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Check or print an experiment file.",
-                                                    subcommands: [Validate.self, Show.self])
+                                                    subcommands: [Validate.self, Show.self, Docs.self])
 
     struct Validate: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Check an experiment file; exit 2 with file:line: key: problem when it is wrong.")
@@ -143,6 +143,11 @@ struct Config: ParsableCommand {
             } catch { failInput(error) }
             print("\(file): ok")
         }
+    }
+
+    struct Docs: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print docs/config.md: every experiment key, as the schema declares it.")
+        func run() throws { print(ExperimentConfig.schemaMarkdown, terminator: "") }
     }
 
     struct Show: ParsableCommand {

@@ -59,34 +59,4 @@ final class LRScheduleTests: XCTestCase {
         XCTAssertEqual(message(.cosine(warmupSteps: 0, totalSteps: 10, minLR: 0.5), baseLR: 0.1),
                        "schedule.min_lr must not exceed the optimizer's lr 0.1, got 0.5")
     }
-
-    private func decode(_ json: String) throws -> LRSchedule {
-        try JSONDecoder().decode(LRSchedule.self, from: Data(json.utf8))
-    }
-
-    func testDecoding_MissingOptionalKeys_TakeDefaults() throws {
-        XCTAssertEqual(try decode(#"{"kind":"step","step_size":3}"#), .step(stepSize: 3, gamma: 0.1))
-        XCTAssertEqual(try decode(#"{"kind":"cosine","total_steps":100}"#),
-                       .cosine(warmupSteps: 0, totalSteps: 100, minLR: 0))
-        XCTAssertEqual(try decode(#"{"kind":"constant"}"#), .constant)
-    }
-
-    func testDecoding_MissingRequiredOrUnknownKey_FailsWithKeyName() {
-        XCTAssertThrowsError(try decode(#"{"kind":"cosine","warmup_steps":3}"#)) {
-            XCTAssertEqual("\($0)", "schedule.total_steps is required for kind 'cosine'")
-        }
-        XCTAssertThrowsError(try decode(#"{"kind":"step","step_size":3,"gama":0.5}"#)) {
-            XCTAssertEqual("\($0)", "schedule.gama is not a setting for kind 'step'; known keys: kind, step_size, gamma")
-        }
-        XCTAssertThrowsError(try decode(#"{"kind":"linear"}"#)) {
-            XCTAssertEqual("\($0)", "schedule.kind must be one of constant, step, exponential, cosine, got 'linear'")
-        }
-    }
-
-    func testEncoding_RoundTrips() throws {
-        for s: LRSchedule in [.constant, .step(stepSize: 7, gamma: 0.3), .exponential(gamma: 0.99),
-                              .cosine(warmupSteps: 10, totalSteps: 200, minLR: 1e-5)] {
-            XCTAssertEqual(try JSONDecoder().decode(LRSchedule.self, from: JSONEncoder().encode(s)), s)
-        }
-    }
 }

@@ -12,6 +12,32 @@ struct OptimGoldenFixture: Decodable {
         let config: OptimizerConfig
         let parameters: [[Float]]
         let state: [String: [Float]]
+
+        /// The fixture writes every hyperparameter of its kind, named as torch.optim's.
+        private struct Settings: Decodable {
+            let kind: String, lr: Double, weight_decay: Double
+            let momentum: Double?, dampening: Double?, nesterov: Bool?
+            let beta1: Double?, beta2: Double?, eps: Double?, amsgrad: Bool?
+            let alpha: Double?, centered: Bool?, lr_decay: Double?, initial_accumulator_value: Double?
+        }
+        private enum Keys: String, CodingKey { case name, config, parameters, state }
+
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: Keys.self)
+            name = try c.decode(String.self, forKey: .name)
+            parameters = try c.decode([[Float]].self, forKey: .parameters)
+            state = try c.decode([String: [Float]].self, forKey: .state)
+            let s = try c.decode(Settings.self, forKey: .config)
+            let algorithm: OptimizerConfig.Algorithm
+            switch s.kind {
+            case "sgd": algorithm = .sgd(momentum: s.momentum!, dampening: s.dampening!, nesterov: s.nesterov!)
+            case "adam": algorithm = .adam(beta1: s.beta1!, beta2: s.beta2!, eps: s.eps!, amsgrad: s.amsgrad!)
+            case "adamw": algorithm = .adamw(beta1: s.beta1!, beta2: s.beta2!, eps: s.eps!, amsgrad: s.amsgrad!)
+            case "rmsprop": algorithm = .rmsprop(alpha: s.alpha!, eps: s.eps!, momentum: s.momentum!, centered: s.centered!)
+            default: algorithm = .adagrad(lrDecay: s.lr_decay!, eps: s.eps!, initialAccumulatorValue: s.initial_accumulator_value!)
+            }
+            config = OptimizerConfig(algorithm: algorithm, lr: s.lr, weightDecay: s.weight_decay)
+        }
     }
     let torch_version: String
     let shapes: [[Int]]

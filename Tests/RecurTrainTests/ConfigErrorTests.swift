@@ -1,6 +1,7 @@
 // Experiment files that are wrong: each stops with `file:line: key: problem` before anything
 // runs, unknown keys get a did-you-mean, and --set overrides are typed like the file.
 
+import RecurOptim
 import XCTest
 @testable import RecurTrain
 
@@ -76,10 +77,66 @@ final class ConfigErrorTests: XCTestCase {
         XCTAssertTrue(u.description.contains("unknown key (did you mean 'training.optimizer'?)"), u.description)
     }
 
-    func testOptimizerKeyOfAnotherAlgorithm_IsUnknown() throws {
+    func testOptimizerKeyOfAnotherAlgorithm_IsRefused_NamingTheDecidingKey() throws {
         let e = try XCTUnwrap(parseError(minimal + "\ntraining:\n  optimizer: {kind: adam, momentum: 0.9}\n"))
         XCTAssertEqual(e.key, "training.optimizer.momentum")
-        XCTAssertTrue(e.description.contains("unknown key"), e.description)
+        XCTAssertTrue(e.description.contains("applies to optimizer sgd, rmsprop only, and training.optimizer.kind is adam; remove it"),
+                      e.description)
+    }
+}
+
+/// The schema is declared once (ExperimentSchema): the docs, `config show`, the reader's
+/// defaults and its refusal of keys that do not apply all come from it.
+final class ExperimentSchemaTests: XCTestCase {
+    var root: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
+
+    func testDocsConfigMD_EqualsWhatTheSchemaDeclares() throws {
+        let committed = try String(contentsOf: root.appendingPathComponent("docs/config.md"), encoding: .utf8)
+        XCTAssertEqual(committed, ExperimentConfig.schemaMarkdown,
+                       "docs/config.md differs from the schema: run `recur config docs > docs/config.md`")
+    }
+
+    /// Keys that would be ignored are refused, naming the setting that decides.
+    func testKeysThatDoNotApply_AreRefused() throws {
+        func error(_ yaml: String) -> String {
+            do { _ = try ExperimentConfig.parse(yaml: yaml, file: "e.yaml"); return "" } catch { return "\(error)" }
+        }
+        let chars = "data: {kind: chars, path: t.txt, seq_len: 8, vocabulary: {lowercase: true}}\nmodel: {cell: lstm, hidden_size: 8}\n"
+        XCTAssert(error(chars).contains("data.vocabulary.lowercase: applies to words data only, and data.kind is chars; remove it"), error(chars))
+        let gru = "data: {kind: series, path: s.csv, seq_len: 8}\nmodel: {cell: lstm, hidden_size: 8, gru: {reset: before}}\n"
+        XCTAssert(error(gru).contains("model.gru.reset: applies to cell gru only, and model.cell is lstm"), error(gru))
+        let embed = "data: {kind: series, path: s.csv, seq_len: 8}\nmodel: {cell: lstm, hidden_size: 8, embedding_size: 16}\n"
+        XCTAssert(error(embed).contains("model.embedding_size: applies to text (chars, words) only"), error(embed))
+        let sched = "data: {kind: series, path: s.csv, seq_len: 8}\nmodel: {cell: lstm, hidden_size: 8}\ntraining: {schedule: {kind: step, total_steps: 5}}\n"
+        XCTAssert(error(sched).contains("training.schedule.total_steps: applies to schedule cosine only"), error(sched))
+    }
+
+    /// `config show` prints every key that applies (absent optional ones as null), and only those.
+    func testConfigShow_EveryApplicableKey_AndOnlyThose() throws {
+        let series = try ExperimentConfig.parse(yaml: "data: {kind: series, path: s.csv, seq_len: 8}\nmodel: {cell: gru, hidden_size: 8}\n", file: "e")
+        let text = try series.yaml()
+        for key in ["horizon:", "missing:", "reset: after", "init_from: null", "steps: null", "beta1: 0.9", "threads: null"] {
+            XCTAssert(text.contains(key), "\(key) missing from\n\(text)")
+        }
+        for key in ["vocabulary:", "embedding_size:", "nonlinearity:", "forget_bias:", "momentum:", "total_steps:"] {
+            XCTAssertFalse(text.contains(key), "\(key) does not apply to a GRU series experiment:\n\(text)")
+        }
+        XCTAssertEqual(try ExperimentConfig.parse(yaml: text, file: "again"), series)
+    }
+
+    /// Defaults that differed between the reader and the removed Codable path now have one home.
+    func testOptimizerAndScheduleDefaults_OneHome() throws {
+        let base = "data: {kind: series, path: s.csv, seq_len: 8}\nmodel: {cell: lstm, hidden_size: 8}\n"
+        let sgd = try ExperimentConfig.parse(yaml: base + "training: {optimizer: {kind: sgd}}\n", file: "e")
+        XCTAssertEqual(sgd.training.optimizer.lr, 0.1)
+        let adagrad = try ExperimentConfig.parse(yaml: base + "training: {optimizer: {kind: adagrad}}\n", file: "e")
+        XCTAssertEqual(adagrad.training.optimizer, OptimizerConfig(algorithm: .adagrad(lrDecay: 0, eps: 1e-10, initialAccumulatorValue: 0), lr: 0.01, weightDecay: 0))
+        let adamw = try ExperimentConfig.parse(yaml: base + "training: {optimizer: {kind: adamw}}\n", file: "e")
+        XCTAssertEqual(adamw.training.optimizer.weightDecay, 0.01)
+        let step = try ExperimentConfig.parse(yaml: base + "training: {schedule: {kind: step}}\n", file: "e")
+        XCTAssertEqual(step.training.schedule, .step(stepSize: 1000, gamma: 0.1))
+        let exp = try ExperimentConfig.parse(yaml: base + "training: {schedule: {kind: exponential}}\n", file: "e")
+        XCTAssertEqual(exp.training.schedule, .exponential(gamma: 0.999))
     }
 }
 

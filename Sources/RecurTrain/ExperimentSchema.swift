@@ -1,0 +1,425 @@
+// The experiment schema, declared once: every key's path, type and range, default, where it
+// applies and a one-line doc. Reading (ExperimentConfig+Reading), writing back and
+// `recur config show` (ExperimentConfig+Writing), did-you-mean, the refusal of keys that do not
+// apply, and docs/config.md (`recur config docs`, checked by a test) all come from here.
+
+import Foundation
+import RecurData
+import RecurModel
+import RecurOptim
+import Yams
+
+/// What is known while an experiment is read, for defaults and applicability that depend on
+/// other keys (a resolved experiment gives the same facts for writing it back).
+struct SchemaContext {
+    var name = "experiment"
+    var kind: DataKind = .series
+    var stateful = false
+    var seqLen = 1
+    var optimizer: OptimizerConfig.Kind = .adam
+    var schedule = "constant"
+    var cell: CellKind = .lstm
+    var text: Bool { kind == .chars || kind == .words }
+
+    init() {}
+
+    init(_ c: ExperimentConfig) {
+        name = c.name; kind = c.data.kind; stateful = c.data.stateful; seqLen = c.data.seqLen
+        optimizer = c.training.optimizer.kind; schedule = c.training.schedule.kindName; cell = c.model.cell
+    }
+}
+
+/// Where a key means something. Elsewhere a value would be ignored, so the reader refuses it.
+struct Applicability {
+    /// For docs and messages: "series data", "sgd, rmsprop"; nil for every experiment.
+    let text: String?
+    /// The setting that decides, as the message names it ("data.kind is chars").
+    let decidedBy: (SchemaContext) -> String
+    let test: (SchemaContext) -> Bool
+
+    static let always = Applicability(text: nil, decidedBy: { _ in "" }, test: { _ in true })
+
+    static func data(_ kinds: DataKind...) -> Applicability {
+        Applicability(text: kinds.map(\.rawValue).joined(separator: ", ") + " data",
+                      decidedBy: { "data.kind is \($0.kind.rawValue)" }, test: { kinds.contains($0.kind) })
+    }
+
+    static let text = Applicability(text: "text (chars, words)", decidedBy: { "data.kind is \($0.kind.rawValue)" },
+                                    test: { $0.text })
+
+    static func optimizers(_ kinds: OptimizerConfig.Kind...) -> Applicability {
+        Applicability(text: "optimizer " + kinds.map(\.rawValue).joined(separator: ", "),
+                      decidedBy: { "training.optimizer.kind is \($0.optimizer.rawValue)" }, test: { kinds.contains($0.optimizer) })
+    }
+
+    static func schedules(_ names: String...) -> Applicability {
+        Applicability(text: "schedule " + names.joined(separator: ", "),
+                      decidedBy: { "training.schedule.kind is \($0.schedule)" }, test: { names.contains($0.schedule) })
+    }
+
+    static func cells(_ cells: CellKind...) -> Applicability {
+        Applicability(text: "cell " + cells.map(\.rawValue).joined(separator: ", "),
+                      decidedBy: { "model.cell is \($0.cell.rawValue)" }, test: { cells.contains($0.cell) })
+    }
+}
+
+/// A key's default.
+enum SchemaDefault<T> {
+    /// No default: the reader stops with this hint ("the window length in steps").
+    case required(String)
+    /// Absent unless given; the doc text says what absence means.
+    case absent(String)
+    case value(T)
+    /// Depends on other keys: doc text and the rule.
+    case derived(String, (SchemaContext) -> T)
+}
+
+/// How one type of value is read, range-checked and written.
+struct SchemaType<T> {
+    let text: String
+    let read: (ConfigSource, String) throws -> T?
+    let write: (T) -> Node
+    let show: (T) -> String
+}
+
+/// One experiment key (type-erased view for docs, writing and applicability).
+protocol SchemaEntry {
+    var path: String { get }
+    var typeText: String { get }
+    var defaultText: String { get }
+    var doc: String { get }
+    var applies: Applicability { get }
+    /// The key's value in a resolved experiment as YAML (nil: absent).
+    func node(_ config: ExperimentConfig) -> Node?
+}
+
+/// One experiment key, declared once.
+struct SchemaKey<T>: SchemaEntry {
+    let path: String
+    let type: SchemaType<T>
+    let `default`: SchemaDefault<T>
+    let applies: Applicability
+    let doc: String
+    let value: (ExperimentConfig) -> T?
+
+    var typeText: String { type.text }
+    var defaultText: String {
+        switch `default` {
+        case .required: return "**required**"
+        case .absent(let t): return t
+        case .value(let v): return "`\(type.show(v))`"
+        case .derived(let t, _): return t
+        }
+    }
+
+    func node(_ config: ExperimentConfig) -> Node? { value(config).map(type.write) }
+
+    /// Reads the key (ranges checked), or its default in `context`.
+    /// - Throws: `ConfigError` for a bad value, or for a required key that is missing.
+    func read(_ s: ConfigSource, _ context: SchemaContext) throws -> T? {
+        if let v = try type.read(s, path) { return v }
+        switch `default` {
+        case .required(let hint):
+            let section = path.split(separator: ".").dropLast().joined(separator: ".")
+            throw s.error(section.isEmpty ? path : section, "\(path) is required: \(hint)")
+        case .absent: return nil
+        case .value(let v): return v
+        case .derived(_, let rule): return rule(context)
+        }
+    }
+}
+
+// MARK: Types
+
+enum SchemaTypes {
+    static func yamlString(_ v: String) -> Node {
+        Node(v, .implicit, v.isEmpty || Double(v) != nil || ["true", "false", "null", "~", "yes", "no"].contains(v.lowercased())
+             ? .doubleQuoted : .plain)
+    }
+
+    static func showDouble(_ v: Double) -> String {
+        v == v.rounded() && abs(v) < 1e15 ? String(format: "%.1f", v) : "\(v)"
+    }
+
+    static func int(min: Int? = nil, max: Int? = nil) -> SchemaType<Int> {
+        var text = "integer"
+        if let min, let max { text += " in \(min)…\(max)" } else if let min { text += " ≥ \(min)" }
+        return SchemaType(text: text, read: { s, k in try s.optInt(k, default: nil, min: min, max: max) },
+                          write: { Node(String($0)) }, show: { String($0) })
+    }
+
+    static func double(above: Double? = nil, atLeast: Double? = nil, below: Double? = nil, atMost: Double? = nil) -> SchemaType<Double> {
+        func compact(_ v: Double) -> String { v == v.rounded() ? String(Int(v)) : "\(v)" }
+        var parts: [String] = []
+        if let above { parts.append("> \(compact(above))") }
+        if let atLeast { parts.append("≥ \(compact(atLeast))") }
+        if let below { parts.append("< \(compact(below))") }
+        if let atMost { parts.append("≤ \(compact(atMost))") }
+        return SchemaType(text: "number" + (parts.isEmpty ? "" : " " + parts.joined(separator: ", ")),
+                          read: { s, k in try s.optDouble(k, default: nil, above: above, atLeast: atLeast, below: below, atMost: atMost) },
+                          write: { Node(showDouble($0)) }, show: { v in v == v.rounded() && abs(v) < 1e6 ? String(Int(v)) : "\(v)" })
+    }
+
+    static let bool = SchemaType<Bool>(text: "true or false", read: { s, k in try s.optBool(k) },
+                                       write: { Node($0 ? "true" : "false") }, show: { $0 ? "true" : "false" })
+
+    static let string = SchemaType<String>(text: "text", read: { s, k in try s.string(k, default: nil) },
+                                           write: { yamlString($0) }, show: { $0 })
+
+    static let names = SchemaType<[String]>(text: "list of names", read: { s, k in try s.stringList(k) },
+                                            write: { Node($0.map { yamlString($0) }, .implicit, .flow) },
+                                            show: { "[" + $0.joined(separator: ", ") + "]" })
+
+    static func choice<C: RawRepresentable & CaseIterable>(_: C.Type) -> SchemaType<C> where C.RawValue == String {
+        SchemaType(text: C.allCases.map { "`\($0.rawValue)`" }.joined(separator: ", "),
+                   read: { s, k in try s.choice(k, default: nil) as C? },
+                   write: { Node($0.rawValue) }, show: { $0.rawValue })
+    }
+}
+
+/// The schedules by name (LRSchedule's cases carry their parameters).
+enum ScheduleKind: String, CaseIterable { case constant, step, exponential, cosine }
+
+// MARK: The keys
+
+/// Every experiment key, in file and documentation order.
+enum ExperimentSchema {
+    typealias T = SchemaTypes
+
+    // experiment
+    static let name = SchemaKey(path: "experiment.name", type: T.string, default: .value("experiment"), applies: .always,
+                                doc: "run name; the run directory defaults to `runs/<name>`", value: { $0.name })
+    static let seed = SchemaKey(path: "experiment.seed", type: T.int(min: 0), default: .value(1), applies: .always,
+                                doc: "seeds initialisation, data order (with the epoch) and dropout masks", value: { Int($0.seed) })
+
+    // data
+    static let kind = SchemaKey(path: "data.kind", type: T.choice(DataKind.self), default: .required("one of series, chars, words, sequences"),
+                                applies: .always,
+                                doc: "`series` (CSV table, forecasting), `chars`, `words` (text, language modelling), `sequences` (labelled sequences, classification)",
+                                value: { $0.data.kind })
+    static let path = SchemaKey(path: "data.path", type: T.string, default: .required("the file to train on"), applies: .always,
+                                doc: "data file; a relative path is taken from the experiment file's directory first, then from the current directory",
+                                value: { $0.data.path })
+    static let columns = SchemaKey(path: "data.columns", type: T.names, default: .absent("all numeric columns"), applies: .data(.series),
+                                   doc: "input feature columns, by header name", value: { $0.data.columns })
+    static let targets = SchemaKey(path: "data.targets", type: T.names, default: .absent("the feature columns"), applies: .data(.series),
+                                   doc: "columns to predict", value: { $0.data.targets })
+    static let normalize = SchemaKey(path: "data.normalize", type: T.choice(NormalizationKind.self),
+                                     default: .derived("`zscore` (series), `none`", { $0.kind == .series ? .zscore : NormalizationKind.none }),
+                                     applies: .data(.series, .sequences),
+                                     doc: "`zscore`, `minmax` or `none`, fitted on the training split only", value: { $0.data.normalize })
+    static let missing = SchemaKey(path: "data.missing", type: T.choice(MissingValuePolicy.self), default: .value(.error),
+                                   applies: .data(.series, .sequences),
+                                   doc: "a missing or non-numeric cell is an `error`, or is filled by `interpolate` / `forward_fill`, or its row is dropped (`drop`)",
+                                   value: { $0.data.missing })
+    static let seqLen = SchemaKey(path: "data.seq_len", type: T.int(min: 1, max: 100_000), default: .required("the window length in steps"),
+                                  applies: .always,
+                                  doc: "window length in steps (sequences: steps per example; features per step = values per row / seq_len)",
+                                  value: { $0.data.seqLen })
+    static let stride = SchemaKey(path: "data.stride", type: T.int(min: 1),
+                                  default: .derived("`1` (series), `seq_len` (text, stateful)", { $0.stateful || $0.text ? $0.seqLen : 1 }),
+                                  applies: .data(.series, .chars, .words), doc: "steps between window starts; `stride < seq_len` overlaps windows",
+                                  value: { $0.data.stride })
+    static let target = SchemaKey(path: "data.target", type: T.choice(WindowTarget.self),
+                                  default: .derived("`next` (text), `last`", { $0.text ? .next : .last }), applies: .always,
+                                  doc: "`next`: a target at every step (the following value/token); `last`: one target after the window",
+                                  value: { $0.data.target })
+    static let horizon = SchemaKey(path: "data.horizon", type: T.int(min: 1), default: .value(1), applies: .data(.series),
+                                   doc: "predict the next k values (multi-step forecasting)", value: { $0.data.horizon })
+    static let splitTrain = SchemaKey(path: "data.split.train", type: T.double(atLeast: 0, atMost: 1), default: .value(0.8), applies: .always,
+                                      doc: "fraction of the data for training, taken first (by time for series and text)",
+                                      value: { $0.data.split.train })
+    static let splitValidation = SchemaKey(path: "data.split.validation", type: T.double(atLeast: 0, atMost: 1), default: .value(0.1),
+                                           applies: .always, doc: "fraction for validation, after the training part",
+                                           value: { $0.data.split.validation })
+    static let splitTest = SchemaKey(path: "data.split.test", type: T.double(atLeast: 0, atMost: 1), default: .value(0.1), applies: .always,
+                                     doc: "fraction for testing, last; labelled sequences are shuffled by `experiment.seed` before the split",
+                                     value: { $0.data.split.test })
+    static let shuffle = SchemaKey(path: "data.shuffle", type: T.bool, default: .derived("`true` (`false` when stateful)", { !$0.stateful }),
+                                   applies: .always, doc: "window order per epoch derived from (seed, epoch); `false` keeps stored order",
+                                   value: { $0.data.shuffle })
+    static let dropLast = SchemaKey(path: "data.drop_last", type: T.bool, default: .value(false), applies: .always,
+                                    doc: "drop the last partial global batch; otherwise it is used, with losses divided by its true size",
+                                    value: { $0.data.dropLast })
+    static let stateful = SchemaKey(path: "data.stateful", type: T.bool, default: .value(false), applies: .always,
+                                    doc: "truncated BPTT: the data is cut into `batch_size` contiguous streams and each window starts from the previous window's final (detached) state",
+                                    value: { $0.data.stateful })
+    static let minCount = SchemaKey(path: "data.vocabulary.min_count", type: T.int(min: 1), default: .value(1), applies: .data(.words),
+                                    doc: "drop words seen fewer times (they become `<unk>`)", value: { $0.data.minCount })
+    static let maxSize = SchemaKey(path: "data.vocabulary.max_size", type: T.int(min: 2), default: .absent("unlimited"), applies: .data(.words),
+                                   doc: "keep the most frequent words", value: { $0.data.maxSize })
+    static let unknown = SchemaKey(path: "data.vocabulary.unknown", type: T.bool,
+                                   default: .derived("`true` (words), `false` (chars)", { $0.kind == .words }), applies: .text,
+                                   doc: "reserve an `<unk>` id for unseen tokens", value: { $0.data.unknownToken })
+    static let lowercase = SchemaKey(path: "data.vocabulary.lowercase", type: T.bool, default: .value(false), applies: .data(.words),
+                                     doc: "lowercase words before counting", value: { $0.data.lowercase })
+
+    // model
+    static let cell = SchemaKey(path: "model.cell", type: T.choice(CellKind.self), default: .required("one of rnn, gru, lstm"), applies: .always,
+                                doc: "`rnn` (Elman), `gru` or `lstm`", value: { $0.model.cell })
+    static let hiddenSize = SchemaKey(path: "model.hidden_size", type: T.int(min: 1, max: 1 << 16), default: .required("hidden units per layer (e.g. 128)"),
+                                      applies: .always, doc: "hidden units per layer", value: { $0.model.hiddenSize })
+    static let layers = SchemaKey(path: "model.layers", type: T.int(min: 1, max: 64), default: .value(1), applies: .always,
+                                  doc: "stacked layers", value: { $0.model.layers })
+    static let dropout = SchemaKey(path: "model.dropout", type: T.double(atLeast: 0, below: 1), default: .value(0), applies: .always,
+                                   doc: "dropout between stacked layers, training only", value: { $0.model.dropout })
+    static let input = SchemaKey(path: "model.input", type: T.choice(InputKind.self),
+                                 default: .derived("`embedding` (text), `features`", { $0.text ? .embedding : .features }), applies: .always,
+                                 doc: "text: `embedding` or `one_hot`; series and sequences: `features`", value: { $0.model.input })
+    static let embeddingSize = SchemaKey(path: "model.embedding_size", type: T.int(min: 1), default: .value(64), applies: .text,
+                                         doc: "embedding width (with `input: embedding`)", value: { $0.model.embeddingSize })
+    static let gruReset = SchemaKey(path: "model.gru.reset", type: T.choice(GRUReset.self), default: .value(.after), applies: .cells(.gru),
+                                    doc: "`after`: n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)) (PyTorch); `before`: n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn)",
+                                    value: { $0.model.gruReset })
+    static let nonlinearity = SchemaKey(path: "model.rnn.nonlinearity", type: T.choice(Nonlinearity.self), default: .value(.tanh),
+                                        applies: .cells(.rnn), doc: "Elman RNN activation: `tanh` or `relu`", value: { $0.model.nonlinearity })
+    static let forgetBias = SchemaKey(path: "model.forget_bias", type: T.bool, default: .value(false), applies: .cells(.lstm),
+                                      doc: "start the forget-gate bias at 1", value: { $0.model.forgetBias })
+    static let initFrom = SchemaKey(path: "model.init_from", type: T.string, default: .absent("—"), applies: .always,
+                                    doc: "a model.safetensors to start from", value: { $0.model.initFrom })
+
+    // training
+    static let epochs = SchemaKey(path: "training.epochs", type: T.int(min: 1), default: .absent("`10` unless `steps` is given"), applies: .always,
+                                  doc: "passes over the training windows (give `epochs` or `steps`)", value: { $0.training.epochs })
+    static let steps = SchemaKey(path: "training.steps", type: T.int(min: 1), default: .absent("—"), applies: .always,
+                                 doc: "optimizer updates in total", value: { $0.training.steps })
+    static let batchSize = SchemaKey(path: "training.batch_size", type: T.int(min: 1), default: .value(32), applies: .always,
+                                     doc: "global batch: windows per update across all processes and threads (stateful: the number of streams)",
+                                     value: { $0.training.batchSize })
+    static let optimizerKind = SchemaKey(path: "training.optimizer.kind", type: T.choice(OptimizerConfig.Kind.self), default: .value(.adam),
+                                         applies: .always, doc: "the optimizer, as `torch.optim`'s", value: { $0.training.optimizer.kind })
+    static let lr = SchemaKey(path: "training.optimizer.lr", type: T.double(above: 0),
+                              default: .derived("`0.1` (sgd), else PyTorch's (`0.001`; rmsprop, adagrad `0.01`)",
+                                                { $0.optimizer == .sgd ? 0.1 : OptimizerConfig.defaults(for: $0.optimizer).lr }),
+                              applies: .always, doc: "base learning rate", value: { $0.training.optimizer.lr })
+    static let weightDecay = SchemaKey(path: "training.optimizer.weight_decay", type: T.double(atLeast: 0),
+                                       default: .derived("PyTorch's (`0`; adamw `0.01`)", { OptimizerConfig.defaults(for: $0.optimizer).weightDecay }),
+                                       applies: .always, doc: "L2 penalty (decoupled for `adamw`)", value: { $0.training.optimizer.weightDecay })
+    static let momentum = SchemaKey(path: "training.optimizer.momentum", type: T.double(atLeast: 0), default: .value(0),
+                                    applies: .optimizers(.sgd, .rmsprop), doc: "momentum factor",
+                                    value: { c in
+                                        switch c.training.optimizer.algorithm {
+                                        case let .sgd(m, _, _), let .rmsprop(_, _, m, _): return m
+                                        default: return nil
+                                        } })
+    static let dampening = SchemaKey(path: "training.optimizer.dampening", type: T.double(atLeast: 0), default: .value(0),
+                                     applies: .optimizers(.sgd), doc: "dampening for momentum",
+                                     value: { if case let .sgd(_, d, _) = $0.training.optimizer.algorithm { return d } else { return nil } })
+    static let nesterov = SchemaKey(path: "training.optimizer.nesterov", type: T.bool, default: .value(false), applies: .optimizers(.sgd),
+                                    doc: "Nesterov momentum (needs momentum > 0 and dampening 0)",
+                                    value: { if case let .sgd(_, _, n) = $0.training.optimizer.algorithm { return n } else { return nil } })
+    static let beta1 = SchemaKey(path: "training.optimizer.beta1", type: T.double(atLeast: 0, below: 1), default: .value(0.9),
+                                 applies: .optimizers(.adam, .adamw), doc: "first-moment decay",
+                                 value: { c in
+                                     switch c.training.optimizer.algorithm {
+                                     case let .adam(b, _, _, _), let .adamw(b, _, _, _): return b
+                                     default: return nil
+                                     } })
+    static let beta2 = SchemaKey(path: "training.optimizer.beta2", type: T.double(atLeast: 0, below: 1), default: .value(0.999),
+                                 applies: .optimizers(.adam, .adamw), doc: "second-moment decay",
+                                 value: { c in
+                                     switch c.training.optimizer.algorithm {
+                                     case let .adam(_, b, _, _), let .adamw(_, b, _, _): return b
+                                     default: return nil
+                                     } })
+    static let eps = SchemaKey(path: "training.optimizer.eps", type: T.double(above: 0),
+                               default: .derived("`1e-08` (adagrad `1e-10`)", { $0.optimizer == .adagrad ? 1e-10 : 1e-8 }),
+                               applies: .optimizers(.adam, .adamw, .rmsprop, .adagrad), doc: "term added to the denominator",
+                               value: { c in
+                                   switch c.training.optimizer.algorithm {
+                                   case let .adam(_, _, e, _), let .adamw(_, _, e, _), let .rmsprop(_, e, _, _), let .adagrad(_, e, _): return e
+                                   default: return nil
+                                   } })
+    static let amsgrad = SchemaKey(path: "training.optimizer.amsgrad", type: T.bool, default: .value(false), applies: .optimizers(.adam, .adamw),
+                                   doc: "AMSGrad's maximum of second moments",
+                                   value: { c in
+                                       switch c.training.optimizer.algorithm {
+                                       case let .adam(_, _, _, a), let .adamw(_, _, _, a): return a
+                                       default: return nil
+                                       } })
+    static let alpha = SchemaKey(path: "training.optimizer.alpha", type: T.double(atLeast: 0), default: .value(0.99), applies: .optimizers(.rmsprop),
+                                 doc: "smoothing constant",
+                                 value: { if case let .rmsprop(a, _, _, _) = $0.training.optimizer.algorithm { return a } else { return nil } })
+    static let centered = SchemaKey(path: "training.optimizer.centered", type: T.bool, default: .value(false), applies: .optimizers(.rmsprop),
+                                    doc: "normalise by the estimated variance",
+                                    value: { if case let .rmsprop(_, _, _, c) = $0.training.optimizer.algorithm { return c } else { return nil } })
+    static let lrDecay = SchemaKey(path: "training.optimizer.lr_decay", type: T.double(atLeast: 0), default: .value(0), applies: .optimizers(.adagrad),
+                                   doc: "learning-rate decay",
+                                   value: { if case let .adagrad(d, _, _) = $0.training.optimizer.algorithm { return d } else { return nil } })
+    static let initialAccumulator = SchemaKey(path: "training.optimizer.initial_accumulator_value", type: T.double(atLeast: 0), default: .value(0),
+                                              applies: .optimizers(.adagrad), doc: "starting value of the sum of squares",
+                                              value: { if case let .adagrad(_, _, v) = $0.training.optimizer.algorithm { return v } else { return nil } })
+    static let scheduleKind = SchemaKey(path: "training.schedule.kind", type: T.choice(ScheduleKind.self), default: .value(.constant),
+                                        applies: .always,
+                                        doc: "`cosine`: lr·(s+1)/W during warm-up, then cosine from lr to min_lr at `total_steps`",
+                                        value: { ScheduleKind(rawValue: $0.training.schedule.kindName) })
+    static let stepSize = SchemaKey(path: "training.schedule.step_size", type: T.int(min: 1), default: .value(1000), applies: .schedules("step"),
+                                    doc: "updates between decays",
+                                    value: { if case let .step(n, _) = $0.training.schedule { return n } else { return nil } })
+    static let gamma = SchemaKey(path: "training.schedule.gamma", type: T.double(above: 0),
+                                 default: .derived("`0.1` (step), `0.999` (exponential)", { $0.schedule == "step" ? 0.1 : 0.999 }),
+                                 applies: .schedules("step", "exponential"), doc: "decay factor",
+                                 value: { c in
+                                     switch c.training.schedule {
+                                     case let .step(_, g), let .exponential(g): return g
+                                     default: return nil
+                                     } })
+    static let warmupSteps = SchemaKey(path: "training.schedule.warmup_steps", type: T.int(min: 0), default: .value(0), applies: .schedules("cosine"),
+                                       doc: "linear warm-up updates",
+                                       value: { if case let .cosine(w, _, _) = $0.training.schedule { return w } else { return nil } })
+    static let totalSteps = SchemaKey(path: "training.schedule.total_steps", type: T.int(min: 1),
+                                      default: .required("the update where a cosine schedule reaches min_lr"), applies: .schedules("cosine"),
+                                      doc: "the update where the cosine reaches `min_lr`",
+                                      value: { if case let .cosine(_, t, _) = $0.training.schedule { return t } else { return nil } })
+    static let minLR = SchemaKey(path: "training.schedule.min_lr", type: T.double(atLeast: 0), default: .value(0), applies: .schedules("cosine"),
+                                 doc: "the rate the cosine ends at",
+                                 value: { if case let .cosine(_, _, m) = $0.training.schedule { return m } else { return nil } })
+    static let clipNorm = SchemaKey(path: "training.clip.norm", type: T.double(atLeast: 0), default: .value(5), applies: .always,
+                                    doc: "clip gradients by global norm (0 turns it off)", value: { $0.training.clipNorm ?? 0 })
+    static let clipValue = SchemaKey(path: "training.clip.value", type: T.double(above: 0), default: .absent("—"), applies: .always,
+                                     doc: "clip each gradient to [−value, value]", value: { $0.training.clipValue })
+    static let logEvery = SchemaKey(path: "training.log_every", type: T.int(min: 1), default: .value(10), applies: .always,
+                                    doc: "steps between training log lines", value: { $0.training.logEvery })
+    static let evalEvery = SchemaKey(path: "training.eval_every", type: T.int(min: 0), default: .value(0), applies: .always,
+                                     doc: "steps between validation passes (0: at the end of each epoch)", value: { $0.training.evalEvery })
+    static let checkpointEvery = SchemaKey(path: "training.checkpoint_every", type: T.int(min: 0), default: .value(0), applies: .always,
+                                           doc: "steps between checkpoints (0: at the end of each epoch)", value: { $0.training.checkpointEvery })
+    static let keepCheckpoints = SchemaKey(path: "training.keep_checkpoints", type: T.int(min: 1), default: .value(3), applies: .always,
+                                           doc: "most recent checkpoints kept (the best is kept too)", value: { $0.training.keepCheckpoints })
+    static let onNonFinite = SchemaKey(path: "training.on_nonfinite", type: T.choice(NonFinitePolicy.self), default: .value(.stop),
+                                       applies: .always, doc: "a NaN or infinite loss `stop`s the run with a message, or `skip`s the update",
+                                       value: { $0.training.onNonFinite })
+
+    // parallel, output
+    static let threads = SchemaKey(path: "parallel.threads", type: T.int(min: 1, max: 1024), default: .absent("cores / processes on this node"),
+                                   applies: .always, doc: "replicas (threads) per process", value: { $0.parallel.threads })
+    static let bucketSize = SchemaKey(path: "parallel.bucket_size", type: T.int(min: 1), default: .value(1 << 20), applies: .always,
+                                      doc: "floats per allreduce bucket", value: { $0.parallel.bucketSize })
+    static let outputDir = SchemaKey(path: "output.dir", type: T.string, default: .derived("`runs/<experiment.name>`", { "runs/\($0.name)" }),
+                                     applies: .always, doc: "run directory", value: { $0.output.dir })
+
+    /// Every key, in file and documentation order.
+    static let entries: [any SchemaEntry] = [
+        name, seed,
+        kind, path, columns, targets, normalize, missing, seqLen, stride, target, horizon, splitTrain, splitValidation, splitTest,
+        shuffle, dropLast, stateful, minCount, maxSize, unknown, lowercase,
+        cell, hiddenSize, layers, dropout, input, embeddingSize, gruReset, nonlinearity, forgetBias, initFrom,
+        epochs, steps, batchSize, optimizerKind, lr, weightDecay, momentum, dampening, nesterov, beta1, beta2, eps, amsgrad,
+        alpha, centered, lrDecay, initialAccumulator, scheduleKind, stepSize, gamma, warmupSteps, totalSteps, minLR,
+        clipNorm, clipValue, logEvery, evalEvery, checkpointEvery, keepCheckpoints, onNonFinite,
+        threads, bucketSize, outputDir,
+    ]
+
+    /// Every key path and every section above one (`data`, `data.split`, …).
+    static let knownPaths: Set<String> = {
+        var all = Set<String>()
+        for e in entries {
+            let parts = e.path.split(separator: ".")
+            for i in 1...parts.count { all.insert(parts[0..<i].joined(separator: ".")) }
+        }
+        return all
+    }()
+
+    /// The top-level sections, in order.
+    static let sections = ["experiment", "data", "model", "training", "parallel", "output"]
+}
