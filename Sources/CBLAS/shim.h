@@ -12,24 +12,17 @@
 // falls back to its SSE3 "Prescott" kernels: on an AVX-512 machine that is 5–9× slower
 // (about 17–30 instead of 150 GFLOP/s per core). When the user has not chosen a core
 // (OPENBLAS_CORETYPE) and OpenBLAS sits on a pre-AVX core while the CPU and the OS support
-// AVX-512 or AVX2+FMA, we re-run OpenBLAS's own kernel selection with OPENBLAS_CORETYPE set
-// to SkylakeX or Haswell. Builds without these entry points (static-arch OpenBLAS) are left alone.
+// AVX-512 or AVX2+FMA (recur_cpu_level, Recur's one CPUID probe), we re-run OpenBLAS's own
+// kernel selection with OPENBLAS_CORETYPE set to SkylakeX or Haswell. Builds without these
+// entry points (static-arch OpenBLAS) are left alone.
 extern char *openblas_get_corename(void) __attribute__((weak));
 extern void gotoblas_dynamic_init(void) __attribute__((weak));
 extern void gotoblas_dynamic_quit(void) __attribute__((weak));
 
-#if defined(__x86_64__)
-#include <cpuid.h>
-static inline unsigned long long recur_xgetbv0(void) {
-    unsigned int lo, hi;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    return ((unsigned long long)hi << 32) | lo;
-}
-#endif
-
 /// Returns the core name now in use when it changed it, NULL when it left OpenBLAS alone.
+/// `cpu_level` is what the CPU and OS support (recur_cpu_level: 2 AVX-512, 1 AVX2 + FMA).
 /// Call it once, before any thread runs a GEMM.
-static inline const char *recur_openblas_upgrade_kernels(void) {
+static inline const char *recur_openblas_upgrade_kernels(int cpu_level) {
 #if defined(__x86_64__)
     if (!openblas_get_corename || !gotoblas_dynamic_init || !gotoblas_dynamic_quit) return NULL;
     if (getenv("OPENBLAS_CORETYPE") != NULL) return NULL;
@@ -40,24 +33,14 @@ static inline const char *recur_openblas_upgrade_kernels(void) {
     for (unsigned i = 0; i < sizeof generic / sizeof generic[0]; i++)
         if (core && strcasecmp(core, generic[i]) == 0) fallback = 1;
     if (!fallback) return NULL;
-    unsigned int a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d)) return NULL;
-    int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, fma = (c >> 12) & 1;
-    if (!osxsave || !avx) return NULL;
-    unsigned long long xcr0 = recur_xgetbv0();
-    if ((xcr0 & 0x6) != 0x6) return NULL;                     // the OS saves SSE and AVX state
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return NULL;
-    int avx2 = (b >> 5) & 1, avx512f = (b >> 16) & 1, avx512dq = (b >> 17) & 1;
-    int avx512bw = (b >> 30) & 1, avx512vl = (b >> 31) & 1;
-    const char *target = NULL;
-    if (avx512f && avx512dq && avx512bw && avx512vl && (xcr0 & 0xE6) == 0xE6) target = "SKYLAKEX";
-    else if (avx2 && fma) target = "HASWELL";
+    const char *target = cpu_level >= 2 ? "SKYLAKEX" : cpu_level == 1 ? "HASWELL" : NULL;
     if (!target) return NULL;
     gotoblas_dynamic_quit();
     setenv("OPENBLAS_CORETYPE", target, 0);
     gotoblas_dynamic_init();
     return openblas_get_corename();
 #else
+    (void)cpu_level;
     return NULL;
 #endif
 }

@@ -10,7 +10,8 @@
 #include <cpuid.h>
 #endif
 
-static int detect(void) {
+// What the CPU and the OS support: 2 AVX-512 (F, DQ, BW, VL), 1 AVX2 + FMA, 0 baseline.
+static int detect_cpu(void) {
 #if defined(__x86_64__)
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
@@ -25,22 +26,32 @@ static int detect(void) {
     int level = 0;
     if (avx2 && fma) level = 1;
     if (level == 1 && f && dq && bw && vl && (xcr0 & 0xE6) == 0xE6) level = 2;
-    const char *want = getenv("RECUR_KERNELS");
-    if (want) {
-        int cap = strcmp(want, "baseline") == 0 ? 0 : strcmp(want, "avx2") == 0 ? 1 : 2;
-        if (cap < level) level = cap;
-    }
     return level;
 #else
     return 0;
 #endif
 }
 
-int recur_kernel_level(void) {
+int recur_cpu_level(void) {
     static int cached = -1;
     int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
     if (v < 0) {  // idempotent, so a race only repeats the detection
-        v = detect();
+        v = detect_cpu();
+        __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+
+int recur_kernel_level(void) {
+    static int cached = -1;
+    int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (v < 0) {
+        v = recur_cpu_level();
+        const char *want = getenv("RECUR_KERNELS");
+        if (want) {
+            int cap = strcmp(want, "baseline") == 0 ? 0 : strcmp(want, "avx2") == 0 ? 1 : 2;
+            if (cap < v) v = cap;
+        }
         __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
     }
     return v;

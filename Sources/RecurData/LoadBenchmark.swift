@@ -2,6 +2,7 @@
 // the 100 MB target. It only reads and measures; it prints nothing and writes nothing.
 
 #if canImport(Glibc)
+import RecurKernels
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
@@ -37,11 +38,9 @@ public struct LoadMeasurement: Sendable, CustomStringConvertible {
     /// Runs `body` once and measures it; `body` returns (input bytes, items).
     public static func measure(_ body: () throws(DataError) -> (Int, Int)) throws(DataError) -> LoadMeasurement {
         let before = ProcessMemory.resident()
-        let clock = ContinuousClock()
-        let start = clock.now
+        let start = MonotonicClock.seconds()
         let (bytes, items) = try body()
-        let elapsed = start.duration(to: clock.now)
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        let seconds = MonotonicClock.seconds() - start
         return LoadMeasurement(seconds: seconds, inputBytes: bytes, items: items,
                                residentBeforeBytes: before, peakResidentBytes: ProcessMemory.peakResident())
     }
@@ -68,44 +67,5 @@ extension TimeSeries {
             if let (fd, size) = try? FileReader.open(path) { closeDescriptor(fd); bytes = size }
             return (bytes, series.rowCount)
         }
-    }
-}
-
-enum ProcessMemory {
-    /// Current resident set size in bytes (Linux: VmRSS; elsewhere the peak).
-    static func resident() -> Int { statusField("VmRSS:") ?? peakResident() }
-
-    /// Peak resident set size in bytes.
-    static func peakResident() -> Int {
-        if let hwm = statusField("VmHWM:") { return hwm }
-        var usage = rusage()
-        #if canImport(Darwin)
-        getrusage(RUSAGE_SELF, &usage)
-        return Int(usage.ru_maxrss)
-        #else
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        return Int(usage.ru_maxrss) * 1024
-        #endif
-    }
-
-    /// A "kB" field of /proc/self/status, in bytes.
-    private static func statusField(_ name: String) -> Int? {
-        // /proc files report size 0, so read until the end instead of by size.
-        let fd = open("/proc/self/status", O_RDONLY)
-        if fd < 0 { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, 4096) }
-            if n <= 0 { break }
-            bytes.append(contentsOf: chunk[0..<n])
-        }
-        let text = String(decoding: bytes, as: UTF8.self)
-        for line in text.split(separator: "\n") where line.hasPrefix(name) {
-            let digits = line.dropFirst(name.count).filter { $0.isNumber }
-            return Int(digits).map { $0 * 1024 }
-        }
-        return nil
     }
 }

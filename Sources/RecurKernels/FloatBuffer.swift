@@ -37,11 +37,6 @@ public final class FloatBuffer: @unchecked Sendable {
     public var array: [Float] { Array(buffer) }
 
     public func zero() { base.update(repeating: 0, count: count) }
-
-    public func copy(from other: FloatBuffer) {
-        precondition(other.count == count, "FloatBuffer.copy: size mismatch \(other.count) vs \(count)")
-        base.update(from: other.base, count: count)
-    }
 }
 
 /// A fixed-size buffer of 32-bit integers (token ids, class labels) for per-replica batches.

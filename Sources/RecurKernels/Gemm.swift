@@ -13,19 +13,13 @@ public enum Transpose: Sendable {
 public enum BLAS {
     /// The OpenBLAS core switched to at first use (Note [OpenBLAS kernels on unrecognised CPUs]
     /// in CBLAS/shim.h), or nil when OpenBLAS's own choice stands. Evaluated once, thread-safely.
-    public static let upgradedKernels: String? = recur_openblas_upgrade_kernels().map { String(cString: $0) }
+    public static let upgradedKernels: String? = recur_openblas_upgrade_kernels(recur_cpu_level()).map { String(cString: $0) }
 
     /// Holds OpenBLAS to one thread (and settles its kernels first). Safe to call any number of
     /// times; call it before any GEMM.
     public static func useSingleThread() {
         _ = upgradedKernels
         openblas_set_num_threads(1)
-    }
-
-    /// The name of the kernels OpenBLAS uses (e.g. "SkylakeX"), for reports.
-    public static var coreName: String {
-        _ = upgradedKernels
-        return openblas_get_corename().map { String(cString: $0) } ?? "unknown"
     }
 
     /// C[M,N] = alpha · op(A)[M,K] · op(B)[K,N] + beta · C, all row-major.

@@ -15,11 +15,6 @@ public enum Vec {
         for i in 0..<count { dst[i] += src[i] }
     }
 
-    /// dst += a · src
-    @inlinable public static func axpy(_ a: Float, _ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { dst[i] += a * src[i] }
-    }
-
     /// p *= s
     @inlinable public static func scale(_ p: UnsafeMutablePointer<Float>, count: Int, by s: Float) {
         for i in 0..<count { p[i] *= s }

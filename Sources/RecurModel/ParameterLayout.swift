@@ -3,6 +3,8 @@
 // Parameters, every replica's gradients and the optimizer moments all use this layout.
 // It knows nothing about what the tensors mean; RecurrentNetwork decides that.
 
+import RecurKernels
+
 /// One named tensor inside the flat buffer.
 public struct ParameterEntry: Sendable, Equatable, Codable {
     public let name: String
@@ -32,15 +34,14 @@ public struct ParameterLayout: Sendable, Equatable, Codable {
 
     public subscript(name: String) -> ParameterEntry? { entries.first { $0.name == name } }
 
-    /// A stable 64-bit FNV-1a hash of names, shapes and order (start-up agreement across ranks).
+    /// A stable hash of names, shapes and order (start-up agreement across ranks).
     public var fingerprint: UInt64 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        func mix(_ bytes: some Sequence<UInt8>) { for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 } }
+        var h = StableHasher()
         for e in entries {
-            mix(e.name.utf8)
-            mix([0])
-            for d in e.shape { mix(withUnsafeBytes(of: UInt64(d).littleEndian) { Array($0) }) }
+            h.combine(e.name)
+            h.combine(e.shape.count)
+            for d in e.shape { h.combine(d) }
         }
-        return h
+        return h.finalize()
     }
 }

@@ -26,8 +26,6 @@ public protocol Communicator: AnyObject {
 }
 
 extension Communicator {
-    public var isRoot: Bool { rank == 0 }
-
     /// Every rank's value, in rank order.
     public func allgather(_ value: UInt64) -> [UInt64] { allgather([value]).map { $0[0] } }
 

@@ -209,7 +209,7 @@ public enum Benchmark {
             throw ConfigError(file: "<bench \(workload.name)>", line: nil, key: "training.batch_size",
                               message: "\(workload.batchSize) windows cannot feed \(comm.size) process(es) × \(threads) thread(s); use fewer replicas")
         }
-        PeakMemory.reset()
+        ProcessMemory.resetPeak()
         let config = try workload.experiment()
         let dataset = workload.dataset()
         let engine = try Engine(config.engineConfig(for: dataset, threads: threads), dataset: dataset, comm: comm)
@@ -240,7 +240,7 @@ public enum Benchmark {
         }
         let allocationsAfter = allocationCount?() ?? 0
         let allocations = comm.allgather(allocationsAfter &- allocationsBefore).max() ?? 0
-        let peakKiB = comm.allgather(PeakMemory.residentKiB()).max() ?? 0
+        let peakKiB = comm.allgather(UInt64(ProcessMemory.peakResident() / 1024)).max() ?? 0
 
         let total = times.reduce(0, +)
         let sorted = times.sorted()
@@ -258,36 +258,3 @@ public enum Benchmark {
     }
 }
 
-/// The process's peak resident set: Linux's VmHWM, which writing 5 to /proc/self/clear_refs
-/// resets, so each workload gets its own peak; elsewhere getrusage's ru_maxrss (never reset).
-/// Both include the executable and its libraries, as PyTorch's figure includes libtorch.
-enum PeakMemory {
-    static func reset() {
-        #if os(Linux)
-        let fd = open("/proc/self/clear_refs", O_WRONLY)
-        if fd >= 0 { _ = write(fd, "5", 1); close(fd) }
-        #endif
-    }
-
-    /// Peak resident memory in KiB.
-    static func residentKiB() -> UInt64 {
-        #if os(Linux)
-        if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-           let kib = UInt64(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "") {
-            return kib
-        }
-        #endif
-        var usage = rusage()
-        #if os(Linux)
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        #else
-        getrusage(RUSAGE_SELF, &usage)
-        #endif
-        #if os(Linux)
-        return UInt64(usage.ru_maxrss)
-        #else
-        return UInt64(usage.ru_maxrss) / 1024
-        #endif
-    }
-}

@@ -184,9 +184,8 @@ public final class MetricsLog {
     /// temporary file is written and renamed over the original.
     /// - Throws: `RunOutputError` when the file cannot be read or replaced.
     public static func truncate(path: String, afterStep: Int) throws {
-        let records = try read(path: path).filter { ($0.step ?? Int.min) <= afterStep }
         var text = ""
-        for r in records { text += r.jsonLine + "\n" }
+        for line in try lines(of: path) where (line.record.step ?? Int.min) <= afterStep { text += line.text + "\n" }
         let temporary = path + ".tmp-\(getpid())"
         do {
             try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
@@ -212,31 +211,55 @@ public final class MetricsLog {
     }
 
     private static func parseLines(of path: String) throws -> [MetricsRecord] {
+        try lines(of: path).map(\.record)
+    }
+
+    /// Every complete line with its record (a killed writer's partial or unparsable last line
+    /// is left out; a bad line elsewhere is an error).
+    private static func lines(of path: String) throws -> [(text: String, record: MetricsRecord)] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw RunOutputError(path: path, line: nil, message: "cannot read the metrics file; check the run directory")
         }
-        let bytes = [UInt8](data)
-        var records: [MetricsRecord] = []
-        var start = 0
-        var lineNumber = 0
-        while start < bytes.count {
-            lineNumber += 1
-            let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n"))
-            let line = bytes[start..<(end ?? bytes.count)]
-            let isLast = end == nil || end! + 1 >= bytes.count
-            if end == nil { return records }  // no newline: a killed writer's last line
-            if !line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) {
-                do {
-                    var parser = FlatJSONParser(bytes: Array(line))
-                    records.append(try parser.parseObject())
-                } catch let e as FlatJSONParser.Failure {
-                    if isLast { return records }
-                    throw RunOutputError(path: path, line: lineNumber, message: "malformed record (\(e.message)); the file was edited or two runs wrote to it")
-                }
+        let text = String(decoding: data, as: UTF8.self)
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last.map({ !$0.isEmpty }) ?? false { lines.removeLast() }   // no newline: a killed writer's last line
+        func blank(_ l: String) -> Bool { l.allSatisfy { $0 == " " || $0 == "\t" || $0 == "\r" } }
+        let last = lines.lastIndex { !blank($0) }
+        var out: [(text: String, record: MetricsRecord)] = []
+        for (i, line) in lines.enumerated() where !blank(line) {
+            if let record = MetricsRecord(jsonLine: line) {
+                out.append((line, record))
+            } else if i != last {
+                throw RunOutputError(path: path, line: i + 1, message: "malformed record; the file was edited or two runs wrote to it")
             }
-            start = end! + 1
         }
-        return records
+        return out
+    }
+}
+
+extension MetricsRecord {
+    /// Parses one line of metrics.jsonl (Foundation's JSON), keeping the fields in the order the
+    /// line has them and integers apart from doubles; nil for anything but a flat JSON object.
+    init?(jsonLine line: String) {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
+        var fields: [(key: String, value: MetricValue)] = []
+        for (key, any) in object {
+            let value: MetricValue
+            switch any {
+            case is NSNull: value = .null
+            case let s as String: value = .string(s)
+            case let n as NSNumber:
+                let type = String(cString: n.objCType)
+                if type == "c" || String(describing: Swift.type(of: n)).contains("Boolean") { value = .bool(n.boolValue) }
+                else if type == "d" || type == "f" { value = .double(n.doubleValue) }
+                else { value = .int(n.intValue) }
+            default: return nil
+            }
+            fields.append((key, value))
+        }
+        // A key's quoted name followed by ':' appears once per line (quotes inside strings are escaped).
+        func position(_ key: String) -> String.Index { line.range(of: jsonQuoted(key) + ":")?.lowerBound ?? line.endIndex }
+        self.init(fields.sorted { position($0.key) < position($1.key) })
     }
 }
 
@@ -267,123 +290,6 @@ func jsonQuoted(_ s: String) -> String {
         }
     }
     return out + "\""
-}
-
-/// Parses one JSON object whose values are scalars, keeping key order and telling integers
-/// (no fraction or exponent) from doubles — which JSONSerialization does not do portably.
-struct FlatJSONParser {
-    struct Failure: Error { var message: String }
-    let bytes: [UInt8]
-    var i = 0
-
-    init(bytes: [UInt8]) { self.bytes = bytes }
-
-    mutating func parseObject() throws -> MetricsRecord {
-        skipSpace()
-        try expect(UInt8(ascii: "{"))
-        var fields: [(key: String, value: MetricValue)] = []
-        skipSpace()
-        if peek() == UInt8(ascii: "}") { i += 1 } else {
-            while true {
-                skipSpace()
-                let key = try parseString()
-                skipSpace()
-                try expect(UInt8(ascii: ":"))
-                skipSpace()
-                fields.append((key: key, value: try parseValue()))
-                skipSpace()
-                if peek() == UInt8(ascii: ",") { i += 1; continue }
-                try expect(UInt8(ascii: "}"))
-                break
-            }
-        }
-        skipSpace()
-        if i != bytes.count { throw Failure(message: "text after the closing brace") }
-        return MetricsRecord(fields)
-    }
-
-    private func peek() -> UInt8? { i < bytes.count ? bytes[i] : nil }
-
-    private mutating func skipSpace() {
-        while let c = peek(), c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0A { i += 1 }
-    }
-
-    private mutating func expect(_ c: UInt8) throws {
-        guard peek() == c else { throw Failure(message: "expected '\(Character(Unicode.Scalar(c)))' at column \(i + 1)") }
-        i += 1
-    }
-
-    private mutating func literal(_ word: String) -> Bool {
-        let w = Array(word.utf8)
-        guard i + w.count <= bytes.count, Array(bytes[i..<(i + w.count)]) == w else { return false }
-        i += w.count
-        return true
-    }
-
-    private mutating func parseValue() throws -> MetricValue {
-        guard let c = peek() else { throw Failure(message: "value missing at end of line") }
-        if c == UInt8(ascii: "\"") { return .string(try parseString()) }
-        if literal("true") { return .bool(true) }
-        if literal("false") { return .bool(false) }
-        if literal("null") { return .null }
-        if c == UInt8(ascii: "-") || (c >= 0x30 && c <= 0x39) { return try parseNumber() }
-        throw Failure(message: "unsupported value at column \(i + 1) (only numbers, strings, booleans and null)")
-    }
-
-    private mutating func parseNumber() throws -> MetricValue {
-        let start = i
-        var integral = true
-        while let c = peek() {
-            if (c >= 0x30 && c <= 0x39) || c == UInt8(ascii: "-") || c == UInt8(ascii: "+") { i += 1 }
-            else if c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E") { integral = false; i += 1 }
-            else { break }
-        }
-        let text = String(decoding: bytes[start..<i], as: UTF8.self)
-        if integral, let v = Int(text) { return .int(v) }
-        guard let d = Double(text) else { throw Failure(message: "bad number '\(text)' at column \(start + 1)") }
-        return .double(d)
-    }
-
-    private mutating func parseString() throws -> String {
-        try expect(UInt8(ascii: "\""))
-        var scalars = String.UnicodeScalarView()
-        var run: [UInt8] = []
-        func flush() { scalars.append(contentsOf: String(decoding: run, as: UTF8.self).unicodeScalars); run.removeAll() }
-        while true {
-            guard let c = peek() else { throw Failure(message: "unterminated string") }
-            i += 1
-            if c == UInt8(ascii: "\"") { break }
-            if c != UInt8(ascii: "\\") { run.append(c); continue }
-            flush()
-            guard let e = peek() else { throw Failure(message: "unterminated escape") }
-            i += 1
-            switch e {
-            case UInt8(ascii: "n"): scalars.append("\n")
-            case UInt8(ascii: "t"): scalars.append("\t")
-            case UInt8(ascii: "r"): scalars.append("\r")
-            case UInt8(ascii: "b"): scalars.append("\u{08}")
-            case UInt8(ascii: "f"): scalars.append("\u{0C}")
-            case UInt8(ascii: "u"):
-                var code = try hex4()
-                if (0xD800..<0xDC00).contains(code), literal("\\u") {
-                    let low = try hex4()
-                    code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
-                }
-                scalars.append(Unicode.Scalar(code) ?? "\u{FFFD}")
-            default: scalars.append(Unicode.Scalar(e))
-            }
-        }
-        flush()
-        return String(scalars)
-    }
-
-    private mutating func hex4() throws -> UInt32 {
-        guard i + 4 <= bytes.count, let v = UInt32(String(decoding: bytes[i..<(i + 4)], as: UTF8.self), radix: 16) else {
-            throw Failure(message: "bad \\u escape at column \(i + 1)")
-        }
-        i += 4
-        return v
-    }
 }
 
 // Glibc's close and truncate are shadowed by the methods above inside the class.

@@ -136,7 +136,7 @@ public final class ProgressReporter {
     ///   - sinks: Where the text goes; standard output and error by default.
     ///   - clock: Seconds on a monotonic clock; injectable so tests control the ETA.
     public init(options: Options, sinks: Sinks = .standard,
-                clock: @escaping () -> Double = { ProcessInfo.processInfo.systemUptime }) {
+                clock: @escaping () -> Double = { MonotonicClock.seconds() }) {
         self.options = options
         self.sinks = sinks
         self.clock = clock

@@ -28,8 +28,8 @@ public final class TrainingRun {
     public private(set) var skippedSteps = 0
     /// The persistence baseline on the validation split (series only), computed once.
     public private(set) lazy var validationBaseline: Double? = engine.dataset.persistenceBaseline(.validation)
-    private let started = DispatchTime.now().uptimeNanoseconds
-    private var elapsed: Double { Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 }
+    private let started = MonotonicClock.seconds()
+    private var elapsed: Double { MonotonicClock.seconds() - started }
 
     /// - Throws: `DataError` when the batch size and data cannot make a plan (e.g. drop_last
     ///   with fewer windows than one batch).
@@ -54,24 +54,18 @@ public final class TrainingRun {
         let total = totalSteps
         var epoch = step / plan.stepsPerEpoch
         let stateful = plan.isStateful
-        // Failure drill for the tests and for operators checking that a job dies cleanly:
-        // RECUR_FAIL_STEP=n (and optionally RECUR_FAIL_RANK=r) makes that rank fail before update n.
-        let env = ProcessInfo.processInfo.environment
-        let failStep = env["RECUR_FAIL_STEP"].flatMap(Int.init)
-        let failRank = env["RECUR_FAIL_RANK"].flatMap(Int.init) ?? engine.comm.rank
+        let drill = FailureDrill.fromEnvironment   // a test hook; nil in normal runs
         while step < total {
             let order = plan.order(epoch: epoch)
             let first = step - epoch * plan.stepsPerEpoch
             // Streams start from zeros each epoch; a run resumed mid-epoch keeps its restored state.
             if stateful && first == 0 { engine.resetCarriedState() }
             for s in first..<plan.stepsPerEpoch where step < total {
-                if let failStep, step + 1 == failStep, failRank == engine.comm.rank {
-                    throw TrainingError(description: "injected failure at step \(failStep) (RECUR_FAIL_STEP)")
-                }
+                try drill?.check(nextStep: step + 1, rank: engine.comm.rank)
                 let lr = c.schedule.learningRate(baseLR: Float(c.optimizer.lr), step: step)
-                let started = DispatchTime.now().uptimeNanoseconds
+                let started = MonotonicClock.seconds()
                 let r = engine.step(order, step: s, learningRate: lr, stepIndex: step)
-                let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+                let seconds = MonotonicClock.seconds() - started
                 if !r.loss.isFinite || !r.gradientNorm.isFinite {
                     // The update was not applied (Engine.step), so parameters and checkpoints stay good.
                     if c.onNonFinite == .stop {

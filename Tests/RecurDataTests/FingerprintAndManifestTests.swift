@@ -3,6 +3,7 @@
 // stored with a model.
 
 import Foundation
+import RecurKernels
 import XCTest
 @testable import RecurData
 

@@ -9,8 +9,11 @@
 extern "C" {
 #endif
 
-/// 2: AVX-512 (F, DQ, BW, VL), 1: AVX2 + FMA, 0: baseline. RECUR_KERNELS=baseline|avx2|avx512
-/// lowers it (never above what the CPU and OS support). Settled at first call, thread-safely.
+/// What the CPU and the OS support: 2 AVX-512 (F, DQ, BW, VL), 1 AVX2 + FMA, 0 baseline; the one
+/// CPUID probe in Recur (OpenBLAS's kernel fix-up in CBLAS/shim.h uses it too).
+int recur_cpu_level(void);
+/// The level Recur's kernels run at: recur_cpu_level(), lowered by RECUR_KERNELS=baseline|avx2|avx512
+/// (never above what the CPU and OS support). Settled at first call, thread-safely.
 int recur_kernel_level(void);
 
 // MARK: Cells (PyTorch gate orders; the formulas of the Swift cells in RecurModel)
