@@ -54,8 +54,8 @@ public struct LabelledOptions: Sendable, Equatable, Codable {
     /// - Throws: `DataError.Kind.invalidSetting` for non-positive sizes or fractions out of range.
     public func validate() throws(DataError) {
         try splits.validate()
-        for (name, v) in [("steps", steps), ("features", features), ("class_count", classCount)] {
-            if let v, v < 1 { throw DataError(.invalidSetting, problem: "\(name) is \(v)", fix: "set \(name) to 1 or more, or leave it out") }
+        for (name, v) in [("data.seq_len (steps per sequence)", steps), ("features per step", features), ("classes", classCount)] {
+            if let v, v < 1 { throw DataError(.invalidSetting, problem: "\(name) is \(v)", fix: "use 1 or more") }
         }
     }
 }
@@ -120,14 +120,14 @@ public struct LabelledSequences: WindowedDataset {
             let o = read.labelOrigins[bad]
             throw DataError(.labelOutOfRange, file: o.file, line: o.line, column: o.column,
                             problem: "label \(labels[bad]) is outside the \(classCount) classes 0…\(classCount - 1)",
-                            fix: "correct the label, or raise class_count")
+                            fix: "correct the label")
         }
         var counts = [Int](repeating: 0, count: classCount)
         for l in labels { counts[Int(l)] += 1 }
         if let empty = counts.firstIndex(of: 0) {
             throw DataError(.classWithoutExamples, file: path,
                             problem: "class \(empty) of the \(classCount) classes 0…\(classCount - 1) has no examples",
-                            fix: "number the classes 0…C−1 without gaps, or set class_count to the number of classes that occur")
+                            fix: "number the classes 0…C−1 without gaps")
         }
         if let seed = options.splitSeed {
             var order = Array(0..<n)

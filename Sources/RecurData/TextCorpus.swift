@@ -128,7 +128,7 @@ public struct TextCorpus: Sendable {
                 let text = String(Character(Unicode.Scalar(p.scalars[k])!))
                 guard let id = stored.id(of: text) ?? stored.unknownID else {
                     throw unseen(k, "is not in the model's vocabulary",
-                                 "remove the character, or train the model with unknown_token enabled")
+                                 "remove the character, or train with data.vocabulary.unknown: true")
                 }
                 map[k] = Int32(id)
             }
@@ -148,7 +148,7 @@ public struct TextCorpus: Sendable {
             for k in seen..<p.scalars.count {
                 guard let unknownID else {
                     throw unseen(k, "never occurs in the training text",
-                                 "enable unknown_token, or raise the training fraction so the training text holds it")
+                                 "set data.vocabulary.unknown: true, or raise data.split.train so the training text holds it")
                 }
                 map[k] = Int32(unknownID)
             }

@@ -78,7 +78,7 @@ public struct Vocabulary: Codable, Sendable, Equatable {
                     ids.append(Int32(id))
                 } else {
                     throw DataError(.unseenToken, problem: "character \(UTF8Scan.describe(scalar.value)) is not in the vocabulary",
-                                    fix: "use only characters of the training text, or train with unknown_token enabled")
+                                    fix: "use only characters of the training text, or train with data.vocabulary.unknown: true")
                 }
             }
         case .words:

@@ -21,6 +21,11 @@ public struct StepResult: Sendable {
     public var windows: Int
     /// Arg-max hits (cross-entropy only).
     public var correct: Int
+    /// Whether any rank asked to stop after this step (a signal; Note [Stopping on a signal]).
+    public var stopRequested = false
+    /// False when the update left a parameter NaN or infinite (a finite gradient times too large
+    /// a rate): the run must stop, and no checkpoint of it may be written.
+    public var parametersFinite = true
 }
 
 /// Where the last synchronized step spent its time (seconds, monotonic clock), for `recur bench`.
@@ -54,8 +59,9 @@ public final class Engine {
     let allreduce: GradientAllreduce
     /// The parallel region in flight (see `runReplicas`).
     var region: ReplicaRegion?
-    /// Loss sum, hits and count of a step, reduced across ranks (kept to avoid allocating per step).
-    private var totals = [Double](repeating: 0, count: 3)
+    /// Loss sum, hits, count and stop requests of a step, reduced across ranks (kept to avoid
+    /// allocating per step).
+    private var totals = [Double](repeating: 0, count: 4)
     /// Whether the start-up agreement passed (Note [Agree, then broadcast]).
     private(set) var agreed: Bool
     /// Phase times of the last `step`.
@@ -75,16 +81,32 @@ public final class Engine {
         self.comm = comm
         self.dataset = dataset
         network = try RecurrentNetwork(config.model)
+        let capacity = Shard.maxShardSize(config.batchSize, rankCount: comm.size, threadCount: config.threads)
+        try Self.checkMemory(network: network, config: config, capacity: capacity, seqLen: dataset.seqLen)
         parameters = FloatBuffer(count: network.parameterCount)
         network.initializeParameters(parameters.base, seed: config.seed)
         optimizer = Optimizer(config: config.optimizer, parameterCount: network.parameterCount)
-        let capacity = Shard.maxShardSize(config.batchSize, rankCount: comm.size, threadCount: config.threads)
         let network = self.network
         replicas = (0..<config.threads).map { _ in Replica(network: network, dataset: dataset, capacity: capacity) }
         threadSum = GradientThreadSum(replicas.map(\.gradients), threads: config.threads)
         allreduce = GradientAllreduce(bucketSize: config.bucketSize)
         agreed = comm.size == 1
         BLAS.useSingleThread()
+    }
+
+    /// Refuses a run that would allocate more than this process can get, before allocating
+    /// (a failed allocation would end the process with a trap and no message).
+    static func checkMemory(network: RecurrentNetwork, config: EngineConfig, capacity: Int, seqLen: Int) throws {
+        guard let available = ProcessMemory.available() else { return }
+        let P = Double(network.parameterCount) * Double(MemoryLayout<Float>.stride)
+        let replicas = Double(config.threads)
+        // Parameters, one gradient buffer per replica, up to three optimizer buffers, activations.
+        let workspace = NetworkWorkspace.estimatedBytes(network: network, maxBatch: max(capacity, 1), maxSteps: seqLen)
+        let need = P * (4 + replicas) + replicas * workspace
+        guard need > available else { return }
+        func gb(_ b: Double) -> String { b >= 1e9 ? String(format: "%.1f GB", b / 1e9) : String(format: "%.0f MB", b / 1e6) }
+        throw ModelConfigError(key: "model.hidden_size",
+                               message: "this run needs about \(gb(need)) (\(network.parameterCount) parameters: \(gb(P * (4 + replicas))) with gradients and optimizer state; activations: \(gb(replicas * workspace))) but this process can get only \(gb(available)); lower model.hidden_size, model.layers, training.batch_size or data.seq_len, or use fewer threads")
     }
 
     // MARK: Start-up
@@ -120,9 +142,11 @@ public final class Engine {
     ///   - learningRate: the scheduled rate for this update.
     ///   - stepIndex: the global update number (seeds this step's dropout masks).
     ///   - applyIfFinite: false to compute everything but leave parameters alone.
+    ///   - stopRequested: this rank wants the run to stop after this step; every rank learns
+    ///     whether any rank does in the result, with the loss sums.
     /// - Returns: the reduced loss and norm; the update is skipped when either is not finite.
     public func step(_ order: EpochOrder, step: Int, learningRate: Float, stepIndex: Int,
-                     applyIfFinite: Bool = true) -> StepResult {
+                     applyIfFinite: Bool = true, stopRequested: Bool = false) -> StepResult {
         var clock = PhaseClock()
         let dropoutSeed = config.model.dropout > 0 ? config.seed &+ UInt64(stepIndex) &* 0x9E37_79B9 : nil
         let (local, normalizer) = runReplicas(order, step: step, split: .train, train: true, dropoutSeed: dropoutSeed,
@@ -138,6 +162,7 @@ public final class Engine {
         let grads = replicas[0].gradients
         allreduce.reduce(grads, over: comm)               // buckets, same order on every rank
         totals[0] = local.loss; totals[1] = Double(local.correct); totals[2] = Double(local.count)
+        totals[3] = stopRequested ? 1 : 0
         comm.allreduceSum(&totals)
         lastStepPhases.allreduce = clock.lap()
         defer { lastStepPhases.update = clock.lap() }
@@ -145,12 +170,16 @@ public final class Engine {
         let sumSq = Vec.sumOfSquares(grads.base, count: grads.count)
         let norm = sumSq.squareRoot()
         let result = StepResult(loss: totals[0] / normalizer, gradientNorm: norm, targets: Int(normalizer),
-                                windows: order.plan.windowCount(step: step), correct: Int(totals[1]))
+                                windows: order.plan.windowCount(step: step), correct: Int(totals[1]),
+                                stopRequested: totals[3] > 0)
         guard applyIfFinite, result.loss.isFinite, norm.isFinite else { return result }
         clip(grads, sumOfSquares: sumSq)
         optimizer.step(parameters: parameters.base, gradients: UnsafePointer(grads.base), count: grads.count,
                        learningRate: learningRate)
-        return result
+        // Squares summed in Double stay finite for any finite floats, so this is "all finite".
+        var checked = result
+        checked.parametersFinite = Vec.sumOfSquares(parameters.base, count: parameters.count).isFinite
+        return checked
     }
 
     /// Clipping by global norm, then by value, as configured.

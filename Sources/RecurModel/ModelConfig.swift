@@ -83,15 +83,15 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         if hiddenSize < 1 { throw fail("model.hidden_size", "must be at least 1, got \(hiddenSize)") }
         if layers < 1 { throw fail("model.layers", "must be at least 1, got \(layers)") }
         if !(dropout >= 0 && dropout < 1) { throw fail("model.dropout", "must be in [0, 1), got \(dropout)") }
-        if outputSize < 1 { throw fail("model.output_size", "must be at least 1, got \(outputSize)") }
+        if outputSize < 1 { throw fail("data", "gives the model no output to predict (0 target columns, classes or tokens); check data.targets and the data file") }
         switch input {
         case .embedding:
-            if vocabularySize < 1 { throw fail("model.vocabulary_size", "must be at least 1 for embedding inputs, got \(vocabularySize)") }
+            if vocabularySize < 1 { throw fail("data", "holds no token to embed (an empty vocabulary); check data.path and data.vocabulary") }
             if embeddingSize < 1 { throw fail("model.embedding_size", "must be at least 1 for embedding inputs, got \(embeddingSize)") }
         case .oneHot:
-            if vocabularySize < 1 { throw fail("model.vocabulary_size", "must be at least 1 for one-hot inputs, got \(vocabularySize)") }
+            if vocabularySize < 1 { throw fail("data", "holds no token to encode (an empty vocabulary); check data.path and data.vocabulary") }
         case .features:
-            if featureCount < 1 { throw fail("model.feature_count", "must be at least 1 for feature inputs, got \(featureCount)") }
+            if featureCount < 1 { throw fail("data", "gives the model no input feature; check data.columns and the data file") }
         }
     }
 }
@@ -100,5 +100,6 @@ public struct ModelConfig: Codable, Sendable, Equatable {
 public struct ModelConfigError: Error, CustomStringConvertible, Equatable {
     public let key: String
     public let message: String
+    public init(key: String, message: String) { self.key = key; self.message = message }
     public var description: String { "\(key): \(message)" }
 }

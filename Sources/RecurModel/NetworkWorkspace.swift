@@ -94,6 +94,21 @@ public final class NetworkWorkspace: @unchecked Sendable {
         packedW = FloatBuffer(count: recur_packed_gemm_available() != 0 ? blocks : 0)
     }
 
+    /// Bytes a workspace for `network` at this batch and length allocates (the sizes `init`
+    /// uses), so a run can be refused before it allocates more than the machine has.
+    public static func estimatedBytes(network: RecurrentNetwork, maxBatch: Int, maxSteps: Int) -> Double {
+        let c = network.config, cell = c.cellType, H = Double(c.hiddenSize), G = Double(cell.gateCount)
+        let L = Double(c.layers), B = Double(maxBatch), T = Double(maxSteps), rows = B * T, O = Double(c.outputSize)
+        var floats = L * (T + 1) * B * H * (cell.keepsCellState ? 2 : 1)        // hs, cs
+        floats += L * rows * G * H + (cell.keepsStepExtra ? L * rows * H : 0)   // gates, extra
+        floats += c.dropout > 0 ? 2 * (L - 1) * rows * H : 0                     // dropped, masks
+        floats += rows * G * H * (cell.separateHiddenGradient ? 2 : 1)           // dG, dHG
+        floats += 2 * rows * H + (c.head == .everyStep ? 2 * rows * O : 2 * B * O) // dY pair, outputs
+        floats += Double(max(c.vocabularySize, network.layers[0].inputSize)) * G * H  // encoder table
+        floats += 3 * G * H * H + L * B * H * 2                                  // packed W_hh, final states
+        return floats * Double(MemoryLayout<Float>.stride)
+    }
+
     /// Head outputs of the last forward: [outputRows, outputSize].
     public var outputs: FloatBuffer { head.outputs }
     /// Rows of `outputs` after the last forward: T·b (every step) or b (last step).

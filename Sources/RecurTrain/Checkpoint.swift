@@ -123,6 +123,7 @@ public struct ModelCheckpoint: Equatable, Sendable {
             guard let values = tensor.floats else {
                 throw CheckpointError(.badContent, path: path, "tensor '\(entry.name)' is \(tensor.dtype.rawValue), not F32")
             }
+            try requireFinite(values, tensor: entry.name, path: path)
             parameters.replaceSubrange(entry.range, with: values)
         }
         self.init(config: config, layout: network.layout, parameters: parameters,
@@ -256,8 +257,10 @@ public struct TrainingState: Equatable, Sendable {
                 guard t.shape.count == 1 else {
                     throw CheckpointError(.badContent, path: path, "optimizer tensor '\(t.name)' has shape \(t.shape), not one dimension")
                 }
+                try requireFinite(t.floats!, tensor: t.name, path: path)
                 optimizer[String(t.name.dropFirst(Self.optimizerPrefix.count))] = t.floats!
             case .F32:
+                try requireFinite(t.floats!, tensor: t.name, path: path)
                 tensors[t.name] = StoredTensor(shape: t.shape, values: t.floats!)
             case .I64 where t.shape.isEmpty:
                 counters[t.name] = t.int64s![0]
@@ -463,6 +466,15 @@ public func pruneCheckpoints(in directory: URL, keepLast: Int, keep best: String
 // MARK: - Helpers
 
 /// Refuses metadata whose `format` or `format_version` is not the expected one.
+/// Refuses a tensor holding NaN or an infinity: training never stores one (a non-finite step is
+/// not applied), so it means damage or a file from elsewhere.
+private func requireFinite(_ values: [Float], tensor: String, path: String) throws {
+    if let i = values.firstIndex(where: { !$0.isFinite }) {
+        throw CheckpointError(.badContent, path: path, "tensor '\(tensor)' holds \(values[i]) at element \(i); a checkpoint holds only finite values",
+                              remedy: "Resume from an earlier checkpoint, or start a new run.")
+    }
+}
+
 private func checkFormat(_ metadata: [String: String], format: String, version: String, path: String) throws {
     guard let found = metadata["format"] else {
         throw CheckpointError(.badContent, path: path, "the header metadata has no 'format', so this is not a Recur file (expected '\(format)')")

@@ -36,14 +36,43 @@ final class ConfigSource {
         do {
             root = try Yams.compose(yaml: yaml)
         } catch let error as YamlError {
-            throw ConfigError(file: file, line: Self.line(of: error), key: "", message: "not valid YAML: \(Self.describe(error))")
+            let line = Self.line(of: error)
+            throw ConfigError(file: file, line: line, key: "", message: Self.explain(error, text: yaml, line: line))
         }
-        guard let root else { return }
+        guard let root, !yaml.allSatisfy({ $0.isWhitespace }) else {
+            throw ConfigError(file: file, line: nil, key: "",
+                              message: "the file is empty; an experiment needs at least data: (kind, path, seq_len) and model: (cell, hidden_size) — see configs/ for examples")
+        }
         guard case .mapping = root else {
             throw ConfigError(file: file, line: root.mark.map { $0.line }, key: "",
                               message: "an experiment file must be a mapping of sections (experiment:, data:, model:, training:, …)")
         }
-        flatten(root, prefix: "")
+        try flatten(root, prefix: "")
+    }
+
+    /// The parser's complaint in words that say what to change.
+    private static func explain(_ error: YamlError, text: String, line: Int?) -> String {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        if let line, line >= 1, line <= lines.count, lines[line - 1].contains("\t") {
+            return "line \(line) holds a tab; YAML indents with spaces only: replace the tab with spaces"
+        }
+        if text.contains("\t"), let n = lines.firstIndex(where: { $0.hasPrefix("\t") || $0.contains(":\t") }) {
+            return "line \(n + 1) holds a tab; YAML indents with spaces only: replace the tab with spaces"
+        }
+        let problem = describe(error)
+        if problem.contains("flow sequence") || problem.contains("expected ',' or ']'") {
+            return "a '[' list is not closed with ']' (or its items are not separated by commas)"
+        }
+        if problem.contains("flow mapping") || problem.contains("expected ',' or '}'") {
+            return "a '{' mapping is not closed with '}' (or its entries are not separated by commas)"
+        }
+        if problem.contains("mapping values are not allowed") {
+            return "a ':' where YAML expects none: put one key per line, and quote a value that contains ': '"
+        }
+        if problem.contains("quoted scalar") {
+            return "a quoted value is not closed: end it with the same quote it starts with"
+        }
+        return "not valid YAML: \(problem) (check the indentation: each key of a section is indented by the same number of spaces)"
     }
 
     private static func line(of error: YamlError) -> Int? {
@@ -60,12 +89,22 @@ final class ConfigSource {
         }
     }
 
-    private func flatten(_ node: Node, prefix: String) {
+    /// Records every key path; a key given twice in one mapping (a section written twice, or a
+    /// key repeated in it) is refused naming both lines, since YAML would silently keep the last.
+    private func flatten(_ node: Node, prefix: String) throws {
         if case .mapping(let m) = node {
             if !prefix.isEmpty { entries[prefix] = Entry(node: node, line: node.mark?.line, origin: file) }
+            var seen: [String: Int?] = [:]
             for (k, v) in m {
                 let key = k.string ?? "\(k)"
-                flatten(v, prefix: prefix.isEmpty ? key : "\(prefix).\(key)")
+                let path = prefix.isEmpty ? key : "\(prefix).\(key)"
+                if let first = seen[key] {
+                    let lines = [first, k.mark?.line].compactMap { $0 }.map(String.init).joined(separator: " and ")
+                    throw ConfigError(file: file, line: k.mark?.line, key: path,
+                                      message: "appears twice in the same section\(lines.isEmpty ? "" : " (lines \(lines))"); keep one, merging what each sets")
+                }
+                seen[key] = k.mark?.line
+                try flatten(v, prefix: path)
             }
         } else {
             entries[prefix] = Entry(node: node, line: node.mark?.line, origin: file)

@@ -8,7 +8,7 @@ import RecurEngine
 import RecurKernels
 
 /// What `recur eval` prints (and writes with --json).
-public struct EvaluationReport: Codable, Sendable {
+public struct EvaluationReport: Encodable, Sendable {
     public var split: String
     public var windows: Int
     public var targets: Int
@@ -22,6 +22,35 @@ public struct EvaluationReport: Codable, Sendable {
     public var accuracy: Double?
     /// Classification: confusion[true][predicted] counts.
     public var confusion: [[Int]]?
+
+    enum CodingKeys: String, CodingKey {
+        case split, windows, targets, loss, perplexity, rmse, mae, accuracy, confusion
+        case bitsPerToken = "bits_per_token"
+    }
+
+    /// snake_case keys; a non-finite number (a diverged model's loss) is written as null,
+    /// since JSON has no NaN or infinity.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        func number(_ v: Double?, _ key: CodingKeys) throws {
+            guard let v else { return }
+            if v.isFinite { try c.encode(v, forKey: key) } else { try c.encodeNil(forKey: key) }
+        }
+        func numbers(_ m: [String: Double]?, _ key: CodingKeys) throws {
+            guard let m else { return }
+            try c.encode(m.mapValues { $0.isFinite ? Optional($0) : nil }, forKey: key)
+        }
+        try c.encode(split, forKey: .split)
+        try c.encode(windows, forKey: .windows)
+        try c.encode(targets, forKey: .targets)
+        try number(loss, .loss)
+        try number(perplexity, .perplexity)
+        try number(bitsPerToken, .bitsPerToken)
+        try numbers(rmse, .rmse)
+        try numbers(mae, .mae)
+        try number(accuracy, .accuracy)
+        try c.encodeIfPresent(confusion, forKey: .confusion)
+    }
 }
 
 extension Engine {

@@ -73,6 +73,10 @@ extension ExperimentConfig {
         if kind == .sequences && data.target == .next {
             throw s.error(K.target.path, "classification (kind: sequences) predicts one label per sequence; use target: last")
         }
+        if path.isEmpty { throw s.error(K.path.path, "must not be empty: give the data file to train on") }
+        if stateful && data.shuffle && s.has(K.shuffle.path) {
+            throw s.error(K.shuffle.path, "stateful training reads every stream in order and carries its state from window to window, which shuffling would break: remove data.shuffle or set it to false")
+        }
         if stateful && data.stride != seqLen {
             throw s.error(K.stride.path, "stateful training continues each stream where the last window ended, so stride must equal seq_len (\(seqLen))")
         }
@@ -103,11 +107,15 @@ extension ExperimentConfig {
             epochs: epochs ?? (steps == nil ? 10 : nil), steps: steps, batchSize: try v(K.batchSize),
             optimizer: optimizer, schedule: schedule, clipNorm: try v(K.clipNorm), clipValue: try opt(K.clipValue),
             logEvery: try v(K.logEvery), evalEvery: try v(K.evalEvery), checkpointEvery: try v(K.checkpointEvery),
-            keepCheckpoints: try v(K.keepCheckpoints), onNonFinite: try v(K.onNonFinite))
+            keepCheckpoints: try v(K.keepCheckpoints), onNonFinite: try v(K.onNonFinite),
+            maxConsecutiveSkips: try v(K.maxConsecutiveSkips))
 
         // MARK: parallel, output
         let parallel = ParallelSection(threads: try opt(K.threads), bucketSize: try v(K.bucketSize))
         let output = OutputSection(dir: try v(K.outputDir))
+        if output.dir.isEmpty {
+            throw s.error(K.outputDir.path, "must not be empty: give a directory such as runs/\(name), or leave the key out for that default")
+        }
         return ExperimentConfig(name: name, seed: UInt64(seed), data: data, model: model, training: training,
                                 parallel: parallel, output: output)
     }

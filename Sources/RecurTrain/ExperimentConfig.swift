@@ -85,6 +85,8 @@ public struct TrainingSection: Sendable, Equatable {
     public var checkpointEvery: Int
     public var keepCheckpoints: Int
     public var onNonFinite: NonFinitePolicy
+    /// With `on_nonfinite: skip`, stop after this many skipped steps in a row.
+    public var maxConsecutiveSkips: Int
 }
 
 public struct ParallelSection: Sendable, Equatable {

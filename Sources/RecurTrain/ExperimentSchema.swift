@@ -389,6 +389,10 @@ enum ExperimentSchema {
     static let onNonFinite = SchemaKey(path: "training.on_nonfinite", type: T.choice(NonFinitePolicy.self), default: .value(.stop),
                                        applies: .always, doc: "a NaN or infinite loss `stop`s the run with a message, or `skip`s the update",
                                        value: { $0.training.onNonFinite })
+    static let maxConsecutiveSkips = SchemaKey(path: "training.max_consecutive_skips", type: T.int(min: 1), default: .value(10),
+                                               applies: .always,
+                                               doc: "with `on_nonfinite: skip`, stop with a message after this many skipped steps in a row",
+                                               value: { $0.training.maxConsecutiveSkips })
 
     // parallel, output
     static let threads = SchemaKey(path: "parallel.threads", type: T.int(min: 1, max: 1024), default: .absent("cores / processes on this node"),
@@ -406,7 +410,7 @@ enum ExperimentSchema {
         cell, hiddenSize, layers, dropout, input, embeddingSize, gruReset, nonlinearity, forgetBias, initFrom,
         epochs, steps, batchSize, optimizerKind, lr, weightDecay, momentum, dampening, nesterov, beta1, beta2, eps, amsgrad,
         alpha, centered, lrDecay, initialAccumulator, scheduleKind, stepSize, gamma, warmupSteps, totalSteps, minLR,
-        clipNorm, clipValue, logEvery, evalEvery, checkpointEvery, keepCheckpoints, onNonFinite,
+        clipNorm, clipValue, logEvery, evalEvery, checkpointEvery, keepCheckpoints, onNonFinite, maxConsecutiveSkips,
         threads, bucketSize, outputDir,
     ]
 

@@ -195,6 +195,9 @@ public struct SafeTensorsFile: Equatable, Sendable {
     /// The `__metadata__` map.
     public var metadata: [String: String]
 
+    /// Metadata key prefix of a tensor's CRC-32C (Note [Tensor checksums]).
+    static let checksumPrefix = "crc32c."
+
     /// Headers larger than this are refused (the reference implementation's limit).
     public static let maximumHeaderLength = 100_000_000
 
@@ -217,6 +220,11 @@ public struct SafeTensorsFile: Equatable, Sendable {
         var header = "{"
         var offset = 0
         var fields: [String] = []
+        // Note [Tensor checksums]: every tensor's CRC-32C goes into the metadata under
+        // "crc32c.<name>"; `parse` checks and removes them, so a flipped bit anywhere in the data
+        // is refused naming the tensor. Files without them (PyTorch's own) are read unchecked.
+        var metadata = self.metadata
+        for t in tensors { metadata[Self.checksumPrefix + t.name] = String(format: "%08x", CRC32C.checksum(t.bytes)) }
         if !metadata.isEmpty {
             let pairs = metadata.keys.sorted().map { "\(jsonQuoted($0)):\(jsonQuoted(metadata[$0]!))" }
             fields.append("\"__metadata__\":{\(pairs.joined(separator: ","))}")
@@ -370,6 +378,19 @@ public struct SafeTensorsFile: Equatable, Sendable {
         let tensors = entries.map { e in
             SafeTensor(name: e.name, dtype: e.dtype, shape: e.shape,
                        bytes: Array(bytes[(headerEnd + e.begin)..<(headerEnd + e.end)]))
+        }
+        // Note [Tensor checksums]
+        for t in tensors {
+            guard let stored = metadata.removeValue(forKey: checksumPrefix + t.name) else { continue }
+            let computed = String(format: "%08x", CRC32C.checksum(t.bytes))
+            guard stored == computed else {
+                throw CheckpointError(.badContent, path: path,
+                                      "tensor '\(t.name)' does not match its checksum (stored \(stored), computed \(computed)): the file was damaged after it was written",
+                                      remedy: "Resume from an earlier checkpoint (delete this one), or restore the file from a backup.")
+            }
+        }
+        if let orphan = metadata.keys.first(where: { $0.hasPrefix(checksumPrefix) }) {
+            throw CheckpointError(.badContent, path: path, "the checksum '\(orphan)' names no tensor in the file")
         }
         return SafeTensorsFile(tensors: tensors, metadata: metadata)
     }

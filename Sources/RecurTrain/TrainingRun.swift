@@ -3,6 +3,9 @@
 // gradients itself (the Engine does) and never decides which replica gets which window.
 
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import RecurData
 import RecurEngine
 import RecurKernels
@@ -26,6 +29,10 @@ public final class TrainingRun {
     public private(set) var lastValidation: StepResult?
     /// Steps whose loss was not finite and whose update was skipped (on_nonfinite: skip).
     public private(set) var skippedSteps = 0
+    /// Skipped steps in a row, up to the last step.
+    private var consecutiveSkips = 0
+    /// The step of the last checkpoint written or resumed from, if any.
+    public var lastCheckpointStep: Int?
     /// The persistence baseline on the validation split (series only), computed once.
     public private(set) lazy var validationBaseline: Double? = engine.dataset.persistenceBaseline(.validation)
     private let started = MonotonicClock.seconds()
@@ -64,14 +71,26 @@ public final class TrainingRun {
                 try drill?.check(nextStep: step + 1, rank: engine.comm.rank)
                 let lr = c.schedule.learningRate(baseLR: Float(c.optimizer.lr), step: step)
                 let started = MonotonicClock.seconds()
-                let r = engine.step(order, step: s, learningRate: lr, stepIndex: step)
+                let r = engine.step(order, step: s, learningRate: lr, stepIndex: step, stopRequested: StopRequest.signal != nil)
                 let seconds = MonotonicClock.seconds() - started
                 if !r.loss.isFinite || !r.gradientNorm.isFinite {
                     // The update was not applied (Engine.step), so parameters and checkpoints stay good.
+                    let kept = lastCheckpointStep.map { "the checkpoint of step \($0) is intact" } ?? "no checkpoint was written yet"
+                    let fixes = "lower training.optimizer.lr or training.clip.norm, or check the data for extreme values"
                     if c.onNonFinite == .stop {
-                        throw TrainingError(description: "step \(step + 1): the training loss is \(r.loss) and the gradient norm \(r.gradientNorm); stopped before applying it, the last checkpoint is intact (lower training.optimizer.lr, set training.clip.norm, or set training.on_nonfinite: skip)")
+                        throw TrainingError(description: "step \(step + 1): the training loss is \(r.loss) and the gradient norm \(r.gradientNorm); stopped before applying it, \(kept) (\(fixes), or set training.on_nonfinite: skip)")
                     }
                     skippedSteps += 1
+                    consecutiveSkips += 1
+                    if consecutiveSkips >= c.maxConsecutiveSkips {
+                        throw TrainingError(description: "steps \(step + 2 - consecutiveSkips)–\(step + 1): \(consecutiveSkips) steps in a row had a non-finite loss or gradient and were skipped (training.max_consecutive_skips); stopped, \(kept) (\(fixes))")
+                    }
+                } else {
+                    consecutiveSkips = 0
+                }
+                if !r.parametersFinite {
+                    let kept = lastCheckpointStep.map { "the checkpoint of step \($0) is intact" } ?? "no checkpoint was written yet"
+                    throw TrainingError(description: "step \(step + 1): the update made parameters non-finite (the learning rate is too large for these gradients); stopped without saving it, \(kept) (lower training.optimizer.lr, or set training.clip.norm)")
                 }
                 step += 1
                 if step % c.logEvery == 0 || step == total || step == 1 {
@@ -82,11 +101,16 @@ public final class TrainingRun {
                                                    elapsedSeconds: elapsed))
                 }
                 let endOfEpoch = s == plan.stepsPerEpoch - 1
-                if (c.evalEvery > 0 && step % c.evalEvery == 0) || (c.evalEvery == 0 && endOfEpoch) || step == total {
+                if !r.stopRequested && ((c.evalEvery > 0 && step % c.evalEvery == 0) || (c.evalEvery == 0 && endOfEpoch) || step == total) {
                     validate(epoch: epoch, total: total)
                 }
-                if (c.checkpointEvery > 0 && step % c.checkpointEvery == 0) || (c.checkpointEvery == 0 && endOfEpoch) || step == total {
+                if (c.checkpointEvery > 0 && step % c.checkpointEvery == 0) || (c.checkpointEvery == 0 && endOfEpoch) || step == total
+                    || r.stopRequested {
                     try onCheckpoint(step, epoch)
+                    lastCheckpointStep = step
+                }
+                if r.stopRequested && step < total {
+                    throw StoppedBySignal(signal: StopRequest.signal ?? SIGTERM, step: step, totalSteps: total)
                 }
             }
             epoch += 1

@@ -23,6 +23,8 @@ public final class TrainingSession {
     private var tensorboard: TensorBoardWriter?
     private var best: (loss: Double, name: String)?
     private var lastValidationLoss: Double?
+    /// Rank 0's hold on the run directory (taken before training, released at exit).
+    private var lock: RunDirectoryLock?
 
     /// Reads and checks everything; writes nothing.
     /// - Parameters:
@@ -44,9 +46,12 @@ public final class TrainingSession {
             }
             let stored = dir.appendingPathComponent("config.yaml").path
             config = try ExperimentConfig.load(path: stored, overrides: overrides)
+            try Self.checkResumeOverrides(original: try ExperimentConfig.load(path: stored), resumed: config, run: resume)
             guard let latest = try Checkpoint.latest(in: dir.appendingPathComponent("checkpoints")) else {
                 throw ConfigError(file: resume, line: nil, key: "", message: "holds no complete checkpoint to resume from; start a new run instead")
             }
+            // One process per run directory: a second resume (or a run still training) is refused.
+            if comm.rank == 0 { lock = try RunDirectoryLock(dir) }
             checkpoint = try Checkpoint.read(from: latest)
             resumedFrom = latest
             runDirectory = dir
@@ -82,12 +87,35 @@ public final class TrainingSession {
         engine.broadcastInitialState()
     }
 
+    /// What a resume may change with --set: how long to train and how to log, checkpoint,
+    /// schedule and clip. Everything else shapes what the checkpoint holds (the model, the data
+    /// and its windows, the batch, the optimizer's state), so changing it needs a new run.
+    static let resumableKeys: [String] = ["training.epochs", "training.steps", "training.log_every", "training.eval_every",
+                                          "training.checkpoint_every", "training.keep_checkpoints", "training.on_nonfinite",
+                                          "training.max_consecutive_skips", "training.optimizer.lr", "training.optimizer.weight_decay",
+                                          "training.schedule", "training.clip", "parallel"]
+
+    static func checkResumeOverrides(original: ExperimentConfig, resumed: ExperimentConfig, run: String) throws {
+        func values(_ c: ExperimentConfig) -> [String: String] {
+            Dictionary(c.settingLines().map { line -> (String, String) in
+                let r = line.range(of: ": ")!
+                return (String(line[..<r.lowerBound]), String(line[r.upperBound...]))
+            }, uniquingKeysWith: { a, _ in a })
+        }
+        let before = values(original), after = values(resumed)
+        for key in Set(before.keys).union(after.keys).sorted() where before[key] != after[key] {
+            guard !resumableKeys.contains(where: { key == $0 || key.hasPrefix($0 + ".") }) else { continue }
+            throw ConfigError(file: "--set", line: nil, key: key,
+                              message: "cannot change when resuming \(run): the run was trained with \(before[key] ?? "(none)"), and the checkpoint's parameters, data order and optimizer state depend on it; start a new run to use \(after[key] ?? "(none)")")
+        }
+    }
+
     /// runs/<name>, or runs/<name>-2, -3 … when that holds an earlier run; a directory the user
     /// chose (any other output.dir) that already holds a run is refused, never overwritten.
     static func newRunDirectory(_ config: ExperimentConfig) throws -> URL {
         let explicit = config.output.dir != "runs/\(config.name)"
-        let fm = FileManager.default
-        func used(_ p: String) -> Bool { ((try? fm.contentsOfDirectory(atPath: p))?.isEmpty == false) }
+        try OutputPath.checkDirectory(config.output.dir, what: "output.dir")
+        func used(_ p: String) -> Bool { RunDirectoryLock.holdsRun(p) }
         if !used(config.output.dir) { return URL(fileURLWithPath: config.output.dir) }
         if explicit {
             throw ConfigError(file: config.output.dir, line: nil, key: "output.dir",
@@ -113,6 +141,7 @@ public final class TrainingSession {
         engine.setParameters(c.model.parameters)
         try c.state.restore(into: engine.optimizer, path: path)
         run.step = Int(c.state.counters["step"] ?? 0)
+        run.lastCheckpointStep = run.step
         if let h = c.state.tensors["carried.hidden"] { engine.restoreCarriedState(h.values, cell: false) }
         if let cc = c.state.tensors["carried.cell"] { engine.restoreCarriedState(cc.values, cell: true) }
         if let b = c.state.metadata["best_checkpoint"], let l = c.state.metadata["best_loss"].flatMap(Double.init) { best = (l, b) }
@@ -149,19 +178,36 @@ public final class TrainingSession {
     // MARK: Running
 
     /// Trains to the end. Rank 0 creates the run directory first (only now: every check passed).
+    /// - Throws: `StoppedBySignal` after a signal's checkpoint (Note [Stopping on a signal]),
+    ///   `TrainingError` and I/O errors.
     public func start() throws {
-        if comm.rank == 0 { try openRunDirectory() }
+        if comm.rank == 0 {
+            if lock == nil { lock = try RunDirectoryLock(runDirectory) }
+            try openRunDirectory()
+        }
         run.onEvent = { [unowned self] e in self.record(e) }
         run.onCheckpoint = { [unowned self] step, epoch in try self.saveCheckpoint(step: step, epoch: epoch) }
-        try run.run()
-        if comm.rank == 0 {
-            var metrics: [String: Double] = [:]
-            if let v = run.lastValidation { metrics["validation_loss"] = v.loss }
-            if let b = run.validationBaseline { metrics["baseline_loss"] = b }
-            reporter.report(ProgressReporter.Event(kind: .summary, step: run.step, totalSteps: run.totalSteps, metrics: metrics))
-            reporter.finish()
-            metrics_close()
+        do {
+            try run.run()
+        } catch let stop as StoppedBySignal {
+            if comm.rank == 0 {
+                finishReport()
+                Console.error("recur: \(stop); continue with: recur train --resume \(runDirectory.path)\n")
+            }
+            throw stop
         }
+        if comm.rank == 0 { finishReport() }
+    }
+
+    /// The summary line (and JSON event), then closes the metrics and event files.
+    private func finishReport() {
+        var metrics: [String: Double] = [:]
+        if let v = run.lastValidation { metrics["validation_loss"] = v.loss }
+        if let b = run.validationBaseline { metrics["baseline_loss"] = b }
+        if run.skippedSteps > 0 { metrics["skipped_steps"] = Double(run.skippedSteps) }
+        reporter.report(ProgressReporter.Event(kind: .summary, step: run.step, totalSteps: run.totalSteps, metrics: metrics))
+        reporter.finish()
+        metrics_close()
     }
 
     private func metrics_close() { self.metrics?.close(); tensorboard?.close() }

@@ -103,8 +103,12 @@ struct Train: ParsableCommand {
             let m = engine.network.config
             Console.out("recur: \(session.config.name): \(m.cell.rawValue) \(m.hiddenSize)×\(m.layers), \(engine.network.parameterCount) parameters; \(engine.dataset.windowCount(.train)) training windows, \(session.run.totalSteps) steps; \(comm.size) process(es) × \(engine.threads) thread(s)\n")
         }
+        StopRequest.install(announcing: root)
         do {
             try session.start()
+        } catch let stop as StoppedBySignal {
+            if let mpi = comm as? MPICommunicator { mpi.finalize() }
+            Glibc.exit(StopRequest.exitStatus(for: stop.signal))
         } catch {
             Console.error("recur: rank \(comm.rank): \(error)\n")
             if comm.size > 1 { comm.abort(code: 1) }

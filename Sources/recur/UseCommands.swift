@@ -19,6 +19,11 @@ struct Eval: ParsableCommand {
     @Option(help: "Replicas (threads).") var threads: Int?
     @Flag(help: "Print the report as JSON.") var json = false
 
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if DataSplit(rawValue: split) == nil { throw ValidationError("--split must be train, validation or test, got '\(split)'") }
+    }
+
     func run() throws {
         do {
             guard let which = DataSplit(rawValue: split) else { throw ValidationError("--split must be train, validation or test, got '\(split)'") }
@@ -102,6 +107,7 @@ struct Forecast: ParsableCommand {
 
     func run() throws {
         do {
+            if let plot { try OutputPath.checkFile(plot, what: "--plot") }
             let trained = try TrainedModel.locate(model)
             let e = trained.experiment
             guard e.data.kind == .series, let stored = trained.manifest?.normalization else {
@@ -148,6 +154,7 @@ struct Plot: ParsableCommand {
 
     func run() throws {
         do {
+            if let output { try OutputPath.checkFile(output, what: "--output") }
             let metricsPath = URL(fileURLWithPath: directory).appendingPathComponent("metrics.jsonl").path
             guard FileManager.default.fileExists(atPath: metricsPath) else {
                 throw ValidationError("\(directory) holds no metrics.jsonl (give a directory that recur train wrote)")

@@ -115,7 +115,7 @@ final class LabelledSequencesTests: XCTestCase {
     func testLabelled_LabelOutOfRange_NamesLine() throws {
         let dir = TempDir()
         let path = dir.write("l.csv", "1,2,0\n3,4,1\n5,6,7\n")
-        expectDataError(.labelOutOfRange, ["l.csv:3:3", "label 7 is outside the 2 classes 0…1", "raise class_count"], in: dir) {
+        expectDataError(.labelOutOfRange, ["l.csv:3:3", "label 7 is outside the 2 classes 0…1", "correct the label"], in: dir) {
             _ = try LabelledSequences.load(path: path, options: LabelledOptions(classCount: 2))
         }
         let negative = dir.write("n.csv", "1,2,0\n3,4,-1\n")

@@ -57,7 +57,7 @@ final class TextCorpusTests: XCTestCase {
     func testChars_UnseenInValidation_ErrorsWithoutUnk() throws {
         let dir = TempDir()
         let path = dir.write("t.txt", "abababababababab\nabZ")   // Z only in the last 10 %
-        expectDataError(.unseenToken, ["t.txt:2:3", "'Z' (U+005A)", "validation split", "never occurs in the training text", "unknown_token"], in: dir) {
+        expectDataError(.unseenToken, ["t.txt:2:3", "'Z' (U+005A)", "validation split", "never occurs in the training text", "data.vocabulary.unknown: true"], in: dir) {
             _ = try TextCorpus.load(path: path, options: TextOptions())
         }
     }

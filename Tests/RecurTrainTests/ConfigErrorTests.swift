@@ -57,7 +57,7 @@ final class ConfigErrorTests: XCTestCase {
     func testMalformedYAML_NamesLine() throws {
         let e = try XCTUnwrap(parseError("data:\n  kind: [series\n"))
         XCTAssertTrue(e.description.hasPrefix("exp.yaml:"), e.description)
-        XCTAssertTrue(e.description.contains("not valid YAML"), e.description)
+        XCTAssertTrue(e.description.contains("a '[' list is not closed with ']'"), e.description)
     }
 
     func testMissingRequiredKey_SaysWhatToAdd() throws {

@@ -87,12 +87,16 @@ final class EndToEndTests: XCTestCase {
         """.write(to: dir.appendingPathComponent("e.yaml"), atomically: true, encoding: .utf8)
         let stop = try runRecur(["train", "e.yaml", "--set", "output.dir=stop"], in: dir)
         XCTAssertEqual(stop.status, 1, stop.stderr)
-        XCTAssertTrue(stop.stderr.contains("stopped before applying it, the last checkpoint is intact"), stop.stderr)
+        XCTAssertTrue(stop.stderr.contains("stopped") && stop.stderr.contains("is intact"), stop.stderr)
         let checkpoints = try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("stop/checkpoints").path)
         XCTAssertFalse(checkpoints.isEmpty)
         let eval = try runRecur(["eval", "stop", "--split", "validation"], in: dir)
         XCTAssertEqual(eval.status, 0, "the last checkpoint must load: \(eval.stderr)")
+        // Skipping cannot undo an update that already made the parameters infinite: that stops too,
+        // and so does a long run of skipped steps, each saying which checkpoint is intact.
         let skip = try runRecur(["train", "e.yaml", "--set", "output.dir=skip", "--set", "training.on_nonfinite=skip", "--quiet"], in: dir)
-        XCTAssertEqual(skip.status, 0, skip.stderr)
+        XCTAssertEqual(skip.status, 1, skip.stderr)
+        XCTAssert(skip.stderr.contains("is intact"), skip.stderr)
+        XCTAssertEqual(try runRecur(["eval", "skip", "--split", "validation"], in: dir).status, 0)
     }
 }

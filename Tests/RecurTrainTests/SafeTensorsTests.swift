@@ -16,14 +16,15 @@ final class SafeTensorsTests: XCTestCase {
     static let lstmConfig = ModelConfig(cell: .lstm, hiddenSize: 4, layers: 2, input: .embedding,
                                         vocabularySize: 7, embeddingSize: 3, outputSize: 7)
 
-    /// A model checkpoint whose parameters include values that only a bitwise copy preserves.
+    /// A model checkpoint whose parameters include values that only a bitwise copy preserves
+    /// (finite ones: a checkpoint never holds NaN or infinity).
     func modelCheckpoint(_ config: ModelConfig = lstmConfig, seed: UInt64 = 1,
                          metadata: [String: String] = [:]) throws -> ModelCheckpoint {
         let network = try RecurrentNetwork(config)
         var rng = SeededRandom(seed: seed)
         var parameters = (0..<network.parameterCount).map { _ in rng.normal() }
-        let specials: [Float] = [-0.0, .infinity, -.infinity, .leastNonzeroMagnitude, .greatestFiniteMagnitude,
-                                 Float(bitPattern: 0x7FC0_1234)] // a NaN with a payload
+        let specials: [Float] = [-0.0, .leastNonzeroMagnitude, .greatestFiniteMagnitude, -.greatestFiniteMagnitude,
+                                 Float(bitPattern: 0x0000_1234)] // a subnormal
         for (i, v) in specials.enumerated() where i < parameters.count { parameters[i] = v }
         return ModelCheckpoint(config: config, layout: network.layout, parameters: parameters, metadata: metadata)
     }
@@ -523,5 +524,44 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertEqual(cliStatus, 0, cliOutput)
         XCTAssertTrue(cliOutput.contains("rnn.weight_hh_l1\t[16, 4]"), cliOutput)
         XCTAssertTrue(cliOutput.contains("embedding.weight\t[7, 3]"), cliOutput)
+    }
+
+    // MARK: Integrity (issue: a flipped bit or a NaN loaded silently)
+
+    /// Every tensor carries a CRC-32C (Note [Tensor checksums]): one flipped bit in the data is
+    /// refused naming the tensor.
+    func testFlippedBitInTensorData_IsRefused_NamingTheTensor() throws {
+        let dir = try temporaryDirectory()
+        let url = dir.appendingPathComponent("model.safetensors")
+        try modelCheckpoint().write(to: url)
+        var bytes = [UInt8](try Data(contentsOf: url))
+        bytes[bytes.count - 5] ^= 0x10                 // inside the last tensor (head.bias)
+        try Data(bytes).write(to: url)
+        XCTAssertThrowsError(try ModelCheckpoint.read(from: url)) { error in
+            XCTAssert("\(error)".contains("tensor 'head.bias' does not match its checksum"), "\(error)")
+            XCTAssert("\(error)".contains(url.path), "\(error)")
+        }
+    }
+
+    /// A NaN or infinity in a checkpoint is refused naming the tensor and element, even when the
+    /// file is otherwise consistent (its checksums rewritten to match).
+    func testNonFiniteParameter_IsRefused_NamingTensorAndElement() throws {
+        let dir = try temporaryDirectory()
+        let url = dir.appendingPathComponent("model.safetensors")
+        var checkpoint = try modelCheckpoint()
+        let entry = try XCTUnwrap(checkpoint.layout["rnn.weight_hh_l1"])
+        checkpoint.parameters[entry.offset + 3] = .nan
+        try checkpoint.write(to: url)
+        XCTAssertThrowsError(try ModelCheckpoint.read(from: url)) { error in
+            XCTAssert("\(error)".contains("tensor 'rnn.weight_hh_l1' holds nan at element 3"), "\(error)")
+        }
+        let state = trainingState(parameterCount: checkpoint.parameters.count)
+        var broken = state
+        broken.tensors["hidden.l0.h"] = StoredTensor(shape: [2, 1, 4], values: [0, 0, .infinity, 0, 0, 0, 0, 0])
+        let stateURL = dir.appendingPathComponent("training-state.safetensors")
+        try broken.write(to: stateURL)
+        XCTAssertThrowsError(try TrainingState.read(from: stateURL)) { error in
+            XCTAssert("\(error)".contains("tensor 'hidden.l0.h' holds inf at element 2"), "\(error)")
+        }
     }
 }
