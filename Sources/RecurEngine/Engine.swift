@@ -81,7 +81,9 @@ public final class Engine {
         self.comm = comm
         self.dataset = dataset
         network = try RecurrentNetwork(config.model)
-        let capacity = Shard.maxShardSize(config.batchSize, rankCount: comm.size, threadCount: config.threads)
+        // No step of any split holds more windows than the split has (a batch larger than the data).
+        let windows = max(dataset.windowCount(.train), dataset.windowCount(.validation), dataset.windowCount(.test))
+        let capacity = Shard.maxShardSize(min(config.batchSize, max(windows, 1)), rankCount: comm.size, threadCount: config.threads)
         try Self.checkMemory(network: network, config: config, capacity: capacity, seqLen: dataset.seqLen)
         parameters = FloatBuffer(count: network.parameterCount)
         network.initializeParameters(parameters.base, seed: config.seed)
@@ -105,7 +107,7 @@ public final class Engine {
         let need = P * (4 + replicas) + replicas * workspace
         guard need > available else { return }
         func gb(_ b: Double) -> String { b >= 1e9 ? String(format: "%.1f GB", b / 1e9) : String(format: "%.0f MB", b / 1e6) }
-        throw ModelConfigError(key: "model.hidden_size",
+        throw ModelConfigError(key: replicas * workspace > P * (4 + replicas) ? "training.batch_size" : "model.hidden_size",
                                message: "this run needs about \(gb(need)) (\(network.parameterCount) parameters: \(gb(P * (4 + replicas))) with gradients and optimizer state; activations: \(gb(replicas * workspace))) but this process can get only \(gb(available)); lower model.hidden_size, model.layers, training.batch_size or data.seq_len, or use fewer threads")
     }
 

@@ -254,8 +254,11 @@ final class ConfigSource {
                 let p = k.split(separator: ".").map(String.init)
                 return p.count == depth && p[0..<(depth - 1)].joined(separator: ".") == parent ? p[depth - 1] : nil
             }
-            let hint = didYouMean(parts[depth - 1], among: siblings)
+            var hint = didYouMean(parts[depth - 1], among: siblings)
                 .map { " (did you mean '\(parent.isEmpty ? "" : parent + ".")\($0)'?)" } ?? ""
+            if hint.isEmpty, let whole = known.filter({ $0.hasSuffix("." + key) }).min(by: { $0.count < $1.count }) {
+                hint = " (did you mean '\(whole)'?)"       // a key written without its section
+            }
             throw error(key, "unknown key\(hint)")
         }
     }

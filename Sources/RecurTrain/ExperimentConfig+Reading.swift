@@ -11,8 +11,12 @@ extension ExperimentConfig {
     /// Reads and checks an experiment file, with `--set` overrides applied first.
     /// - Throws: `ConfigError` naming file, line and key.
     public static func load(path: String, overrides: [String] = []) throws -> ExperimentConfig {
-        guard FileManager.default.fileExists(atPath: path) else {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw ConfigError(file: path, line: nil, key: "", message: "no such file (give the path of an experiment .yaml, e.g. configs/sunspots-lstm.yaml)")
+        }
+        guard !isDirectory.boolValue else {
+            throw ConfigError(file: path, line: nil, key: "", message: "is a directory; give an experiment .yaml file (to continue a run in this directory: recur train --resume \(path))")
         }
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw ConfigError(file: path, line: nil, key: "", message: "cannot be read as UTF-8 text")

@@ -41,6 +41,8 @@ extension ExperimentConfig {
 extension ExperimentConfig {
     /// docs/config.md as the schema declares it.
     public static var schemaMarkdown: String { ExperimentSchema.markdown() }
+    /// Every key path and section the schema declares.
+    public static var schemaPaths: Set<String> { ExperimentSchema.knownPaths }
 }
 
 extension ExperimentSchema {

@@ -51,13 +51,12 @@ public enum OutputPath {
         try probeWritable(dir) { RunOutputError(path: path, line: nil, message: "\(what): cannot write in \(dir): \($0)") }
     }
 
-    /// Creates and removes a probe file in `dir`: the one test that catches read-only mounts.
+    /// Whether files can be made in `dir`, without making one: access(2) reports a read-only
+    /// file system (EROFS) even to root, and missing permissions to others.
     private static func probeWritable(_ dir: String, _ fail: (String) -> RunOutputError) throws {
-        let probe = (dir as NSString).appendingPathComponent(".recur-probe-\(getpid())")
-        let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        guard fd >= 0 else { throw fail("\(String(cString: strerror(errno))) (check its permissions, or choose another place)") }
-        close(fd)
-        unlink(probe)
+        guard access(dir, W_OK | X_OK) == 0 else {
+            throw fail("\(String(cString: strerror(errno))) (check its permissions and mount, or choose another place)")
+        }
     }
 }
 

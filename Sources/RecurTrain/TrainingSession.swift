@@ -45,13 +45,16 @@ public final class TrainingSession {
                 throw ConfigError(file: resume, line: nil, key: "", message: "no such run directory to resume (give the directory a run wrote, e.g. runs/sunspots-lstm)")
             }
             let stored = dir.appendingPathComponent("config.yaml").path
+            guard FileManager.default.fileExists(atPath: stored) else {
+                throw ConfigError(file: resume, line: nil, key: "", message: "holds no run to resume (no config.yaml); give a directory that recur train wrote, e.g. runs/sunspots-lstm")
+            }
+            let original = try ExperimentConfig.load(path: stored)
+            try Self.checkResumeOverrideKeys(overrides, original: original, run: resume)
             config = try ExperimentConfig.load(path: stored, overrides: overrides)
-            try Self.checkResumeOverrides(original: try ExperimentConfig.load(path: stored), resumed: config, run: resume)
+            try Self.checkResumeOverrides(original: original, resumed: config, run: resume)
             guard let latest = try Checkpoint.latest(in: dir.appendingPathComponent("checkpoints")) else {
                 throw ConfigError(file: resume, line: nil, key: "", message: "holds no complete checkpoint to resume from; start a new run instead")
             }
-            // One process per run directory: a second resume (or a run still training) is refused.
-            if comm.rank == 0 { lock = try RunDirectoryLock(dir) }
             checkpoint = try Checkpoint.read(from: latest)
             resumedFrom = latest
             runDirectory = dir
@@ -85,6 +88,9 @@ public final class TrainingSession {
         }
         // Rank 0's parameters and optimizer state are the run's, whatever each rank read.
         engine.broadcastInitialState()
+        // One process per run directory: a second resume (or a run still training) is refused.
+        // Taken last, so that a resume refused for any other reason leaves the directory as it was.
+        if comm.rank == 0, resumedFrom != nil { lock = try RunDirectoryLock(runDirectory) }
     }
 
     /// What a resume may change with --set: how long to train and how to log, checkpoint,
@@ -94,6 +100,23 @@ public final class TrainingSession {
                                           "training.checkpoint_every", "training.keep_checkpoints", "training.on_nonfinite",
                                           "training.max_consecutive_skips", "training.optimizer.lr", "training.optimizer.weight_decay",
                                           "training.schedule", "training.clip", "parallel"]
+
+    /// Refuses `--set KEY=…` for a key a resume cannot change, before the override is applied
+    /// (applied first, it would fail on keys it makes inapplicable, naming the stored file).
+    static func checkResumeOverrideKeys(_ overrides: [String], original: ExperimentConfig, run: String) throws {
+        let stored = Dictionary(original.settingLines().map { line -> (String, String) in
+            let r = line.range(of: ": ")!
+            return (String(line[..<r.lowerBound]), String(line[r.upperBound...]))
+        }, uniquingKeysWith: { a, _ in a })
+        for o in overrides {
+            guard let eq = o.firstIndex(of: "=") else { continue }
+            let key = String(o[..<eq])
+            guard ExperimentSchema.knownPaths.contains(key),
+                  !resumableKeys.contains(where: { key == $0 || key.hasPrefix($0 + ".") || $0.hasPrefix(key + ".") }) else { continue }
+            throw ConfigError(file: "--set", line: nil, key: key,
+                              message: "cannot change when resuming \(run): the run was trained with \(stored[key] ?? "the stored setting"), and the checkpoint's parameters, data order and optimizer state depend on it; start a new run to use \(o[o.index(after: eq)...])")
+        }
+    }
 
     static func checkResumeOverrides(original: ExperimentConfig, resumed: ExperimentConfig, run: String) throws {
         func values(_ c: ExperimentConfig) -> [String: String] {

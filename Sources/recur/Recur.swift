@@ -23,7 +23,7 @@ struct Recur: ParsableCommand {
         } catch {
             let code = exitCode(for: error)
             if code.rawValue == 64 {
-                Console.error(fullMessage(for: error) + "\n")
+                Console.error("recur: error: \(message(for: error)) (see recur --help)\n")
                 Glibc.exit(2)
             }
             exit(withError: error)
@@ -134,6 +134,10 @@ struct Config: ParsableCommand {
         @Option(name: .customLong("set"), help: "Override a key (repeatable).") var overrides: [String] = []
         @Option(help: "Also check that the global batch can feed this many processes…") var ranks: Int?
         @Option(help: "…each with this many threads.") var threads: Int?
+        func validate() throws {
+            if let ranks, ranks < 1 { throw ValidationError("--ranks must be at least 1, got \(ranks)") }
+            if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        }
         func run() throws {
             do {
                 let c = try ExperimentConfig.load(path: file, overrides: overrides)

@@ -158,3 +158,59 @@ extension ConfigErrorTests {
         XCTAssertEqual(try ExperimentConfig.parse(yaml: try c.yaml(), file: "r").name, "true")
     }
 }
+
+/// Every experiment key a message names exists: the hints in every source file are checked
+/// against the schema (a message once told users to enable `unknown_token`, a key that never was).
+final class MessageKeyTests: XCTestCase {
+    func testEveryKeyNamedInSourceStrings_IsInTheSchema() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let sources = root.appendingPathComponent("Sources")
+        let known = ExperimentConfig.schemaPaths
+        let leaves = Set(known.map { $0.split(separator: ".").last.map(String.init)! })
+        // snake_case words in strings that are not experiment keys: file and metadata names, flags, JSON fields.
+        let notKeys: Set<String> = ["model_config", "data_manifest", "format_version", "best_checkpoint", "best_loss",
+                                    "validation_loss", "baseline_loss", "data_fingerprint", "step_seconds", "grad_norm",
+                                    "seq_per_s", "tok_per_s", "elapsed_s", "total_steps_run", "skipped_steps", "bits_per_token",
+                                    "data_offsets", "simple_value", "wall_time", "file_version", "session_log", "total_steps",
+                                    "clear_refs", "odls_base_sigkill_timeout", "sigkill_timeout", "rank_wait_share",
+                                    "allreduce_share", "thread_reduction_share", "final_loss", "peak_resident_mebibytes",
+                                    "sequences_per_second", "tokens_per_second", "percent_of_gemm_peak", "allocations_per_step",
+                                    "gemm_peak", "step_seconds_min", "step_seconds_max", "weight_ih_l", "weight_hh_l", "bias_ih_l",
+                                    "bias_hh_l", "one_hot", "every_step", "last_step", "forward_fill", "max_consecutive_skips",
+                                    // target kinds, optimizer state tensors (torch.optim's names), JSON fields, C calls
+                                    "next_tokens", "last_token", "next_values", "last_values", "class_label", "unknown_id",
+                                    "eta_s", "momentum_buffer", "exp_avg", "exp_avg_sq", "max_exp_avg_sq", "square_avg",
+                                    "grad_avg", "pthread_create"]
+        var problems: [String] = []
+        let files = FileManager.default.enumerator(atPath: sources.path)!.compactMap { $0 as? String }.filter { $0.hasSuffix(".swift") }
+        let stringLiteral = try NSRegularExpression(pattern: #""([^"\\\n]|\\.)*""#)
+        let dotted = try NSRegularExpression(pattern: #"\b(experiment|data|model|training|parallel|output)(\.[a-z_]+)+\b"#)
+        let snake = try NSRegularExpression(pattern: #"\b[a-z]+(_[a-z]+)+\b"#)
+        for file in files where !file.hasSuffix("ExperimentSchema.swift") {
+            let text = try String(contentsOf: sources.appendingPathComponent(file), encoding: .utf8)
+            for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+            where !line.trimmingCharacters(in: .whitespaces).hasPrefix("//") {
+                let l = String(line)
+                for m in stringLiteral.matches(in: l, range: NSRange(l.startIndex..., in: l)) {
+                    // The literal's own text, without interpolated expressions.
+                    let literal = String(l[Range(m.range, in: l)!])
+                        .replacingOccurrences(of: #"\\\([^)]*\)"#, with: " ", options: .regularExpression)
+                    for d in dotted.matches(in: literal, range: NSRange(literal.startIndex..., in: literal)) {
+                        let key = String(literal[Range(d.range, in: literal)!])
+                        if !known.contains(key) && !key.hasSuffix(".swift") && !key.hasSuffix(".yaml") && !key.hasSuffix(".safetensors")
+                            && !key.hasSuffix(".jsonl") && !key.hasSuffix(".csv") && !key.hasSuffix(".svg") {
+                            problems.append("\(file):\(n + 1): '\(key)' is not an experiment key")
+                        }
+                    }
+                    for w in snake.matches(in: literal, range: NSRange(literal.startIndex..., in: literal)) {
+                        let word = String(literal[Range(w.range, in: literal)!])
+                        if !leaves.contains(word) && !notKeys.contains(word) {
+                            problems.append("\(file):\(n + 1): '\(word)' looks like a key but is none")
+                        }
+                    }
+                }
+            }
+        }
+        XCTAssert(problems.isEmpty, "messages name keys that do not exist:\n" + problems.joined(separator: "\n"))
+    }
+}
