@@ -43,7 +43,7 @@ let package = Package(
         // The synchronized step: replicas, worker pool, thread sum, allreduce, clip, update,
         // and the start-up agreement (docs/ARCHITECTURE.md, "Modules and what they may import").
         .target(name: "RecurEngine",
-                dependencies: ["RecurKernels", "RecurData", "RecurModel", "RecurOptim", "RecurParallel"],
+                dependencies: ["RecurKernels", "RecurData", "RecurModel", "RecurOptim", "RecurParallel", "CKernels"],
                 swiftSettings: checked),
         .target(name: "RecurTrain",
                 dependencies: ["RecurKernels", "RecurData", "RecurModel", "RecurOptim", "RecurParallel", "RecurEngine",

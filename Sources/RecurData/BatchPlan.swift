@@ -152,8 +152,11 @@ public struct EpochOrder: Sendable {
 
     /// The part of `step`'s global batch that `shard` owns (see `Shard` for the rule).
     public func windows(step: Int, shard: Shard) -> WindowList {
-        let n = plan.windowCount(step: step)
-        let own = shard.range(in: n)
+        windows(step: step, within: shard.range(in: plan.windowCount(step: step)))
+    }
+
+    /// Positions `own` (0 ..< the batch's window count) of `step`'s global batch.
+    public func windows(step: Int, within own: Range<Int>) -> WindowList {
         switch plan.mode {
         case .windows:
             let start = step * plan.batchSize

@@ -18,7 +18,7 @@ extension Engine {
         if cell && !m.carriesCellState { return nil }
         let global = FloatBuffer(count: L * B * H)
         for (t, r) in replicas.enumerated() {
-            let own = shard(t).range(in: B)
+            let own = positions(ofReplica: t, in: B)
             let src = (cell ? r.carriedCell : r.carriedHidden)[0].base, b = own.count
             for l in 0..<L { for j in 0..<b { Vec.copy(src + (l * b + j) * H, global.base + (l * B + own.lowerBound + j) * H, count: H) } }
         }
@@ -33,7 +33,7 @@ extension Engine {
         let m = network.config, B = config.batchSize, H = m.hiddenSize, L = m.layers
         guard values.count == L * B * H, !cell || m.carriesCellState else { return false }
         for (t, r) in replicas.enumerated() {
-            let own = shard(t).range(in: B)
+            let own = positions(ofReplica: t, in: B)
             let dst = (cell ? r.carriedCell : r.carriedHidden)[0].base, b = own.count
             for l in 0..<L { for j in 0..<b { for k in 0..<H { dst[(l * b + j) * H + k] = values[(l * B + own.lowerBound + j) * H + k] } } }
         }

@@ -28,9 +28,22 @@ extension Engine {
               plan.stepsPerEpoch > 0 else {
             return StepResult(loss: .nan, gradientNorm: 0, targets: 0, windows: 0, correct: 0)
         }
-        let pass = evaluationPass(plan, split: split)
+        var perReplica = [LossSums](repeating: LossSums(), count: replicas.count)
+        let pass = evaluationPass(plan, split: split, perReplica: &perReplica)
         var t = [pass.loss, pass.correct]
-        comm.allreduceSum(&t)
+        if let micro {
+            // Note [Layout-invariant steps]: one slot per micro-shard, folded in order.
+            for i in 0..<slots.count { slots[i] = 0 }
+            for (i, s) in perReplica.enumerated() {
+                let j = micro.owned.lowerBound + i
+                slots[3 * j] = s.loss; slots[3 * j + 1] = Double(s.correct)
+            }
+            comm.allreduceSum(&slots)
+            t = [0, 0]
+            for j in 0..<micro.shards { t[0] += slots[3 * j]; t[1] += slots[3 * j + 1] }
+        } else {
+            comm.allreduceSum(&t)
+        }
         return StepResult(loss: t[0] / pass.targets, gradientNorm: 0, targets: Int(pass.targets), windows: plan.windowCount,
                           correct: Int(t[1]))
     }
@@ -40,6 +53,13 @@ extension Engine {
     /// each replica's outputs of the batch before the next overwrites them. Callers reduce the sums.
     public func evaluationPass(_ plan: BatchPlan, split: DataSplit,
                                afterBatch: (ReplicaOutputs) -> Void = { _ in }) -> (loss: Double, correct: Double, targets: Double) {
+        var perReplica = [LossSums](repeating: LossSums(), count: replicas.count)
+        return evaluationPass(plan, split: split, perReplica: &perReplica, afterBatch: afterBatch)
+    }
+
+    /// The pass, also summing each replica's loss over the batches (in batch order).
+    func evaluationPass(_ plan: BatchPlan, split: DataSplit, perReplica: inout [LossSums],
+                        afterBatch: (ReplicaOutputs) -> Void = { _ in }) -> (loss: Double, correct: Double, targets: Double) {
         if plan.isStateful { replicas.forEach { $0.resetCarriedState(slot: 1) } }
         let order = plan.order(epoch: 0)
         var loss = 0.0, correct = 0.0, targets = 0.0
@@ -47,6 +67,9 @@ extension Engine {
             let (local, normalizer) = runReplicas(order, step: s, split: split, train: false, dropoutSeed: nil,
                                                   stateful: plan.isStateful)
             loss += local.loss; correct += Double(local.correct); targets += normalizer
+            for (i, r) in replicas.enumerated() {
+                perReplica[i].loss += r.sums.loss; perReplica[i].correct += r.sums.correct; perReplica[i].count += r.sums.count
+            }
             for r in replicas where r.lastCount > 0 {
                 let ws = r.workspace
                 afterBatch(ReplicaOutputs(rows: ws.outputRows, outputSize: ws.network.config.outputSize,

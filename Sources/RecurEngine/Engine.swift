@@ -54,9 +54,15 @@ public final class Engine {
     /// The flat parameter buffer (layout `network.layout`); read it, or write it before
     /// `broadcastInitialState`.
     public let parameters: FloatBuffer
+    /// One per thread; or, for layout-invariant steps, one per micro-shard this rank owns.
     let replicas: [Replica]
     let threadSum: GradientThreadSum
     let allreduce: GradientAllreduce
+    /// Layout-invariant steps (Note [Layout-invariant steps]), when configured.
+    let micro: MicroShardPlan?
+    let fixedPoint: FixedPointSum?
+    /// Per micro-shard loss, hits and count, then the stop flag (layout-invariant steps).
+    var slots: [Double] = []
     /// The parallel region in flight (see `runReplicas`).
     var region: ReplicaRegion?
     /// Loss sum, hits, count and stop requests of a step, reduced across ranks (kept to avoid
@@ -83,25 +89,34 @@ public final class Engine {
         network = try RecurrentNetwork(config.model)
         // No step of any split holds more windows than the split has (a batch larger than the data).
         let windows = max(dataset.windowCount(.train), dataset.windowCount(.validation), dataset.windowCount(.test))
-        let capacity = Shard.maxShardSize(min(config.batchSize, max(windows, 1)), rankCount: comm.size, threadCount: config.threads)
-        try Self.checkMemory(network: network, config: config, capacity: capacity, seqLen: dataset.seqLen)
+        let perStep = min(config.batchSize, max(windows, 1))
+        let plan = config.microShards.map { MicroShardPlan(shards: $0, batch: perStep, rank: comm.rank, ranks: comm.size, threads: config.threads) }
+        micro = plan
+        let capacity = plan?.capacity ?? Shard.maxShardSize(perStep, rankCount: comm.size, threadCount: config.threads)
+        let replicaCount = plan?.owned.count ?? config.threads
+        try Self.checkMemory(network: network, config: config, capacity: capacity, replicas: replicaCount, seqLen: dataset.seqLen)
         parameters = FloatBuffer(count: network.parameterCount)
         network.initializeParameters(parameters.base, seed: config.seed)
         optimizer = Optimizer(config: config.optimizer, parameterCount: network.parameterCount)
         let network = self.network
-        replicas = (0..<config.threads).map { _ in Replica(network: network, dataset: dataset, capacity: capacity) }
-        threadSum = GradientThreadSum(replicas.map(\.gradients), threads: config.threads)
+        let built = (0..<replicaCount).map { _ in Replica(network: network, dataset: dataset, capacity: capacity) }
+        replicas = built
+        threadSum = GradientThreadSum(plan == nil ? built.map(\.gradients) : [built.first?.gradients ?? FloatBuffer(count: network.parameterCount)],
+                                      threads: config.threads)
+        fixedPoint = plan.map { FixedPointSum(built.map(\.gradients), count: network.parameterCount, threads: config.threads, shards: $0.shards) }
         allreduce = GradientAllreduce(bucketSize: config.bucketSize)
         agreed = comm.size == 1
+        slots = [Double](repeating: 0, count: 3 * (plan?.shards ?? 0) + 1)
         BLAS.useSingleThread()
     }
 
     /// Refuses a run that would allocate more than this process can get, before allocating
     /// (a failed allocation would end the process with a trap and no message).
-    static func checkMemory(network: RecurrentNetwork, config: EngineConfig, capacity: Int, seqLen: Int) throws {
+    static func checkMemory(network: RecurrentNetwork, config: EngineConfig, capacity: Int, replicas count: Int,
+                            seqLen: Int) throws {
         guard let available = ProcessMemory.available() else { return }
         let P = Double(network.parameterCount) * Double(MemoryLayout<Float>.stride)
-        let replicas = Double(config.threads)
+        let replicas = Double(count) + (config.microShards == nil ? 0 : 3)   // + the fixed-point sum's buffers
         // Parameters, one gradient buffer per replica, up to three optimizer buffers, activations.
         let workspace = NetworkWorkspace.estimatedBytes(network: network, maxBatch: max(capacity, 1), maxSteps: seqLen)
         let need = P * (4 + replicas) + replicas * workspace
@@ -154,18 +169,32 @@ public final class Engine {
         let (local, normalizer) = runReplicas(order, step: step, split: .train, train: true, dropoutSeed: dropoutSeed,
                                               stateful: order.plan.isStateful)
         lastStepPhases.replicas = clock.lap()
-        threadSum.run()                                   // fixed-order sum into replica 0
-        lastStepPhases.threadReduction = clock.lap()
-        lastStepPhases.rankWait = 0
-        if separatesRankWait && comm.size > 1 {
-            comm.barrier()
-            lastStepPhases.rankWait = clock.lap()
+        let grads: FloatBuffer
+        if let micro, let fixedPoint {
+            // Note [Layout-invariant steps]: exact integer sums over threads and ranks.
+            fixedPoint.prepare(over: comm)
+            fixedPoint.convertAndSum()
+            lastStepPhases.threadReduction = clock.lap()
+            lastStepPhases.rankWait = 0
+            if separatesRankWait && comm.size > 1 { comm.barrier(); lastStepPhases.rankWait = clock.lap() }
+            fixedPoint.allreduce(over: comm, bucketSize: config.bucketSize)
+            fixedPoint.convertBack()
+            grads = fixedPoint.output
+            foldSlots(micro, stopRequested: stopRequested)
+        } else {
+            threadSum.run()                                   // fixed-order sum into replica 0
+            lastStepPhases.threadReduction = clock.lap()
+            lastStepPhases.rankWait = 0
+            if separatesRankWait && comm.size > 1 {
+                comm.barrier()
+                lastStepPhases.rankWait = clock.lap()
+            }
+            grads = replicas[0].gradients
+            allreduce.reduce(grads, over: comm)               // buckets, same order on every rank
+            totals[0] = local.loss; totals[1] = Double(local.correct); totals[2] = Double(local.count)
+            totals[3] = stopRequested ? 1 : 0
+            comm.allreduceSum(&totals)
         }
-        let grads = replicas[0].gradients
-        allreduce.reduce(grads, over: comm)               // buckets, same order on every rank
-        totals[0] = local.loss; totals[1] = Double(local.correct); totals[2] = Double(local.count)
-        totals[3] = stopRequested ? 1 : 0
-        comm.allreduceSum(&totals)
         lastStepPhases.allreduce = clock.lap()
         defer { lastStepPhases.update = clock.lap() }
 
@@ -182,6 +211,10 @@ public final class Engine {
         var checked = result
         checked.parametersFinite = Vec.sumOfSquares(parameters.base, count: parameters.count).isFinite
         return checked
+    }
+
+    func setTotals(loss: Double, correct: Double, count: Double, stop: Double) {
+        totals[0] = loss; totals[1] = correct; totals[2] = count; totals[3] = stop
     }
 
     /// Clipping by global norm, then by value, as configured.
@@ -222,6 +255,17 @@ public final class Engine {
     private static let replicaTask: ReplicaTask = { context, t in
         let engine = Unmanaged<Engine>.fromOpaque(context).takeUnretainedValue()
         guard let r = engine.region else { return }
+        if let micro = engine.micro {
+            // This thread's micro-shards, one replica each, in micro-shard order.
+            let n = r.order.plan.windowCount(step: r.step)
+            for i in micro.byThread[t] {
+                let windows = r.order.windows(step: r.step, within: Shard.balanced(n, parts: micro.shards, index: micro.owned.lowerBound + i))
+                engine.replicas[i].run(parameters: UnsafePointer(engine.parameters.base), dataset: engine.dataset, split: r.split,
+                                       windows: windows, normalizer: r.normalizer, train: r.train, dropoutSeed: r.dropoutSeed,
+                                       firstSequence: windows.positions.lowerBound, stateful: r.stateful)
+            }
+            return
+        }
         let windows = r.order.windows(step: r.step, shard: engine.shard(t))
         engine.replicas[t].run(parameters: UnsafePointer(engine.parameters.base), dataset: engine.dataset, split: r.split,
                                windows: windows, normalizer: r.normalizer, train: r.train, dropoutSeed: r.dropoutSeed,
@@ -231,6 +275,12 @@ public final class Engine {
     /// Replica `thread`'s coordinates in the job.
     func shard(_ thread: Int) -> Shard {
         Shard(rank: comm.rank, rankCount: comm.size, thread: thread, threadCount: threads)
+    }
+
+    /// The global positions (streams, for stateful data) replica `i` owns in a batch of `n`.
+    func positions(ofReplica i: Int, in n: Int) -> Range<Int> {
+        if let micro { return Shard.balanced(n, parts: micro.shards, index: micro.owned.lowerBound + i) }
+        return shard(i).range(in: n)
     }
 }
 

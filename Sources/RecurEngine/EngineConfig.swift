@@ -22,11 +22,14 @@ public struct EngineConfig: Sendable, Equatable {
     public var bucketSize: Int
     /// Seeds the initial parameters and, with the update number, the dropout masks.
     public var seed: UInt64
+    /// Layout-invariant steps over this many fixed micro-shards of every batch, or nil for the
+    /// faster steps whose rounding depends on the layout (Note [Layout-invariant steps]).
+    public var microShards: Int?
 
     public init(model: ModelConfig, batchSize: Int, optimizer: OptimizerConfig, clipNorm: Double? = nil,
-                clipValue: Double? = nil, threads: Int, bucketSize: Int, seed: UInt64) {
+                clipValue: Double? = nil, threads: Int, bucketSize: Int, seed: UInt64, microShards: Int? = nil) {
         self.model = model; self.batchSize = batchSize; self.optimizer = optimizer
         self.clipNorm = clipNorm; self.clipValue = clipValue; self.threads = threads
-        self.bucketSize = bucketSize; self.seed = seed
+        self.bucketSize = bucketSize; self.seed = seed; self.microShards = microShards
     }
 }

@@ -14,6 +14,10 @@ public protocol Communicator: AnyObject {
     func allreduceSum(_ buffer: UnsafeMutablePointer<Float>, count: Int)
     /// Sums doubles (loss sums, counts) across ranks, in place.
     func allreduceSum(_ values: inout [Double])
+    /// Sums 64-bit integers across ranks, in place: exact, so the same bits in any order.
+    func allreduceSum(_ buffer: UnsafeMutablePointer<Int64>, count: Int)
+    /// The element-wise maximum of a few doubles across ranks, in place.
+    func allreduceMax(_ values: inout [Double])
     /// Copies `root`'s floats to every rank.
     func broadcast(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int)
     /// Copies `root`'s bytes to every rank (sizes must already agree).
@@ -49,6 +53,8 @@ public final class SingleProcessCommunicator: Communicator {
     public var localSize: Int { 1 }
     public func allreduceSum(_ buffer: UnsafeMutablePointer<Float>, count: Int) {}
     public func allreduceSum(_ values: inout [Double]) {}
+    public func allreduceSum(_ buffer: UnsafeMutablePointer<Int64>, count: Int) {}
+    public func allreduceMax(_ values: inout [Double]) {}
     public func broadcast(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int) {}
     public func broadcast(bytes: inout [UInt8], root: Int) {}
     public func allgather(_ words: [UInt64]) -> [[UInt64]] { [words] }

@@ -129,6 +129,13 @@ public final class InProcessCommunicator: Communicator, Transport, @unchecked Se
         values.withUnsafeMutableBufferPointer { sums.sum($0.baseAddress!, count: n) }
     }
 
+    public func allreduceSum(_ buffer: UnsafeMutablePointer<Int64>, count: Int) { sums.sum(buffer, count: count) }
+
+    public func allreduceMax(_ values: inout [Double]) {
+        let n = values.count
+        values.withUnsafeMutableBufferPointer { sums.max($0.baseAddress!, count: n) }
+    }
+
     public func broadcast(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int) {
         broadcastBytes(UnsafeMutableRawPointer(buffer), bytes: count * MemoryLayout<Float>.stride, root: root)
     }

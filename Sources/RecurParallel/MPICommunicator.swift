@@ -116,6 +116,13 @@ public final class MPICommunicator: Communicator, Transport, @unchecked Sendable
         values.withUnsafeMutableBufferPointer { sums.sum($0.baseAddress!, count: n) }
     }
 
+    public func allreduceSum(_ buffer: UnsafeMutablePointer<Int64>, count: Int) { sums.sum(buffer, count: count) }
+
+    public func allreduceMax(_ values: inout [Double]) {
+        let n = values.count
+        values.withUnsafeMutableBufferPointer { sums.max($0.baseAddress!, count: n) }
+    }
+
     // MARK: Transport
 
     public func send(_ buffer: UnsafeRawPointer, bytes: Int, to peer: Int, tag: Int32) {

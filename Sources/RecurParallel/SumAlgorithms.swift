@@ -35,15 +35,24 @@ public final class SumAlgorithms {
     deinit { scratch.deallocate() }
 
     /// Sums `count` elements across all ranks, in place; every rank calls it with the same count.
-    public func sum<T: BinaryFloatingPoint>(_ buffer: UnsafeMutablePointer<T>, count: Int) {
+    /// Floats and doubles round in the order of Note [Ring allreduce]; Int64 sums are exact, so
+    /// any order gives the same bits (Note [Layout-invariant steps]).
+    public func sum<T: AdditiveArithmetic>(_ buffer: UnsafeMutablePointer<T>, count: Int) {
         guard transport.size > 1 else { return }
         var start = 0
         while start < count {
             let n = min(Self.chunk, count - start)
             let s = reserve(T.self, for: n)
-            if n <= Self.doublingLimit { doubling(buffer + start, count: n, scratch: s) } else { ring(buffer + start, count: n, scratch: s) }
+            if n <= Self.doublingLimit { doubling(buffer + start, count: n, scratch: s, combine: +) } else { ring(buffer + start, count: n, scratch: s) }
             start += n
         }
+    }
+
+    /// The element-wise maximum across ranks, in place (small buffers: recursive doubling).
+    public func max(_ buffer: UnsafeMutablePointer<Double>, count: Int) {
+        guard transport.size > 1 else { return }
+        precondition(count <= Self.doublingLimit, "SumAlgorithms.max is for small buffers")
+        doubling(buffer, count: count, scratch: reserve(Double.self, for: count), combine: { Swift.max($0, $1) })
     }
 
     /// The algorithm `sum` takes for `count` elements (tests).
@@ -63,8 +72,8 @@ public final class SumAlgorithms {
     }
 
     /// Recursive doubling with a fold for ranks past the largest power of two.
-    private func doubling<T: BinaryFloatingPoint>(_ buffer: UnsafeMutablePointer<T>, count: Int,
-                                                  scratch: UnsafeMutablePointer<T>) {
+    private func doubling<T>(_ buffer: UnsafeMutablePointer<T>, count: Int, scratch: UnsafeMutablePointer<T>,
+                             combine: (T, T) -> T) {
         let rank = transport.rank, size = transport.size, bytes = count * MemoryLayout<T>.stride
         var p2 = 1
         while p2 * 2 <= size { p2 *= 2 }
@@ -76,20 +85,20 @@ public final class SumAlgorithms {
         let folded = rank + p2 < size
         if folded {
             transport.receive(scratch, bytes: bytes, from: rank + p2, tag: Self.tag)
-            for i in 0..<count { buffer[i] += scratch[i] }
+            for i in 0..<count { buffer[i] = combine(buffer[i], scratch[i]) }
         }
         var mask = 1
         while mask < p2 {
             let partner = rank ^ mask
             transport.sendReceive(buffer, sendBytes: bytes, to: partner, scratch, receiveBytes: bytes, from: partner, tag: Self.tag)
-            for i in 0..<count { buffer[i] += scratch[i] }
+            for i in 0..<count { buffer[i] = combine(buffer[i], scratch[i]) }
             mask <<= 1
         }
         if folded { transport.send(buffer, bytes: bytes, to: rank + p2, tag: Self.tag) }
     }
 
     /// Ring allreduce: reduce-scatter, then allgather of the finished slices.
-    private func ring<T: BinaryFloatingPoint>(_ buffer: UnsafeMutablePointer<T>, count: Int,
+    private func ring<T: AdditiveArithmetic>(_ buffer: UnsafeMutablePointer<T>, count: Int,
                                               scratch: UnsafeMutablePointer<T>) {
         let rank = transport.rank, p = transport.size, stride = MemoryLayout<T>.stride
         let right = (rank + 1) % p, left = (rank + p - 1) % p

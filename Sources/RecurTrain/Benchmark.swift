@@ -88,7 +88,8 @@ public struct BenchWorkload: Sendable, Equatable {
     /// The experiment this workload trains: Adam (lr 1e-3), clipping at global norm 5, stored
     /// window order, no dropout — the same settings torch_rnn_bench.py uses.
     /// - Throws: `ConfigError` only if the reader rejects it (a bug).
-    public func experiment() throws -> ExperimentConfig {
+    /// With `microShards`, layout-invariant steps over that many micro-shards.
+    public func experiment(microShards: Int? = nil) throws -> ExperimentConfig {
         let text = vocabularySize > 0
         let yaml = """
             experiment: {name: bench-\(name), seed: 1}
@@ -99,6 +100,7 @@ public struct BenchWorkload: Sendable, Equatable {
               batch_size: \(batchSize)
               optimizer: {kind: adam, lr: 0.001}
               clip: {norm: 5}
+            parallel: {deterministic: \(microShards != nil), micro_shards: \(microShards ?? 16)}
             """
         return try ExperimentConfig.parse(yaml: yaml, file: "<bench \(name)>")
     }
@@ -203,14 +205,14 @@ public enum Benchmark {
     ///   - allocationCount: the process's allocation calls so far, or nil where not countable.
     /// - Throws: `ConfigError` when the global batch cannot feed every replica.
     public static func run(_ workload: BenchWorkload, threads: Int, steps: Int, warmup: Int, comm: Communicator,
-                           peak: GemmPeak, allocationCount: (() -> UInt64)?) throws -> BenchResult {
+                           peak: GemmPeak, allocationCount: (() -> UInt64)?, microShards: Int? = nil) throws -> BenchResult {
         precondition(steps >= 1 && warmup >= 0 && threads >= 1, "Benchmark.run: bad counts")
         if comm.size * threads > workload.batchSize {
             throw ConfigError(file: "<bench \(workload.name)>", line: nil, key: "training.batch_size",
                               message: "\(workload.batchSize) windows cannot feed \(comm.size) process(es) × \(threads) thread(s); use fewer replicas")
         }
         ProcessMemory.resetPeak()
-        let config = try workload.experiment()
+        let config = try workload.experiment(microShards: microShards)
         let dataset = workload.dataset()
         let engine = try Engine(config.engineConfig(for: dataset, threads: threads), dataset: dataset, comm: comm)
         try engine.agree(on: [])

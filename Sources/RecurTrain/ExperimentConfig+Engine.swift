@@ -22,7 +22,8 @@ extension ExperimentConfig {
     public func engineConfig(for dataset: any WindowedDataset, threads: Int) -> EngineConfig {
         EngineConfig(model: modelConfig(for: dataset), batchSize: training.batchSize, optimizer: training.optimizer,
                      clipNorm: training.clipNorm, clipValue: training.clipValue, threads: threads,
-                     bucketSize: parallel.bucketSize, seed: seed)
+                     bucketSize: parallel.bucketSize, seed: seed,
+                     microShards: parallel.deterministic ? parallel.microShards : nil)
     }
 }
 

@@ -115,7 +115,8 @@ extension ExperimentConfig {
             maxConsecutiveSkips: try v(K.maxConsecutiveSkips))
 
         // MARK: parallel, output
-        let parallel = ParallelSection(threads: try opt(K.threads), bucketSize: try v(K.bucketSize))
+        let parallel = ParallelSection(threads: try opt(K.threads), bucketSize: try v(K.bucketSize),
+                                       deterministic: try v(K.deterministic), microShards: try v(K.microShards))
         let output = OutputSection(dir: try v(K.outputDir))
         if output.dir.isEmpty {
             throw s.error(K.outputDir.path, "must not be empty: give a directory such as runs/\(name), or leave the key out for that default")

@@ -94,6 +94,10 @@ public struct ParallelSection: Sendable, Equatable {
     public var threads: Int?
     /// Floats per allreduce bucket.
     public var bucketSize: Int
+    /// The same bits at every processes × threads layout (Note [Layout-invariant steps]).
+    public var deterministic: Bool
+    /// Micro-shards per batch when deterministic.
+    public var microShards: Int
 }
 
 public struct OutputSection: Sendable, Equatable {

@@ -399,6 +399,13 @@ enum ExperimentSchema {
                                    applies: .always, doc: "replicas (threads) per process", value: { $0.parallel.threads })
     static let bucketSize = SchemaKey(path: "parallel.bucket_size", type: T.int(min: 1), default: .value(1 << 20), applies: .always,
                                       doc: "floats per allreduce bucket", value: { $0.parallel.bucketSize })
+    static let deterministic = SchemaKey(path: "parallel.deterministic", type: T.bool, default: .value(false), applies: .always,
+                                         doc: "the same bits at every processes × threads layout, on one CPU family and kernel level (cost: docs/benchmarks.md)",
+                                         value: { $0.parallel.deterministic })
+    static let microShards = SchemaKey(path: "parallel.micro_shards", type: T.int(min: 1, max: 4096), default: .value(8),
+                                       applies: .always,
+                                       doc: "with `deterministic`, fixed pieces each batch is cut into, whatever the layout (at most this many replicas get work)",
+                                       value: { $0.parallel.microShards })
     static let outputDir = SchemaKey(path: "output.dir", type: T.string, default: .derived("`runs/<experiment.name>`", { "runs/\($0.name)" }),
                                      applies: .always, doc: "run directory", value: { $0.output.dir })
 
@@ -411,7 +418,7 @@ enum ExperimentSchema {
         epochs, steps, batchSize, optimizerKind, lr, weightDecay, momentum, dampening, nesterov, beta1, beta2, eps, amsgrad,
         alpha, centered, lrDecay, initialAccumulator, scheduleKind, stepSize, gamma, warmupSteps, totalSteps, minLR,
         clipNorm, clipValue, logEvery, evalEvery, checkpointEvery, keepCheckpoints, onNonFinite, maxConsecutiveSkips,
-        threads, bucketSize, outputDir,
+        threads, bucketSize, deterministic, microShards, outputDir,
     ]
 
     /// Every key path and every section above one (`data`, `data.split`, …).

@@ -39,6 +39,9 @@ struct Bench: ParsableCommand {
                                discussion: "For scaling runs, e.g. mpirun -np 16 recur bench char-lstm --batch 256."))
     var batch: Int?
 
+    @Option(help: ArgumentHelp("Layout-invariant steps over S micro-shards (parallel.deterministic).", valueName: "S"))
+    var microShards: Int?
+
     @Flag(help: "Print one JSON document instead of a table.")
     var json = false
 
@@ -47,6 +50,7 @@ struct Bench: ParsableCommand {
         if steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
         if warmup < 0 { throw ValidationError("--warmup must be 0 or more, got \(warmup)") }
         if let batch, batch < 1 { throw ValidationError("--batch must be at least 1, got \(batch)") }
+        if let microShards, microShards < 1 { throw ValidationError("--micro-shards must be at least 1, got \(microShards)") }
         for name in workloads where BenchWorkload.named(name) == nil {
             throw ValidationError("unknown workload '\(name)'; choose from \(BenchWorkload.all.map(\.name).joined(separator: ", "))")
         }
@@ -70,7 +74,7 @@ struct Bench: ParsableCommand {
         // Every rank must run the same benchmark (threads may differ per node).
         let invocation = AgreementItem(name: "bench", lines: {
             ["workloads: \(chosen.map(\.name).joined(separator: ", "))", "--steps: \(steps)", "--warmup: \(warmup)",
-             "--batch: \(batch.map(String.init) ?? "each workload's own")"]
+             "--batch: \(batch.map(String.init) ?? "each workload's own")", "--micro-shards: \(microShards.map(String.init) ?? "off")"]
         })
         do {
             try StartupAgreement.check(StartupAgreement.buildItems() + [invocation], comm: comm)
@@ -89,7 +93,7 @@ struct Bench: ParsableCommand {
             let r: BenchResult
             do {
                 r = try Benchmark.run(w, threads: threads, steps: steps, warmup: warmup, comm: comm, peak: peak,
-                                      allocationCount: counter)
+                                      allocationCount: counter, microShards: microShards)
             } catch {
                 if root { Console.error("recur: error: \(error)\n") }
                 throw ExitCode(2)

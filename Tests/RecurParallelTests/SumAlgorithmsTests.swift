@@ -97,4 +97,27 @@ final class SumAlgorithmsTests: XCTestCase {
             }
         }
     }
+
+    /// Int64 sums (Note [Layout-invariant steps]) are exact through the ring and the doubling
+    /// alike, and the maximum reaches every rank.
+    func testInt64SumsAndMaximum_EveryWorldSize() throws {
+        for size in 1...8 {
+            for count in [3, 5000] {
+                let results = try InProcessWorld.run(size: size) { comm -> ([Int64], [Double]) in
+                    let high = Int64(comm.rank + 1) << 40
+                    var x: [Int64] = (0..<count).map { i -> Int64 in high + Int64(i) }
+                    x.withUnsafeMutableBufferPointer { comm.allreduceSum($0.baseAddress!, count: count) }
+                    var m = [Double(comm.rank) * 1.5, -Double(comm.rank)]
+                    comm.allreduceMax(&m)
+                    return (x, m)
+                }
+                let high: Int64 = (1...Int64(size)).reduce(0) { $0 + ($1 << 40) }
+                let expected: [Int64] = (0..<count).map { i -> Int64 in high + Int64(size) * Int64(i) }
+                for (r, got) in results.enumerated() {
+                    XCTAssertEqual(got.0, expected, "size \(size), count \(count), rank \(r)")
+                    XCTAssertEqual(got.1, [Double(size - 1) * 1.5, 0], "size \(size), rank \(r)")
+                }
+            }
+        }
+    }
 }

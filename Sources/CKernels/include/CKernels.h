@@ -60,6 +60,15 @@ void recur_small_projection(const float *x, long rows, long I, const float *wT, 
 void recur_add_weighted_column_sums(const float *a, long rows, long cols, long lda, const float *x, long I,
                                     float *dst);
 
+// MARK: Exact sums (Note [Layout-invariant steps])
+
+/// max |x[i]| over n values; NaN if any is NaN.
+float recur_max_abs(const float *x, long n);
+/// acc[i] (first: =, else +=) round-to-nearest-even(g[i] · scale), in 64-bit integers.
+void recur_fixed_add(const float *g, long n, double scale, long long *acc, int first);
+/// out[i] = (float)(acc[i] · inverse).
+void recur_fixed_to_float(const long long *acc, long n, double inverse, float *out);
+
 // MARK: Small GEMMs
 
 // Note [Small GEMMs]
