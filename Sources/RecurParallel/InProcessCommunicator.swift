@@ -95,12 +95,12 @@ private final class Job {
 }
 
 /// One rank of an InProcessWorld. Collectives other than the sums are plain linear exchanges.
-public final class InProcessCommunicator: Communicator, Transport, @unchecked Sendable {
+public final class InProcessCommunicator: Communicator, TransportSums, @unchecked Sendable {
     public let rank: Int
     public var size: Int { world.size }
     public var localSize: Int { world.size }
     let world: InProcessWorld
-    private lazy var sums = SumAlgorithms(self)
+    public private(set) lazy var sums = SumAlgorithms(self)
     private static let collectiveTag: Int32 = 7500
 
     init(world: InProcessWorld, rank: Int) {
@@ -122,19 +122,6 @@ public final class InProcessCommunicator: Communicator, Transport, @unchecked Se
         receive(receiveBuffer, bytes: receiveBytes, from: source, tag: tag)
     }
 
-    public func allreduceSum(_ buffer: UnsafeMutablePointer<Float>, count: Int) { sums.sum(buffer, count: count) }
-
-    public func allreduceSum(_ values: inout [Double]) {
-        let n = values.count
-        values.withUnsafeMutableBufferPointer { sums.sum($0.baseAddress!, count: n) }
-    }
-
-    public func allreduceSum(_ buffer: UnsafeMutablePointer<Int64>, count: Int) { sums.sum(buffer, count: count) }
-
-    public func allreduceMax(_ values: inout [Double]) {
-        let n = values.count
-        values.withUnsafeMutableBufferPointer { sums.max($0.baseAddress!, count: n) }
-    }
 
     public func broadcast(_ buffer: UnsafeMutablePointer<Float>, count: Int, root: Int) {
         broadcastBytes(UnsafeMutableRawPointer(buffer), bytes: count * MemoryLayout<Float>.stride, root: root)

@@ -17,7 +17,7 @@ public func makeCommunicator() -> Communicator {
     launchedUnderMPI() ? MPICommunicator.shared : SingleProcessCommunicator()
 }
 
-public final class MPICommunicator: Communicator, Transport, @unchecked Sendable {
+public final class MPICommunicator: Communicator, TransportSums, @unchecked Sendable {
     /// One per process: MPI may be initialised only once.
     public static let shared = MPICommunicator()
 
@@ -106,22 +106,9 @@ public final class MPICommunicator: Communicator, Transport, @unchecked Sendable
 
     /// Elements per MPI_Bcast call (MPI counts are 32-bit).
     private static let chunk = 1 << 30
-    private lazy var sums = SumAlgorithms(self)
+    public private(set) lazy var sums = SumAlgorithms(self)
     private static let warmTag: Int32 = 7400
 
-    public func allreduceSum(_ buffer: UnsafeMutablePointer<Float>, count: Int) { sums.sum(buffer, count: count) }
-
-    public func allreduceSum(_ values: inout [Double]) {
-        let n = values.count
-        values.withUnsafeMutableBufferPointer { sums.sum($0.baseAddress!, count: n) }
-    }
-
-    public func allreduceSum(_ buffer: UnsafeMutablePointer<Int64>, count: Int) { sums.sum(buffer, count: count) }
-
-    public func allreduceMax(_ values: inout [Double]) {
-        let n = values.count
-        values.withUnsafeMutableBufferPointer { sums.max($0.baseAddress!, count: n) }
-    }
 
     // MARK: Transport
 

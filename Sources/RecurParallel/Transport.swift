@@ -17,3 +17,24 @@ public protocol Transport: AnyObject {
     func sendReceive(_ sendBuffer: UnsafeRawPointer, sendBytes: Int, to destination: Int,
                      _ receiveBuffer: UnsafeMutableRawPointer, receiveBytes: Int, from source: Int, tag: Int32)
 }
+
+/// A communicator whose sums are SumAlgorithms over its own transport (MPI, in-process).
+public protocol TransportSums: Communicator, Transport {
+    var sums: SumAlgorithms { get }
+}
+
+extension TransportSums {
+    public func allreduceSum(_ buffer: UnsafeMutablePointer<Float>, count: Int) { sums.sum(buffer, count: count) }
+
+    public func allreduceSum(_ values: inout [Double]) {
+        let n = values.count
+        values.withUnsafeMutableBufferPointer { sums.sum($0.baseAddress!, count: n) }
+    }
+
+    public func allreduceSum(_ buffer: UnsafeMutablePointer<Int64>, count: Int) { sums.sum(buffer, count: count) }
+
+    public func allreduceMax(_ values: inout [Double]) {
+        let n = values.count
+        values.withUnsafeMutableBufferPointer { sums.max($0.baseAddress!, count: n) }
+    }
+}
