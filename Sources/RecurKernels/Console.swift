@@ -28,6 +28,19 @@ public enum Console {
 
     /// Whether file descriptor `fd` is a terminal (progress bars only then).
     public static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) != 0 }
+
+    /// The width of the terminal on `fd`, asked of the terminal itself (TIOCGWINSZ), else
+    /// $COLUMNS (which shells set but do not export), else nil.
+    public static func columns(_ fd: Int32) -> Int? {
+        var size = winsize()
+        #if canImport(Glibc)
+        let ok = ioctl(fd, UInt(TIOCGWINSZ), &size) == 0
+        #else
+        let ok = ioctl(fd, TIOCGWINSZ, &size) == 0
+        #endif
+        if ok && size.ws_col > 0 { return Int(size.ws_col) }
+        return getenv("COLUMNS").flatMap { Int(String(cString: $0)) }
+    }
 }
 
 @inline(__always) private func Glibc_write(_ fd: Int32, _ p: UnsafePointer<UInt8>, _ n: Int) -> Int {

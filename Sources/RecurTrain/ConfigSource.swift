@@ -112,7 +112,9 @@ final class ConfigSource {
     }
 
     /// Applies `key.path=value` overrides; the value is read as YAML, so it is typed like the file.
-    func applyOverrides(_ overrides: [String]) throws {
+    /// `alternatives`: groups of keys of which a file gives one (training.epochs or
+    /// training.steps); an override of one replaces the file's other.
+    func applyOverrides(_ overrides: [String], alternatives: [[String]] = []) throws {
         for o in overrides {
             guard let eq = o.firstIndex(of: "="), eq != o.startIndex else {
                 throw ConfigError(file: "--set", line: nil, key: "", message: "'\(o)' is not key.path=value (example: --set training.optimizer.lr=0.003)")
@@ -122,8 +124,12 @@ final class ConfigSource {
             do { node = try Yams.compose(yaml: text) ?? Node("", .init(.null)) } catch {
                 throw ConfigError(file: "--set", line: nil, key: key, message: "value '\(text)' is not valid YAML")
             }
-            // Drop what the override replaces (a whole section, when it sets one).
+            // Drop what the override replaces (a whole section, when it sets one), and the file's
+            // alternative to the key it sets.
             for k in entries.keys where k == key || k.hasPrefix(key + ".") { entries[k] = nil }
+            for group in alternatives where group.contains(key) {
+                for other in group where other != key && entries[other]?.origin != "--set" { entries[other] = nil }
+            }
             if case .mapping = node { flattenOverride(node, prefix: key) } else {
                 entries[key] = Entry(node: node, line: nil, origin: "--set")
             }

@@ -27,7 +27,7 @@ extension ExperimentConfig {
     /// Reads an experiment from YAML text (`file` names it in messages).
     public static func parse(yaml: String, file: String, overrides: [String] = []) throws -> ExperimentConfig {
         let src = try ConfigSource(yaml: yaml, file: file)
-        try src.applyOverrides(overrides)
+        try src.applyOverrides(overrides, alternatives: [[ExperimentSchema.epochs.path, ExperimentSchema.steps.path]])
         try src.rejectUnknownKeys(known: ExperimentSchema.knownPaths)
         for section in ExperimentSchema.knownPaths where ExperimentSchema.knownPaths.contains(where: { $0.hasPrefix(section + ".") }) {
             try src.section(section)
@@ -106,10 +106,10 @@ extension ExperimentConfig {
             throw s.error(K.steps.path, "give either training.epochs or training.steps, not both")
         }
         let optimizer = try readOptimizer(s, &context)
-        let schedule = try readSchedule(s, &context, baseLR: optimizer.lr)
+        let (schedule, horizon) = try readSchedule(s, &context, baseLR: optimizer.lr, runSteps: steps)
         let training = TrainingSection(
             epochs: epochs ?? (steps == nil ? 10 : nil), steps: steps, batchSize: try v(K.batchSize),
-            optimizer: optimizer, schedule: schedule, clipNorm: try v(K.clipNorm), clipValue: try opt(K.clipValue),
+            optimizer: optimizer, schedule: schedule, scheduleHorizon: horizon, clipNorm: try v(K.clipNorm), clipValue: try opt(K.clipValue),
             logEvery: try v(K.logEvery), evalEvery: try v(K.evalEvery), checkpointEvery: try v(K.checkpointEvery),
             keepCheckpoints: try v(K.keepCheckpoints), onNonFinite: try v(K.onNonFinite),
             maxConsecutiveSkips: try v(K.maxConsecutiveSkips))
@@ -143,19 +143,27 @@ extension ExperimentConfig {
         return c
     }
 
-    static func readSchedule(_ s: ConfigSource, _ context: inout SchemaContext, baseLR: Double) throws -> LRSchedule {
+    /// The schedule and its horizon as given (nil: the run's length; until TrainingRun knows it,
+    /// a cosine runs to `runSteps` or to the end of its warm-up).
+    static func readSchedule(_ s: ConfigSource, _ context: inout SchemaContext, baseLR: Double,
+                             runSteps: Int?) throws -> (LRSchedule, Int?) {
         typealias K = ExperimentSchema
         let kind = try K.scheduleKind.read(s, context)!
         context.schedule = kind.rawValue
         func v<T>(_ key: SchemaKey<T>) throws -> T { try key.read(s, context)! }
         let schedule: LRSchedule
+        var horizon: Int?
         switch kind {
         case .constant: schedule = .constant
         case .step: schedule = .step(stepSize: try v(K.stepSize), gamma: try v(K.gamma))
         case .exponential: schedule = .exponential(gamma: try v(K.gamma))
-        case .cosine: schedule = .cosine(warmupSteps: try v(K.warmupSteps), totalSteps: try v(K.totalSteps), minLR: try v(K.minLR))
+        case .cosine:
+            let warmup = try v(K.warmupSteps)
+            let total = try K.totalSteps.read(s, context)
+            schedule = .cosine(warmupSteps: warmup, totalSteps: total ?? max(runSteps ?? warmup, warmup, 1), minLR: try v(K.minLR))
+            horizon = total
         }
         do { try schedule.validate(baseLR: baseLR) } catch { throw s.error("training.schedule." + error.key.split(separator: ".").last.map(String.init)!, error.problem) }
-        return schedule
+        return (schedule, horizon)
     }
 }

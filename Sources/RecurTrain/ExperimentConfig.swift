@@ -76,6 +76,9 @@ public struct TrainingSection: Sendable, Equatable {
     public var batchSize: Int
     public var optimizer: OptimizerConfig
     public var schedule: LRSchedule
+    /// The schedule's horizon as the file gave it (cosine total_steps); nil: the run's length,
+    /// which TrainingRun puts into `schedule` once the data fixes it.
+    public var scheduleHorizon: Int?
     public var clipNorm: Double?
     public var clipValue: Double?
     public var logEvery: Int

@@ -368,9 +368,9 @@ enum ExperimentSchema {
                                        doc: "linear warm-up updates",
                                        value: { if case let .cosine(w, _, _) = $0.training.schedule { return w } else { return nil } })
     static let totalSteps = SchemaKey(path: "training.schedule.total_steps", type: T.int(min: 1),
-                                      default: .required("the update where a cosine schedule reaches min_lr"), applies: .schedules("cosine"),
-                                      doc: "the update where the cosine reaches `min_lr`",
-                                      value: { if case let .cosine(_, t, _) = $0.training.schedule { return t } else { return nil } })
+                                      default: .absent("the run's length"), applies: .schedules("cosine"),
+                                      doc: "the update where the cosine reaches `min_lr` (a warning says when it is not the run's length)",
+                                      value: { $0.training.scheduleHorizon })
     static let minLR = SchemaKey(path: "training.schedule.min_lr", type: T.double(atLeast: 0), default: .value(0), applies: .schedules("cosine"),
                                  doc: "the rate the cosine ends at",
                                  value: { if case let .cosine(_, _, m) = $0.training.schedule { return m } else { return nil } })

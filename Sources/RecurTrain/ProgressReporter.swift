@@ -11,7 +11,7 @@ public final class ProgressReporter {
 
     /// One thing worth telling the user: a logged step, an evaluation, or the end of the run.
     public struct Event {
-        public enum Kind: String, Sendable { case train, validation, summary }
+        public enum Kind: String, Sendable { case start, train, validation, summary }
         public var kind: Kind
         /// Optimizer updates done (1-based for the step just finished).
         public var step: Int
@@ -27,6 +27,8 @@ public final class ProgressReporter {
         public var metrics: [String: Double]
         /// Seconds since the run started; for a summary the reporter fills it in when nil.
         public var elapsedSeconds: Double?
+        /// Named text values (run directory, best checkpoint, model, layout), sorted by name.
+        public var labels: [String: String] = [:]
 
         public init(kind: Kind, step: Int, totalSteps: Int, epoch: Int? = nil, loss: Double? = nil,
                     learningRate: Double? = nil, gradientNorm: Double? = nil, sequencesPerSecond: Double? = nil,
@@ -63,6 +65,7 @@ public final class ProgressReporter {
                 precondition(!Event.reservedNames.contains(name), "metric name '\(name)' clashes with an event field")
                 out.append((name, .double(metrics[name]!)))
             }
+            for name in labels.keys.sorted() { out.append((name, .string(labels[name]!))) }
             if let elapsedSeconds { out.append(("elapsed_s", .double(elapsedSeconds))) }
             return out
         }
@@ -82,14 +85,15 @@ public final class ProgressReporter {
         public var plainEvery: Int
         /// Characters in the bar itself.
         public var barWidth: Int
-        /// Terminal width; a longer bar line is cut so it never wraps (which breaks `\r`).
+        /// Terminal width; nil asks the terminal at every redraw (it may be resized). A bar line
+        /// never wraps (which breaks `\r`): its least useful fields go first.
         public var columns: Int?
         /// Minimum seconds between redraws of the bar, so fast steps do not flood the terminal.
         public var redrawInterval: Double
 
         public init(format: Format = .text, quiet: Bool = false, isTerminal: Bool = Console.isTerminal(2),
                     plainEvery: Int = 1, barWidth: Int = 24,
-                    columns: Int? = ProcessInfo.processInfo.environment["COLUMNS"].flatMap { Int($0) },
+                    columns: Int? = nil,
                     redrawInterval: Double = 0.1) {
             self.format = format
             self.quiet = quiet
@@ -160,6 +164,7 @@ public final class ProgressReporter {
         case .train: updateStepTime(step: event.step, now: now)
         case .validation: if let last = lastTrain { lastTrain = (last.step, now) }  // evaluation time is not step time
         case .summary: if event.elapsedSeconds == nil { event.elapsedSeconds = now - startTime }
+        case .start: break
         }
         if options.quiet && event.kind != .summary { return }
 
@@ -221,6 +226,8 @@ public final class ProgressReporter {
             sinks.progress(validationLine(event) + "\n")
         case .summary:
             sinks.progress(summaryLine(event) + "\n")
+        case .start:
+            sinks.progress(startLine(event) + "\n")
         }
     }
 
@@ -244,6 +251,8 @@ public final class ProgressReporter {
         case .summary:
             clearBar()
             sinks.progress(summaryLine(event) + "\n")
+        case .start:
+            sinks.progress(startLine(event) + "\n")
         }
     }
 
@@ -258,16 +267,25 @@ public final class ProgressReporter {
 
     private func barLine(_ event: Event) -> String {
         let fraction = event.totalSteps > 0 ? min(1, max(0, Double(event.step) / Double(event.totalSteps))) : 0
-        let filled = Int((fraction * Double(options.barWidth)).rounded(.down))
-        let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: options.barWidth - filled)
-        var parts = ["\(event.step)/\(event.totalSteps)", bar, String(format: "%3.0f%%", fraction * 100)]
-        parts += valueParts(event)
-        parts.append("ETA " + (estimatedSecondsRemaining.map(formatDuration) ?? "--:--:--"))
-        var line = parts.joined(separator: "  ")
-        if let columns = options.columns, columns > 1, line.count > columns - 1 {
-            line = String(line.prefix(columns - 1))
+        let columns = options.columns ?? Console.columns(2) ?? 80
+        // Narrow terminals get a shorter bar, then lose fields from the least useful up; the
+        // step, the loss and the ETA stay to the last.
+        let width = max(5, min(options.barWidth, (columns - 60) / 2))
+        let filled = Int((fraction * Double(width)).rounded(.down))
+        let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+        var fields: [(text: String, keep: Int)] = [("\(event.step)/\(event.totalSteps)", 9), (bar, 3), (String(format: "%3.0f%%", fraction * 100), 4)]
+        if let loss = event.loss { fields.append(("loss " + formatValue(loss, digits: 5), 8)) }
+        if let lr = event.learningRate { fields.append((String(format: "lr %.1e", lr), 2)) }
+        if let g = event.gradientNorm { fields.append(("|g| " + formatValue(g, digits: 3), 1)) }
+        if let s = event.sequencesPerSecond { fields.append((formatRate(s) + " seq/s", 5)) }
+        if let t = event.tokensPerSecond { fields.append((formatRate(t) + " tok/s", 0)) }
+        fields.append(("ETA " + (estimatedSecondsRemaining.map(formatDuration) ?? "--:--:--"), 7))
+        func joined() -> String { fields.map(\.text).joined(separator: "  ") }
+        while joined().count > columns - 1, let drop = fields.indices.min(by: { fields[$0].keep < fields[$1].keep }), fields.count > 1 {
+            fields.remove(at: drop)
         }
-        return line
+        let line = joined()
+        return line.count > columns - 1 ? String(line.prefix(max(1, columns - 1))) : line
     }
 
     private func trainLine(_ event: Event) -> String {
@@ -297,11 +315,24 @@ public final class ProgressReporter {
         return parts.joined(separator: "  ")
     }
 
+    /// "recur: NAME: model, parameters; data, steps; layout" (the start event in text).
+    private func startLine(_ event: Event) -> String {
+        "recur: " + ["experiment", "model", "data", "layout"].compactMap { event.labels[$0] }.joined(separator: "; ")
+    }
+
     private func summaryLine(_ event: Event) -> String {
         var parts = ["done: \(event.step)/\(event.totalSteps) steps"]
         if let elapsed = event.elapsedSeconds { parts[0] += " in " + formatDuration(elapsed) }
         if let loss = event.loss { parts.append("loss " + formatValue(loss)) }
-        for name in event.metrics.keys.sorted() { parts.append(name + " " + formatValue(event.metrics[name]!)) }
+        var metrics = event.metrics
+        if let best = metrics.removeValue(forKey: "best_validation_loss") {
+            let step = metrics.removeValue(forKey: "best_step").map { " at step \(Int($0))" } ?? ""
+            let checkpoint = event.labels["best_checkpoint"].map { " (\($0))" } ?? ""
+            parts.append("best validation loss " + formatValue(best) + step + checkpoint)
+            if let last = metrics.removeValue(forKey: "validation_loss") { parts.append("last " + formatValue(last)) }
+        }
+        for name in metrics.keys.sorted() { parts.append(name + " " + formatValue(metrics[name]!)) }
+        if let dir = event.labels["run_dir"] { parts.append("run " + dir) }
         return parts.joined(separator: "  ")
     }
 }

@@ -21,6 +21,8 @@ public final class TrainingRun {
     public let engine: Engine
     public let config: ExperimentConfig
     public let plan: BatchPlan
+    /// The learning-rate schedule, its horizon the run's length unless the file gave one.
+    public private(set) var schedule: LRSchedule
     public var onEvent: (ProgressReporter.Event) -> Void = { _ in }
     /// Called on every rank at the checkpoint cadence and at the end, after the update of `step`.
     public var onCheckpoint: (_ step: Int, _ epoch: Int) throws -> Void = { _, _ in }
@@ -44,8 +46,27 @@ public final class TrainingRun {
         self.engine = engine
         self.config = config
         let c = config
+        self.schedule = config.training.schedule
         plan = try BatchPlan.training(engine.dataset, batchSize: c.training.batchSize, shuffle: c.data.shuffle,
                                       seed: c.seed, dropLast: c.data.dropLast)
+        try resolveSchedule()
+    }
+
+    /// Puts the run's length into a cosine schedule whose file gave no total_steps.
+    /// - Throws: `ConfigError` when the warm-up is longer than the run.
+    func resolveSchedule() throws {
+        guard case let .cosine(warmup, _, minLR) = schedule, config.training.scheduleHorizon == nil else { return }
+        guard warmup <= totalSteps else {
+            throw ConfigError(file: "experiment", line: nil, key: "training.schedule.warmup_steps",
+                              message: "\(warmup) warm-up steps are more than the run's \(totalSteps) steps; lower warmup_steps or train longer")
+        }
+        schedule = .cosine(warmupSteps: warmup, totalSteps: max(totalSteps, 1), minLR: minLR)
+    }
+
+    /// A warning when a given schedule horizon is not the run's length, else nil.
+    public var scheduleWarning: String? {
+        guard let given = config.training.scheduleHorizon, given != totalSteps else { return nil }
+        return "training.schedule.total_steps is \(given) but the run is \(totalSteps) steps, so the cosine \(given > totalSteps ? "stops before reaching min_lr" : "stays at min_lr for the last \(totalSteps - given) steps"); remove total_steps to follow the run's length"
     }
 
     /// Total optimizer updates this run makes.
@@ -69,7 +90,7 @@ public final class TrainingRun {
             if stateful && first == 0 { engine.resetCarriedState() }
             for s in first..<plan.stepsPerEpoch where step < total {
                 try drill?.check(nextStep: step + 1, rank: engine.comm.rank)
-                let lr = c.schedule.learningRate(baseLR: Float(c.optimizer.lr), step: step)
+                let lr = schedule.learningRate(baseLR: Float(c.optimizer.lr), step: step)
                 let started = MonotonicClock.seconds()
                 let r = engine.step(order, step: s, learningRate: lr, stepIndex: step, stopRequested: StopRequest.signal != nil)
                 let seconds = MonotonicClock.seconds() - started

@@ -23,6 +23,8 @@ public final class TrainingSession {
     private var tensorboard: TensorBoardWriter?
     private var best: (loss: Double, name: String)?
     private var lastValidationLoss: Double?
+    /// The lowest validation loss of the run so far and its step (any evaluation, checkpointed or not).
+    private var bestEvaluation: (loss: Double, step: Int)?
     /// Rank 0's hold on the run directory (taken before training, released at exit).
     private var lock: RunDirectoryLock?
 
@@ -207,6 +209,18 @@ public final class TrainingSession {
         if comm.rank == 0 {
             if lock == nil { lock = try RunDirectoryLock(runDirectory) }
             try openRunDirectory()
+            let m = engine.network.config
+            var start = ProgressReporter.Event(kind: .start, step: run.step, totalSteps: run.totalSteps,
+                                               metrics: ["parameters": Double(engine.network.parameterCount),
+                                                         "training_windows": Double(engine.dataset.windowCount(.train)),
+                                                         "processes": Double(comm.size), "threads": Double(engine.threads)])
+            start.labels = ["experiment": config.name, "run_dir": runDirectory.path,
+                            "model": "\(m.cell.rawValue) \(m.hiddenSize)×\(m.layers), \(engine.network.parameterCount) parameters",
+                            "data": "\(engine.dataset.windowCount(.train)) training windows, \(run.totalSteps) steps",
+                            "layout": "\(comm.size) process\(comm.size == 1 ? "" : "es") × \(engine.threads) thread\(engine.threads == 1 ? "" : "s")"
+                                + (config.parallel.deterministic ? " (deterministic)" : "")]
+            reporter.report(start)
+            if let warning = run.scheduleWarning { Console.error("recur: warning: \(warning)\n") }
         }
         run.onEvent = { [unowned self] e in self.record(e) }
         run.onCheckpoint = { [unowned self] step, epoch in try self.saveCheckpoint(step: step, epoch: epoch) }
@@ -225,10 +239,15 @@ public final class TrainingSession {
     /// The summary line (and JSON event), then closes the metrics and event files.
     private func finishReport() {
         var metrics: [String: Double] = [:]
+        var labels = ["run_dir": runDirectory.path]
         if let v = run.lastValidation { metrics["validation_loss"] = v.loss }
+        if let b = bestEvaluation { metrics["best_validation_loss"] = b.loss; metrics["best_step"] = Double(b.step) }
+        if let best { labels["best_checkpoint"] = runDirectory.appendingPathComponent("checkpoints/\(best.name)").path }
         if let b = run.validationBaseline { metrics["baseline_loss"] = b }
         if run.skippedSteps > 0 { metrics["skipped_steps"] = Double(run.skippedSteps) }
-        reporter.report(ProgressReporter.Event(kind: .summary, step: run.step, totalSteps: run.totalSteps, metrics: metrics))
+        var summary = ProgressReporter.Event(kind: .summary, step: run.step, totalSteps: run.totalSteps, metrics: metrics)
+        summary.labels = labels
+        reporter.report(summary)
         reporter.finish()
         metrics_close()
     }
@@ -238,8 +257,17 @@ public final class TrainingSession {
     private func openRunDirectory() throws {
         let fm = FileManager.default
         try fm.createDirectory(at: runDirectory.appendingPathComponent("checkpoints"), withIntermediateDirectories: true)
+        let configFile = runDirectory.appendingPathComponent("config.yaml")
+        let text = try config.yaml()
         if resumedFrom == nil {
-            try writeAtomically(Array(try config.yaml().utf8), to: runDirectory.appendingPathComponent("config.yaml"))
+            try writeAtomically(Array(text.utf8), to: configFile)
+        } else if let stored = try? String(contentsOf: configFile, encoding: .utf8), stored != text {
+            // Resume overrides (a longer run, another rate) are written down, so the directory
+            // always describes what ran; the file they replace stays beside it.
+            let kept = runDirectory.appendingPathComponent("config.before-step-\(run.step).yaml")
+            try writeAtomically(Array(stored.utf8), to: kept)
+            try writeAtomically(Array(text.utf8), to: configFile)
+            reporter.note("config.yaml updated with the resume's --set values; the previous one is \(kept.lastPathComponent)")
         }
         let k = resumedFrom == nil ? nil : run.step
         metrics = try MetricsLog(path: runDirectory.appendingPathComponent("metrics.jsonl").path, truncatingAfterStep: k)
@@ -250,7 +278,10 @@ public final class TrainingSession {
 
     private func record(_ e: ProgressReporter.Event) {
         guard comm.rank == 0 else { return }
-        if e.kind == .validation { lastValidationLoss = e.loss }
+        if e.kind == .validation {
+            lastValidationLoss = e.loss
+            if let l = e.loss, l.isFinite, bestEvaluation == nil || l < bestEvaluation!.loss { bestEvaluation = (l, e.step) }
+        }
         reporter.report(e)
         try? metrics?.append(e.fields)
         let prefix = e.kind == .validation ? "validation" : "train"

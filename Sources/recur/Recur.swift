@@ -33,6 +33,7 @@ struct Recur: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recur",
         abstract: "Train recurrent networks (Elman RNN, GRU, LSTM) on CPUs, data-parallel over threads and MPI processes.",
+        version: "recur \(RecurVersion.string)",
         subcommands: [Train.self, Eval.self, Sample.self, Forecast.self, Plot.self, Config.self, Bench.self])
 }
 
@@ -99,10 +100,6 @@ struct Train: ParsableCommand {
             throw error
         }
         let engine = session.engine
-        if root && !quiet && logFormat == .text {
-            let m = engine.network.config
-            Console.out("recur: \(session.config.name): \(m.cell.rawValue) \(m.hiddenSize)×\(m.layers), \(engine.network.parameterCount) parameters; \(engine.dataset.windowCount(.train)) training windows, \(session.run.totalSteps) steps; \(comm.size) process(es) × \(engine.threads) thread(s)\n")
-        }
         StopRequest.install(announcing: root)
         do {
             try session.start()

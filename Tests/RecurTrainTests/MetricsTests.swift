@@ -377,7 +377,7 @@ final class MetricsTests: XCTestCase {
 
     func testProgress_TerminalMode_RedrawsOneLineAndKeepsValidationAbove() {
         let capture = Capture(), clock = FakeClock()
-        let reporter = ProgressReporter(options: .init(isTerminal: true, barWidth: 10, columns: nil, redrawInterval: 0.5),
+        let reporter = ProgressReporter(options: .init(isTerminal: true, barWidth: 10, columns: 160, redrawInterval: 0.5),
                                         sinks: capture.sinks, clock: { clock.now })
         for step in 1...10 {
             clock.now += 0.3  // faster than the redraw interval: every other step is drawn
@@ -388,7 +388,7 @@ final class MetricsTests: XCTestCase {
 
         let text = capture.progress
         XCTAssertEqual(capture.out, "")
-        XCTAssertTrue(text.hasPrefix("\r1/10  █░░░░░░░░░   10%  loss 1  lr 3.00e-03  |g| 0.5  1234 seq/s  56.8k tok/s  ETA --:--:--\u{1B}[K"), text)
+        XCTAssertTrue(text.hasPrefix("\r1/10  █░░░░░░░░░   10%  loss 1  lr 3.0e-03  |g| 0.5  1234 seq/s  56.8k tok/s  ETA --:--:--\u{1B}[K"), text)
         XCTAssertTrue(text.contains("\r10/10  ██████████  100%"), text)
         XCTAssertTrue(text.contains("ETA 0:00:00"), text)
         XCTAssertTrue(text.contains("\r\u{1B}[Kstep 5/10  validation loss 0.4\n\r5/10  █████░░░░░   50%"), text)
@@ -399,14 +399,20 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(text.filter { $0 == "\n" }.count, 2)
     }
 
-    func testProgress_TerminalMode_LineIsCutToColumnsAndFinishEndsIt() {
-        let capture = Capture()
-        let reporter = ProgressReporter(options: .init(isTerminal: true, columns: 40, redrawInterval: 0), sinks: capture.sinks)
-        reporter.report(trainEvent(3, total: 10))
-        reporter.finish()
-        let drawn = capture.progress.dropFirst().prefix { $0 != "\u{1B}" }
-        XCTAssertEqual(drawn.count, 39)
-        XCTAssertTrue(capture.progress.hasSuffix("\u{1B}[K\n"))
+    /// In a narrow terminal the bar shortens and the least useful fields go first, never the
+    /// step, the loss or the ETA, and the line never reaches the last column (it would wrap).
+    func testProgress_TerminalMode_NarrowTerminalsDropFieldsNotTheETA() {
+        for columns in [40, 80, 160] {
+            let capture = Capture()
+            let reporter = ProgressReporter(options: .init(isTerminal: true, columns: columns, redrawInterval: 0), sinks: capture.sinks)
+            reporter.report(trainEvent(3, total: 10))
+            reporter.finish()
+            let drawn = String(capture.progress.dropFirst().prefix { $0 != "\u{1B}" })
+            XCTAssertLessThanOrEqual(drawn.count, columns - 1, "\(columns): \(drawn)")
+            for field in ["3/10", "loss", "ETA"] { XCTAssert(drawn.contains(field), "\(columns) columns: \(drawn)") }
+            if columns >= 160 { XCTAssert(drawn.contains("tok/s") && drawn.contains("lr "), drawn) }
+            XCTAssertTrue(capture.progress.hasSuffix("\u{1B}[K\n"))
+        }
     }
 
     func testProgress_Formatting() {

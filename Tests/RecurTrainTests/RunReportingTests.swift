@@ -1,0 +1,91 @@
+// What a run says and writes down: the summary names the best validation step, its loss and
+// checkpoint and the run directory (also with --quiet), --log-format json starts with a start
+// event, `recur --version`; a length given with --set replaces the file's; a cosine schedule
+// follows the run's length unless told otherwise (and warns when told otherwise); resume
+// overrides are written to config.yaml with the replaced file kept beside it.
+
+import Foundation
+import XCTest
+
+final class RunReportingTests: XCTestCase {
+    func setUpDir(_ name: String = #function, yaml: String) throws -> URL {
+        let dir = try temporaryDirectory(name)
+        try sineCSV(rows: 300).write(to: dir.appendingPathComponent("s.csv"), atomically: true, encoding: .utf8)
+        try yaml.write(to: dir.appendingPathComponent("e.yaml"), atomically: true, encoding: .utf8)
+        return dir
+    }
+
+    let yaml = """
+    experiment: {name: rep, seed: 4}
+    data: {kind: series, path: s.csv, columns: [value], seq_len: 10}
+    model: {cell: gru, hidden_size: 8}
+    training: {epochs: 60, batch_size: 16, eval_every: 10, checkpoint_every: 10, optimizer: {kind: adam, lr: 0.05}}
+    """
+
+    func testSummary_NamesBestStepCheckpointAndRun_QuietToo_JSONHasStartAndSummary() throws {
+        let dir = try setUpDir(yaml: yaml)
+        let r = try runRecur(["train", "e.yaml", "--quiet", "--set", "training.steps=40"], in: dir)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let summary = try XCTUnwrap(r.stderr.split(separator: "\n").last { $0.hasPrefix("done:") }.map(String.init), r.stderr)
+        let metrics = try String(contentsOf: dir.appendingPathComponent("runs/rep/metrics.jsonl"), encoding: .utf8)
+        let validations = metrics.split(separator: "\n").compactMap { line -> (Int, Double)? in
+            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], o["kind"] as? String == "validation" else { return nil }
+            return (o["step"] as! Int, o["loss"] as! Double)
+        }
+        let best = try XCTUnwrap(validations.min { $0.1 < $1.1 })
+        XCTAssert(summary.contains("best validation loss \(String(format: "%.6g", best.1)) at step \(best.0)"), summary)
+        XCTAssert(summary.contains("checkpoints/step-\(String(format: "%06d", best.0))"), summary)
+        XCTAssert(summary.contains("run \(dir.appendingPathComponent("runs/rep").path)"), summary)
+
+        let json = try runRecur(["train", "e.yaml", "--log-format", "json", "--set", "training.steps=20", "--set", "output.dir=j"], in: dir)
+        XCTAssertEqual(json.status, 0, json.stderr)
+        let events = json.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let start = try XCTUnwrap(events.first { $0["kind"] as? String == "start" })
+        XCTAssertEqual(start["parameters"] as? Double, Double(3 * 8 * (1 + 8) + 3 * 8 * 2 + 9))
+        XCTAssertEqual(start["layout"] as? String, "1 process × 2 threads")
+        let end = try XCTUnwrap(events.last)
+        XCTAssertEqual(end["kind"] as? String, "summary")
+        XCTAssertNotNil(end["best_checkpoint"] as? String)
+        XCTAssertNotNil(end["best_step"] as? Double)
+
+        let version = try runRecur(["--version"], in: dir)
+        XCTAssertEqual(version.status, 0)
+        XCTAssert(version.stdout.hasPrefix("recur "), version.stdout)
+    }
+
+    func testLengthFromTheCommandLine_ReplacesTheFiles_AndCosineFollowsIt() throws {
+        let dir = try setUpDir(yaml: yaml.replacingOccurrences(of: "optimizer:", with: "schedule: {kind: cosine, warmup_steps: 3}, optimizer:"))
+        let r = try runRecur(["train", "e.yaml", "--quiet", "--set", "training.steps=25"], in: dir)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssert(r.stderr.contains("done: 25/25 steps"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("warning"), r.stderr)
+        let show = try runRecur(["config", "show", "e.yaml", "--set", "training.epochs=3"], in: dir)
+        XCTAssert(show.stdout.contains("epochs: 3") && show.stdout.contains("steps: null") && show.stdout.contains("total_steps: null"), show.stdout)
+        // The learning rate reaches min_lr (0) at the run's last update.
+        let metrics = try String(contentsOf: dir.appendingPathComponent("runs/rep/metrics.jsonl"), encoding: .utf8)
+        let lastLR = metrics.split(separator: "\n").compactMap { line -> Double? in
+            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], o["kind"] as? String == "train" else { return nil }
+            return o["lr"] as? Double
+        }.last
+        XCTAssertLessThan(try XCTUnwrap(lastLR), 0.05 * 0.01)
+        // A given horizon that is not the run's length is followed, with a warning.
+        let warned = try runRecur(["train", "e.yaml", "--quiet", "--set", "training.steps=25", "--set", "training.schedule.total_steps=3100",
+                                   "--set", "output.dir=w"], in: dir)
+        XCTAssertEqual(warned.status, 0, warned.stderr)
+        XCTAssert(warned.stderr.contains("warning: training.schedule.total_steps is 3100 but the run is 25 steps"), warned.stderr)
+    }
+
+    func testResumeOverrides_AreWrittenToConfigYAML_TheOldFileKept() throws {
+        let dir = try setUpDir(yaml: yaml)
+        XCTAssertEqual(try runRecur(["train", "e.yaml", "--quiet", "--set", "training.steps=20"], in: dir).status, 0)
+        let longer = try runRecur(["train", "--resume", "runs/rep", "--quiet", "--set", "training.steps=30"], in: dir)
+        XCTAssertEqual(longer.status, 0, longer.stderr)
+        let config = try String(contentsOf: dir.appendingPathComponent("runs/rep/config.yaml"), encoding: .utf8)
+        XCTAssert(config.contains("steps: 30"), config)
+        let old = try String(contentsOf: dir.appendingPathComponent("runs/rep/config.before-step-20.yaml"), encoding: .utf8)
+        XCTAssert(old.contains("steps: 20"), old)
+        let again = try runRecur(["train", "--resume", "runs/rep", "--quiet"], in: dir)
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssert(again.stderr.contains("done: 30/30 steps"), again.stderr)
+    }
+}
