@@ -208,18 +208,18 @@ public final class TrainingSession {
     public func start() throws {
         if comm.rank == 0 {
             if lock == nil { lock = try RunDirectoryLock(runDirectory) }
-            try openRunDirectory()
             let m = engine.network.config
             var start = ProgressReporter.Event(kind: .start, step: run.step, totalSteps: run.totalSteps,
                                                metrics: ["parameters": Double(engine.network.parameterCount),
                                                          "training_windows": Double(engine.dataset.windowCount(.train)),
                                                          "processes": Double(comm.size), "threads": Double(engine.threads)])
-            start.labels = ["experiment": config.name, "run_dir": runDirectory.path,
+            start.labels = ["experiment": config.name, "run_dir": runDirectory.relativePath,
                             "model": "\(m.cell.rawValue) \(m.hiddenSize)×\(m.layers), \(engine.network.parameterCount) parameters",
                             "data": "\(engine.dataset.windowCount(.train)) training windows, \(run.totalSteps) steps",
                             "layout": "\(comm.size) process\(comm.size == 1 ? "" : "es") × \(engine.threads) thread\(engine.threads == 1 ? "" : "s")"
                                 + (config.parallel.deterministic ? " (deterministic)" : "")]
             reporter.report(start)
+            try openRunDirectory()
             if let warning = run.scheduleWarning { Console.error("recur: warning: \(warning)\n") }
         }
         run.onEvent = { [unowned self] e in self.record(e) }
@@ -229,7 +229,7 @@ public final class TrainingSession {
         } catch let stop as StoppedBySignal {
             if comm.rank == 0 {
                 finishReport()
-                Console.error("recur: \(stop); continue with: recur train --resume \(runDirectory.path)\n")
+                Console.error("recur: \(stop); continue with: recur train --resume \(runDirectory.relativePath)\n")
             }
             throw stop
         }
@@ -239,10 +239,10 @@ public final class TrainingSession {
     /// The summary line (and JSON event), then closes the metrics and event files.
     private func finishReport() {
         var metrics: [String: Double] = [:]
-        var labels = ["run_dir": runDirectory.path]
+        var labels = ["run_dir": runDirectory.relativePath]
         if let v = run.lastValidation { metrics["validation_loss"] = v.loss }
         if let b = bestEvaluation { metrics["best_validation_loss"] = b.loss; metrics["best_step"] = Double(b.step) }
-        if let best { labels["best_checkpoint"] = runDirectory.appendingPathComponent("checkpoints/\(best.name)").path }
+        if let best { labels["best_checkpoint"] = runDirectory.appendingPathComponent("checkpoints/\(best.name)").relativePath }
         if let b = run.validationBaseline { metrics["baseline_loss"] = b }
         if run.skippedSteps > 0 { metrics["skipped_steps"] = Double(run.skippedSteps) }
         var summary = ProgressReporter.Event(kind: .summary, step: run.step, totalSteps: run.totalSteps, metrics: metrics)
@@ -273,7 +273,7 @@ public final class TrainingSession {
         metrics = try MetricsLog(path: runDirectory.appendingPathComponent("metrics.jsonl").path, truncatingAfterStep: k)
         tensorboard = try TensorBoardWriter(directory: runDirectory.path)
         if let k { try tensorboard?.markRestart(atStep: k) }
-        reporter.note("run directory \(runDirectory.path)" + (resumedFrom.map { "; resuming from \($0.lastPathComponent)" } ?? ""))
+        reporter.note("run directory \(runDirectory.relativePath)" + (resumedFrom.map { "; resuming from \($0.lastPathComponent)" } ?? ""))
     }
 
     private func record(_ e: ProgressReporter.Event) {
