@@ -22,10 +22,15 @@ public struct EvaluationReport: Encodable, Sendable {
     public var accuracy: Double?
     /// Classification: confusion[true][predicted] counts.
     public var confusion: [[Int]]?
+    /// Classification: precision, recall, F1 and support per class, and their macro and
+    /// support-weighted averages (as scikit-learn's classification_report; 0 where undefined).
+    public var perClass: [ClassScores]?
+    public var macro: ClassScores?
+    public var weighted: ClassScores?
 
     enum CodingKeys: String, CodingKey {
-        case split, windows, targets, loss, perplexity, rmse, mae, accuracy, confusion
-        case bitsPerToken = "bits_per_token"
+        case split, windows, targets, loss, perplexity, rmse, mae, accuracy, confusion, macro, weighted
+        case bitsPerToken = "bits_per_token", perClass = "per_class"
     }
 
     /// snake_case keys; a non-finite number (a diverged model's loss) is written as null,
@@ -50,6 +55,38 @@ public struct EvaluationReport: Encodable, Sendable {
         try numbers(mae, .mae)
         try number(accuracy, .accuracy)
         try c.encodeIfPresent(confusion, forKey: .confusion)
+        try c.encodeIfPresent(perClass, forKey: .perClass)
+        try c.encodeIfPresent(macro, forKey: .macro)
+        try c.encodeIfPresent(weighted, forKey: .weighted)
+    }
+}
+
+/// Precision, recall and F1 of one class (or an average of them), with its support.
+public struct ClassScores: Encodable, Sendable, Equatable {
+    public var precision: Double
+    public var recall: Double
+    public var f1: Double
+    public var support: Int
+
+    /// Per class from a confusion matrix confusion[true][predicted], then macro and weighted averages.
+    public static func from(confusion m: [[Int]]) -> (perClass: [ClassScores], macro: ClassScores, weighted: ClassScores) {
+        let k = m.count
+        var scores: [ClassScores] = []
+        for c in 0..<k {
+            let tp = Double(m[c][c])
+            let predicted = Double((0..<k).reduce(0) { $0 + m[$1][c] })
+            let support = m[c].reduce(0, +)
+            let p = predicted > 0 ? tp / predicted : 0, r = support > 0 ? tp / Double(support) : 0
+            scores.append(ClassScores(precision: p, recall: r, f1: p + r > 0 ? 2 * p * r / (p + r) : 0, support: support))
+        }
+        let n = Double(max(k, 1)), total = Double(max(scores.reduce(0) { $0 + $1.support }, 1))
+        func average(_ weight: (ClassScores) -> Double) -> ClassScores {
+            ClassScores(precision: scores.reduce(0) { $0 + weight($1) * $1.precision },
+                        recall: scores.reduce(0) { $0 + weight($1) * $1.recall },
+                        f1: scores.reduce(0) { $0 + weight($1) * $1.f1 },
+                        support: scores.reduce(0) { $0 + $1.support })
+        }
+        return (scores, average { _ in 1 / n }, average { Double($0.support) / total })
     }
 }
 
@@ -98,6 +135,8 @@ extension Engine {
             report.accuracy = sums[1] / targets
             let base = 2 + 2 * columns.count
             report.confusion = (0..<classes).map { t in (0..<classes).map { p in Int(sums[base + t * classes + p]) } }
+            let scores = ClassScores.from(confusion: report.confusion!)
+            report.perClass = scores.perClass; report.macro = scores.macro; report.weighted = scores.weighted
         case .nextValues, .lastValues:
             let perColumn = targets / Double(max(columns.count, 1))
             var rmse: [String: Double] = [:], mae: [String: Double] = [:]

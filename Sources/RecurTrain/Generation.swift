@@ -32,7 +32,15 @@ extension TrainedModel {
             Vec.copy(ws.finalHidden, h.base, count: stateCount)
             if let fc = ws.finalCell { Vec.copy(fc, cell.base, count: stateCount) }
             let logits = ws.outputs.base + (ws.outputRows - 1) * V
-            for k in 0..<V { probs[k] = logits[k] / max(temperature, 1e-6) }
+            if temperature == 0 {   // greedy: the most likely token, no draw
+                var best = 0
+                for k in 1..<V where logits[k] > logits[best] { best = k }
+                out.append(Int32(best))
+                input[0] = Int32(best)
+                steps = 1
+                continue
+            }
+            for k in 0..<V { probs[k] = logits[k] / temperature }
             if let topK, topK < V {
                 let cut = probs.sorted(by: >)[topK - 1]
                 for k in 0..<V where probs[k] < cut { probs[k] = -.infinity }

@@ -64,6 +64,16 @@ struct Eval: ParsableCommand {
             lines.append(pad("") + (0..<m.count).map { pad(String($0)) }.joined())
             for (i, row) in m.enumerated() { lines.append(pad(String(i)) + row.map { pad(String($0)) }.joined()) }
         }
+        if let perClass = r.perClass, let macro = r.macro, let weighted = r.weighted {
+            lines.append("class     precision  recall   f1      support")
+            func row(_ name: String, _ s: ClassScores) -> String {
+                name.padding(toLength: 9, withPad: " ", startingAt: 0)
+                    + String(format: " %9.4f %7.4f %7.4f %8d", s.precision, s.recall, s.f1, s.support)
+            }
+            for (i, s) in perClass.enumerated() { lines.append(row(String(i), s)) }
+            lines.append(row("macro", macro))
+            lines.append(row("weighted", weighted))
+        }
         return lines.joined(separator: "\n")
     }
 }
@@ -73,13 +83,13 @@ struct Sample: ParsableCommand {
     @Argument(help: "A run directory, a checkpoint directory or a model.safetensors.") var model: String
     @Option(help: "Text to start from.") var prime: String = ""
     @Option(help: "Tokens to generate.") var length: Int = 500
-    @Option(help: "Softmax temperature (lower: more conservative).") var temperature: Float = 0.8
+    @Option(help: "Softmax temperature (lower: more conservative; 0: always the most likely token).") var temperature: Float = 0.8
     @Option(help: "Sample only from the K most likely tokens.") var topK: Int?
     @Option(help: "Random seed.") var seed: UInt64 = 1
 
     func validate() throws {
         if length < 1 { throw ValidationError("--length must be at least 1, got \(length)") }
-        if !(temperature > 0) { throw ValidationError("--temperature must be greater than 0, got \(temperature)") }
+        if !(temperature >= 0) || !temperature.isFinite { throw ValidationError("--temperature must be 0 (greedy) or more, got \(temperature)") }
         if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1, got \(topK)") }
     }
 

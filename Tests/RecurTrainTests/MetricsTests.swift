@@ -463,4 +463,21 @@ private struct ProtoFields {
     func double(_ field: Int) -> Double? { fixed64[field].map { Double(bitPattern: $0) } }
     func float(_ field: Int) -> Float? { fixed32[field].map { Float(bitPattern: $0) } }
     func bytes(_ field: Int) -> [UInt8]? { lengthDelimited[field] }
+
+    /// Per-class precision, recall and F1 with macro and weighted averages, as scikit-learn's
+    /// classification_report gives them for this confusion matrix (worked by hand).
+    func testClassScores_FromConfusion_MatchHandComputedValues() {
+        // rows: true class, columns: predicted.
+        let m = [[5, 1, 0], [2, 3, 0], [0, 0, 0]]
+        let (per, macro, weighted) = ClassScores.from(confusion: m)
+        XCTAssertEqual(per[0].precision, 5.0 / 7, accuracy: 1e-12)
+        XCTAssertEqual(per[0].recall, 5.0 / 6, accuracy: 1e-12)
+        XCTAssertEqual(per[1].precision, 3.0 / 4, accuracy: 1e-12)
+        XCTAssertEqual(per[1].recall, 3.0 / 5, accuracy: 1e-12)
+        XCTAssertEqual(per[1].f1, 2 * 0.75 * 0.6 / 1.35, accuracy: 1e-12)
+        XCTAssertEqual(per[2], ClassScores(precision: 0, recall: 0, f1: 0, support: 0), "no examples, no predictions: 0")
+        XCTAssertEqual(macro.recall, (5.0 / 6 + 0.6 + 0) / 3, accuracy: 1e-12)
+        XCTAssertEqual(weighted.recall, (6 * 5.0 / 6 + 5 * 0.6) / 11, accuracy: 1e-12)
+        XCTAssertEqual(weighted.support, 11)
+    }
 }

@@ -119,4 +119,24 @@ final class UseCommandsTests: XCTestCase {
             XCTAssertFalse(r.stderr.isEmpty)
         }
     }
+
+    /// --temperature 0 always takes the most likely token: no draw, so after a prime the seed
+    /// does not matter (without one, the seed picks the first token).
+    func testSample_TemperatureZero_IsGreedy_SeedIndependent() throws {
+        let dir = try temporaryDirectory()
+        try smallText().write(to: dir.appendingPathComponent("t.txt"), atomically: true, encoding: .utf8)
+        try """
+        experiment: {name: g}
+        data: {kind: chars, path: t.txt, seq_len: 16}
+        model: {cell: lstm, hidden_size: 16, embedding_size: 8}
+        training: {steps: 30, batch_size: 8}
+        """.write(to: dir.appendingPathComponent("e.yaml"), atomically: true, encoding: .utf8)
+        XCTAssertEqual(try runRecur(["train", "e.yaml", "--quiet"], in: dir).status, 0)
+        let a = try runRecur(["sample", "runs/g", "--prime", "FIRST", "--temperature", "0", "--seed", "1", "--length", "40"], in: dir)
+        let b = try runRecur(["sample", "runs/g", "--prime", "FIRST", "--temperature", "0", "--seed", "99", "--length", "40"], in: dir)
+        XCTAssertEqual(a.status, 0, a.stderr)
+        XCTAssertEqual(a.stdout, b.stdout)
+        let negative = try runRecur(["sample", "runs/g", "--temperature", "-1"], in: dir)
+        XCTAssertEqual(negative.status, 2)
+    }
 }
