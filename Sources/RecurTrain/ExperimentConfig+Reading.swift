@@ -107,12 +107,19 @@ extension ExperimentConfig {
         }
         let optimizer = try readOptimizer(s, &context)
         let (schedule, horizon) = try readSchedule(s, &context, baseLR: optimizer.lr, runSteps: steps)
+        let plateau = context.schedule == "plateau"
+            ? PlateauSettings(factor: try v(K.factor), patience: try v(K.patience), cooldown: try v(K.cooldown),
+                              minLR: try v(K.minLR), threshold: try v(K.threshold)) : nil
+        let early = try opt(K.earlyPatience).map { EarlyStopping(patience: $0, minDelta: try v(K.earlyMinDelta), metric: try v(K.earlyMetric)) }
+        if early == nil, s.has(K.earlyMinDelta.path) || s.has(K.earlyMetric.path) {
+            throw s.error(K.earlyPatience.path, "early stopping needs patience (evaluations without improvement before the run stops)")
+        }
         let training = TrainingSection(
             epochs: epochs ?? (steps == nil ? 10 : nil), steps: steps, batchSize: try v(K.batchSize),
             optimizer: optimizer, schedule: schedule, scheduleHorizon: horizon, clipNorm: try v(K.clipNorm), clipValue: try opt(K.clipValue),
             logEvery: try v(K.logEvery), evalEvery: try v(K.evalEvery), checkpointEvery: try v(K.checkpointEvery),
             keepCheckpoints: try v(K.keepCheckpoints), onNonFinite: try v(K.onNonFinite),
-            maxConsecutiveSkips: try v(K.maxConsecutiveSkips))
+            maxConsecutiveSkips: try v(K.maxConsecutiveSkips), plateau: plateau, earlyStopping: early)
 
         // MARK: parallel, output
         let parallel = ParallelSection(threads: try opt(K.threads), bucketSize: try v(K.bucketSize),
@@ -157,6 +164,8 @@ extension ExperimentConfig {
         case .constant: schedule = .constant
         case .step: schedule = .step(stepSize: try v(K.stepSize), gamma: try v(K.gamma))
         case .exponential: schedule = .exponential(gamma: try v(K.gamma))
+        case .plateau:
+            schedule = .constant   // TrainingRun applies the plateau's rate (ExperimentConfig.training.plateau)
         case .cosine:
             let warmup = try v(K.warmupSteps)
             let total = try K.totalSteps.read(s, context)

@@ -90,6 +90,23 @@ public struct TrainingSection: Sendable, Equatable {
     public var onNonFinite: NonFinitePolicy
     /// With `on_nonfinite: skip`, stop after this many skipped steps in a row.
     public var maxConsecutiveSkips: Int
+    /// `schedule.kind: plateau` (the rate then follows the validation loss, not the step).
+    public var plateau: PlateauSettings? = nil
+    /// Stop when the monitored validation metric has not improved for this long.
+    public var earlyStopping: EarlyStopping? = nil
+}
+
+/// training.early_stopping: stop after `patience` evaluations without an improvement of more
+/// than `minDelta` in `metric`.
+public struct EarlyStopping: Sendable, Equatable {
+    public enum Metric: String, Sendable, CaseIterable {
+        case validationLoss = "validation_loss", validationAccuracy = "validation_accuracy"
+        /// Whether larger is better.
+        public var maximises: Bool { self == .validationAccuracy }
+    }
+    public var patience: Int
+    public var minDelta: Double
+    public var metric: Metric
 }
 
 public struct ParallelSection: Sendable, Equatable {

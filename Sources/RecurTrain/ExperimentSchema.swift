@@ -25,7 +25,8 @@ struct SchemaContext {
 
     init(_ c: ExperimentConfig) {
         name = c.name; kind = c.data.kind; stateful = c.data.stateful; seqLen = c.data.seqLen
-        optimizer = c.training.optimizer.kind; schedule = c.training.schedule.kindName; cell = c.model.cell
+        optimizer = c.training.optimizer.kind; cell = c.model.cell
+        schedule = c.training.plateau != nil ? "plateau" : c.training.schedule.kindName
     }
 }
 
@@ -178,7 +179,7 @@ enum SchemaTypes {
 }
 
 /// The schedules by name (LRSchedule's cases carry their parameters).
-enum ScheduleKind: String, CaseIterable { case constant, step, exponential, cosine }
+enum ScheduleKind: String, CaseIterable { case constant, step, exponential, cosine, plateau }
 
 // MARK: The keys
 
@@ -351,8 +352,8 @@ enum ExperimentSchema {
                                               value: { if case let .adagrad(_, _, v) = $0.training.optimizer.algorithm { return v } else { return nil } })
     static let scheduleKind = SchemaKey(path: "training.schedule.kind", type: T.choice(ScheduleKind.self), default: .value(.constant),
                                         applies: .always,
-                                        doc: "`cosine`: lr·(s+1)/W during warm-up, then cosine from lr to min_lr at `total_steps`",
-                                        value: { ScheduleKind(rawValue: $0.training.schedule.kindName) })
+                                        doc: "`cosine`: lr·(s+1)/W during warm-up, then cosine from lr to min_lr at `total_steps`; `plateau`: as PyTorch's ReduceLROnPlateau on the validation loss, after every evaluation",
+                                        value: { $0.training.plateau != nil ? .plateau : ScheduleKind(rawValue: $0.training.schedule.kindName) })
     static let stepSize = SchemaKey(path: "training.schedule.step_size", type: T.int(min: 1), default: .value(1000), applies: .schedules("step"),
                                     doc: "updates between decays",
                                     value: { if case let .step(n, _) = $0.training.schedule { return n } else { return nil } })
@@ -371,9 +372,34 @@ enum ExperimentSchema {
                                       default: .absent("the run's length"), applies: .schedules("cosine"),
                                       doc: "the update where the cosine reaches `min_lr` (a warning says when it is not the run's length)",
                                       value: { $0.training.scheduleHorizon })
-    static let minLR = SchemaKey(path: "training.schedule.min_lr", type: T.double(atLeast: 0), default: .value(0), applies: .schedules("cosine"),
-                                 doc: "the rate the cosine ends at",
-                                 value: { if case let .cosine(_, _, m) = $0.training.schedule { return m } else { return nil } })
+    static let minLR = SchemaKey(path: "training.schedule.min_lr", type: T.double(atLeast: 0), default: .value(0),
+                                 applies: .schedules("cosine", "plateau"), doc: "the rate the cosine ends at; the lowest a plateau schedule goes",
+                                 value: { c in
+                                     if let p = c.training.plateau { return p.minLR }
+                                     if case let .cosine(_, _, m) = c.training.schedule { return m }
+                                     return nil })
+    static let factor = SchemaKey(path: "training.schedule.factor", type: T.double(above: 0, below: 1), default: .value(0.1),
+                                  applies: .schedules("plateau"), doc: "the rate is multiplied by this on a plateau",
+                                  value: { $0.training.plateau?.factor })
+    static let patience = SchemaKey(path: "training.schedule.patience", type: T.int(min: 0), default: .value(10), applies: .schedules("plateau"),
+                                    doc: "evaluations without improvement before the rate is lowered",
+                                    value: { $0.training.plateau?.patience })
+    static let cooldown = SchemaKey(path: "training.schedule.cooldown", type: T.int(min: 0), default: .value(0), applies: .schedules("plateau"),
+                                    doc: "evaluations to wait after lowering before counting again",
+                                    value: { $0.training.plateau?.cooldown })
+    static let threshold = SchemaKey(path: "training.schedule.threshold", type: T.double(atLeast: 0, below: 1), default: .value(1e-4),
+                                     applies: .schedules("plateau"), doc: "relative improvement that counts: loss < best·(1 − threshold)",
+                                     value: { $0.training.plateau?.threshold })
+    static let earlyPatience = SchemaKey(path: "training.early_stopping.patience", type: T.int(min: 1), default: .absent("off"),
+                                         applies: .always, doc: "stop after this many evaluations without improvement; the summary names the best checkpoint",
+                                         value: { $0.training.earlyStopping?.patience })
+    static let earlyMinDelta = SchemaKey(path: "training.early_stopping.min_delta", type: T.double(atLeast: 0), default: .value(0),
+                                         applies: .always, doc: "an improvement must be larger than this",
+                                         value: { $0.training.earlyStopping?.minDelta })
+    static let earlyMetric = SchemaKey(path: "training.early_stopping.metric", type: T.choice(EarlyStopping.Metric.self),
+                                       default: .value(.validationLoss), applies: .always,
+                                       doc: "`validation_loss` (lower is better) or `validation_accuracy` (classifiers and text)",
+                                       value: { $0.training.earlyStopping?.metric })
     static let clipNorm = SchemaKey(path: "training.clip.norm", type: T.double(atLeast: 0), default: .value(5), applies: .always,
                                     doc: "clip gradients by global norm (0 turns it off)", value: { $0.training.clipNorm ?? 0 })
     static let clipValue = SchemaKey(path: "training.clip.value", type: T.double(above: 0), default: .absent("—"), applies: .always,
@@ -417,6 +443,7 @@ enum ExperimentSchema {
         cell, hiddenSize, layers, dropout, input, embeddingSize, gruReset, nonlinearity, forgetBias, initFrom,
         epochs, steps, batchSize, optimizerKind, lr, weightDecay, momentum, dampening, nesterov, beta1, beta2, eps, amsgrad,
         alpha, centered, lrDecay, initialAccumulator, scheduleKind, stepSize, gamma, warmupSteps, totalSteps, minLR,
+        factor, patience, cooldown, threshold, earlyPatience, earlyMinDelta, earlyMetric,
         clipNorm, clipValue, logEvery, evalEvery, checkpointEvery, keepCheckpoints, onNonFinite, maxConsecutiveSkips,
         threads, bucketSize, deterministic, microShards, outputDir,
     ]

@@ -323,14 +323,15 @@ public final class ProgressReporter {
     private func summaryLine(_ event: Event) -> String {
         var parts = ["done: \(event.step)/\(event.totalSteps) steps"]
         if let elapsed = event.elapsedSeconds { parts[0] += " in " + formatDuration(elapsed) }
+        if let why = event.labels["stopped_early"] { parts[0] += ", stopped early: " + why }
         if let loss = event.loss { parts.append("loss " + formatValue(loss)) }
         var metrics = event.metrics
         if let best = metrics.removeValue(forKey: "best_validation_loss") {
             let step = metrics.removeValue(forKey: "best_step").map { " at step \(Int($0))" } ?? ""
-            let checkpoint = event.labels["best_checkpoint"].map { " (\($0))" } ?? ""
-            parts.append("best validation loss " + formatValue(best) + step + checkpoint)
+            parts.append("best validation loss " + formatValue(best) + step)
             if let last = metrics.removeValue(forKey: "validation_loss") { parts.append("last " + formatValue(last)) }
         }
+        if let checkpoint = event.labels["best_checkpoint"] { parts.append("best checkpoint " + checkpoint) }
         for name in metrics.keys.sorted() { parts.append(name + " " + formatValue(metrics[name]!)) }
         if let dir = event.labels["run_dir"] { parts.append("run " + dir) }
         return parts.joined(separator: "  ")

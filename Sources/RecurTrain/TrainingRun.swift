@@ -35,6 +35,12 @@ public final class TrainingRun {
     private var consecutiveSkips = 0
     /// The step of the last checkpoint written or resumed from, if any.
     public var lastCheckpointStep: Int?
+    /// The plateau schedule's state (schedule.kind: plateau); checkpoints keep it.
+    public var plateau: PlateauState?
+    /// Early stopping's best value of its metric, that evaluation's step, and evaluations since.
+    public var monitor: (best: Double, step: Int, since: Int)?
+    /// Why the run ended before its length (early stopping), if it did.
+    public private(set) var stoppedEarly: String?
     /// The persistence baseline on the validation split (series only), computed once.
     public private(set) lazy var validationBaseline: Double? = engine.dataset.persistenceBaseline(.validation)
     private let started = MonotonicClock.seconds()
@@ -50,6 +56,7 @@ public final class TrainingRun {
         plan = try BatchPlan.training(engine.dataset, batchSize: c.training.batchSize, shuffle: c.data.shuffle,
                                       seed: c.seed, dropLast: c.data.dropLast)
         try resolveSchedule()
+        if config.training.plateau != nil { plateau = PlateauState(learningRate: config.training.optimizer.lr) }
     }
 
     /// Puts the run's length into a cosine schedule whose file gave no total_steps.
@@ -90,7 +97,7 @@ public final class TrainingRun {
             if stateful && first == 0 { engine.resetCarriedState() }
             for s in first..<plan.stepsPerEpoch where step < total {
                 try drill?.check(nextStep: step + 1, rank: engine.comm.rank)
-                let lr = schedule.learningRate(baseLR: Float(c.optimizer.lr), step: step)
+                let lr = plateau.map { Float($0.learningRate) } ?? schedule.learningRate(baseLR: Float(c.optimizer.lr), step: step)
                 let started = MonotonicClock.seconds()
                 let r = engine.step(order, step: s, learningRate: lr, stepIndex: step, stopRequested: StopRequest.signal != nil)
                 let seconds = MonotonicClock.seconds() - started
@@ -126,13 +133,14 @@ public final class TrainingRun {
                     validate(epoch: epoch, total: total)
                 }
                 if (c.checkpointEvery > 0 && step % c.checkpointEvery == 0) || (c.checkpointEvery == 0 && endOfEpoch) || step == total
-                    || r.stopRequested {
+                    || r.stopRequested || stoppedEarly != nil {
                     try onCheckpoint(step, epoch)
                     lastCheckpointStep = step
                 }
                 if r.stopRequested && step < total {
                     throw StoppedBySignal(signal: StopRequest.signal ?? SIGTERM, step: step, totalSteps: total)
                 }
+                if stoppedEarly != nil { return }
             }
             epoch += 1
         }
@@ -147,5 +155,20 @@ public final class TrainingRun {
         if let b = validationBaseline { metrics["baseline_loss"] = b }
         onEvent(ProgressReporter.Event(kind: .validation, step: step, totalSteps: total, epoch: epoch + 1, loss: v.loss,
                                        metrics: metrics, elapsedSeconds: elapsed))
+        if let s = config.training.plateau, v.loss.isFinite { plateau?.observe(v.loss, s) }
+        if let e = config.training.earlyStopping, step < total {
+            let value = e.metric == .validationLoss ? v.loss : metrics["accuracy"] ?? .nan
+            watch(value, e)
+        }
+    }
+
+    /// Early stopping: counts evaluations since the metric last improved by more than min_delta.
+    private func watch(_ value: Double, _ e: EarlyStopping) {
+        guard value.isFinite else { return }
+        let improved = monitor.map { e.metric.maximises ? value > $0.best + e.minDelta : value < $0.best - e.minDelta } ?? true
+        if improved { monitor = (value, step, 0) } else { monitor!.since += 1 }
+        if let m = monitor, m.since >= e.patience {
+            stoppedEarly = "\(e.metric.rawValue) did not improve by more than \(e.minDelta) for \(e.patience) evaluation\(e.patience == 1 ? "" : "s") (best \(formatValue(m.best)) at step \(m.step))"
+        }
     }
 }

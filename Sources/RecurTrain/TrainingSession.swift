@@ -23,6 +23,9 @@ public final class TrainingSession {
     private var tensorboard: TensorBoardWriter?
     private var best: (loss: Double, name: String)?
     private var lastValidationLoss: Double?
+    /// What picks the best checkpoint, lower being better: the validation loss, or minus the
+    /// validation accuracy when early stopping watches accuracy.
+    private var lastMonitored: Double?
     /// The lowest validation loss of the run so far and its step (any evaluation, checkpointed or not).
     private var bestEvaluation: (loss: Double, step: Int)?
     /// Rank 0's hold on the run directory (taken before training, released at exit).
@@ -170,6 +173,10 @@ public final class TrainingSession {
         if let h = c.state.tensors["carried.hidden"] { engine.restoreCarriedState(h.values, cell: false) }
         if let cc = c.state.tensors["carried.cell"] { engine.restoreCarriedState(cc.values, cell: true) }
         if let b = c.state.metadata["best_checkpoint"], let l = c.state.metadata["best_loss"].flatMap(Double.init) { best = (l, b) }
+        func numbers(_ key: String) -> [Double]? { c.state.metadata[key].map { $0.split(separator: ",").compactMap { Double($0) } } }
+        if run.plateau != nil, let v = numbers("plateau_state"), let p = PlateauState(values: v) { run.plateau = p }
+        if let v = numbers("early_stopping_state"), v.count == 3 { run.monitor = (v[0], Int(v[1]), Int(v[2])) }
+        if let v = numbers("best_evaluation"), v.count == 2 { bestEvaluation = (v[0], Int(v[1])) }
     }
 
     /// Collective (every rank calls it); rank 0 writes checkpoints/step-N atomically and prunes.
@@ -179,7 +186,7 @@ public final class TrainingSession {
         guard comm.rank == 0 else { return }
         let net = engine.network
         let name = Checkpoint.directoryName(step: step)
-        if let v = lastValidationLoss, v.isFinite, best == nil || v < best!.loss { best = (v, name) }
+        if let v = lastMonitored, v.isFinite, best == nil || v < best!.loss { best = (v, name) }
         var meta: [String: String] = ["experiment": (try? config.yaml()) ?? ""]
         if let json = try? JSONEncoder().encode(engine.dataset.manifest) { meta["data_manifest"] = String(decoding: json, as: UTF8.self) }
         var state = TrainingState()
@@ -193,6 +200,10 @@ public final class TrainingSession {
         if let cell { state.tensors["carried.cell"] = StoredTensor(shape: shape, values: cell) }
         if let best { state.metadata["best_checkpoint"] = best.name; state.metadata["best_loss"] = "\(best.loss)" }
         if let v = lastValidationLoss { state.metadata["validation_loss"] = "\(v)" }
+        // Schedules and monitors that follow the validation loss continue where they were.
+        if let p = run.plateau { state.metadata["plateau_state"] = p.values.map { "\($0)" }.joined(separator: ",") }
+        if let m = run.monitor { state.metadata["early_stopping_state"] = "\(m.best),\(m.step),\(m.since)" }
+        if let b = bestEvaluation { state.metadata["best_evaluation"] = "\(b.loss),\(b.step)" }
         let checkpoint = Checkpoint(model: ModelCheckpoint(config: net.config, layout: net.layout, parameters: engine.parameters.array,
                                                            metadata: meta), state: state)
         let dir = runDirectory.appendingPathComponent("checkpoints")
@@ -245,6 +256,7 @@ public final class TrainingSession {
         if let best { labels["best_checkpoint"] = runDirectory.appendingPathComponent("checkpoints/\(best.name)").relativePath }
         if let b = run.validationBaseline { metrics["baseline_loss"] = b }
         if run.skippedSteps > 0 { metrics["skipped_steps"] = Double(run.skippedSteps) }
+        if let why = run.stoppedEarly { labels["stopped_early"] = why }
         var summary = ProgressReporter.Event(kind: .summary, step: run.step, totalSteps: run.totalSteps, metrics: metrics)
         summary.labels = labels
         reporter.report(summary)
@@ -280,6 +292,7 @@ public final class TrainingSession {
         guard comm.rank == 0 else { return }
         if e.kind == .validation {
             lastValidationLoss = e.loss
+            lastMonitored = config.training.earlyStopping?.metric == .validationAccuracy ? e.metrics["accuracy"].map { -$0 } : e.loss
             if let l = e.loss, l.isFinite, bestEvaluation == nil || l < bestEvaluation!.loss { bestEvaluation = (l, e.step) }
         }
         reporter.report(e)

@@ -34,7 +34,7 @@ final class RunReportingTests: XCTestCase {
         }
         let best = try XCTUnwrap(validations.min { $0.1 < $1.1 })
         XCTAssert(summary.contains("best validation loss \(String(format: "%.6g", best.1)) at step \(best.0)"), summary)
-        XCTAssert(summary.contains("checkpoints/step-\(String(format: "%06d", best.0))"), summary)
+        XCTAssert(summary.contains("best checkpoint runs/rep/checkpoints/step-\(String(format: "%06d", best.0))"), summary)
         XCTAssert(summary.hasSuffix("run runs/rep"), summary)
 
         let json = try runRecur(["train", "e.yaml", "--log-format", "json", "--set", "training.steps=20", "--set", "output.dir=j"], in: dir)
@@ -87,5 +87,43 @@ final class RunReportingTests: XCTestCase {
         let again = try runRecur(["train", "--resume", "runs/rep", "--quiet"], in: dir)
         XCTAssertEqual(again.status, 0, again.stderr)
         XCTAssert(again.stderr.contains("done: 30/30 steps"), again.stderr)
+    }
+
+    /// training.early_stopping ends the run with the reason in the summary, and the best
+    /// checkpoint it names (by the watched metric) is what eval picks.
+    func testEarlyStopping_EndsTheRun_WithTheReason_AndNamesTheBestCheckpoint() throws {
+        let dir = try setUpDir(yaml: yaml)
+        let r = try runRecur(["train", "e.yaml", "--quiet", "--set", "training.steps=3000", "--set", "training.eval_every=20",
+                              "--set", "training.checkpoint_every=20", "--set", "training.early_stopping={patience: 2, min_delta: 0.01}"], in: dir)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let summary = try XCTUnwrap(r.stderr.split(separator: "\n").last { $0.hasPrefix("done:") }.map(String.init))
+        XCTAssert(summary.contains("stopped early: validation_loss did not improve by more than 0.01 for 2 evaluations"), summary)
+        let steps = try XCTUnwrap(Int(summary.dropFirst(6).prefix { $0 != "/" }))
+        XCTAssertLessThan(steps, 3000)
+        XCTAssertEqual(steps % 20, 0)
+        XCTAssert(FileManager.default.fileExists(atPath: dir.appendingPathComponent("runs/rep/checkpoints/step-\(String(format: "%06d", steps))").path))
+        let bad = try runRecur(["config", "validate", "e.yaml", "--set", "training.early_stopping={min_delta: 0.1}"], in: dir)
+        XCTAssertEqual(bad.status, 2)
+        XCTAssert(bad.stderr.contains("early stopping needs patience"), bad.stderr)
+    }
+
+    /// A plateau schedule's state (rate, best loss, counters) is in the checkpoint: stopping at
+    /// step 40 and resuming to 80 gives the bits and the rates of a run that never stopped.
+    func testPlateauSchedule_ResumesExactly() throws {
+        let dir = try setUpDir(yaml: yaml)
+        let common = ["--quiet", "--set", "training.eval_every=5", "--set", "training.checkpoint_every=5", "--set", "training.log_every=5",
+                      "--set", "training.schedule={kind: plateau, patience: 0, factor: 0.5, threshold: 0.2}"]
+        XCTAssertEqual(try runRecur(["train", "e.yaml", "--set", "output.dir=full", "--set", "training.steps=80", "--parameters-out", "full.bin"] + common, in: dir).status, 0)
+        XCTAssertEqual(try runRecur(["train", "e.yaml", "--set", "output.dir=part", "--set", "training.steps=40"] + common, in: dir).status, 0)
+        let resumed = try runRecur(["train", "--resume", "part", "--quiet", "--set", "training.steps=80", "--parameters-out", "part.bin"], in: dir)
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertEqual(try Data(contentsOf: dir.appendingPathComponent("part.bin")), try Data(contentsOf: dir.appendingPathComponent("full.bin")))
+        func rates(_ run: String) throws -> [String] {
+            try String(contentsOf: dir.appendingPathComponent("\(run)/metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+                .filter { $0.contains("\"train\"") }.compactMap { $0.split(separator: ",").first { $0.hasPrefix("\"lr\"") }.map(String.init) }
+        }
+        let full = try rates("full")
+        XCTAssertEqual(try rates("part"), full)
+        XCTAssertGreaterThan(Set(full).count, 2, "the rate was lowered more than once: \(full)")
     }
 }
