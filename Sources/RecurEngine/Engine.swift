@@ -164,10 +164,24 @@ public final class Engine {
     /// - Returns: the reduced loss and norm; the update is skipped when either is not finite.
     public func step(_ order: EpochOrder, step: Int, learningRate: Float, stepIndex: Int,
                      applyIfFinite: Bool = true, stopRequested: Bool = false) -> StepResult {
+        self.step(order, batches: step..<(step + 1), learningRate: learningRate, stepIndex: stepIndex,
+                  applyIfFinite: applyIfFinite, stopRequested: stopRequested)
+    }
+
+    /// One update over several batches of `order` (gradient accumulation): every batch's
+    /// gradients are added up, and the loss is divided by the targets of all of them, so k
+    /// batches of b windows make the update one batch of k·b would.
+    public func step(_ order: EpochOrder, batches: Range<Int>, learningRate: Float, stepIndex: Int,
+                     applyIfFinite: Bool = true, stopRequested: Bool = false) -> StepResult {
+        precondition(!batches.isEmpty, "Engine.step: no batch")
         var clock = PhaseClock()
         let dropoutSeed = config.model.dropout > 0 ? config.seed &+ UInt64(stepIndex) &* 0x9E37_79B9 : nil
-        let (local, normalizer) = runReplicas(order, step: step, split: .train, train: true, dropoutSeed: dropoutSeed,
-                                              stateful: order.plan.isStateful)
+        let normalizer = Double(batches.reduce(0) { $0 + order.plan.targetCount(step: $1) })
+        for b in batches {
+            runReplicas(order, step: b, split: .train, train: true, dropoutSeed: dropoutSeed, stateful: order.plan.isStateful,
+                        normalizer: normalizer, accumulate: b != batches.lowerBound)
+        }
+        let local = localSums()
         lastStepPhases.replicas = clock.lap()
         let grads: FloatBuffer
         if let micro, let fixedPoint {
@@ -201,7 +215,7 @@ public final class Engine {
         let sumSq = Vec.sumOfSquares(grads.base, count: grads.count)
         let norm = sumSq.squareRoot()
         let result = StepResult(loss: totals[0] / normalizer, gradientNorm: norm, targets: Int(normalizer),
-                                windows: order.plan.windowCount(step: step), correct: Int(totals[1]),
+                                windows: batches.reduce(0) { $0 + order.plan.windowCount(step: $1) }, correct: Int(totals[1]),
                                 stopRequested: totals[3] > 0)
         guard applyIfFinite, result.loss.isFinite, norm.isFinite else { return result }
         clip(grads, sumOfSquares: sumSq)
@@ -232,12 +246,25 @@ public final class Engine {
     func runReplicas(_ order: EpochOrder, step: Int, split: DataSplit, train: Bool, dropoutSeed: UInt64?,
                      stateful: Bool) -> (LossSums, normalizer: Double) {
         let normalizer = Double(order.plan.targetCount(step: step))
+        runReplicas(order, step: step, split: split, train: train, dropoutSeed: dropoutSeed, stateful: stateful,
+                    normalizer: normalizer, accumulate: false)
+        return (localSums(), normalizer)
+    }
+
+    /// Runs every replica over its shard of batch `step`; with `accumulate` its gradients and
+    /// loss sums add to the previous batch's instead of replacing them.
+    func runReplicas(_ order: EpochOrder, step: Int, split: DataSplit, train: Bool, dropoutSeed: UInt64?,
+                     stateful: Bool, normalizer: Double, accumulate: Bool) {
         region = ReplicaRegion(order: order, step: step, split: split, train: train, dropoutSeed: dropoutSeed,
-                               stateful: stateful, normalizer: Float(normalizer))
+                               stateful: stateful, normalizer: Float(normalizer), accumulate: accumulate)
         WorkerPool.run(threads, context: Unmanaged.passUnretained(self).toOpaque(), Self.replicaTask)
+    }
+
+    /// This rank's loss sums over its replicas, in replica order.
+    func localSums() -> LossSums {
         var local = LossSums()
         for r in replicas { local.loss += r.sums.loss; local.correct += r.sums.correct; local.count += r.sums.count }
-        return (local, normalizer)
+        return local
     }
 
     /// What every replica of the current parallel region reads (set by the main thread before
@@ -250,6 +277,7 @@ public final class Engine {
         var dropoutSeed: UInt64?
         var stateful: Bool
         var normalizer: Float
+        var accumulate = false
     }
 
     private static let replicaTask: ReplicaTask = { context, t in
@@ -262,14 +290,14 @@ public final class Engine {
                 let windows = r.order.windows(step: r.step, within: Shard.balanced(n, parts: micro.shards, index: micro.owned.lowerBound + i))
                 engine.replicas[i].run(parameters: UnsafePointer(engine.parameters.base), dataset: engine.dataset, split: r.split,
                                        windows: windows, normalizer: r.normalizer, train: r.train, dropoutSeed: r.dropoutSeed,
-                                       firstSequence: windows.positions.lowerBound, stateful: r.stateful)
+                                       firstSequence: windows.positions.lowerBound, stateful: r.stateful, accumulate: r.accumulate)
             }
             return
         }
         let windows = r.order.windows(step: r.step, shard: engine.shard(t))
         engine.replicas[t].run(parameters: UnsafePointer(engine.parameters.base), dataset: engine.dataset, split: r.split,
                                windows: windows, normalizer: r.normalizer, train: r.train, dropoutSeed: r.dropoutSeed,
-                               firstSequence: windows.positions.lowerBound, stateful: r.stateful)
+                               firstSequence: windows.positions.lowerBound, stateful: r.stateful, accumulate: r.accumulate)
     }
 
     /// Replica `thread`'s coordinates in the job.

@@ -34,17 +34,19 @@ final class Replica: @unchecked Sendable {
         carriedCell[slot].zero()
     }
 
-    /// Forward, loss and (when `train`) backward over `windows` of `split`. Gradients are
-    /// overwritten (not accumulated across calls).
+    /// Forward, loss and (when `train`) backward over `windows` of `split`. Gradients and loss
+    /// sums are overwritten, or with `accumulate` added to (gradient accumulation).
     /// - Parameters:
     ///   - normalizer: the global count the loss is divided by (ARCHITECTURE.md §6).
     ///   - firstSequence: global index of the first window in this step's batch (dropout masks).
     ///   - stateful: start from, and keep, the carried state (slot 0 when training, 1 when not).
     func run(parameters: UnsafePointer<Float>, dataset: some WindowedDataset, split: DataSplit,
              windows: WindowList, normalizer: Float, train: Bool, dropoutSeed: UInt64?,
-             firstSequence: Int, stateful: Bool) {
-        gradients.zero()
-        sums = LossSums()
+             firstSequence: Int, stateful: Bool, accumulate: Bool = false) {
+        if !accumulate {
+            gradients.zero()
+            sums = LossSums()
+        }
         let b = windows.count
         lastCount = b
         guard b > 0 else { return }
@@ -56,11 +58,9 @@ final class Replica: @unchecked Sendable {
                                             cell: carriedCell[slot].count > 0 ? UnsafePointer(carriedCell[slot].base) : nil) : nil
         workspace.forward(parameters: parameters, input: input, batch: b, steps: dataset.seqLen, initialState: state,
                           dropout: train ? dropoutSeed.map { DropoutSource(seed: $0, firstSequence: firstSequence) } : nil)
-        if let t = batch.targetTokens {
-            sums = workspace.crossEntropy(targets: t.base, normalizer: normalizer)
-        } else {
-            sums = workspace.squaredError(targets: batch.targetValues!.base, normalizer: normalizer)
-        }
+        let batchSums = batch.targetTokens.map { workspace.crossEntropy(targets: $0.base, normalizer: normalizer) }
+            ?? workspace.squaredError(targets: batch.targetValues!.base, normalizer: normalizer)
+        sums.loss += batchSums.loss; sums.correct += batchSums.correct; sums.count += batchSums.count
         if stateful {
             let c = workspace.network.config, n = c.layers * b * c.hiddenSize
             Vec.copy(workspace.finalHidden, carriedHidden[slot].base, count: n)

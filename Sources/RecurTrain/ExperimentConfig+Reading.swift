@@ -114,12 +114,13 @@ extension ExperimentConfig {
         if early == nil, s.has(K.earlyMinDelta.path) || s.has(K.earlyMetric.path) {
             throw s.error(K.earlyPatience.path, "early stopping needs patience (evaluations without improvement before the run stops)")
         }
-        let training = TrainingSection(
+        var training = TrainingSection(
             epochs: epochs ?? (steps == nil ? 10 : nil), steps: steps, batchSize: try v(K.batchSize),
             optimizer: optimizer, schedule: schedule, scheduleHorizon: horizon, clipNorm: try v(K.clipNorm), clipValue: try opt(K.clipValue),
             logEvery: try v(K.logEvery), evalEvery: try v(K.evalEvery), checkpointEvery: try v(K.checkpointEvery),
             keepCheckpoints: try v(K.keepCheckpoints), onNonFinite: try v(K.onNonFinite),
             maxConsecutiveSkips: try v(K.maxConsecutiveSkips), plateau: plateau, earlyStopping: early)
+        training.accumulate = try v(K.accumulate)
 
         // MARK: parallel, output
         let parallel = ParallelSection(threads: try opt(K.threads), bucketSize: try v(K.bucketSize),

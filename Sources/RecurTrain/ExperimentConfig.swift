@@ -74,6 +74,8 @@ public struct TrainingSection: Sendable, Equatable {
     public var epochs: Int?
     public var steps: Int?
     public var batchSize: Int
+    /// Batches whose gradients are added up before each optimizer update.
+    public var accumulate: Int = 1
     public var optimizer: OptimizerConfig
     public var schedule: LRSchedule
     /// The schedule's horizon as the file gave it (cosine total_steps); nil: the run's length,

@@ -287,6 +287,9 @@ enum ExperimentSchema {
     static let batchSize = SchemaKey(path: "training.batch_size", type: T.int(min: 1), default: .value(32), applies: .always,
                                      doc: "global batch: windows per update across all processes and threads (stateful: the number of streams)",
                                      value: { $0.training.batchSize })
+    static let accumulate = SchemaKey(path: "training.accumulate", type: T.int(min: 1, max: 1 << 20), default: .value(1), applies: .always,
+                                      doc: "batches whose gradients are added before each update: k batches of batch_size act as one of k·batch_size (steps count updates)",
+                                      value: { $0.training.accumulate })
     static let optimizerKind = SchemaKey(path: "training.optimizer.kind", type: T.choice(OptimizerConfig.Kind.self), default: .value(.adam),
                                          applies: .always, doc: "the optimizer, as `torch.optim`'s", value: { $0.training.optimizer.kind })
     static let lr = SchemaKey(path: "training.optimizer.lr", type: T.double(above: 0),
@@ -441,7 +444,7 @@ enum ExperimentSchema {
         kind, path, columns, targets, normalize, missing, seqLen, stride, target, horizon, splitTrain, splitValidation, splitTest,
         shuffle, dropLast, stateful, minCount, maxSize, unknown, lowercase,
         cell, hiddenSize, layers, dropout, input, embeddingSize, gruReset, nonlinearity, forgetBias, initFrom,
-        epochs, steps, batchSize, optimizerKind, lr, weightDecay, momentum, dampening, nesterov, beta1, beta2, eps, amsgrad,
+        epochs, steps, batchSize, accumulate, optimizerKind, lr, weightDecay, momentum, dampening, nesterov, beta1, beta2, eps, amsgrad,
         alpha, centered, lrDecay, initialAccumulator, scheduleKind, stepSize, gamma, warmupSteps, totalSteps, minLR,
         factor, patience, cooldown, threshold, earlyPatience, earlyMinDelta, earlyMetric,
         clipNorm, clipValue, logEvery, evalEvery, checkpointEvery, keepCheckpoints, onNonFinite, maxConsecutiveSkips,

@@ -76,10 +76,17 @@ public final class TrainingRun {
         return "training.schedule.total_steps is \(given) but the run is \(totalSteps) steps, so the cosine \(given > totalSteps ? "stops before reaching min_lr" : "stays at min_lr for the last \(totalSteps - given) steps"); remove total_steps to follow the run's length"
     }
 
+    /// Optimizer updates per epoch: each adds up `training.accumulate` batches (the last of an
+    /// epoch may add fewer).
+    public var updatesPerEpoch: Int {
+        let k = config.training.accumulate
+        return (plan.stepsPerEpoch + k - 1) / k
+    }
+
     /// Total optimizer updates this run makes.
     public var totalSteps: Int {
         let t = config.training
-        return t.steps ?? (t.epochs! * plan.stepsPerEpoch)
+        return t.steps ?? (t.epochs! * updatesPerEpoch)
     }
 
     /// Trains to `totalSteps`, evaluating and reporting on the way.
@@ -87,19 +94,21 @@ public final class TrainingRun {
     public func run() throws {
         let c = config.training
         let total = totalSteps
-        var epoch = step / plan.stepsPerEpoch
+        var epoch = step / updatesPerEpoch
+        let k = c.accumulate
         let stateful = plan.isStateful
         let drill = FailureDrill.fromEnvironment   // a test hook; nil in normal runs
         while step < total {
             let order = plan.order(epoch: epoch)
-            let first = step - epoch * plan.stepsPerEpoch
+            let first = step - epoch * updatesPerEpoch
             // Streams start from zeros each epoch; a run resumed mid-epoch keeps its restored state.
             if stateful && first == 0 { engine.resetCarriedState() }
-            for s in first..<plan.stepsPerEpoch where step < total {
+            for u in first..<updatesPerEpoch where step < total {
+                let batches = (u * k)..<min((u + 1) * k, plan.stepsPerEpoch)
                 try drill?.check(nextStep: step + 1, rank: engine.comm.rank)
                 let lr = plateau.map { Float($0.learningRate) } ?? schedule.learningRate(baseLR: Float(c.optimizer.lr), step: step)
                 let started = MonotonicClock.seconds()
-                let r = engine.step(order, step: s, learningRate: lr, stepIndex: step, stopRequested: StopRequest.signal != nil)
+                let r = engine.step(order, batches: batches, learningRate: lr, stepIndex: step, stopRequested: StopRequest.signal != nil)
                 let seconds = MonotonicClock.seconds() - started
                 if !r.loss.isFinite || !r.gradientNorm.isFinite {
                     // The update was not applied (Engine.step), so parameters and checkpoints stay good.
@@ -128,7 +137,7 @@ public final class TrainingRun {
                                                    tokensPerSecond: Double(r.windows * engine.dataset.seqLen) / seconds,
                                                    elapsedSeconds: elapsed))
                 }
-                let endOfEpoch = s == plan.stepsPerEpoch - 1
+                let endOfEpoch = u == updatesPerEpoch - 1
                 if !r.stopRequested && ((c.evalEvery > 0 && step % c.evalEvery == 0) || (c.evalEvery == 0 && endOfEpoch) || step == total) {
                     validate(epoch: epoch, total: total)
                 }
