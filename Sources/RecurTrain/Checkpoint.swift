@@ -89,6 +89,36 @@ public struct ModelCheckpoint: Equatable, Sendable {
         return try ModelCheckpoint(safeTensors: SafeTensorsFile.read(from: file), path: file.path, expecting: layout)
     }
 
+    /// The parameters to start a run from (`model.init_from`): a Recur model.safetensors or
+    /// checkpoint, or a plain PyTorch state_dict saved with safetensors (no Recur metadata) whose
+    /// names and shapes are those of `layout` (PyTorch's state_dict names: `embedding.weight`,
+    /// `rnn.weight_ih_l0`, …, `head.weight`, `head.bias`).
+    /// - Throws: `CheckpointError` listing every missing, unexpected or misshapen tensor.
+    public static func initialParameters(from url: URL, expecting layout: ParameterLayout) throws -> [Float] {
+        var file = url
+        if isDirectory(url) { file = url.appendingPathComponent(fileName) }
+        let contents = try SafeTensorsFile.read(from: file)
+        if contents.metadata["format"] != nil {
+            return try ModelCheckpoint(safeTensors: contents, path: file.path, expecting: layout).parameters
+        }
+        var problems: [String] = []
+        var parameters = [Float](repeating: 0, count: layout.totalCount)
+        for entry in layout.entries {
+            guard let t = contents[entry.name] else { problems.append("'\(entry.name)' \(entry.shape) is missing"); continue }
+            guard t.shape == entry.shape else { problems.append("'\(entry.name)' is \(t.shape), the model needs \(entry.shape)"); continue }
+            guard let values = t.floats else { problems.append("'\(entry.name)' is \(t.dtype.rawValue), not F32 (save float32 weights)"); continue }
+            try requireFinite(values, tensor: entry.name, path: file.path)
+            parameters.replaceSubrange(entry.range, with: values)
+        }
+        for t in contents.tensors where layout[t.name] == nil { problems.append("'\(t.name)' is not part of this model") }
+        guard problems.isEmpty else {
+            throw CheckpointError(.differentModel, path: file.path,
+                                  "this state_dict does not fit the experiment's model: " + problems.joined(separator: "; "),
+                                  remedy: "Give the experiment the model the weights were saved from (cell, hidden_size, layers, embedding_size, and the data's vocabulary or columns), and name the PyTorch modules embedding, rnn and head.")
+        }
+        return parameters
+    }
+
     /// Interprets parsed safetensors contents as a model checkpoint.
     /// - Parameters:
     ///   - file: the parsed file.

@@ -88,8 +88,8 @@ public final class TrainingSession {
         if let checkpoint, let resumedFrom {
             try restore(checkpoint, path: resumedFrom.path, dataset: dataset)
         } else if let initFrom = config.model.initFrom {
-            let m = try ModelCheckpoint.read(from: URL(fileURLWithPath: initFrom), expecting: engine.network.layout)
-            engine.setParameters(m.parameters)
+            engine.setParameters(try ModelCheckpoint.initialParameters(from: URL(fileURLWithPath: initFrom),
+                                                                       expecting: engine.network.layout))
         }
         // Rank 0's parameters and optimizer state are the run's, whatever each rank read.
         engine.broadcastInitialState()
