@@ -237,6 +237,28 @@ public final class MetricsLog {
     }
 }
 
+extension MetricsLog {
+    /// Records as CSV: a header of every field in first-appearance order, a row per record,
+    /// empty cells for absent values; text fields quoted when they need it (RFC 4180).
+    public static func csv(_ records: [MetricsRecord]) -> String {
+        var columns: [String] = []
+        for r in records { for f in r.fields where !columns.contains(f.key) { columns.append(f.key) } }
+        func cell(_ v: MetricValue?) -> String {
+            switch v {
+            case .int(let i)?: return String(i)
+            case .double(let d)?: return d.isFinite ? "\(d)" : ""
+            case .bool(let b)?: return b ? "true" : "false"
+            case .string(let s)?:
+                return s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+            case .null?, nil: return ""
+            }
+        }
+        var out = columns.joined(separator: ",") + "\n"
+        for r in records { out += columns.map { cell(r[$0]) }.joined(separator: ",") + "\n" }
+        return out
+    }
+}
+
 extension MetricsRecord {
     /// Parses one line of metrics.jsonl (Foundation's JSON), keeping the fields in the order the
     /// line has them and integers apart from doubles; nil for anything but a flat JSON object.

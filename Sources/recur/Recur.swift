@@ -34,7 +34,7 @@ struct Recur: ParsableCommand {
         commandName: "recur",
         abstract: "Train recurrent networks (Elman RNN, GRU, LSTM) on CPUs, data-parallel over threads and MPI processes.",
         version: "recur \(RecurVersion.string)",
-        subcommands: [Train.self, Eval.self, Sample.self, Forecast.self, Plot.self, Config.self, Bench.self])
+        subcommands: [Train.self, Eval.self, Sample.self, Forecast.self, Plot.self, Metrics.self, Config.self, Bench.self])
 }
 
 /// Prints `error` as one message and exits 2 (user input) — on every rank, without MPI_Abort

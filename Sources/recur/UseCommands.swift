@@ -186,3 +186,23 @@ struct Plot: ParsableCommand {
         } catch { if isUserInputError(error) { failInput(error) }; throw error }
     }
 }
+
+struct Metrics: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "A run's metrics.jsonl as CSV, for spreadsheets.",
+        discussion: "One row per logged step and evaluation; the columns are every field that occurs, in the order they first appear (kind, step, total_steps, epoch, loss, lr …). Empty cells where a row has no value.")
+    @Argument(help: "A run directory.") var directory: String
+    @Option(help: "Write the CSV here instead of standard output.") var output: String?
+
+    func run() throws {
+        do {
+            if let output { try OutputPath.checkFile(output, what: "--output") }
+            let path = URL(fileURLWithPath: directory).appendingPathComponent("metrics.jsonl").path
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw ValidationError("\(directory) holds no metrics.jsonl (give a directory that recur train wrote)")
+            }
+            let text = MetricsLog.csv(try MetricsLog.read(path: path))
+            if let output { try Data(text.utf8).write(to: URL(fileURLWithPath: output), options: .atomic) } else { print(text, terminator: "") }
+        } catch { if isUserInputError(error) { failInput(error) }; throw error }
+    }
+}

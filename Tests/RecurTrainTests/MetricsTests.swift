@@ -480,4 +480,20 @@ private struct ProtoFields {
         XCTAssertEqual(weighted.recall, (6 * 5.0 / 6 + 5 * 0.6) / 11, accuracy: 1e-12)
         XCTAssertEqual(weighted.support, 11)
     }
+
+    /// `recur metrics RUN` (CSV for spreadsheets): every field in first-appearance order, empty
+    /// cells where a record has none (and for non-finite values), quoted text where needed.
+    func testMetricsCSV_ColumnsInFirstAppearanceOrder_EmptyCellsAndQuoting() {
+        let records = [MetricsRecord([(key: "kind", value: .string("train")), (key: "step", value: .int(1)), (key: "loss", value: .double(0.5))]),
+                       MetricsRecord([(key: "kind", value: .string("validation")), (key: "step", value: .int(1)), (key: "loss", value: .double(.nan)),
+                                      (key: "accuracy", value: .double(0.25))]),
+                       MetricsRecord([(key: "kind", value: .string("note")), (key: "message", value: .string("a, \"quoted\" note"))])]
+        XCTAssertEqual(MetricsLog.csv(records), """
+            kind,step,loss,accuracy,message
+            train,1,0.5,,
+            validation,1,,0.25,
+            note,,,,"a, ""quoted"" note"
+
+            """)
+    }
 }
