@@ -463,7 +463,9 @@ private struct ProtoFields {
     func double(_ field: Int) -> Double? { fixed64[field].map { Double(bitPattern: $0) } }
     func float(_ field: Int) -> Float? { fixed32[field].map { Float(bitPattern: $0) } }
     func bytes(_ field: Int) -> [UInt8]? { lengthDelimited[field] }
+}
 
+extension MetricsTests {
     /// Per-class precision, recall and F1 with macro and weighted averages, as scikit-learn's
     /// classification_report gives them for this confusion matrix (worked by hand).
     func testClassScores_FromConfusion_MatchHandComputedValues() {
