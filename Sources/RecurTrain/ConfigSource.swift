@@ -145,6 +145,11 @@ final class ConfigSource {
         }
     }
 
+    /// Forgets `key` and everything under it (config validate sets faulty keys aside).
+    func remove(_ key: String) {
+        for k in entries.keys where k == key || k.hasPrefix(key + ".") { entries[k] = nil }
+    }
+
     func error(_ key: String, _ message: String) -> ConfigError {
         let e = entries[key]
         return ConfigError(file: e?.origin ?? file, line: e?.line, key: key, message: message)

@@ -8,6 +8,49 @@ import RecurModel
 import RecurOptim
 
 extension ExperimentConfig {
+    /// Every problem of an experiment file in one pass (`recur config validate`): after each
+    /// error the key at fault is set aside (or a required one filled with a stand-in) and the
+    /// file read again; when the keys are right, the data file is read too (path, columns, sizes).
+    /// - Returns: the errors, in the order found; empty when the experiment is good.
+    public static func validateAll(path: String, overrides: [String] = []) -> [Error] {
+        var errors: [Error] = []
+        let text: String
+        do {
+            _ = try load(path: path, overrides: overrides)
+            text = String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
+        } catch let first as ConfigError where first.key.isEmpty {
+            return [first]   // the file itself (missing, not YAML): nothing more to read
+        } catch {
+            text = String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
+        }
+        // Stand-ins for required keys, so the rest of the file can be checked.
+        let standIns = ["data.kind": "series", "data.path": "data.csv", "data.seq_len": "1", "model.cell": "lstm", "model.hidden_size": "1"]
+        var removed = Set<String>(), extra: [String] = []
+        for _ in 0..<64 {
+            do {
+                let config = try parse(yaml: text, file: path, overrides: overrides + extra, removing: removed)
+                if errors.isEmpty || !errors.contains(where: { ($0 as? ConfigError)?.key.hasPrefix("data") == true }) {
+                    do { _ = try config.loadDataset(configPath: path) } catch { errors.append(error) }
+                }
+                return errors
+            } catch let e as ConfigError {
+                errors.append(e)
+                let key = e.key
+                if let standIn = standIns.first(where: { key == $0.key || e.message.contains($0.key + " is required") }) {
+                    extra.append("\(standIn.key)=\(standIn.value)")
+                } else if !key.isEmpty && !removed.contains(key) {
+                    removed.insert(key)
+                } else {
+                    return errors
+                }
+            } catch {
+                errors.append(error)
+                return errors
+            }
+        }
+        return errors
+    }
+
     /// Reads and checks an experiment file, with `--set` overrides applied first.
     /// - Throws: `ConfigError` naming file, line and key.
     public static func load(path: String, overrides: [String] = []) throws -> ExperimentConfig {
@@ -26,8 +69,13 @@ extension ExperimentConfig {
 
     /// Reads an experiment from YAML text (`file` names it in messages).
     public static func parse(yaml: String, file: String, overrides: [String] = []) throws -> ExperimentConfig {
+        try parse(yaml: yaml, file: file, overrides: overrides, removing: [])
+    }
+
+    static func parse(yaml: String, file: String, overrides: [String], removing: Set<String>) throws -> ExperimentConfig {
         let src = try ConfigSource(yaml: yaml, file: file)
         try src.applyOverrides(overrides, alternatives: [[ExperimentSchema.epochs.path, ExperimentSchema.steps.path]])
+        for key in removing { src.remove(key) }
         try src.rejectUnknownKeys(known: ExperimentSchema.knownPaths)
         for section in ExperimentSchema.knownPaths where ExperimentSchema.knownPaths.contains(where: { $0.hasPrefix(section + ".") }) {
             try src.section(section)
@@ -68,12 +116,13 @@ extension ExperimentConfig {
         context.seqLen = seqLen
         let stateful = try v(K.stateful)
         context.stateful = stateful
-        let data = DataSection(
+        var data = DataSection(
             kind: kind, path: path, columns: try opt(K.columns), targets: try opt(K.targets),
             normalize: try v(K.normalize), missing: try v(K.missing), seqLen: seqLen, stride: try v(K.stride),
             target: try v(K.target), horizon: try v(K.horizon), split: split, shuffle: try v(K.shuffle),
             dropLast: try v(K.dropLast), stateful: stateful, minCount: try v(K.minCount), maxSize: try opt(K.maxSize),
             unknownToken: try v(K.unknown), lowercase: try v(K.lowercase))
+        data.splitSeed = UInt64(try v(K.splitSeed))
         if kind == .sequences && data.target == .next {
             throw s.error(K.target.path, "classification (kind: sequences) predicts one label per sequence; use target: last")
         }

@@ -45,6 +45,9 @@ public struct DataSection: Sendable, Equatable {
     public var target: WindowTarget
     public var horizon: Int
     public var split: SplitFractions
+    /// Labelled sequences: the seed of the shuffle before the split, apart from experiment.seed
+    /// so that changing the run's seed keeps the test set.
+    public var splitSeed: UInt64 = 1
     public var shuffle: Bool
     public var dropLast: Bool
     /// Truncated BPTT over contiguous streams; hidden state carried between windows.

@@ -234,8 +234,11 @@ enum ExperimentSchema {
                                            applies: .always, doc: "fraction for validation, after the training part",
                                            value: { $0.data.split.validation })
     static let splitTest = SchemaKey(path: "data.split.test", type: T.double(atLeast: 0, atMost: 1), default: .value(0.1), applies: .always,
-                                     doc: "fraction for testing, last; labelled sequences are shuffled by `experiment.seed` before the split",
+                                     doc: "fraction for testing, last; series and text are split by position, never shuffled across",
                                      value: { $0.data.split.test })
+    static let splitSeed = SchemaKey(path: "data.split.seed", type: T.int(min: 0), default: .value(1), applies: .data(.sequences),
+                                     doc: "labelled sequences are shuffled with this seed before the split (not experiment.seed, so another run seed keeps the same test set)",
+                                     value: { Int($0.data.splitSeed) })
     static let shuffle = SchemaKey(path: "data.shuffle", type: T.bool, default: .derived("`true` (`false` when stateful)", { !$0.stateful }),
                                    applies: .always, doc: "window order per epoch derived from (seed, epoch); `false` keeps stored order",
                                    value: { $0.data.shuffle })
@@ -441,7 +444,7 @@ enum ExperimentSchema {
     /// Every key, in file and documentation order.
     static let entries: [any SchemaEntry] = [
         name, seed,
-        kind, path, columns, targets, normalize, missing, seqLen, stride, target, horizon, splitTrain, splitValidation, splitTest,
+        kind, path, columns, targets, normalize, missing, seqLen, stride, target, horizon, splitTrain, splitValidation, splitTest, splitSeed,
         shuffle, dropLast, stateful, minCount, maxSize, unknown, lowercase,
         cell, hiddenSize, layers, dropout, input, embeddingSize, gruReset, nonlinearity, forgetBias, initFrom,
         epochs, steps, batchSize, accumulate, optimizerKind, lr, weightDecay, momentum, dampening, nesterov, beta1, beta2, eps, amsgrad,

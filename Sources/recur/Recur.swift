@@ -34,7 +34,7 @@ struct Recur: ParsableCommand {
         commandName: "recur",
         abstract: "Train recurrent networks (Elman RNN, GRU, LSTM) on CPUs, data-parallel over threads and MPI processes.",
         version: "recur \(RecurVersion.string)",
-        subcommands: [Train.self, Eval.self, Sample.self, Forecast.self, Plot.self, Metrics.self, Config.self, Bench.self])
+        subcommands: [Train.self, Eval.self, Predict.self, Sample.self, Forecast.self, Plot.self, Metrics.self, Config.self, Bench.self])
 }
 
 /// Prints `error` as one message and exits 2 (user input) — on every rank, without MPI_Abort
@@ -136,16 +136,20 @@ struct Config: ParsableCommand {
             if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         }
         func run() throws {
-            do {
-                let c = try ExperimentConfig.load(path: file, overrides: overrides)
-                if let ranks {
-                    let k = threads ?? c.parallel.threads ?? 1
-                    if ranks * k > c.training.batchSize {
-                        throw ConfigError(file: file, line: nil, key: "training.batch_size",
-                                          message: "\(c.training.batchSize) windows cannot feed \(ranks) process(es) × \(k) thread(s); raise the batch size or use fewer replicas")
-                    }
+            // Every problem in one pass, the data file's included.
+            var errors = ExperimentConfig.validateAll(path: file, overrides: overrides)
+            if errors.isEmpty, let ranks, let c = try? ExperimentConfig.load(path: file, overrides: overrides) {
+                let k = threads ?? c.parallel.threads ?? 1
+                if ranks * k > c.training.batchSize {
+                    errors.append(ConfigError(file: file, line: nil, key: "training.batch_size",
+                                              message: "\(c.training.batchSize) windows cannot feed \(ranks) process(es) × \(k) thread(s); raise the batch size or use fewer replicas"))
                 }
-            } catch { failInput(error) }
+            }
+            if !errors.isEmpty {
+                for e in errors { Console.error("recur: error: \(e)\n") }
+                if errors.count > 1 { Console.error("recur: \(errors.count) problems in \(file)\n") }
+                Glibc.exit(2)
+            }
             print("\(file): ok")
         }
     }

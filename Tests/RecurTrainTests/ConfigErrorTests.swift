@@ -1,6 +1,8 @@
 // Experiment files that are wrong: each stops with `file:line: key: problem` before anything
 // runs, unknown keys get a did-you-mean, and --set overrides are typed like the file.
 
+import RecurData
+import RecurKernels
 import RecurOptim
 import XCTest
 @testable import RecurTrain
@@ -181,7 +183,7 @@ final class MessageKeyTests: XCTestCase {
                                     "next_tokens", "last_token", "next_values", "last_values", "class_label", "unknown_id",
                                     "eta_s", "momentum_buffer", "exp_avg", "exp_avg_sq", "max_exp_avg_sq", "square_avg",
                                     "grad_avg", "pthread_create", "training_windows", "run_dir", "best_validation_loss", "best_step",
-                                    "validation_accuracy", "plateau_state", "early_stopping_state", "best_evaluation", "stopped_early", "per_class"]
+                                    "validation_accuracy", "plateau_state", "early_stopping_state", "best_evaluation", "stopped_early", "per_class", "state_dict"]
         var problems: [String] = []
         let files = FileManager.default.enumerator(atPath: sources.path)!.compactMap { $0 as? String }.filter { $0.hasSuffix(".swift") }
         let stringLiteral = try NSRegularExpression(pattern: #""([^"\\\n]|\\.)*""#)
@@ -213,5 +215,67 @@ final class MessageKeyTests: XCTestCase {
             }
         }
         XCTAssert(problems.isEmpty, "messages name keys that do not exist:\n" + problems.joined(separator: "\n"))
+    }
+}
+
+/// `recur config validate` reports every problem in one pass, the data file's included.
+final class ConfigValidateTests: XCTestCase {
+    func testValidate_EveryProblemInOnePass_AndTheDataFile() throws {
+        let dir = try temporaryDirectory()
+        try sineCSV(rows: 50).write(to: dir.appendingPathComponent("s.csv"), atomically: true, encoding: .utf8)
+        try """
+        experiment: {name: m}
+        data: {kind: series, path: s.csv, columns: [value, nope], seq_len: 8}
+        model: {cell: lstn, hiden_size: 8, dropout: 2}
+        training: {steps: 4, batch_size: 0, optimizer: {kind: adam, lr: -1}}
+        """.write(to: dir.appendingPathComponent("m.yaml"), atomically: true, encoding: .utf8)
+        let r = try runRecur(["config", "validate", "m.yaml"], in: dir)
+        XCTAssertEqual(r.status, 2)
+        for fragment in ["did you mean 'model.hidden_size'", "'lstn' is not one of", "model.dropout: must be less than 1",
+                         "training.optimizer.lr: must be greater than 0", "training.batch_size: must be at least 1",
+                         "feature column 'nope' is not in the header", "7 problems in m.yaml"] {
+            XCTAssert(r.stderr.contains(fragment), "«\(fragment)» missing from\n\(r.stderr)")
+        }
+        try "experiment: {name: m}\ndata: {kind: series, path: gone.csv, seq_len: 8}\nmodel: {cell: gru, hidden_size: 4}\n"
+            .write(to: dir.appendingPathComponent("g.yaml"), atomically: true, encoding: .utf8)
+        let missing = try runRecur(["config", "validate", "g.yaml"], in: dir)
+        XCTAssertEqual(missing.status, 2)
+        XCTAssert(missing.stderr.contains("gone.csv") && missing.stderr.contains("does not exist"), missing.stderr)
+    }
+}
+
+/// Labelled sequences are shuffled before the split by `data.split.seed`, not by the run's seed,
+/// so runs with different `experiment.seed` are evaluated on the same test examples.
+final class SplitSeedTests: XCTestCase {
+    func testSplitSeed_KeepsTheTestSet_AcrossExperimentSeeds() throws {
+        let dir = try temporaryDirectory()
+        var csv = ""
+        for e in 0..<60 { csv += (0..<8).map { String(100 * e + $0) }.joined(separator: ",") + ",\(e % 3)\n" }
+        try csv.write(to: dir.appendingPathComponent("d.csv"), atomically: true, encoding: .utf8)
+        func testSet(_ extra: String) throws -> [Float] {
+            let config = try ExperimentConfig.parse(yaml: """
+            experiment: {name: s\(extra)}
+            data: {kind: sequences, path: d.csv, seq_len: 4, normalize: none, split: {train: 0.6, validation: 0.2, test: 0.2\(extra)}}
+            model: {cell: gru, hidden_size: 4}
+            """, file: dir.appendingPathComponent("e.yaml").path)
+            let data = try config.loadDataset(configPath: dir.appendingPathComponent("e.yaml").path)
+            let n = data.windowCount(.test)
+            let batch = BatchBuffers(for: data, capacity: n)
+            data.fill(.test, windows: 0..<n, into: batch)
+            return batch.inputFeatures!.array
+        }
+        let base = try testSet("")
+        XCTAssertFalse(base.isEmpty)
+        // experiment.seed is not in data; change it through an override and compare.
+        let other = try ExperimentConfig.parse(yaml: """
+            experiment: {name: s, seed: 99}
+            data: {kind: sequences, path: d.csv, seq_len: 4, normalize: none, split: {train: 0.6, validation: 0.2, test: 0.2}}
+            model: {cell: gru, hidden_size: 4}
+            """, file: dir.appendingPathComponent("e.yaml").path)
+        let otherData = try other.loadDataset(configPath: dir.appendingPathComponent("e.yaml").path)
+        let batch = BatchBuffers(for: otherData, capacity: otherData.windowCount(.test))
+        otherData.fill(.test, windows: 0..<otherData.windowCount(.test), into: batch)
+        XCTAssertEqual(batch.inputFeatures!.array, base, "experiment.seed changed the test set")
+        XCTAssertNotEqual(try testSet(", seed: 5"), base, "data.split.seed did not change the test set")
     }
 }
