@@ -8,7 +8,9 @@ struct ExampleReader {
     private(set) var features: Int?
     /// [examples, T, F], NaN-free.
     private(set) var raw: [Double] = []
+    /// −1 for an example without a label (only under `labelsOptional`).
     private(set) var labels: [Int32] = []
+    private(set) var unlabelledSeen = false
     /// Where each label was read, for out-of-range messages.
     private(set) var labelOrigins: [(file: String, line: Int, column: Int)] = []
     private(set) var featureNames: [String]?
@@ -107,9 +109,19 @@ struct ExampleReader {
                 if let f = features { steps = values / f } else if let t = steps { features = values / t } else { steps = values; features = 1 }
             }
             let t = steps!, f = features!
+            if options.labelsOptional && n == t * f {
+                scratch.removeAll(keepingCapacity: true)
+                for k in 0..<n {
+                    if try !value(csv, fields[k], line: line, column: k + 1) { return true }
+                }
+                unlabelledSeen = true
+                try commit(label: -1, origin: (path, line, n), file: path, line: line)
+                return true
+            }
             if n != t * f + 1 {
                 throw DataError(.wrongFieldCount, file: path, line: line,
-                                problem: "this row has \(n) fields but rows here hold \(t * f + 1) (\(t) steps × \(f) features, then the label)",
+                                problem: "this row has \(n) fields but rows here hold \(t * f + 1) (\(t) steps × \(f) features, then the label)"
+                                    + (options.labelsOptional ? " or \(t * f) (no label)" : ""),
                                 fix: "give every row the same number of values, or correct steps and features")
             }
             scratch.removeAll(keepingCapacity: true)

@@ -35,6 +35,9 @@ public struct LabelledOptions: Sendable, Equatable, Codable {
     public var splitSeed: UInt64?
     /// Name of the labels file inside a directory (rows `file,label`).
     public var labelsFile: String
+    /// Prediction on new data: a CSV row may hold only the T·F values (no label; needs `steps`
+    /// and `features`), and classes need not all have examples (needs `classCount`).
+    public var labelsOptional: Bool = false
 
     /// Defaults: shapes from the data, header detected, classes from the labels, zscore, 90/10.
     public init(steps: Int? = nil, features: Int? = nil, header: HeaderMode = .auto, classCount: Int? = nil,
@@ -79,8 +82,10 @@ public struct LabelledSequences: WindowedDataset {
     public let featureNames: [String]
     /// [exampleCount, T, F], normalised.
     public let values: [Float]
-    /// The class of each example.
+    /// The class of each example (0 where `hasLabel` is false).
     public let labels: [Int32]
+    /// Whether each example came with a label (always, unless `labelsOptional`).
+    public let hasLabel: [Bool]
     /// Statistics per feature, fitted on the training examples (or given).
     public let normalization: NormalizationStats
     private let splitRanges: [Range<Int>]
@@ -108,12 +113,14 @@ public struct LabelledSequences: WindowedDataset {
     }
 
     private init(path: String, options: LabelledOptions, read: ExampleReader, stored: NormalizationStats?) throws(DataError) {
-        guard let t = read.steps, let f = read.features, !read.labels.isEmpty else {
+        guard let t = read.steps, let f = read.features, !read.labels.isEmpty || read.unlabelledSeen else {
             throw DataError(.emptyFile, file: path, problem: "there are no examples", fix: "add labelled rows")
         }
         var raw = read.raw
-        var labels = read.labels
+        var labels = read.labels.map { max($0, 0) }
+        var hasLabel = read.labels.map { $0 >= 0 }
         let n = labels.count, width = t * f
+        guard n > 0 else { throw DataError(.emptyFile, file: path, problem: "there are no examples", fix: "add rows") }
         let maxLabel = Int(labels.max()!)
         let classCount = options.classCount ?? maxLabel + 1
         if let bad = labels.firstIndex(where: { Int($0) >= classCount }) {
@@ -124,7 +131,7 @@ public struct LabelledSequences: WindowedDataset {
         }
         var counts = [Int](repeating: 0, count: classCount)
         for l in labels { counts[Int(l)] += 1 }
-        if let empty = counts.firstIndex(of: 0) {
+        if !options.labelsOptional, let empty = counts.firstIndex(of: 0) {
             throw DataError(.classWithoutExamples, file: path,
                             problem: "class \(empty) of the \(classCount) classes 0…\(classCount - 1) has no examples",
                             fix: "number the classes 0…C−1 without gaps")
@@ -135,6 +142,7 @@ public struct LabelledSequences: WindowedDataset {
             rng.shuffle(&order)
             raw = order.flatMap { raw[$0 * width ..< ($0 + 1) * width] }
             labels = order.map { labels[$0] }
+            hasLabel = order.map { hasLabel[$0] }
         }
         let ranges = options.splits.ranges(count: n)
         let names = read.featureNames ?? (0..<f).map { "f\($0)" }
@@ -163,6 +171,7 @@ public struct LabelledSequences: WindowedDataset {
         self.featureNames = names
         self.values = values
         self.labels = labels
+        self.hasLabel = hasLabel
         self.normalization = stats
         self.splitRanges = ranges
     }

@@ -38,9 +38,45 @@ extension ExperimentConfig {
                 minCount: d.minCount, maxSize: d.maxSize, tokenizer: WordTokenizer(lowercase: d.lowercase)), vocabulary: stored?.vocabulary)
             return try TokenDataset(corpus: corpus, windowing: windowing)
         case .sequences:
-            // Examples are independent, so they are shuffled (by the experiment seed) before the split.
+            // Examples are independent, so they are shuffled (by their own seed) before the split.
             return try LabelledSequences.load(path: path, options: LabelledOptions(
-                steps: d.seqLen, normalization: d.normalize, missing: d.missing, splits: d.split, splitSeed: seed), normalization: stored?.normalization)
+                steps: d.seqLen, normalization: d.normalize, missing: d.missing, splits: d.split, splitSeed: d.splitSeed), normalization: stored?.normalization)
         }
+    }
+}
+
+extension ExperimentConfig {
+    /// New data for `recur predict`: `path` read as this experiment's data kind, through what the
+    /// model stored (vocabulary, normalisation, columns, shapes), every window in the train split
+    /// and in file order. Labelled sequences may omit their labels.
+    /// - Throws: `DataError` as for training data, and when the file yields no window.
+    public func loadPredictionDataset(path: String, stored: DataManifest?) throws -> any WindowedDataset {
+        let d = data
+        let all = SplitFractions(train: 1, validation: 0, test: 0)
+        let windowing = Windowing(seqLen: d.seqLen, stride: d.stride, target: d.target, horizon: d.horizon,
+                                  streams: d.stateful ? training.batchSize : nil)
+        let dataset: any WindowedDataset
+        switch d.kind {
+        case .series:
+            let series = try TimeSeries.load(path: path, options: SeriesOptions(
+                features: stored?.featureColumns ?? d.columns, targets: stored?.targetColumns ?? d.targets,
+                normalization: d.normalize, missing: d.missing, splits: all), normalization: stored?.normalization)
+            dataset = try SeriesDataset(series: series, windowing: windowing)
+        case .chars, .words:
+            let corpus = try TextCorpus.load(path: path, options: TextOptions(
+                level: d.kind == .chars ? .chars : .words, splits: all, unknownToken: d.unknownToken,
+                minCount: d.minCount, maxSize: d.maxSize, tokenizer: WordTokenizer(lowercase: d.lowercase)), vocabulary: stored?.vocabulary)
+            dataset = try TokenDataset(corpus: corpus, windowing: windowing)
+        case .sequences:
+            var options = LabelledOptions(steps: stored?.steps ?? d.seqLen, features: stored?.featureColumns.count,
+                                          classCount: stored?.classCount, normalization: d.normalize, missing: d.missing, splits: all)
+            options.labelsOptional = options.features != nil && options.classCount != nil
+            dataset = try LabelledSequences.load(path: path, options: options, normalization: stored?.normalization)
+        }
+        guard dataset.windowCount(.train) > 0 else {
+            throw DataError(.emptyFile, file: path, problem: "holds no complete window of \(d.seqLen) steps",
+                            fix: "give at least seq_len (\(d.seqLen)) steps and the targets after them")
+        }
+        return dataset
     }
 }

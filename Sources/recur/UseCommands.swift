@@ -18,6 +18,7 @@ struct Eval: ParsableCommand {
     @Option(help: "train, validation or test.") var split: String = "test"
     @Option(help: "Replicas (threads).") var threads: Int?
     @Flag(help: "Print the report as JSON.") var json = false
+    @Option(help: "Forecasters: also draw actual against predicted over the split to this SVG file.") var plot: String?
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
@@ -27,7 +28,11 @@ struct Eval: ParsableCommand {
     func run() throws {
         do {
             guard let which = DataSplit(rawValue: split) else { throw ValidationError("--split must be train, validation or test, got '\(split)'") }
+            if let plot { try OutputPath.checkFile(plot, what: "--plot") }
             let trained = try TrainedModel.locate(model)
+            if plot != nil, trained.experiment.data.kind != .series {
+                throw ValidationError("--plot draws actual against predicted values, for series models; \(model) is a \(trained.experiment.data.kind.rawValue) model")
+            }
             let dataset = try trained.experiment.loadDataset(configPath: nil, stored: trained.manifest)
             guard dataset.windowCount(which) > 0 else {
                 throw ValidationError("the \(split) split of \(trained.experiment.data.path) holds no window (its fraction is \(trained.experiment.data.split.fraction(which)))")
@@ -38,6 +43,7 @@ struct Eval: ParsableCommand {
                                     dataset: dataset, comm: SingleProcessCommunicator())
             engine.setParameters(trained.checkpoint.parameters)
             let report = try engine.evaluationReport(which)
+            if let plot { try drawActualAgainstPredicted(trained, dataset, which, to: plot) }
             if json {
                 let e = JSONEncoder(); e.outputFormatting = [.prettyPrinted, .sortedKeys]
                 print(String(decoding: try e.encode(report), as: UTF8.self))
@@ -45,6 +51,22 @@ struct Eval: ParsableCommand {
                 print(describe(report, trained))
             }
         } catch { if isUserInputError(error) { failInput(error) }; throw error }
+    }
+
+    /// The first target's value after each window of the split, actual and predicted, in original units.
+    func drawActualAgainstPredicted(_ trained: TrainedModel, _ dataset: any WindowedDataset, _ which: DataSplit, to path: String) throws {
+        var config = try trained.experiment.engineConfig(for: dataset, threads: 1)
+        config.microShards = nil
+        let engine = try Engine(config, dataset: dataset, comm: SingleProcessCommunicator())
+        engine.setParameters(trained.checkpoint.parameters)
+        guard let first = try engine.predictionTable(which).firstTarget else { return }
+        func points(_ v: [Double]) -> [(x: Double, y: Double)] { v.enumerated().map { (x: Double($0.offset + 1), y: $0.element) } }
+        let chart = LineChart(title: "\(trained.experiment.name): \(first.name), \(which.rawValue) split", xLabel: "window",
+                              yLabel: first.name,
+                              series: [.init(name: "actual", points: points(first.actual)),
+                                       .init(name: "predicted", points: points(first.predicted), style: .init(dash: .dashed))])
+        try chart.write(to: path)
+        Console.error("recur: plot written to \(path)\n")
     }
 
     func describe(_ r: EvaluationReport, _ t: TrainedModel) -> String {
@@ -75,6 +97,44 @@ struct Eval: ParsableCommand {
             lines.append(row("weighted", weighted))
         }
         return lines.joined(separator: "\n")
+    }
+}
+
+struct Predict: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Apply a trained model to a new data file: one CSV row per sequence or window.",
+        discussion: """
+        The file is read like the training data, through the run's stored vocabulary or normalisation. \
+        Classifiers: predicted class and each class's probability per sequence (rows may omit the label). \
+        Text: loss and bits per token per window, and the file's perplexity. \
+        Series: predicted and actual targets after each window, in original units.
+        """)
+    @Argument(help: "A run directory (its best checkpoint), a checkpoint directory or a model.safetensors.") var model: String
+    @Option(help: "The data file to predict on.") var input: String
+    @Option(help: "Where to write the CSV (default: standard output).") var output: String?
+
+    func run() throws {
+        do {
+            if let output { try OutputPath.checkFile(output, what: "--output") }
+            let trained = try TrainedModel.locate(model)
+            let experiment = trained.experiment
+            guard FileManager.default.fileExists(atPath: input) else {
+                throw ValidationError("--input \(input) does not exist; give the path of a data file laid out like the training data")
+            }
+            let dataset = try experiment.loadPredictionDataset(path: input, stored: trained.manifest)
+            var config = try experiment.engineConfig(for: dataset, threads: 1)
+            config.microShards = nil
+            let engine = try Engine(config, dataset: dataset, comm: SingleProcessCommunicator())
+            engine.setParameters(trained.checkpoint.parameters)
+            let table = try engine.predictionTable()
+            if let output {
+                try writeAtomically(Data(table.csv.utf8), to: URL(fileURLWithPath: output))
+                Console.error("recur: \(input): \(table.summary); written to \(output)\n")
+            } else {
+                print(table.csv, terminator: "")
+                Console.error("recur: \(input): \(table.summary)\n")
+            }
+        } catch { if isUserInputError(error) { failInput(error) }; throw error }
     }
 }
 

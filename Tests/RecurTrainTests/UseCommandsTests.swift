@@ -27,7 +27,102 @@ final class UseCommandsTests: XCTestCase {
             let r = try runRecur(args, in: dir, timeout: 120)
             XCTAssertEqual(r.status, 0, "\(name): \(r.stderr)")
             XCTAssertTrue(FileManager.default.fileExists(atPath: "\(dir.path)/runs/\(name)/checkpoints/step-000003/model.safetensors"), name)
+            // recur predict on the config's own data file (the small text for the text configs).
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            let dataPath = try XCTUnwrap(text.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix("path:") })
+                .split(separator: ":", maxSplits: 1)[1].trimmingCharacters(in: .whitespaces)
+            let input = name.hasPrefix("shakespeare") ? "\(dir.path)/text.txt" : root.appendingPathComponent("configs/\(dataPath)").path
+            let predict = try runRecur(["predict", "\(dir.path)/runs/\(name)", "--input", input, "--output", "\(dir.path)/\(name).csv"], in: dir)
+            XCTAssertEqual(predict.status, 0, "\(name): \(predict.stderr)")
+            let rows = try String(contentsOfFile: "\(dir.path)/\(name).csv", encoding: .utf8).split(separator: "\n")
+            XCTAssertGreaterThan(rows.count, 1, name)
+            XCTAssertEqual(Set(rows.map { $0.split(separator: ",", omittingEmptySubsequences: false).count }).count, 1, "\(name): ragged CSV")
         }
+    }
+
+    /// recur predict for each task on a file the model never saw: classifiers label rows without a
+    /// label, text is scored window by window, forecasts come in original units; eval --plot draws
+    /// actual against predicted.
+    func testPredict_EveryTask_OnNewFiles() throws {
+        let dir = try temporaryDirectory()
+        // Classifier: class 0 has small values, class 1 large; the new file has two unlabelled rows.
+        var csv = ""
+        for i in 0..<120 { csv += (0..<6).map { k in String(Double(i % 2) * 5 + Double((i * 7 + k) % 10) / 10) }.joined(separator: ",") + ",\(i % 2)\n" }
+        try csv.write(to: dir.appendingPathComponent("c.csv"), atomically: true, encoding: .utf8)
+        try "0.1,0.2,0.3,0.1,0.2,0.3\n5.1,5.2,5.3,5.1,5.2,5.3\n0.2,0.2,0.2,0.2,0.2,0.2,0\n".write(
+            to: dir.appendingPathComponent("new.csv"), atomically: true, encoding: .utf8)
+        try """
+        experiment: {name: cls}
+        data: {kind: sequences, path: c.csv, seq_len: 3}
+        model: {cell: gru, hidden_size: 8}
+        training: {epochs: 15, batch_size: 16, optimizer: {kind: adam, lr: 0.03}}
+        """.write(to: dir.appendingPathComponent("c.yaml"), atomically: true, encoding: .utf8)
+        XCTAssertEqual(try runRecur(["train", "c.yaml", "--quiet"], in: dir).status, 0)
+        let cls = try runRecur(["predict", "runs/cls", "--input", "new.csv"], in: dir)
+        XCTAssertEqual(cls.status, 0, cls.stderr)
+        let rows = cls.stdout.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        XCTAssertEqual(rows.first, ["example", "predicted", "p0", "p1", "label"])
+        XCTAssertEqual(rows.dropFirst().map { $0[1] }, ["0", "1", "0"])
+        XCTAssertEqual(rows.dropFirst().map { $0[4] }, ["", "", "0"])
+        for r in rows.dropFirst() { XCTAssertEqual(Double(r[2])! + Double(r[3])!, 1, accuracy: 1e-5) }
+        XCTAssertTrue(cls.stderr.contains("3 sequences; accuracy 1.0000 over the 1 with a label"), cls.stderr)
+        // A row of the wrong length names the file, the line and both lengths it accepts.
+        try "1,2,3\n".write(to: dir.appendingPathComponent("bad.csv"), atomically: true, encoding: .utf8)
+        let bad = try runRecur(["predict", "runs/cls", "--input", "bad.csv"], in: dir)
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertTrue(bad.stderr.contains("bad.csv:1") && bad.stderr.contains("or 6 (no label)"), bad.stderr)
+
+        // Text: every window scored; the file's loss is the mean over its tokens.
+        try smallText().write(to: dir.appendingPathComponent("t.txt"), atomically: true, encoding: .utf8)
+        try String(smallText().prefix(300)).write(to: dir.appendingPathComponent("t2.txt"), atomically: true, encoding: .utf8)
+        try """
+        experiment: {name: chars}
+        data: {kind: chars, path: t.txt, seq_len: 16}
+        model: {cell: lstm, hidden_size: 16}
+        training: {steps: 10, batch_size: 8}
+        """.write(to: dir.appendingPathComponent("t.yaml"), atomically: true, encoding: .utf8)
+        XCTAssertEqual(try runRecur(["train", "t.yaml", "--quiet"], in: dir).status, 0)
+        let text = try runRecur(["predict", "runs/chars", "--input", "t2.txt", "--output", "p.csv"], in: dir)
+        XCTAssertEqual(text.status, 0, text.stderr)
+        let windows = try String(contentsOf: dir.appendingPathComponent("p.csv"), encoding: .utf8).split(separator: "\n").dropFirst()
+            .map { $0.split(separator: ",").map { Double($0)! } }
+        XCTAssertEqual(windows.count, (300 - 1) / 16)
+        let mean = windows.map { $0[2] }.reduce(0, +) / Double(windows.count)
+        let reported = try XCTUnwrap(text.stderr.range(of: #"loss [0-9.]+"#, options: .regularExpression).map { Double(text.stderr[$0].dropFirst(5))! })
+        XCTAssertEqual(mean, reported, accuracy: 1e-4)
+        for w in windows { XCTAssertEqual(w[3], w[2] / log(2), accuracy: 1e-4 * w[3]) }
+        try "FIRST €€€€€€€€€€€€€€€€€€€€€€€€€\n".write(to: dir.appendingPathComponent("u.txt"), atomically: true, encoding: .utf8)
+        let unknown = try runRecur(["predict", "runs/chars", "--input", "u.txt"], in: dir)
+        XCTAssertEqual(unknown.status, 2)
+        XCTAssertTrue(unknown.stderr.contains("vocabulary"), unknown.stderr)
+
+        // Series: predicted and actual in original units.
+        try sineCSV(rows: 300).write(to: dir.appendingPathComponent("s.csv"), atomically: true, encoding: .utf8)
+        try sineCSV(rows: 40).write(to: dir.appendingPathComponent("s2.csv"), atomically: true, encoding: .utf8)
+        try """
+        experiment: {name: sine}
+        data: {kind: series, path: s.csv, columns: [value], seq_len: 10, split: {train: 0.7, validation: 0.15, test: 0.15}}
+        model: {cell: gru, hidden_size: 12}
+        training: {epochs: 8, batch_size: 16, optimizer: {kind: adam, lr: 0.01}}
+        """.write(to: dir.appendingPathComponent("s.yaml"), atomically: true, encoding: .utf8)
+        XCTAssertEqual(try runRecur(["train", "s.yaml", "--quiet"], in: dir).status, 0)
+        let series = try runRecur(["predict", "runs/sine", "--input", "s2.csv"], in: dir)
+        XCTAssertEqual(series.status, 0, series.stderr)
+        let lines = series.stdout.split(separator: "\n")
+        XCTAssertEqual(lines.first, "window,predicted_value,actual_value")
+        XCTAssertEqual(lines.count - 1, 40 - 10)
+        let original = sineCSV(rows: 40).split(separator: "\n").dropFirst().map { Double($0.split(separator: ",").last!)! }
+        for (w, line) in lines.dropFirst().enumerated() {
+            let f = line.split(separator: ",").map { Double($0)! }
+            XCTAssertEqual(f[2], original[w + 10], accuracy: 1e-3, "actual value after window \(w)")
+            XCTAssertEqual(f[1], f[2], accuracy: 0.5)
+        }
+        let plot = try runRecur(["eval", "runs/sine", "--plot", "ev.svg"], in: dir)
+        XCTAssertEqual(plot.status, 0, plot.stderr)
+        let svg = try String(contentsOf: dir.appendingPathComponent("ev.svg"), encoding: .utf8)
+        XCTAssertTrue(svg.contains("actual") && svg.contains("predicted"))
+        XCTAssertEqual(try runRecur(["eval", "runs/cls", "--plot", "x.svg"], in: dir).status, 2)
+        XCTAssertEqual(try runRecur(["predict", "runs/sine", "--input", "missing.csv"], in: dir).status, 2)
     }
 
     func testSeriesModel_EvalForecastAndPlot() throws {

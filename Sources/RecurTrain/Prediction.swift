@@ -1,0 +1,115 @@
+// `recur predict`: a trained model applied to new data, one CSV row per window. Classifiers get
+// the predicted class and every class's probability (and the label, when the file has one);
+// language models the loss of each window in nats and bits per token; forecasters the predicted
+// and actual targets after each window, in original units. Run on one replica, so rows come in
+// the file's order.
+
+import Foundation
+import RecurData
+import RecurEngine
+import RecurKernels
+
+/// What `recur predict` writes: a CSV table and a summary of the whole file.
+public struct PredictionTable: Sendable {
+    public var header: [String]
+    public var rows: [[String]]
+    /// Windows, and the task's summary (loss and perplexity, accuracy over labelled examples).
+    public var summary: String
+    /// Forecasters: the first target's next value after each window, predicted and actual (original units).
+    public var firstTarget: (name: String, predicted: [Double], actual: [Double])?
+
+    public var csv: String {
+        ([header] + rows).map { $0.joined(separator: ",") }.joined(separator: "\n") + "\n"
+    }
+}
+
+extension Engine {
+    /// Predicts every window of `split` (`.train` holds the whole file `loadPredictionDataset`
+    /// read). The engine must have one replica (rows then come in window order).
+    public func predictionTable(_ split: DataSplit = .train) throws -> PredictionTable {
+        precondition(threads == 1 && comm.size == 1, "predictionTable: run on one replica so rows keep the file's order")
+        let plan = try BatchPlan.evaluation(dataset, split: split, batchSize: config.batchSize)
+        var rows: [[String]] = []
+        var header: [String] = []
+        func number(_ v: Double) -> String { String(format: "%.6g", v) }
+        var window = 0
+        switch dataset.targetKind {
+        case .classLabel:
+            let labelled = dataset as? LabelledSequences
+            let c = dataset.outputSize
+            header = ["example", "predicted"] + (0..<c).map { "p\($0)" } + ["label"]
+            var correct = 0, known = 0
+            _ = evaluationPass(plan, split: split) { out in
+                for j in 0..<out.rows {
+                    let x = out.outputs + j * c
+                    var best = 0
+                    for k in 1..<c where x[k] > x[best] { best = k }
+                    let m = x[best]
+                    var e = [Double](repeating: 0, count: c)
+                    for k in 0..<c { e[k] = Foundation.exp(Double(x[k] - m)) }
+                    let total = e.reduce(0, +)
+                    var label = ""
+                    if labelled?.hasLabel[window] ?? true, let t = out.targetTokens {
+                        label = String(t[j]); known += 1
+                        if Int(t[j]) == best { correct += 1 }
+                    }
+                    rows.append([String(window), String(best)] + e.map { number($0 / total) } + [label])
+                    window += 1
+                }
+            }
+            var summary = "\(window) sequences"
+            if known > 0 { summary += String(format: "; accuracy %.4f over the %d with a label", Double(correct) / Double(known), known) }
+            return PredictionTable(header: header, rows: rows, summary: summary)
+        case .nextTokens, .lastToken:
+            let v = dataset.outputSize
+            header = ["window", "tokens", "loss", "bits_per_token"]
+            let pass = evaluationPass(plan, split: split) { out in
+                guard let t = out.targetTokens else { return }
+                // Rows are time-major: row s·b + j is step s of window j.
+                let b = dataset.targetKind == .nextTokens ? out.rows / dataset.seqLen : out.rows
+                var sums = [Double](repeating: 0, count: b), counts = [Int](repeating: 0, count: b)
+                for r in 0..<out.rows {
+                    let x = out.outputs + r * v
+                    sums[r % b] += Double(Act.logSumExp(x, count: v) - x[Int(t[r])]); counts[r % b] += 1
+                }
+                for j in 0..<b {
+                    let loss = sums[j] / Double(counts[j])
+                    rows.append([String(window), String(counts[j]), number(loss), number(loss / Foundation.log(2.0))])
+                    window += 1
+                }
+            }
+            let loss = pass.loss / pass.targets
+            let summary = String(format: "%d windows, %.0f tokens: loss %.5f, perplexity %.4f, %.4f bits per token",
+                                 window, pass.targets, loss, Foundation.exp(loss), loss / Foundation.log(2.0))
+            return PredictionTable(header: header, rows: rows, summary: summary)
+        case .nextValues, .lastValues:
+            guard let series = dataset as? SeriesDataset else { preconditionFailure("value targets without a series") }
+            let names = series.series.targetIndices.map { series.series.columns[$0] }
+            let width = dataset.outputSize, k = width / max(names.count, 1)
+            let labels = (0..<k).flatMap { h in names.map { k == 1 ? $0 : "\($0)+\(h + 1)" } }
+            header = ["window"] + labels.map { "predicted_\($0)" } + labels.map { "actual_\($0)" }
+            var squared = 0.0, count = 0
+            var first = (name: names[0], predicted: [Double](), actual: [Double]())
+            _ = evaluationPass(plan, split: split) { out in
+                guard let t = out.targetValues else { return }
+                // Next-step targets: the last step's row of each window (rows are time-major).
+                let b = dataset.targetKind == .nextValues ? out.rows / dataset.seqLen : out.rows
+                let lastRows = out.rows - b
+                var y = Array(UnsafeBufferPointer(start: out.outputs + lastRows * width, count: b * width))
+                var target = Array(UnsafeBufferPointer(start: t + lastRows * width, count: b * width))
+                y.withUnsafeMutableBufferPointer { series.denormalizeTargets($0) }
+                target.withUnsafeMutableBufferPointer { series.denormalizeTargets($0) }
+                for j in 0..<b {
+                    let p = y[j * width ..< (j + 1) * width], a = target[j * width ..< (j + 1) * width]
+                    for (u, w) in zip(p, a) { squared += Double(u - w) * Double(u - w); count += 1 }
+                    rows.append([String(window)] + p.map { number(Double($0)) } + a.map { number(Double($0)) })
+                    first.predicted.append(Double(p.first!)); first.actual.append(Double(a.first!))
+                    window += 1
+                }
+            }
+            let summary = String(format: "%d windows: RMSE %.4f of the last step's predictions (original units)",
+                                 window, (squared / Double(max(count, 1))).squareRoot())
+            return PredictionTable(header: header, rows: rows, summary: summary, firstTarget: first)
+        }
+    }
+}
