@@ -34,7 +34,7 @@ struct Recur: ParsableCommand {
         commandName: "recur",
         abstract: "Train recurrent networks (Elman RNN, GRU, LSTM) on CPUs, data-parallel over threads and MPI processes.",
         version: "recur \(RecurVersion.string)",
-        subcommands: [Train.self, Eval.self, Predict.self, Sample.self, Forecast.self, Plot.self, Metrics.self, Config.self, Bench.self])
+        subcommands: [Train.self, Eval.self, Predict.self, Sweep.self, Sample.self, Forecast.self, Plot.self, Metrics.self, Config.self, Bench.self])
 }
 
 /// Prints `error` as one message and exits 2 (user input) — on every rank, without MPI_Abort
@@ -101,6 +101,7 @@ struct Train: ParsableCommand {
         }
         let engine = session.engine
         StopRequest.install(announcing: root)
+        followSweepParent()
         do {
             try session.start()
         } catch let stop as StoppedBySignal {

@@ -102,6 +102,10 @@ void recur_pack(const float *W, long K, long N, long ldw, float *packed);
 void recur_gemm_packed(long M, long N, long K, const float *A, long lda, const float *packed,
                        float *C, long ldc, int accumulate);
 
+/// Asks for `sig` when the parent process dies (Linux prctl PR_SET_PDEATHSIG). Returns 0, 1 when
+/// the parent is no longer `expected_parent` (it died first), or -1 when prctl failed.
+int recur_signal_when_parent_dies(int sig, int expected_parent);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,117 @@
+// recur sweep: a grid trained as ordinary runs under one directory; killed with SIGKILL and run
+// again it continues (the run in flight resumes from the checkpoint it wrote when the sweep
+// died) and its table equals that of a sweep that was never interrupted; bad grids exit 2.
+
+import Foundation
+import XCTest
+
+final class SweepTests: XCTestCase {
+    func experiment(_ dir: URL) throws {
+        try sineCSV(rows: 300).write(to: dir.appendingPathComponent("s.csv"), atomically: true, encoding: .utf8)
+        try """
+        experiment: {name: sine}
+        data: {kind: series, path: s.csv, columns: [value], seq_len: 10, split: {train: 0.7, validation: 0.15, test: 0.15}}
+        model: {cell: lstm, hidden_size: 8}
+        training: {steps: 400, batch_size: 16, eval_every: 20, checkpoint_every: 20, optimizer: {kind: adam, lr: 0.01}}
+        """.write(to: dir.appendingPathComponent("e.yaml"), atomically: true, encoding: .utf8)
+    }
+
+    let grid = ["--grid", "model.hidden_size=[6,10]", "--grid", "training.optimizer.lr=[0.01,0.003]"]
+
+    func testSweep_2x2_KilledAndRerun_EqualsAnUninterruptedSweep() throws {
+        let dir = try temporaryDirectory()
+        try experiment(dir)
+        let clean = try runRecur(["sweep", "e.yaml", "--dir", "clean"] + grid, in: dir, timeout: 300)
+        XCTAssertEqual(clean.status, 0, clean.stderr)
+        let table = clean.stdout.split(separator: "\n")
+        XCTAssertEqual(table.count, 5, clean.stdout)
+        let csv = try String(contentsOf: dir.appendingPathComponent("clean/sweep.csv"), encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(csv.first, "rank,model.hidden_size,training.optimizer.lr,best_validation_loss,best_step,status,run")
+        // Sorted by best validation loss, every run done, each run's best equal to its own metrics.jsonl minimum.
+        let rows = csv.dropFirst().map { $0.split(separator: ",").map(String.init) }
+        XCTAssertEqual(rows.count, 4)
+        XCTAssertEqual(rows.map { Double($0[3])! }, rows.map { Double($0[3])! }.sorted())
+        for r in rows {
+            XCTAssertEqual(r[5], "done")
+            let metrics = try String(contentsOf: dir.appendingPathComponent("clean/\(r[6])/metrics.jsonl"), encoding: .utf8)
+            let losses = metrics.split(separator: "\n").compactMap { line -> Double? in
+                let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+                return o?["kind"] as? String == "validation" ? o?["loss"] as? Double : nil
+            }
+            XCTAssertEqual(losses.min(), Double(r[3]), r[6])
+            XCTAssertTrue(r[6].contains("hidden_size=\(r[1])") && r[6].contains("lr=\(r[2])"), r[6])
+        }
+
+        // The same sweep, killed with SIGKILL while its second run trains, then run again.
+        let p = Process()
+        p.executableURL = try recurExecutable()
+        p.arguments = ["sweep", "e.yaml", "--dir", "killed"] + grid
+        p.currentDirectoryURL = dir
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let deadline = Date().addingTimeInterval(120)
+        func secondRunHasCheckpoint() -> Bool {
+            let runs = (try? FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("killed").path)) ?? []
+            guard let second = runs.first(where: { $0.hasPrefix("01-") }) else { return false }
+            let checkpoints = (try? FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("killed/\(second)/checkpoints").path)) ?? []
+            return checkpoints.contains { $0.hasPrefix("step-") && !$0.contains("tmp") }
+        }
+        while !secondRunHasCheckpoint() && p.isRunning && Date() < deadline { usleep(10_000) }
+        XCTAssertTrue(p.isRunning, "the sweep finished before it could be killed; make its runs longer")
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        let again = try runRecur(["sweep", "e.yaml", "--dir", "killed"] + grid, in: dir, timeout: 300)
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertEqual(try String(contentsOf: dir.appendingPathComponent("killed/sweep.csv"), encoding: .utf8),
+                       try String(contentsOf: dir.appendingPathComponent("clean/sweep.csv"), encoding: .utf8))
+        XCTAssertEqual(again.stdout, clean.stdout)
+        // The run in flight resumed from its checkpoint instead of starting over.
+        let log = try String(contentsOf: dir.appendingPathComponent("killed/logs/01-hidden_size=6-lr=0.003.log"), encoding: .utf8)
+        XCTAssertTrue(log.contains("stopped by SIGTERM"), log)
+        // A third run of the command only reports.
+        let third = try runRecur(["sweep", "e.yaml", "--dir", "killed"] + grid, in: dir, timeout: 300)
+        XCTAssertEqual(third.stdout, clean.stdout)
+    }
+
+    func testSweep_BadGrids_ExitTwo_BeforeAnyRun() throws {
+        let dir = try temporaryDirectory()
+        try experiment(dir)
+        let cases: [([String], String)] = [
+            (["--grid", "model.hiden_size=[4,8]"], "hidden_size"),
+            (["--grid", "model.hidden_size=[4,zero]"], "zero"),
+            (["--grid", "model.hidden_size=[4,0]"], "model.hidden_size"),
+            (["--grid", "model.hidden_size"], "KEY=[v1,v2"),
+            (["--grid", "model.hidden_size=[4,,8]"], "separated by commas"),
+            (["--grid", "model.hidden_size=[4,4]"], "listed twice"),
+            (["--grid", "model.hidden_size=[4]", "--grid", "model.hidden_size=[8]"], "given twice"),
+            (["--grid", "output.dir=[a,b]"], "--dir"),
+            ([], "at least one --grid"),
+            (["--grid", "model.hidden_size=[4,8]", "--parallel", "0"], "--parallel"),
+        ]
+        for (args, fragment) in cases {
+            let r = try runRecur(["sweep", "e.yaml", "--dir", "bad"] + args, in: dir)
+            XCTAssertEqual(r.status, 2, "\(args): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(fragment), "\(args): «\(fragment)» missing from \(r.stderr)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("bad").path), "\(args) started a sweep")
+        }
+        // A directory holding another grid's sweep is not mixed with this one.
+        XCTAssertEqual(try runRecur(["sweep", "e.yaml", "--dir", "s", "--grid", "model.hidden_size=[4,6]", "--set", "training.steps=20"], in: dir).status, 0)
+        let other = try runRecur(["sweep", "e.yaml", "--dir", "s", "--grid", "model.hidden_size=[4,8]", "--set", "training.steps=20"], in: dir)
+        XCTAssertEqual(other.status, 2)
+        XCTAssertTrue(other.stderr.contains("holds a sweep of another"), other.stderr)
+    }
+
+    func testSweep_Parallel_SplitsTheCores() throws {
+        let dir = try temporaryDirectory()
+        try experiment(dir)
+        let r = try runRecur(["sweep", "e.yaml", "--dir", "p", "--parallel", "2", "--grid", "model.hidden_size=[4,6]", "--set", "training.steps=40"], in: dir)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        XCTAssertTrue(r.stderr.contains("2 at a time with \(max(1, cores / 2)) thread"), r.stderr)
+        for name in ["00-hidden_size=4", "01-hidden_size=6"] {
+            let log = try String(contentsOf: dir.appendingPathComponent("p/logs/\(name).jsonl"), encoding: .utf8)
+            XCTAssertTrue(log.contains("\"threads\":\(Double(max(1, cores / 2)))"), log)
+        }
+    }
+}
