@@ -18,12 +18,15 @@ public struct LineChart {
         /// Whether to draw a dot at every point (isolated points always get one).
         public var markers: Bool
         public var lineWidth: Double
+        /// 1 opaque; lower for a faint line under a stronger one (raw values under a smoothed curve).
+        public var opacity: Double
 
-        public init(dash: Dash = .solid, color: String? = nil, markers: Bool = false, lineWidth: Double = 1.8) {
+        public init(dash: Dash = .solid, color: String? = nil, markers: Bool = false, lineWidth: Double = 1.8, opacity: Double = 1) {
             self.dash = dash
             self.color = color
             self.markers = markers
             self.lineWidth = lineWidth
+            self.opacity = opacity
         }
 
         public static let solid = Style()
@@ -63,6 +66,19 @@ public struct LineChart {
         }
     }
 
+    /// A horizontal line across the plot (a baseline), labelled at its right end.
+    public struct Reference: Sendable {
+        public var y: Double
+        public var label: String
+        public var color: String
+
+        public init(y: Double, label: String, color: String = "#7f7f7f") {
+            self.y = y
+            self.label = label
+            self.color = color
+        }
+    }
+
     public var title: String
     public var xLabel: String
     public var yLabel: String
@@ -70,6 +86,7 @@ public struct LineChart {
     /// Logarithmic y axis (for losses); ticks at 1, 2, 5 × powers of ten.
     public var logScaleY: Bool
     public var divider: Divider?
+    public var references: [Reference]
     public var width: Double
     public var height: Double
 
@@ -78,7 +95,9 @@ public struct LineChart {
                                  "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 
     public init(title: String, xLabel: String, yLabel: String, series: [Series],
-                logScaleY: Bool = false, divider: Divider? = nil, width: Double = 800, height: Double = 480) {
+                logScaleY: Bool = false, divider: Divider? = nil, references: [Reference] = [],
+                width: Double = 800, height: Double = 480) {
+        self.references = references
         self.title = title
         self.xLabel = xLabel
         self.yLabel = yLabel
@@ -87,6 +106,18 @@ public struct LineChart {
         self.divider = divider
         self.width = width
         self.height = height
+    }
+
+    /// An exponential moving average with TensorBoard's debiasing (the first points are not
+    /// pulled towards 0); non-finite values pass through unchanged.
+    public static func smoothed(_ points: [(x: Double, y: Double)], weight: Double) -> [(x: Double, y: Double)] {
+        var average = 0.0, count = 0.0
+        return points.map { p in
+            guard p.y.isFinite else { return p }
+            average = weight * average + (1 - weight) * p.y
+            count = weight * count + (1 - weight)
+            return (x: p.x, y: average / count)
+        }
     }
 
     /// Writes the SVG document to `path`.
@@ -101,16 +132,23 @@ public struct LineChart {
     public func svg() -> String {
         let usable = series.map { s in s.points.filter { isDrawable($0) } }
         let allPoints = usable.flatMap { $0 }
-        let hasLegend = !series.isEmpty
-        let legendWidth = hasLegend ? min(220, 36 + 7.0 * Double(series.map { $0.name.count }.max() ?? 0)) : 0
+        let hasLegend = series.contains { !$0.name.isEmpty }
+        // Legend text of about 7 px a character, at most 260 px: longer names are shortened with "…".
+        let maxCharacters = 32
+        func legendName(_ name: String) -> String { name.count <= maxCharacters ? name : String(name.prefix(maxCharacters - 1)) + "…" }
+        let legendWidth = hasLegend ? min(260, 36 + 7.0 * Double(series.map { legendName($0.name).count }.max() ?? 0)) : 0
         let left = 78.0, right = 20.0 + legendWidth, top = 44.0, bottom = 58.0
         let plotWidth = max(40, width - left - right), plotHeight = max(40, height - top - bottom)
 
         var xs = allPoints.map { $0.x }
         if let d = divider, d.x.isFinite { xs.append(d.x) }
-        let xAxis = LinearAxis(values: xs, padFraction: 0)
-        let yValues = allPoints.map { logScaleY ? log10($0.y) : $0.y }
-        let yAxis = logScaleY ? LinearAxis(logValues: yValues) : LinearAxis(values: yValues, padFraction: 0.05)
+        // x: exactly the data's range (a step axis ends at the last step, not the next round number).
+        let xAxis = LinearAxis(values: xs, padFraction: 0, tight: true)
+        let referenceYs = references.map(\.y).filter { $0.isFinite && (!logScaleY || $0 > 0) }
+        let yValues = (allPoints.map(\.y) + referenceYs).map { logScaleY ? log10($0) : $0 }
+        // y: a little room around the data, never below zero for data that is not negative.
+        let yAxis = logScaleY ? LinearAxis(logValues: yValues)
+            : LinearAxis(values: yValues, padFraction: 0.05, floor: (yValues.min() ?? 0) >= 0 ? 0 : nil)
 
         func px(_ x: Double) -> Double { left + (x - xAxis.low) / (xAxis.high - xAxis.low) * plotWidth }
         func py(_ y: Double) -> Double {
@@ -170,11 +208,19 @@ public struct LineChart {
             out += "</g>\n"
         }
 
+        // Reference lines.
+        for r in references where r.y.isFinite && (!logScaleY || r.y > 0) {
+            let y = py(r.y), color = xmlEscaped(r.color)
+            out += "<g class=\"reference\"><line x1=\"\(f(left))\" y1=\"\(f(y))\" x2=\"\(f(left + plotWidth))\" y2=\"\(f(y))\" stroke=\"\(color)\" stroke-width=\"1.2\" stroke-dasharray=\"6 4\"/>\n"
+            out += "<text x=\"\(f(left + plotWidth - 6))\" y=\"\(f(y - 5))\" text-anchor=\"end\" fill=\"\(color)\">\(xmlEscaped(r.label))</text></g>\n"
+        }
+
         // Series, each broken into runs of drawable points.
         out += "<g class=\"series\" clip-path=\"url(#plot-area)\" fill=\"none\">\n"
         for (index, s) in series.enumerated() {
             let color = xmlEscaped(s.style.color ?? LineChart.palette[index % LineChart.palette.count])
-            out += "<g stroke=\"\(color)\"><title>\(xmlEscaped(s.name))</title>\n"
+            let opacity = s.style.opacity < 1 ? " stroke-opacity=\"\(f(s.style.opacity))\"" : ""
+            out += "<g stroke=\"\(color)\"\(opacity)><title>\(xmlEscaped(s.name))</title>\n"
             for run in drawableRuns(s.points) {
                 if run.count > 1 {
                     let coordinates = run.map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ")
@@ -194,11 +240,13 @@ public struct LineChart {
         if hasLegend {
             let x0 = left + plotWidth + 14
             out += "<g class=\"legend\">\n"
-            for (index, s) in series.enumerated() {
-                let y = top + 10 + Double(index) * 20
+            var row = 0.0
+            for (index, s) in series.enumerated() where !s.name.isEmpty {
+                let y = top + 10 + row * 20
+                row += 1
                 let color = xmlEscaped(s.style.color ?? LineChart.palette[index % LineChart.palette.count])
                 out += "<line x1=\"\(f(x0))\" y1=\"\(f(y))\" x2=\"\(f(x0 + 22))\" y2=\"\(f(y))\" stroke=\"\(color)\" stroke-width=\"\(f(s.style.lineWidth))\"\(dashAttribute(s.style.dash))/>\n"
-                out += "<text x=\"\(f(x0 + 28))\" y=\"\(f(y + 4))\">\(xmlEscaped(s.name))</text>\n"
+                out += "<text x=\"\(f(x0 + 28))\" y=\"\(f(y + 4))\">\(xmlEscaped(legendName(s.name)))</text>\n"
             }
             out += "</g>\n"
         }
@@ -239,7 +287,10 @@ struct LinearAxis {
     private var step: Double
 
     /// A range covering `values` with nice ends; a constant or empty set gets a range around it.
-    init(values: [Double], padFraction: Double) {
+    /// - Parameters:
+    ///   - tight: end exactly at the values' range instead of the next multiples of the step.
+    ///   - floor: a lowest end the range never goes below (0 for data that cannot be negative).
+    init(values: [Double], padFraction: Double, tight: Bool = false, floor: Double? = nil) {
         var lo = values.min() ?? 0, hi = values.max() ?? 1
         if hi - lo <= abs(hi) * 1e-12 || hi == lo {
             let half = lo == 0 ? 1 : abs(lo) * 0.1
@@ -250,9 +301,11 @@ struct LinearAxis {
             lo -= pad
             hi += pad
         }
+        if let floor { lo = max(lo, floor) }
         step = LinearAxis.niceStep((hi - lo) / 5)
-        low = (lo / step).rounded(.down) * step
-        high = (hi / step).rounded(.up) * step
+        low = tight ? lo : (lo / step).rounded(.down) * step
+        high = tight ? hi : (hi / step).rounded(.up) * step
+        if let floor { low = max(low, floor) }
     }
 
     /// A log10 range covering `logValues`, widened to whole decades when it spans less than one.
@@ -289,8 +342,9 @@ struct LinearAxis {
             }
             decade += 1
         }
-        if out.count < 2 {
-            // Less than a factor of two: plain 1-2-5 ticks in value space read better.
+        if out.count < 4 {
+            // A narrow range (a language model's loss from 3.5 to 1.4 gets only "2" and "3"):
+            // plain 1-2-5 ticks in value space read better.
             let values = LinearAxis(values: [pow(10, low), pow(10, high)], padFraction: 0).ticks()
             out = values.filter { $0 > 0 }.map { log10($0) }.filter { $0 >= low - 1e-9 && $0 <= high + 1e-9 }
         }

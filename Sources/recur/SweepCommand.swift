@@ -110,7 +110,8 @@ struct Sweep: ParsableCommand {
         for values in combos {
             _ = try ExperimentConfig.load(path: experiment, overrides: overrides + zip(axes, values).map { "\($0.key)=\($1)" })
         }
-        let sweepDir = URL(fileURLWithPath: dir ?? "runs/\(base.name)-sweep")
+        let shown = dir ?? "runs/\(base.name)-sweep"
+        let sweepDir = URL(fileURLWithPath: shown)
         try OutputPath.checkDirectory(sweepDir.path, what: "--dir")
         try FileManager.default.createDirectory(at: sweepDir.appendingPathComponent("logs"), withIntermediateDirectories: true)
         let lock = try RunDirectoryLock(sweepDir)
@@ -120,7 +121,7 @@ struct Sweep: ParsableCommand {
         if let data = try? Data(contentsOf: planURL) {
             let stored = try? JSONDecoder().decode(Plan.self, from: data)
             guard stored == plan else {
-                throw ValidationError("\(sweepDir.path) holds a sweep of another experiment, grid or --set; rerun that command to continue it, or choose another --dir")
+                throw ValidationError("\(shown) holds a sweep of another experiment, grid or --set; rerun that command to continue it, or choose another --dir")
             }
         } else {
             let e = JSONEncoder(); e.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -131,7 +132,7 @@ struct Sweep: ParsableCommand {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let width = min(parallel, combos.count)
         let threads = max(1, cores / width)
-        Console.error("recur: sweep of \(combos.count) runs in \(sweepDir.path), \(width) at a time with \(threads) thread\(threads == 1 ? "" : "s") each\n")
+        Console.error("recur: sweep of \(combos.count) runs in \(shown), \(width) at a time with \(threads) thread\(threads == 1 ? "" : "s") each\n")
 
         var outcomes = [Outcome?](repeating: nil, count: combos.count)
         let names = combos.indices.map { Sweep.runName($0, axes, combos[$0]) }
@@ -169,7 +170,7 @@ struct Sweep: ParsableCommand {
             throw ExitCode(StopRequest.exitStatus(for: sig))
         }
         if outcomes.contains(where: { $0?.status != "done" }) {
-            Console.error("recur: some runs did not finish; their logs are in \(sweepDir.path)/logs\n")
+            Console.error("recur: some runs did not finish; their logs are in \(shown)/logs\n")
             throw ExitCode(1)
         }
     }

@@ -217,30 +217,66 @@ func runDirectory(of checkpoint: URL) -> URL? {
 }
 
 struct Plot: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Draw a run's training and validation loss curves as SVG.")
-    @Argument(help: "A run directory.") var directory: String
-    @Option(help: "Output file (default: RUN_DIR/loss.svg).") var output: String?
+    static let configuration = CommandConfiguration(
+        abstract: "Draw training and validation loss curves of one run or several as SVG.",
+        discussion: "One run: the training loss smoothed over its faint raw values, validation, the baseline and the best step. Several runs: each run's smoothed training (solid) and validation (dashed) curves in one colour.")
+    @Argument(help: "One or more run directories.") var directories: [String]
+    @Option(help: "Output file (default: RUN_DIR/loss.svg for one run, ./loss-comparison.svg for several).") var output: String?
     @Flag(help: "Linear instead of logarithmic loss axis.") var linear = false
+    @Option(help: "Smoothing of the training curve, 0 (none) to below 1, as TensorBoard's.") var smoothing: Double = 0.8
+
+    func validate() throws {
+        if directories.isEmpty { throw ValidationError("give one or more run directories") }
+        if !(smoothing >= 0 && smoothing < 1) { throw ValidationError("--smoothing must be at least 0 and below 1, got \(smoothing)") }
+    }
 
     func run() throws {
         do {
             if let output { try OutputPath.checkFile(output, what: "--output") }
-            let metricsPath = URL(fileURLWithPath: directory).appendingPathComponent("metrics.jsonl").path
-            guard FileManager.default.fileExists(atPath: metricsPath) else {
-                throw ValidationError("\(directory) holds no metrics.jsonl (give a directory that recur train wrote)")
+            var runs: [(name: String, records: [MetricsRecord])] = []
+            for directory in directories {
+                let metricsPath = URL(fileURLWithPath: directory).appendingPathComponent("metrics.jsonl").path
+                guard FileManager.default.fileExists(atPath: metricsPath) else {
+                    throw ValidationError("\(directory) holds no metrics.jsonl (give a directory that recur train wrote)")
+                }
+                runs.append((URL(fileURLWithPath: directory).lastPathComponent, try MetricsLog.read(path: metricsPath)))
             }
-            let records = try MetricsLog.read(path: metricsPath)
-            func points(_ kind: String) -> [(x: Double, y: Double)] {
+            func points(_ records: [MetricsRecord], _ kind: String) -> [(x: Double, y: Double)] {
                 records.filter { $0.kind == kind }.compactMap { r in
                     guard let s = r.step, let l = r["loss"]?.double else { return nil }
                     return (x: Double(s), y: l)
                 }
             }
-            let chart = LineChart(title: "\(URL(fileURLWithPath: directory).lastPathComponent): loss", xLabel: "step", yLabel: "loss",
-                                  series: [.init(name: "training", points: points("train")),
-                                           .init(name: "validation", points: points("validation"), style: .init(markers: true))],
-                                  logScaleY: !linear)
-            let out = output ?? URL(fileURLWithPath: directory).appendingPathComponent("loss.svg").path
+            var series: [LineChart.Series] = []
+            var references: [LineChart.Reference] = []
+            let title: String
+            if runs.count == 1 {
+                let records = runs[0].records
+                let train = points(records, "train"), validation = points(records, "validation")
+                let color = LineChart.palette[0], validationColor = LineChart.palette[1]
+                series.append(.init(name: "", points: train, style: .init(color: color, lineWidth: 1, opacity: 0.3)))
+                series.append(.init(name: "training (smoothed)", points: LineChart.smoothed(train, weight: smoothing), style: .init(color: color)))
+                series.append(.init(name: "validation", points: validation, style: .init(color: validationColor, markers: validation.count <= 60)))
+                if let best = validation.filter({ $0.y.isFinite }).min(by: { $0.y < $1.y }) {
+                    series.append(.init(name: String(format: "best: %.4g at step %d", best.y, Int(best.x)), points: [best],
+                                        style: .init(color: LineChart.palette[3], markers: true, lineWidth: 3)))
+                }
+                if let baseline = records.last(where: { $0.kind == "validation" })?["baseline_loss"]?.double {
+                    references.append(.init(y: baseline, label: String(format: "baseline %.4g", baseline)))
+                }
+                title = "\(runs[0].name): loss"
+            } else {
+                for (i, run) in runs.enumerated() {
+                    let color = LineChart.palette[i % LineChart.palette.count]
+                    series.append(.init(name: run.name, points: LineChart.smoothed(points(run.records, "train"), weight: smoothing),
+                                        style: .init(color: color)))
+                    series.append(.init(name: "", points: points(run.records, "validation"),
+                                        style: .init(dash: .dashed, color: color)))
+                }
+                title = "\(runs.count) runs: training (solid, smoothed) and validation (dashed) loss"
+            }
+            let chart = LineChart(title: title, xLabel: "step", yLabel: "loss", series: series, logScaleY: !linear, references: references)
+            let out = output ?? (runs.count == 1 ? URL(fileURLWithPath: directories[0]).appendingPathComponent("loss.svg").path : "loss-comparison.svg")
             try chart.write(to: out)
             print(out)
         } catch { if isUserInputError(error) { failInput(error) }; throw error }

@@ -277,6 +277,71 @@ final class MetricsTests: XCTestCase {
         XCTAssertGreaterThan(flat.high, 3)
     }
 
+    /// Axes that fit the data: x ends at the last step (not the next round number), a linear y
+    /// axis of non-negative data does not run below 0, and a narrow log range (a language
+    /// model's 3.5 → 1.4) gets at least four labelled ticks, not only "2" and "3".
+    func testSVG_AxesFitTheData_AndNarrowLogRangesReadWell() throws {
+        let x = LinearAxis(values: [10, 900], padFraction: 0, tight: true)
+        XCTAssertEqual(x.low, 10); XCTAssertEqual(x.high, 900)
+        XCTAssertEqual(x.ticks().last, 800)
+        let y = LinearAxis(values: [2, 190], padFraction: 0.05, floor: 0)
+        XCTAssertEqual(y.low, 0)
+        XCTAssertGreaterThanOrEqual(y.high, 190)
+        let narrow = LinearAxis(logValues: [log10(1.4), log10(3.5)])
+        let labels = narrow.logTicks().map { String(format: "%g", pow(10, $0)) }
+        XCTAssertGreaterThanOrEqual(labels.count, 4, "\(labels)")
+        XCTAssertTrue(labels.contains("2") && labels.contains("3"), "\(labels)")
+        // A reference line (the baseline) is drawn and labelled, and widens the y range to show it.
+        let chart = LineChart(title: "t", xLabel: "step", yLabel: "loss", series: [.init(name: "v", values: [0.3, 0.2, 0.25])],
+                              logScaleY: true, references: [.init(y: 1.08, label: "baseline 1.08")])
+        let svg = chart.svg()
+        XCTAssertEqual(try parseXML(svg).first, "svg")
+        XCTAssertTrue(svg.contains("class=\"reference\"") && svg.contains(">baseline 1.08<"))
+        XCTAssertTrue(svg.contains(">1<"), "the y axis reaches the baseline")
+        // An unnamed series (the faint raw curve) has no legend entry; long names are shortened.
+        let legend = LineChart(title: "t", xLabel: "x", yLabel: "y", series: [
+            .init(name: "", values: [1, 2], style: .init(opacity: 0.3)),
+            .init(name: String(repeating: "a", count: 60), values: [1, 2])]).svg()
+        XCTAssertTrue(legend.contains("stroke-opacity=\"0.30\""))
+        XCTAssertTrue(legend.contains(String(repeating: "a", count: 31) + "…<"))
+        XCTAssertFalse(legend.contains(String(repeating: "a", count: 60) + "</text>"), "the full name stays in the tooltip only")
+    }
+
+    /// recur plot: one run gets smoothed training over faint raw values, validation, the best
+    /// step and the baseline; several runs share one figure; the smoothing is TensorBoard's.
+    func testPlotCommand_OneRunAndSeveral() throws {
+        let dir = try temporaryDirectory()
+        try sineCSV(rows: 200).write(to: dir.appendingPathComponent("s.csv"), atomically: true, encoding: .utf8)
+        for (name, lr) in [("a", "0.01"), ("b", "0.003")] {
+            try """
+            experiment: {name: \(name)}
+            data: {kind: series, path: s.csv, columns: [value], seq_len: 8}
+            model: {cell: gru, hidden_size: 8}
+            training: {steps: 60, batch_size: 8, eval_every: 10, log_every: 5, optimizer: {kind: adam, lr: \(lr)}}
+            """.write(to: dir.appendingPathComponent("\(name).yaml"), atomically: true, encoding: .utf8)
+            XCTAssertEqual(try runRecur(["train", "\(name).yaml", "--quiet"], in: dir).status, 0)
+        }
+        let one = try runRecur(["plot", "runs/a"], in: dir)
+        XCTAssertEqual(one.status, 0, one.stderr)
+        let svg = try String(contentsOf: dir.appendingPathComponent("runs/a/loss.svg"), encoding: .utf8)
+        XCTAssertEqual(try parseXML(svg).first, "svg")
+        for fragment in ["training (smoothed)", ">validation<", "best: ", "at step ", "class=\"reference\"", ">baseline ", "stroke-opacity"] {
+            XCTAssertTrue(svg.contains(fragment), "«\(fragment)» missing from the one-run plot")
+        }
+        let several = try runRecur(["plot", "runs/a", "runs/b", "--output", "both.svg"], in: dir)
+        XCTAssertEqual(several.status, 0, several.stderr)
+        let both = try String(contentsOf: dir.appendingPathComponent("both.svg"), encoding: .utf8)
+        XCTAssertTrue(both.contains(">a<") && both.contains(">b<") && both.contains("2 runs"))
+        XCTAssertEqual(try parseXML(both).filter { $0 == "polyline" }.count >= 4, true)
+        XCTAssertEqual(try runRecur(["plot", "runs/a", "nowhere"], in: dir).status, 2)
+        XCTAssertEqual(try runRecur(["plot", "runs/a", "--smoothing", "1"], in: dir).status, 2)
+        // Debiased EMA: a constant stays constant from the first point; a step is followed smoothly.
+        let flat = LineChart.smoothed([(x: 1, y: 2), (x: 2, y: 2), (x: 3, y: 2)], weight: 0.8)
+        for y in flat.map(\.y) { XCTAssertEqual(y, 2, accuracy: 1e-12) }
+        let step = LineChart.smoothed([(x: 1, y: 0), (x: 2, y: 1), (x: 3, y: 1)], weight: 0.5)
+        XCTAssertEqual(step.map(\.y)[1], (0.5 * 0.5 * 0 + 0.5 * 1) / 0.75, accuracy: 1e-12)
+    }
+
     private struct XMLFailure: Error, CustomStringConvertible { var description: String }
 
     /// Parses `text` as XML and returns the element names in document order.
