@@ -192,21 +192,48 @@ struct Forecast: ParsableCommand {
             let names = series.targetIndices.map { series.columns[$0] }
             print((["step"] + names).joined(separator: ","))
             for (i, r) in rows.enumerated() { print(([String(i + 1)] + r.map { String(format: "%.6g", $0) }).joined(separator: ",")) }
-            // Plot: the last stretch of the first target's history, then the forecast.
+            // Plot: the last stretch of the first target's history, then the forecast, against the
+            // data's own time column where it has one (YEAR, date…), else steps from the last row.
             let c = series.columns.count, t0 = series.targetIndices[0]
             let historyCount = min(series.rowCount, max(60, 4 * steps))
-            let history = (series.rowCount - historyCount..<series.rowCount).map { r in
-                (x: Double(r - series.rowCount + 1), y: stored.denormalize(series.values[r * c + t0], column: t0))
+            let time = Forecast.timeColumn(path: path, series: series)
+            let last = series.rowCount - 1
+            func x(_ row: Int) -> Double {
+                guard let time else { return Double(row - last) }
+                let spacing = last > 0 ? time.values[last] - time.values[last - 1] : 1
+                return row <= last ? time.values[row] : time.values[last] + Double(row - last) * spacing
             }
-            let future = [(x: 0.0, y: history.last!.y)] + rows.enumerated().map { (x: Double($0.offset + 1), y: $0.element[0]) }
-            let chart = LineChart(title: "\(e.name): \(names[0]) forecast", xLabel: "step (0 = last observed)", yLabel: names[0],
+            let history = (series.rowCount - historyCount..<series.rowCount).map { r in
+                (x: x(r), y: stored.denormalize(series.values[r * c + t0], column: t0))
+            }
+            let future = [(x: x(last), y: history.last!.y)] + rows.enumerated().map { (x: x(last + $0.offset + 1), y: $0.element[0]) }
+            let chart = LineChart(title: "\(e.name): \(names[0]) forecast", xLabel: time?.name ?? "step (0 = last observed)", yLabel: names[0],
                                   series: [.init(name: "history", points: history),
                                            .init(name: "forecast", points: future, style: .init(dash: .dashed, markers: true))],
-                                  divider: .init(x: 0, leftLabel: "history", rightLabel: "forecast"))
+                                  divider: .init(x: x(last), leftLabel: "history", rightLabel: "forecast"))
             let out = plot ?? runDirectory(of: trained.location).map { $0.appendingPathComponent("forecast.svg").path } ?? "forecast.svg"
             try chart.write(to: out)
             Console.error("recur: plot written to \(out)\n")
         } catch { if isUserInputError(error) { failInput(error) }; throw error }
+    }
+}
+
+extension Forecast {
+    /// A column of the file that is not a feature and reads as time — named year, date, time,
+    /// month, day, t, step or index, numeric and strictly increasing over the rows the series has.
+    static func timeColumn(path: String, series: TimeSeries) -> (name: String, values: [Double])? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+              let header = text.split(separator: "\n", maxSplits: 1).first else { return nil }
+        let names = header.split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " \"\r")) }
+        let timeNames: Set<String> = ["year", "date", "time", "month", "day", "t", "step", "index"]
+        for name in names where timeNames.contains(name.lowercased()) && !series.columns.contains(name) {
+            guard let column = try? TimeSeries.load(path: path, options: SeriesOptions(
+                features: [name], targets: [name], normalization: .none, missing: .error,
+                splits: SplitFractions(train: 1, validation: 0, test: 0))), column.rowCount == series.rowCount else { continue }
+            let values = column.values.map(Double.init)
+            if zip(values, values.dropFirst()).allSatisfy({ $0 < $1 }) { return (name, values) }
+        }
+        return nil
     }
 }
 

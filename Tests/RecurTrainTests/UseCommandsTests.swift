@@ -150,6 +150,10 @@ final class UseCommandsTests: XCTestCase {
         for r in rows.dropFirst() { XCTAssertLessThan(abs(Double(r.split(separator: ",")[1])!), 2.0, String(r)) }
         let svg = try String(contentsOf: dir.appendingPathComponent("runs/sine/forecast.svg"), encoding: .utf8)
         XCTAssertTrue(svg.contains("<svg") && svg.contains("forecast"))
+        // The file's time column t (rows 0…299) is the x axis, not steps counted from the end.
+        XCTAssertTrue(svg.contains(">t</text>"), "x axis not labelled with the time column")
+        XCTAssertTrue(svg.contains(">280<") || svg.contains(">300<"), "x ticks are not in the time column's units")
+        XCTAssertFalse(svg.contains("step (0 = last observed)"))
         let plot = try runRecur(["plot", "runs/sine"], in: dir)
         XCTAssertEqual(plot.status, 0, plot.stderr)
         XCTAssertTrue(try String(contentsOf: dir.appendingPathComponent("runs/sine/loss.svg"), encoding: .utf8).contains("validation"))
