@@ -178,8 +178,10 @@ extension ExperimentConfig {
         if output.dir.isEmpty {
             throw s.error(K.outputDir.path, "must not be empty: give a directory such as runs/\(name), or leave the key out for that default")
         }
-        return ExperimentConfig(name: name, seed: UInt64(seed), data: data, model: model, training: training,
-                                parallel: parallel, output: output)
+        var config = ExperimentConfig(name: name, seed: UInt64(seed), data: data, model: model, training: training,
+                                      parallel: parallel, output: output)
+        config.sweepGrid = try opt(K.sweepGrid)
+        return config
     }
 
     static func readOptimizer(_ s: ConfigSource, _ context: inout SchemaContext) throws -> OptimizerConfig {

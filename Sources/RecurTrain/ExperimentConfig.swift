@@ -29,6 +29,8 @@ public struct ExperimentConfig: Sendable, Equatable {
     public var training: TrainingSection
     public var parallel: ParallelSection
     public var output: OutputSection
+    /// For `recur sweep`: grid axes `KEY=[v1,v2,…]`, as --grid takes them; training ignores them.
+    public var sweepGrid: [String]? = nil
 }
 
 public struct DataSection: Sendable, Equatable {

@@ -441,6 +441,11 @@ enum ExperimentSchema {
     static let outputDir = SchemaKey(path: "output.dir", type: T.string, default: .derived("`runs/<experiment.name>`", { "runs/\($0.name)" }),
                                      applies: .always, doc: "run directory", value: { $0.output.dir })
 
+    // sweep
+    static let sweepGrid = SchemaKey(path: "sweep.grid", type: T.names, default: .absent("—"), applies: .always,
+                                     doc: "for `recur sweep`: entries `\"KEY=[v1,v2,…]\"`, as `--grid` takes them (which replaces this list); training ignores it",
+                                     value: { $0.sweepGrid })
+
     /// Every key, in file and documentation order.
     static let entries: [any SchemaEntry] = [
         name, seed,
@@ -451,7 +456,7 @@ enum ExperimentSchema {
         alpha, centered, lrDecay, initialAccumulator, scheduleKind, stepSize, gamma, warmupSteps, totalSteps, minLR,
         factor, patience, cooldown, threshold, earlyPatience, earlyMinDelta, earlyMetric,
         clipNorm, clipValue, logEvery, evalEvery, checkpointEvery, keepCheckpoints, onNonFinite, maxConsecutiveSkips,
-        threads, bucketSize, deterministic, microShards, outputDir,
+        threads, bucketSize, deterministic, microShards, outputDir, sweepGrid,
     ]
 
     /// Every key path and every section above one (`data`, `data.split`, …).
@@ -465,5 +470,5 @@ enum ExperimentSchema {
     }()
 
     /// The top-level sections, in order.
-    static let sections = ["experiment", "data", "model", "training", "parallel", "output"]
+    static let sections = ["experiment", "data", "model", "training", "parallel", "output", "sweep"]
 }

@@ -54,6 +54,29 @@ public enum StopRequest {
         }
     }
 
+    /// Stops like SIGTERM when SIGUSR2 arrives, for the death of a parent that asked for SIGUSR2
+    /// (prctl PR_SET_PDEATHSIG; `recur sweep`'s runs). The kernel sends that signal again each
+    /// time the orphan is passed to another of the dying parent's threads, so a repeat is never
+    /// the "second signal" that ends the process at once: the run still writes its checkpoint.
+    public static func installParentDeathStop() {
+        install(announcing: announce.pointee != 0)
+        var action = sigaction()
+        #if canImport(Glibc)
+        action.__sigaction_handler.sa_handler = { _ in StopRequest.handleParentDeath() }
+        #else
+        action.__sigaction_u.__sa_handler = { _ in StopRequest.handleParentDeath() }
+        #endif
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = SA_RESTART
+        sigaction(SIGUSR2, &action, nil)
+    }
+
+    private static func handleParentDeath() {
+        if received.pointee != 0 { return }
+        received.pointee = SIGTERM
+        if announce.pointee != 0 { _ = write(2, noticeBytes, notice.count) }
+    }
+
     private static func handle(_ sig: Int32) {
         if received.pointee != 0 { _exit(128 + sig) }
         received.pointee = sig

@@ -14,14 +14,16 @@ import Glibc
 #endif
 
 /// The environment variable a sweep sets on its runs: the sweep's pid. A run that sees it asks
-/// the kernel for SIGTERM when the sweep dies (even by SIGKILL), so it checkpoints and stops
-/// instead of training on unwatched and holding its directory's lock.
+/// the kernel for a signal when the sweep dies (even by SIGKILL), so it checkpoints and stops as
+/// on SIGTERM (exit 143) instead of training on unwatched and holding its directory's lock.
 let sweepParentVariable = "RECUR_SWEEP_PARENT"
 
 /// In a run started by a sweep: stop (checkpointing, through StopRequest) when the sweep ends.
+/// Called after StopRequest.install, which the parent-death handler extends.
 func followSweepParent() {
     guard let value = ProcessInfo.processInfo.environment[sweepParentVariable], let parent = Int32(value) else { return }
-    ParentWatch.signalWhenParentDies(SIGTERM, parent: parent)
+    StopRequest.installParentDeathStop()
+    ParentWatch.signalWhenParentDies(SIGUSR2, parent: parent)
 }
 
 struct Sweep: ParsableCommand {
@@ -34,7 +36,7 @@ struct Sweep: ParsableCommand {
         """)
 
     @Argument(help: "Experiment file (YAML).") var experiment: String
-    @Option(name: .customLong("grid"), help: ArgumentHelp("A key and its values, e.g. training.optimizer.lr=[0.01,0.003] (repeatable).", valueName: "KEY=[V,…]"))
+    @Option(name: .customLong("grid"), help: ArgumentHelp("A key and its values, e.g. training.optimizer.lr=[0.01,0.003] (repeatable; replaces the file's sweep.grid).", valueName: "KEY=[V,…]"))
     var grid: [String] = []
     @Option(name: .customLong("set"), help: "Override a key in every run, typed like the file (repeatable).")
     var overrides: [String] = []
@@ -55,7 +57,6 @@ struct Sweep: ParsableCommand {
     }
 
     func validate() throws {
-        if grid.isEmpty { throw ValidationError("give at least one --grid KEY=[v1,v2,…]") }
         if parallel < 1 { throw ValidationError("--parallel must be at least 1, got \(parallel)") }
     }
 
@@ -100,7 +101,12 @@ struct Sweep: ParsableCommand {
     }
 
     private func sweep() throws {
-        let axes = try grid.map(Sweep.parseAxis)
+        let fromFile = try ExperimentConfig.load(path: experiment, overrides: overrides).sweepGrid ?? []
+        let entries = grid.isEmpty ? fromFile : grid
+        if entries.isEmpty {
+            throw ValidationError("give at least one --grid KEY=[v1,v2,…], or list them under sweep.grid in \(experiment)")
+        }
+        let axes = try entries.map(Sweep.parseAxis)
         if let repeated = Dictionary(grouping: axes, by: \.key).first(where: { $0.value.count > 1 })?.key {
             throw ValidationError("--grid \(repeated) is given twice; list all its values in one --grid")
         }

@@ -114,4 +114,25 @@ final class SweepTests: XCTestCase {
             XCTAssertTrue(log.contains("\"threads\":\(Double(max(1, cores / 2)))"), log)
         }
     }
+
+    /// A `sweep:` section in the experiment does what --grid does; --grid replaces it.
+    func testSweep_GridFromTheExperimentFile() throws {
+        let dir = try temporaryDirectory()
+        try experiment(dir)
+        let text = try String(contentsOf: dir.appendingPathComponent("e.yaml"), encoding: .utf8)
+        try (text + "\nsweep:\n  grid: [\"model.hidden_size=[4,6]\", \"training.optimizer.lr=[0.01]\"]\n")
+            .write(to: dir.appendingPathComponent("f.yaml"), atomically: true, encoding: .utf8)
+        let r = try runRecur(["sweep", "f.yaml", "--dir", "f", "--set", "training.steps=20"], in: dir)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("sweep of 2 runs"), r.stderr)
+        XCTAssertTrue(r.stdout.hasPrefix("rank  model.hidden_size  training.optimizer.lr"), r.stdout)
+        XCTAssertEqual(try runRecur(["train", "f.yaml", "--quiet", "--set", "training.steps=5"], in: dir).status, 0, "train ignores sweep.grid")
+        let replaced = try runRecur(["sweep", "f.yaml", "--dir", "g", "--set", "training.steps=20", "--grid", "model.layers=[1,2,3]"], in: dir)
+        XCTAssertEqual(replaced.status, 0, replaced.stderr)
+        XCTAssertTrue(replaced.stderr.contains("sweep of 3 runs"), replaced.stderr)
+        try (text + "\nsweep: {grid: [\"model.hiden_size=[4,6]\"]}\n").write(to: dir.appendingPathComponent("h.yaml"), atomically: true, encoding: .utf8)
+        let bad = try runRecur(["sweep", "h.yaml", "--dir", "h"], in: dir)
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertTrue(bad.stderr.contains("hidden_size"), bad.stderr)
+    }
 }
