@@ -143,7 +143,7 @@ struct Sweep: ParsableCommand {
         var outcomes = [Outcome?](repeating: nil, count: combos.count)
         let names = combos.indices.map { Sweep.runName($0, axes, combos[$0]) }
         var running: [Int: Process] = [:]
-        var next = 0, finished = 0
+        var next = 0, finished = 0, forwarded = false
         while finished < combos.count {
             // Launch while there is room and no stop was asked for.
             while running.count < width && next < combos.count && StopRequest.signal == nil {
@@ -154,9 +154,11 @@ struct Sweep: ParsableCommand {
             }
             if running.isEmpty { break }
             Thread.sleep(forTimeInterval: 0.05)
-            if let sig = StopRequest.signal {
-                // A signal to the sweep alone (a terminal's Ctrl-C reaches the runs too): pass it on.
-                for p in running.values where p.isRunning { kill(p.processIdentifier, sig == SIGINT ? SIGINT : SIGTERM) }
+            if StopRequest.signal != nil && !forwarded {
+                // Pass the stop on as SIGUSR2, the runs' single-stop signal: a terminal's Ctrl-C
+                // reaches them too, and a second SIGINT would end them without their checkpoint.
+                for p in running.values where p.isRunning { kill(p.processIdentifier, SIGUSR2) }
+                forwarded = true
             }
             for (i, p) in running where !p.isRunning {
                 running[i] = nil

@@ -135,4 +135,44 @@ final class SweepTests: XCTestCase {
         XCTAssertEqual(bad.status, 2)
         XCTAssertTrue(bad.stderr.contains("hidden_size"), bad.stderr)
     }
+
+    /// Ctrl-C in a terminal signals the sweep and its run together; the run must still write its
+    /// checkpoint (the sweep passes the stop on as SIGUSR2, never as a second SIGINT), the sweep
+    /// exits 130, and running it again finishes with the uninterrupted sweep's table.
+    func testSweep_CtrlC_StopsWithCheckpoints_AndContinues() throws {
+        let dir = try temporaryDirectory()
+        try experiment(dir)
+        let clean = try runRecur(["sweep", "e.yaml", "--dir", "clean"] + grid, in: dir, timeout: 300)
+        XCTAssertEqual(clean.status, 0, clean.stderr)
+        let p = Process()
+        p.executableURL = try recurExecutable()
+        p.arguments = ["sweep", "e.yaml", "--dir", "stopped"] + grid
+        p.currentDirectoryURL = dir
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let deadline = Date().addingTimeInterval(120)
+        func child() -> Int32? {
+            // The sweep's run: the process whose parent is the sweep (/proc/PID/stat field 4).
+            for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+                guard let pid = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                      let close = stat.lastIndex(of: ")") else { continue }
+                let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
+                if fields.count > 1, Int32(fields[1]) == p.processIdentifier { return pid }
+            }
+            return nil
+        }
+        let checkpoints = dir.appendingPathComponent("stopped/00-hidden_size=6-lr=0.01/checkpoints").path
+        while ((try? FileManager.default.contentsOfDirectory(atPath: checkpoints)) ?? []).isEmpty && Date() < deadline { usleep(10_000) }
+        let run = try XCTUnwrap(child(), "no run process found")
+        kill(p.processIdentifier, SIGINT)
+        kill(run, SIGINT)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 130)
+        let log = try String(contentsOf: dir.appendingPathComponent("stopped/logs/00-hidden_size=6-lr=0.01.log"), encoding: .utf8)
+        XCTAssertTrue(log.contains("stopped by SIGINT"), log)
+        let again = try runRecur(["sweep", "e.yaml", "--dir", "stopped"] + grid, in: dir, timeout: 300)
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertEqual(again.stdout, clean.stdout)
+    }
 }
