@@ -18,6 +18,18 @@ final class SweepTests: XCTestCase {
 
     let grid = ["--grid", "model.hidden_size=[6,10]", "--grid", "training.optimizer.lr=[0.01,0.003]"]
 
+    /// The 2×2 sweep started in the background, its output discarded.
+    func startSweep(in dir: URL, sweepDirectory: String) throws -> Process {
+        let p = Process()
+        p.executableURL = try recurExecutable()
+        p.arguments = ["sweep", "e.yaml", "--dir", sweepDirectory] + grid
+        p.currentDirectoryURL = dir
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
     func testSweep_2x2_KilledAndRerun_EqualsAnUninterruptedSweep() throws {
         let dir = try temporaryDirectory()
         try experiment(dir)
@@ -43,13 +55,7 @@ final class SweepTests: XCTestCase {
         }
 
         // The same sweep, killed with SIGKILL while its second run trains, then run again.
-        let p = Process()
-        p.executableURL = try recurExecutable()
-        p.arguments = ["sweep", "e.yaml", "--dir", "killed"] + grid
-        p.currentDirectoryURL = dir
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try startSweep(in: dir, sweepDirectory: "killed")
         let deadline = Date().addingTimeInterval(120)
         func secondRunHasCheckpoint() -> Bool {
             let runs = (try? FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("killed").path)) ?? []
@@ -144,13 +150,7 @@ final class SweepTests: XCTestCase {
         try experiment(dir)
         let clean = try runRecur(["sweep", "e.yaml", "--dir", "clean"] + grid, in: dir, timeout: 300)
         XCTAssertEqual(clean.status, 0, clean.stderr)
-        let p = Process()
-        p.executableURL = try recurExecutable()
-        p.arguments = ["sweep", "e.yaml", "--dir", "stopped"] + grid
-        p.currentDirectoryURL = dir
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try startSweep(in: dir, sweepDirectory: "stopped")
         let deadline = Date().addingTimeInterval(120)
         func child() -> Int32? {
             // The sweep's run: the process whose parent is the sweep (/proc/PID/stat field 4).
