@@ -116,10 +116,12 @@ public struct TextCorpus: Sendable {
         let vocabulary: Vocabulary
         var map = [Int32](repeating: 0, count: p.scalars.count)
         let p = p
+        // A file read whole (recur predict) has no splits worth naming.
+        let wholeFileTrains = ranges[1].isEmpty && ranges[2].isEmpty && ranges[0].count == ids.count
         func unseen(_ k: Int, _ why: String, _ fix: String) -> DataError {
             let place = UTF8Scan.locate(p.firstOffset[k], inFile: path)
             return DataError(.unseenToken, file: path, line: place?.line, column: place?.column,
-                             problem: "character \(UTF8Scan.describe(p.scalars[k])) in the \(splitName(p.firstIndex[k], ranges)) split \(why)",
+                             problem: "character \(UTF8Scan.describe(p.scalars[k]))\(wholeFileTrains ? "" : " in the \(splitName(p.firstIndex[k], ranges)) split") \(why)",
                              fix: fix)
         }
         if let stored {

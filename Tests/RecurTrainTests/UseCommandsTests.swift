@@ -98,7 +98,8 @@ final class UseCommandsTests: XCTestCase {
         try "FIRST €€€€€€€€€€€€€€€€€€€€€€€€€\n".write(to: dir.appendingPathComponent("u.txt"), atomically: true, encoding: .utf8)
         let unknown = try runRecur(["predict", "runs/chars", "--input", "u.txt"], in: dir)
         XCTAssertEqual(unknown.status, 2)
-        XCTAssertTrue(unknown.stderr.contains("vocabulary"), unknown.stderr)
+        XCTAssertTrue(unknown.stderr.contains("vocabulary") && unknown.stderr.contains("u.txt:1:7"), unknown.stderr)
+        XCTAssertFalse(unknown.stderr.contains("split"), "a file read whole has no split to name: \(unknown.stderr)")
 
         // Series: predicted and actual in original units.
         try sineCSV(rows: 300).write(to: dir.appendingPathComponent("s.csv"), atomically: true, encoding: .utf8)
