@@ -3,7 +3,6 @@
 // writes /proc/self/clear_refs; elsewhere getrusage's ru_maxrss (a peak that never resets).
 
 #if canImport(Glibc)
-import CKernels
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
@@ -83,14 +82,5 @@ public enum ProcessMemory {
             return Int(digits).map { $0 * 1024 }
         }
         return nil
-    }
-}
-
-/// Ties a child process's life to its parent's.
-public enum ParentWatch {
-    /// Delivers `signal` to this process when its parent dies (also by SIGKILL), and at once
-    /// when the parent is no longer `parent` (it died before the call).
-    public static func signalWhenParentDies(_ signal: Int32, parent: Int32) {
-        if recur_signal_when_parent_dies(signal, parent) == 1 { kill(getpid(), signal) }
     }
 }

@@ -23,60 +23,52 @@ extension ExperimentConfig {
     ///   used instead of fitting them again so a resumed or evaluated model sees the same ids and units.
     /// - Throws: `DataError` naming file, line and column where there is one.
     public func loadDataset(configPath: String?, stored: DataManifest? = nil) throws -> any WindowedDataset {
-        let path = resolvedDataPath(configPath: configPath)
-        let d = data
-        let windowing = Windowing(seqLen: d.seqLen, stride: d.stride, target: d.target, horizon: d.horizon,
-                                  streams: d.stateful ? training.batchSize : nil)
-        switch d.kind {
-        case .series:
-            let series = try TimeSeries.load(path: path, options: SeriesOptions(
-                features: d.columns, targets: d.targets, normalization: d.normalize, missing: d.missing, splits: d.split), normalization: stored?.normalization)
-            return try SeriesDataset(series: series, windowing: windowing)
-        case .chars, .words:
-            let corpus = try TextCorpus.load(path: path, options: TextOptions(
-                level: d.kind == .chars ? .chars : .words, splits: d.split, unknownToken: d.unknownToken,
-                minCount: d.minCount, maxSize: d.maxSize, tokenizer: WordTokenizer(lowercase: d.lowercase)), vocabulary: stored?.vocabulary)
-            return try TokenDataset(corpus: corpus, windowing: windowing)
-        case .sequences:
-            // Examples are independent, so they are shuffled (by their own seed) before the split.
-            return try LabelledSequences.load(path: path, options: LabelledOptions(
-                steps: d.seqLen, normalization: d.normalize, missing: d.missing, splits: d.split, splitSeed: d.splitSeed), normalization: stored?.normalization)
-        }
+        try readDataset(path: resolvedDataPath(configPath: configPath), stored: stored, newData: false)
     }
-}
 
-extension ExperimentConfig {
     /// New data for `recur predict`: `path` read as this experiment's data kind, through what the
     /// model stored (vocabulary, normalisation, columns, shapes), every window in the train split
     /// and in file order. Labelled sequences may omit their labels.
     /// - Throws: `DataError` as for training data, and when the file yields no window.
     public func loadPredictionDataset(path: String, stored: DataManifest?) throws -> any WindowedDataset {
+        let dataset = try readDataset(path: path, stored: stored, newData: true)
+        guard dataset.windowCount(.train) > 0 else {
+            throw DataError(.emptyFile, file: path, problem: "holds no complete window of \(data.seqLen) steps",
+                            fix: "give at least seq_len (\(data.seqLen)) steps and the targets after them")
+        }
+        return dataset
+    }
+
+    /// The one place a data section becomes a data set. `newData`: the whole file in the train
+    /// split, in file order, shaped by what the model stored, labels optional.
+    private func readDataset(path: String, stored: DataManifest?, newData: Bool) throws -> any WindowedDataset {
         let d = data
-        let all = SplitFractions(train: 1, validation: 0, test: 0)
+        let splits = newData ? SplitFractions(train: 1, validation: 0, test: 0) : d.split
         let windowing = Windowing(seqLen: d.seqLen, stride: d.stride, target: d.target, horizon: d.horizon,
                                   streams: d.stateful ? training.batchSize : nil)
-        let dataset: any WindowedDataset
         switch d.kind {
         case .series:
             let series = try TimeSeries.load(path: path, options: SeriesOptions(
-                features: stored?.featureColumns ?? d.columns, targets: stored?.targetColumns ?? d.targets,
-                normalization: d.normalize, missing: d.missing, splits: all), normalization: stored?.normalization)
-            dataset = try SeriesDataset(series: series, windowing: windowing)
+                features: newData ? stored?.featureColumns ?? d.columns : d.columns,
+                targets: newData ? stored?.targetColumns ?? d.targets : d.targets,
+                normalization: d.normalize, missing: d.missing, splits: splits), normalization: stored?.normalization)
+            return try SeriesDataset(series: series, windowing: windowing)
         case .chars, .words:
             let corpus = try TextCorpus.load(path: path, options: TextOptions(
-                level: d.kind == .chars ? .chars : .words, splits: all, unknownToken: d.unknownToken,
+                level: d.kind == .chars ? .chars : .words, splits: splits, unknownToken: d.unknownToken,
                 minCount: d.minCount, maxSize: d.maxSize, tokenizer: WordTokenizer(lowercase: d.lowercase)), vocabulary: stored?.vocabulary)
-            dataset = try TokenDataset(corpus: corpus, windowing: windowing)
+            return try TokenDataset(corpus: corpus, windowing: windowing)
         case .sequences:
-            var options = LabelledOptions(steps: stored?.steps ?? d.seqLen, features: stored?.featureColumns.count,
-                                          classCount: stored?.classCount, normalization: d.normalize, missing: d.missing, splits: all)
-            options.labelsOptional = options.features != nil && options.classCount != nil
-            dataset = try LabelledSequences.load(path: path, options: options, normalization: stored?.normalization)
+            // Examples are independent, so training data is shuffled (by its own seed) before the split.
+            var options = LabelledOptions(steps: d.seqLen, normalization: d.normalize, missing: d.missing, splits: splits,
+                                          splitSeed: newData ? nil : d.splitSeed)
+            if newData {
+                options.steps = stored?.steps ?? d.seqLen
+                options.features = stored?.featureColumns.count
+                options.classCount = stored?.classCount
+                options.labelsOptional = options.features != nil && options.classCount != nil
+            }
+            return try LabelledSequences.load(path: path, options: options, normalization: stored?.normalization)
         }
-        guard dataset.windowCount(.train) > 0 else {
-            throw DataError(.emptyFile, file: path, problem: "holds no complete window of \(d.seqLen) steps",
-                            fix: "give at least seq_len (\(d.seqLen)) steps and the targets after them")
-        }
-        return dataset
     }
 }

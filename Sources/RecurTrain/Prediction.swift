@@ -8,6 +8,7 @@ import Foundation
 import RecurData
 import RecurEngine
 import RecurKernels
+import RecurParallel
 
 /// What `recur predict` writes: a CSV table and a summary of the whole file.
 public struct PredictionTable: Sendable {
@@ -111,5 +112,17 @@ extension Engine {
                                  window, (squared / Double(max(count, 1))).squareRoot())
             return PredictionTable(header: header, rows: rows, summary: summary, firstTarget: first)
         }
+    }
+}
+
+extension TrainedModel {
+    /// This model's predictions for every window of `split` of `dataset`, on one replica in this
+    /// process (rows in window order; micro-shards off, as they only matter for training).
+    public func predictionTable(_ dataset: any WindowedDataset, split: DataSplit = .train) throws -> PredictionTable {
+        var config = try experiment.engineConfig(for: dataset, threads: 1)
+        config.microShards = nil
+        let engine = try Engine(config, dataset: dataset, comm: SingleProcessCommunicator())
+        engine.setParameters(checkpoint.parameters)
+        return try engine.predictionTable(split)
     }
 }

@@ -101,8 +101,8 @@ struct Sweep: ParsableCommand {
     }
 
     private func sweep() throws {
-        let fromFile = try ExperimentConfig.load(path: experiment, overrides: overrides).sweepGrid ?? []
-        let entries = grid.isEmpty ? fromFile : grid
+        let base = try ExperimentConfig.load(path: experiment, overrides: overrides)
+        let entries = grid.isEmpty ? base.sweepGrid ?? [] : grid
         if entries.isEmpty {
             throw ValidationError("give at least one --grid KEY=[v1,v2,…], or list them under sweep.grid in \(experiment)")
         }
@@ -112,7 +112,6 @@ struct Sweep: ParsableCommand {
         }
         let combos = Sweep.combinations(axes)
         // Every run's experiment is read now, so a bad key or value stops the sweep before any run.
-        let base = try ExperimentConfig.load(path: experiment, overrides: overrides)
         for values in combos {
             _ = try ExperimentConfig.load(path: experiment, overrides: overrides + zip(axes, values).map { "\($0.key)=\($1)" })
         }

@@ -55,11 +55,7 @@ struct Eval: ParsableCommand {
 
     /// The first target's value after each window of the split, actual and predicted, in original units.
     func drawActualAgainstPredicted(_ trained: TrainedModel, _ dataset: any WindowedDataset, _ which: DataSplit, to path: String) throws {
-        var config = try trained.experiment.engineConfig(for: dataset, threads: 1)
-        config.microShards = nil
-        let engine = try Engine(config, dataset: dataset, comm: SingleProcessCommunicator())
-        engine.setParameters(trained.checkpoint.parameters)
-        guard let first = try engine.predictionTable(which).firstTarget else { return }
+        guard let first = try trained.predictionTable(dataset, split: which).firstTarget else { return }
         func points(_ v: [Double]) -> [(x: Double, y: Double)] { v.enumerated().map { (x: Double($0.offset + 1), y: $0.element) } }
         let chart = LineChart(title: "\(trained.experiment.name): \(first.name), \(which.rawValue) split", xLabel: "window",
                               yLabel: first.name,
@@ -122,11 +118,7 @@ struct Predict: ParsableCommand {
                 throw ValidationError("--input \(input) does not exist; give the path of a data file laid out like the training data")
             }
             let dataset = try experiment.loadPredictionDataset(path: input, stored: trained.manifest)
-            var config = try experiment.engineConfig(for: dataset, threads: 1)
-            config.microShards = nil
-            let engine = try Engine(config, dataset: dataset, comm: SingleProcessCommunicator())
-            engine.setParameters(trained.checkpoint.parameters)
-            let table = try engine.predictionTable()
+            let table = try trained.predictionTable(dataset)
             if let output {
                 try writeAtomically(Data(table.csv.utf8), to: URL(fileURLWithPath: output))
                 Console.error("recur: \(input): \(table.summary); written to \(output)\n")

@@ -12,6 +12,18 @@ final class UseCommandsTests: XCTestCase {
         (0..<400).map { "FIRST CITIZEN:\nWe are accounted poor citizens, the patricians good \($0).\n" }.joined(separator: "\n")
     }
 
+    /// Trains runs/sine: a forecaster of sineCSV(rows: 300) in s.csv, 10 steps in, 70/15/15 split.
+    func trainSine(in dir: URL, cell: String) throws {
+        try sineCSV(rows: 300).write(to: dir.appendingPathComponent("s.csv"), atomically: true, encoding: .utf8)
+        try """
+        experiment: {name: sine}
+        data: {kind: series, path: s.csv, columns: [value], seq_len: 10, split: {train: 0.7, validation: 0.15, test: 0.15}}
+        model: {cell: \(cell), hidden_size: 12}
+        training: {epochs: 8, batch_size: 16, optimizer: {kind: adam, lr: 0.01}}
+        """.write(to: dir.appendingPathComponent("sine.yaml"), atomically: true, encoding: .utf8)
+        XCTAssertEqual(try runRecur(["train", "sine.yaml", "--quiet"], in: dir).status, 0)
+    }
+
     func testEveryShippedConfig_RunsAShortSmokeRun() throws {
         let dir = try temporaryDirectory()
         try smallText().write(to: dir.appendingPathComponent("text.txt"), atomically: true, encoding: .utf8)
@@ -102,15 +114,8 @@ final class UseCommandsTests: XCTestCase {
         XCTAssertFalse(unknown.stderr.contains("split"), "a file read whole has no split to name: \(unknown.stderr)")
 
         // Series: predicted and actual in original units.
-        try sineCSV(rows: 300).write(to: dir.appendingPathComponent("s.csv"), atomically: true, encoding: .utf8)
         try sineCSV(rows: 40).write(to: dir.appendingPathComponent("s2.csv"), atomically: true, encoding: .utf8)
-        try """
-        experiment: {name: sine}
-        data: {kind: series, path: s.csv, columns: [value], seq_len: 10, split: {train: 0.7, validation: 0.15, test: 0.15}}
-        model: {cell: gru, hidden_size: 12}
-        training: {epochs: 8, batch_size: 16, optimizer: {kind: adam, lr: 0.01}}
-        """.write(to: dir.appendingPathComponent("s.yaml"), atomically: true, encoding: .utf8)
-        XCTAssertEqual(try runRecur(["train", "s.yaml", "--quiet"], in: dir).status, 0)
+        try trainSine(in: dir, cell: "gru")
         let series = try runRecur(["predict", "runs/sine", "--input", "s2.csv"], in: dir)
         XCTAssertEqual(series.status, 0, series.stderr)
         let lines = series.stdout.split(separator: "\n")
@@ -132,14 +137,7 @@ final class UseCommandsTests: XCTestCase {
 
     func testSeriesModel_EvalForecastAndPlot() throws {
         let dir = try temporaryDirectory()
-        try sineCSV(rows: 300).write(to: dir.appendingPathComponent("s.csv"), atomically: true, encoding: .utf8)
-        try """
-        experiment: {name: sine}
-        data: {kind: series, path: s.csv, columns: [value], seq_len: 10, split: {train: 0.7, validation: 0.15, test: 0.15}}
-        model: {cell: lstm, hidden_size: 12}
-        training: {epochs: 8, batch_size: 16, optimizer: {kind: adam, lr: 0.01}}
-        """.write(to: dir.appendingPathComponent("e.yaml"), atomically: true, encoding: .utf8)
-        XCTAssertEqual(try runRecur(["train", "e.yaml", "--quiet"], in: dir).status, 0)
+        try trainSine(in: dir, cell: "lstm")
         let eval = try runRecur(["eval", "runs/sine", "--json"], in: dir)
         XCTAssertEqual(eval.status, 0, eval.stderr)
         let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as? [String: Any])
