@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "RecurData", dependencies: ["RecurKernels"], swiftSettings: checked),
         .target(name: "RecurModel", dependencies: ["RecurKernels", "CKernels"], swiftSettings: checked),
         .target(name: "RecurOptim", dependencies: ["RecurKernels"], swiftSettings: checked),
-        .target(name: "RecurParallel", dependencies: ["CMPI", "RecurKernels"], swiftSettings: checked),
+        .target(name: "RecurParallel", dependencies: ["CMPI", "CKernels", "RecurKernels"], swiftSettings: checked),
         // The synchronized step: replicas, worker pool, thread sum, allreduce, clip, update,
         // and the start-up agreement (docs/ARCHITECTURE.md, "Modules and what they may import").
         .target(name: "RecurEngine",

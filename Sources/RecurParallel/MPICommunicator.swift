@@ -113,19 +113,25 @@ public final class MPICommunicator: Communicator, TransportSums, @unchecked Send
     // MARK: Transport
 
     public func send(_ buffer: UnsafeRawPointer, bytes: Int, to peer: Int, tag: Int32) {
-        check(MPI_Send(buffer, Int32(bytes), recur_mpi_byte(), Int32(peer), tag, world), "MPI_Send")
+        let rc = ExchangeDeadline.waiting(on: peer) { MPI_Send(buffer, Int32(bytes), recur_mpi_byte(), Int32(peer), tag, world) }
+        check(rc, "MPI_Send")
     }
 
     public func receive(_ buffer: UnsafeMutableRawPointer, bytes: Int, from peer: Int, tag: Int32) {
-        check(MPI_Recv(buffer, Int32(bytes), recur_mpi_byte(), Int32(peer), tag, world, recur_mpi_status_ignore()), "MPI_Recv")
+        let rc = ExchangeDeadline.waiting(on: peer) {
+            MPI_Recv(buffer, Int32(bytes), recur_mpi_byte(), Int32(peer), tag, world, recur_mpi_status_ignore())
+        }
+        check(rc, "MPI_Recv")
     }
 
     public func sendReceive(_ sendBuffer: UnsafeRawPointer, sendBytes: Int, to destination: Int,
                             _ receiveBuffer: UnsafeMutableRawPointer, receiveBytes: Int, from source: Int, tag: Int32) {
-        check(MPI_Sendrecv(sendBuffer, Int32(sendBytes), recur_mpi_byte(), Int32(destination), tag,
-                           receiveBuffer, Int32(receiveBytes), recur_mpi_byte(), Int32(source), tag, world,
-                           recur_mpi_status_ignore()),
-              "MPI_Sendrecv")
+        let rc = ExchangeDeadline.waiting(on: source) {
+            MPI_Sendrecv(sendBuffer, Int32(sendBytes), recur_mpi_byte(), Int32(destination), tag,
+                         receiveBuffer, Int32(receiveBytes), recur_mpi_byte(), Int32(source), tag, world,
+                         recur_mpi_status_ignore())
+        }
+        check(rc, "MPI_Sendrecv")
     }
 
     // MARK: Other collectives
@@ -134,7 +140,8 @@ public final class MPICommunicator: Communicator, TransportSums, @unchecked Send
         var start = 0
         while start < count {
             let n = min(Self.chunk, count - start)
-            check(MPI_Bcast(buffer + start, Int32(n), recur_mpi_float(), Int32(root), world), "MPI_Bcast")
+            check(ExchangeDeadline.waiting(on: root) { MPI_Bcast(buffer + start, Int32(n), recur_mpi_float(), Int32(root), world) },
+                  "MPI_Bcast")
             start += n
         }
     }
@@ -142,7 +149,8 @@ public final class MPICommunicator: Communicator, TransportSums, @unchecked Send
     public func broadcast(bytes: inout [UInt8], root: Int) {
         let n = bytes.count
         bytes.withUnsafeMutableBufferPointer { p in
-            check(MPI_Bcast(p.baseAddress, Int32(n), recur_mpi_byte(), Int32(root), world), "MPI_Bcast")
+            check(ExchangeDeadline.waiting(on: root) { MPI_Bcast(p.baseAddress, Int32(n), recur_mpi_byte(), Int32(root), world) },
+                  "MPI_Bcast")
         }
     }
 
@@ -151,14 +159,15 @@ public final class MPICommunicator: Communicator, TransportSums, @unchecked Send
         var all = [UInt64](repeating: 0, count: n * size)
         words.withUnsafeBufferPointer { mine in
             all.withUnsafeMutableBufferPointer { p in
-                check(MPI_Allgather(mine.baseAddress, Int32(n), recur_mpi_uint64(), p.baseAddress, Int32(n), recur_mpi_uint64(), world),
-                      "MPI_Allgather")
+                check(ExchangeDeadline.waiting(on: nil) {
+                    MPI_Allgather(mine.baseAddress, Int32(n), recur_mpi_uint64(), p.baseAddress, Int32(n), recur_mpi_uint64(), world)
+                }, "MPI_Allgather")
             }
         }
         return (0..<size).map { Array(all[($0 * n)..<(($0 + 1) * n)]) }
     }
 
-    public func barrier() { check(MPI_Barrier(world), "MPI_Barrier") }
+    public func barrier() { check(ExchangeDeadline.waiting(on: nil) { MPI_Barrier(world) }, "MPI_Barrier") }
 
     public func abort(code: Int32) -> Never {
         MPI_Abort(world, code)

@@ -125,6 +125,8 @@ public struct ParallelSection: Sendable, Equatable {
     public var deterministic: Bool
     /// Micro-shards per batch when deterministic.
     public var microShards: Int
+    /// Seconds one exchange between ranks may wait before the job ends (Note [Exchange deadline]).
+    public var exchangeTimeout: Double = 20
 }
 
 public struct OutputSection: Sendable, Equatable {

@@ -438,6 +438,10 @@ enum ExperimentSchema {
                                        applies: .always,
                                        doc: "with `deterministic`, fixed pieces each batch is cut into, whatever the layout (at most this many replicas get work)",
                                        value: { $0.parallel.microShards })
+    static let exchangeTimeout = SchemaKey(path: "parallel.exchange_timeout", type: T.double(atLeast: 1, atMost: 86400), default: .value(20.0),
+                                           applies: .always,
+                                           doc: "seconds one exchange between processes may wait for a peer before the job ends naming it (a lost host or link); raise it when ranks can be that far apart",
+                                           value: { $0.parallel.exchangeTimeout })
     static let outputDir = SchemaKey(path: "output.dir", type: T.string, default: .derived("`runs/<experiment.name>`", { "runs/\($0.name)" }),
                                      applies: .always, doc: "run directory", value: { $0.output.dir })
 
@@ -456,7 +460,7 @@ enum ExperimentSchema {
         alpha, centered, lrDecay, initialAccumulator, scheduleKind, stepSize, gamma, warmupSteps, totalSteps, minLR,
         factor, patience, cooldown, threshold, earlyPatience, earlyMinDelta, earlyMetric,
         clipNorm, clipValue, logEvery, evalEvery, checkpointEvery, keepCheckpoints, onNonFinite, maxConsecutiveSkips,
-        threads, bucketSize, deterministic, microShards, outputDir, sweepGrid,
+        threads, bucketSize, deterministic, microShards, exchangeTimeout, outputDir, sweepGrid,
     ]
 
     /// Every key path and every section above one (`data`, `data.split`, …).

@@ -107,6 +107,7 @@ public final class TrainingRun {
                 let batches = (u * k)..<min((u + 1) * k, plan.stepsPerEpoch)
                 try drill?.check(nextStep: step + 1, rank: engine.comm.rank)
                 let lr = plateau.map { Float($0.learningRate) } ?? schedule.learningRate(baseLR: Float(c.optimizer.lr), step: step)
+                ExchangeDeadline.setStep(step + 1)
                 let started = MonotonicClock.seconds()
                 let r = engine.step(order, batches: batches, learningRate: lr, stepIndex: step, stopRequested: StopRequest.signal != nil)
                 let seconds = MonotonicClock.seconds() - started

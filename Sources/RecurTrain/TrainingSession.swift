@@ -183,7 +183,13 @@ public final class TrainingSession {
     private func saveCheckpoint(step: Int, epoch: Int) throws {
         let stateful = run.plan.isStateful
         let hidden = stateful ? engine.carriedState(cell: false) : nil, cell = stateful ? engine.carriedState(cell: true) : nil
-        guard comm.rank == 0 else { return }
+        if comm.rank == 0 { try writeCheckpoint(step: step, epoch: epoch, hidden: hidden, cell: cell) }
+        // The other ranks wait for rank 0's writing here, under a longer deadline than a
+        // step's exchange (Note [Exchange deadline]).
+        if comm.size > 1 { ExchangeDeadline.allowingPause { comm.barrier() } }
+    }
+
+    private func writeCheckpoint(step: Int, epoch: Int, hidden: [Float]?, cell: [Float]?) throws {
         let net = engine.network
         let name = Checkpoint.directoryName(step: step)
         if let v = lastMonitored, v.isFinite, best == nil || v < best!.loss { best = (v, name) }
@@ -235,6 +241,8 @@ public final class TrainingSession {
         }
         run.onEvent = { [unowned self] e in self.record(e) }
         run.onCheckpoint = { [unowned self] step, epoch in try self.saveCheckpoint(step: step, epoch: epoch) }
+        ExchangeDeadline.start(seconds: config.parallel.exchangeTimeout, comm: comm,
+                               resumeHint: "continue from the last checkpoint with: recur train --resume \(runDirectory.relativePath)")
         do {
             try run.run()
         } catch let stop as StoppedBySignal {

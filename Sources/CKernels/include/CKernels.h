@@ -106,6 +106,21 @@ void recur_gemm_packed(long M, long N, long K, const float *A, long lda, const f
 /// the parent is no longer `expected_parent` (it died first), or -1 when prctl failed.
 int recur_signal_when_parent_dies(int sig, int expected_parent);
 
+/// Exit status of a process whose exchange deadline passed (Note [Exchange deadline]).
+#define RECUR_EXCHANGE_TIMEOUT_STATUS 75
+/// Starts the exchange-deadline thread once per process: a wait armed longer than `seconds`
+/// prints which rank and host it waited on and ends the process with
+/// RECUR_EXCHANGE_TIMEOUT_STATUS. `rank_hosts` holds every rank's host name. 0, or -1.
+int recur_deadline_start(double seconds, int rank, const char *host, int rank_count, const char *const *rank_hosts,
+                         const char *resume_hint);
+/// A blocking wait on `peer` (-1: on several ranks) begins / ends.
+void recur_deadline_arm(int peer);
+void recur_deadline_disarm(void);
+/// The training step named in the message.
+void recur_deadline_set_step(long step);
+/// The next waits may take `factor` times the deadline (1 restores it).
+void recur_deadline_scale(double factor);
+
 #ifdef __cplusplus
 }
 #endif
