@@ -4,11 +4,15 @@
 // that is identical everywhere. One process with one thread is the same code with sizes 1.
 // The epoch loop, logging and checkpoints live in RecurTrain and use this API only.
 
+import CKernels
 import RecurData
 import RecurKernels
 import RecurModel
 import RecurOptim
 import RecurParallel
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What one synchronized step or evaluation produced, reduced over all replicas and ranks.
 public struct StepResult: Sendable {
@@ -70,6 +74,23 @@ public final class Engine {
     private var totals = [Double](repeating: 0, count: 4)
     /// Whether the start-up agreement passed (Note [Agree, then broadcast]).
     private(set) var agreed: Bool
+    /// Per replica (one cache line apart), how many gradient groups its backward has finished
+    /// in an overlapped step (Note [Overlapped exchange]); written by its worker, read here.
+    let progress: UnsafeMutablePointer<Int>
+    static let progressStride = 16
+    let progressLock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    let progressChanged = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    /// Gradient groups (`allreduce.bucketsByGroup.count`).
+    let gradientGroups: Int
+    /// Whether training steps exchange gradients while backward runs (Note [Overlapped exchange]).
+    public var overlapsExchange: Bool {
+        config.overlap && micro == nil && comm.size > 1 && comm.exchangesWhileComputing
+            && network.parameterCount >= Self.smallestOverlappedModel
+    }
+    /// Models with fewer parameters never overlap: their exchange is a few latencies, and
+    /// handing the step to the workers costs more than it hides (ts-gru, 22k parameters, 2
+    /// processes on 2 cores: 0.90 ms a step after backward, 1.53 ms overlapped).
+    public static let smallestOverlappedModel = 1 << 18
     /// Phase times of the last `step`.
     public private(set) var lastStepPhases = StepPhases()
     /// When on (and there are several ranks), each step meets at a barrier before the allreduce,
@@ -104,10 +125,30 @@ public final class Engine {
         threadSum = GradientThreadSum(plan == nil ? built.map(\.gradients) : [built.first?.gradients ?? FloatBuffer(count: network.parameterCount)],
                                       threads: config.threads)
         fixedPoint = plan.map { FixedPointSum(built.map(\.gradients), count: network.parameterCount, threads: config.threads, shards: $0.shards) }
-        allreduce = GradientAllreduce(bucketSize: config.bucketSize)
+        allreduce = GradientAllreduce(bucketSize: config.bucketSize, count: network.parameterCount,
+                                      groups: network.gradientMilestones)
+        gradientGroups = allreduce.bucketsByGroup.count
+        pthread_mutex_init(progressLock, nil)
+        pthread_cond_init(progressChanged, nil)
+        progress = .allocate(capacity: Self.progressStride * max(replicaCount, 1))
+        progress.initialize(repeating: 0, count: Self.progressStride * max(replicaCount, 1))
         agreed = comm.size == 1
         slots = [Double](repeating: 0, count: 3 * (plan?.shards ?? 0) + 1)
         BLAS.useSingleThread()
+    }
+
+    deinit {
+        progress.deallocate()
+        pthread_cond_destroy(progressChanged); progressChanged.deallocate()
+        pthread_mutex_destroy(progressLock); progressLock.deallocate()
+    }
+
+    /// A replica's worker: `groups` gradient groups of its backward are final.
+    func publishProgress(_ slot: UnsafeMutablePointer<Int>, _ groups: Int) {
+        pthread_mutex_lock(progressLock)
+        slot.pointee = groups
+        pthread_cond_signal(progressChanged)
+        pthread_mutex_unlock(progressLock)
     }
 
     /// Refuses a run that would allocate more than this process can get, before allocating
@@ -177,14 +218,28 @@ public final class Engine {
         var clock = PhaseClock()
         let dropoutSeed = config.model.dropout > 0 ? config.seed &+ UInt64(stepIndex) &* 0x9E37_79B9 : nil
         let normalizer = Double(batches.reduce(0) { $0 + order.plan.targetCount(step: $1) })
+        let overlapped = overlapsExchange
         for b in batches {
+            if overlapped && b == batches.upperBound - 1 { break }
             runReplicas(order, step: b, split: .train, train: true, dropoutSeed: dropoutSeed, stateful: order.plan.isStateful,
                         normalizer: normalizer, accumulate: b != batches.lowerBound)
         }
-        let local = localSums()
-        lastStepPhases.replicas = clock.lap()
         let grads: FloatBuffer
-        if let micro, let fixedPoint {
+        if overlapped {
+            // Note [Overlapped exchange]: the last batch's backward runs on the workers while
+            // this thread sums and exchanges each group of gradients as it is finished.
+            let b = batches.upperBound - 1
+            region = ReplicaRegion(order: order, step: b, split: .train, train: true, dropoutSeed: dropoutSeed,
+                                   stateful: order.plan.isStateful, normalizer: Float(normalizer),
+                                   accumulate: b != batches.lowerBound, reportsProgress: true)
+            exchangeWhileComputing(clock: &clock)
+            grads = replicas[0].gradients
+            let local = localSums()
+            totals[0] = local.loss; totals[1] = Double(local.correct); totals[2] = Double(local.count)
+            totals[3] = stopRequested ? 1 : 0
+            comm.allreduceSum(&totals)
+        } else if let micro, let fixedPoint {
+            lastStepPhases.replicas = clock.lap()
             // Note [Layout-invariant steps]: exact integer sums over threads and ranks.
             fixedPoint.prepare(over: comm)
             fixedPoint.convertAndSum()
@@ -196,6 +251,8 @@ public final class Engine {
             grads = fixedPoint.output
             foldSlots(micro, stopRequested: stopRequested)
         } else {
+            let local = localSums()
+            lastStepPhases.replicas = clock.lap()
             threadSum.run()                                   // fixed-order sum into replica 0
             lastStepPhases.threadReduction = clock.lap()
             lastStepPhases.rankWait = 0
@@ -204,7 +261,7 @@ public final class Engine {
                 lastStepPhases.rankWait = clock.lap()
             }
             grads = replicas[0].gradients
-            allreduce.reduce(grads, over: comm)               // buckets, same order on every rank
+            allreduce.reduce(grads, over: comm)               // buckets, same order on every rank (as overlapped)
             totals[0] = local.loss; totals[1] = Double(local.correct); totals[2] = Double(local.count)
             totals[3] = stopRequested ? 1 : 0
             comm.allreduceSum(&totals)
@@ -225,6 +282,54 @@ public final class Engine {
         var checked = result
         checked.parametersFinite = Vec.sumOfSquares(parameters.base, count: parameters.count).isFinite
         return checked
+    }
+
+    // Note [Overlapped exchange]
+    // Backward finishes the gradients top down: the head first, then per layer its hidden side
+    // (W_hh, b_hh, after the time loop) and its input side (W_ih, b_ih, and the embedding under
+    // layer 0, after the weight-gradient GEMM and before dX), as
+    // RecurrentNetwork.gradientMilestones lists them. The buckets of GradientAllreduce are cut
+    // from these groups in this order, in every step, so a step that exchanges each group as
+    // soon as every replica has finished it reduces the same buckets in the same order as one
+    // that waits for the whole backward: same bits, on every rank (parallel.overlap only
+    // changes timing; a test holds it). In an overlapped step (several processes, not
+    // deterministic) every replica runs on a worker, and the main thread — the only one that
+    // calls MPI — sleeps on a condition variable until a group is final, sums it over the
+    // replicas in replica order and exchanges it; its waits inside the exchange sleep between
+    // MPI progress tests (10 µs doubling to 100 µs) instead of polling at full speed, since
+    // the cores belong to the replicas. Polling for groups instead of sleeping cost 20% of a
+    // char-lstm step on 2 cores. What is left exposed is the last groups' exchange (layer 0
+    // and the embedding) and the loss sums. The deterministic path (Note [Layout-invariant
+    // steps]) converts and exchanges after backward and does not overlap, nor do models under
+    // `smallestOverlappedModel` parameters, whose exchange is mostly latency.
+
+    /// Runs the replicas of `region` on the workers and, on this thread, as each gradient group
+    /// is finished by every replica: sums it over the replicas (in replica order, as
+    /// GradientThreadSum) and exchanges its buckets. Times: `replicas` until the last group is
+    /// finished, `allreduce` the exchange left after it (the exposed part).
+    private func exchangeWhileComputing(clock: inout PhaseClock) {
+        let n = replicas.count, groups = allreduce.bucketsByGroup, stride = Self.progressStride
+        for i in 0..<n { progress[i * stride] = 0 }
+        comm.waitBySleeping(true)
+        defer { comm.waitBySleeping(false) }
+        WorkerPool.start(threads, context: Unmanaged.passUnretained(self).toOpaque(), Self.replicaTask)
+        for g in groups.indices {
+            // Sleep until every replica has finished group g (polling would take the core from them).
+            pthread_mutex_lock(progressLock)
+            while (0..<n).contains(where: { progress[$0 * stride] <= g }) { pthread_cond_wait(progressChanged, progressLock) }
+            pthread_mutex_unlock(progressLock)
+            if g == groups.count - 1 {
+                lastStepPhases.replicas = clock.lap()
+                lastStepPhases.threadReduction = 0
+                lastStepPhases.rankWait = 0
+            }
+            let sum = replicas[0].gradients.base
+            for r in groups[g] {
+                for k in 1..<max(n, 1) { Vec.add(replicas[k].gradients.base + r.lowerBound, into: sum + r.lowerBound, count: r.count) }
+            }
+            allreduce.reduce(replicas[0].gradients, group: g, over: comm)
+        }
+        WorkerPool.finish()
     }
 
     func setTotals(loss: Double, correct: Double, count: Double, stop: Double) {
@@ -278,6 +383,8 @@ public final class Engine {
         var stateful: Bool
         var normalizer: Float
         var accumulate = false
+        /// Replicas publish each finished gradient group in `progress` (overlapped steps).
+        var reportsProgress = false
     }
 
     private static let replicaTask: ReplicaTask = { context, t in
@@ -295,9 +402,13 @@ public final class Engine {
             return
         }
         let windows = r.order.windows(step: r.step, shard: engine.shard(t))
+        let mine = engine.progress + t * progressStride
         engine.replicas[t].run(parameters: UnsafePointer(engine.parameters.base), dataset: engine.dataset, split: r.split,
                                windows: windows, normalizer: r.normalizer, train: r.train, dropoutSeed: r.dropoutSeed,
-                               firstSequence: windows.positions.lowerBound, stateful: r.stateful, accumulate: r.accumulate)
+                               firstSequence: windows.positions.lowerBound, stateful: r.stateful, accumulate: r.accumulate,
+                               finished: { m in if r.reportsProgress { engine.publishProgress(mine, m + 1) } })
+        // A replica with no windows finishes nothing itself.
+        if r.reportsProgress { engine.publishProgress(mine, engine.gradientGroups) }
     }
 
     /// Replica `thread`'s coordinates in the job.

@@ -25,6 +25,9 @@ public struct EngineConfig: Sendable, Equatable {
     /// Layout-invariant steps over this many fixed micro-shards of every batch, or nil for the
     /// faster steps whose rounding depends on the layout (Note [Layout-invariant steps]).
     public var microShards: Int?
+    /// Exchange each group of gradients while backward computes the rest (Note [Overlapped
+    /// exchange]); off, every exchange waits for the whole backward. Same bits either way.
+    public var overlap = true
 
     public init(model: ModelConfig, batchSize: Int, optimizer: OptimizerConfig, clipNorm: Double? = nil,
                 clipValue: Double? = nil, threads: Int, bucketSize: Int, seed: UInt64, microShards: Int? = nil) {

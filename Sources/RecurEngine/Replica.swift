@@ -42,7 +42,7 @@ final class Replica: @unchecked Sendable {
     ///   - stateful: start from, and keep, the carried state (slot 0 when training, 1 when not).
     func run(parameters: UnsafePointer<Float>, dataset: some WindowedDataset, split: DataSplit,
              windows: WindowList, normalizer: Float, train: Bool, dropoutSeed: UInt64?,
-             firstSequence: Int, stateful: Bool, accumulate: Bool = false) {
+             firstSequence: Int, stateful: Bool, accumulate: Bool = false, finished: (Int) -> Void = { _ in }) {
         if !accumulate {
             gradients.zero()
             sums = LossSums()
@@ -66,6 +66,6 @@ final class Replica: @unchecked Sendable {
             Vec.copy(workspace.finalHidden, carriedHidden[slot].base, count: n)
             if let fc = workspace.finalCell { Vec.copy(fc, carriedCell[slot].base, count: n) }
         }
-        if train { workspace.backward(parameters: parameters, gradients: gradients.base) }
+        if train { workspace.backward(parameters: parameters, gradients: gradients.base, finished: finished) }
     }
 }

@@ -32,6 +32,16 @@ extension WorkerPool {
         context.assumingMemoryBound(to: ((Int) -> Void).self).pointee(k)
     }
 
+    /// Starts `task(context, k)` for k in 0..<count, every one on a worker (k on worker k + 1),
+    /// and returns at once, leaving the calling thread free (to exchange gradients while the
+    /// replicas compute: Note [Overlapped exchange]). `finish()` waits for them.
+    public static func start(_ count: Int, context: UnsafeMutableRawPointer, _ task: ReplicaTask) {
+        shared.publish(count, context: context, task, callerRuns: false)
+    }
+
+    /// Waits until every task of the job `start` began has returned.
+    public static func finish() { shared.waitForJob() }
+
     /// The allocation-free form the training step uses: `task(context, k)` for every replica.
     /// A C function and a context pointer are stored as they are, where a closure's context
     /// would be boxed on the heap for every call.
@@ -94,6 +104,8 @@ public final class WorkerPool: @unchecked Sendable {
     private var task: ReplicaTask?
     private var taskContext: UnsafeMutableRawPointer?
     private var taskCount = 0
+    /// Worker w runs task w − workerOffset (1 when the caller runs no task).
+    private var workerOffset = 0
     private var pending = 0
     private var workers = 0
     /// One serial queue per worker (Note [Workers from Dispatch]).
@@ -106,16 +118,28 @@ public final class WorkerPool: @unchecked Sendable {
     }
 
     func run(_ count: Int, context: UnsafeMutableRawPointer, _ task: ReplicaTask) {
+        publish(count, context: context, task, callerRuns: true)
+        task(context, 0)
+        waitForJob()
+    }
+
+    /// Publishes a job: tasks 1..<count on workers 1…, task 0 left to the caller; or, without
+    /// `callerRuns`, task k on worker k + 1 for every k.
+    func publish(_ count: Int, context: UnsafeMutableRawPointer, _ task: ReplicaTask, callerRuns: Bool) {
         pthread_mutex_lock(mutex)
-        while workers < count - 1 { startWorker(index: workers + 1); workers += 1 }
+        let needed = callerRuns ? count - 1 : count
+        while workers < needed { startWorker(index: workers + 1); workers += 1 }
         self.task = task
         taskContext = context
         taskCount = count
-        pending = count - 1
+        workerOffset = callerRuns ? 0 : 1
+        pending = needed
         generation &+= 1
         pthread_cond_broadcast(wake)
         pthread_mutex_unlock(mutex)
-        task(context, 0)
+    }
+
+    func waitForJob() {
         pthread_mutex_lock(mutex)
         while pending > 0 { pthread_cond_wait(done, mutex) }
         self.task = nil
@@ -143,10 +167,11 @@ public final class WorkerPool: @unchecked Sendable {
         while true {
             while generation == seen { pthread_cond_wait(wake, mutex) }
             seen = generation
-            guard index < taskCount else { continue }
+            let k = index - workerOffset
+            guard k >= 0, k < taskCount, k > 0 || workerOffset == 1 else { continue }
             guard let task, let context = taskContext else { continue }
             pthread_mutex_unlock(mutex)
-            task(context, index)
+            task(context, k)
             pthread_mutex_lock(mutex)
             pending -= 1
             if pending == 0 { pthread_cond_signal(done) }

@@ -235,7 +235,10 @@ public final class NetworkWorkspace: @unchecked Sendable {
 
     /// Backward through time from the loss's gradient; gradients ACCUMULATE (+=) into
     /// `gradients` (layout of `network.layout`). Uses what the last `forward` stored.
-    public func backward(parameters params: UnsafePointer<Float>, gradients grads: UnsafeMutablePointer<Float>) {
+    /// - Parameter finished: called with m when the gradients of `network.gradientMilestones[m]`
+    ///   are final (Note [Overlapped exchange]), in increasing m, on this thread.
+    public func backward(parameters params: UnsafePointer<Float>, gradients grads: UnsafeMutablePointer<Float>,
+                         finished: (Int) -> Void = { _ in }) {
         guard let input else { preconditionFailure("backward before forward") }
         let c = network.config, H = c.hiddenSize, GH = cell.gateCount * H
         let rows = T * b
@@ -248,6 +251,7 @@ public final class NetworkWorkspace: @unchecked Sendable {
             Vec.zero(dY, count: (T - 1) * b * H)
             head.backward(params: params, grads: grads, y: headInput, dY: dY + (T - 1) * b * H)
         }
+        finished(0)
 
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
             let lo = network.layers[l]
@@ -265,15 +269,19 @@ public final class NetworkWorkspace: @unchecked Sendable {
                 if hiddenSums { recur_add_column_sums(dHG + t * b * GH, b, GH, GH, sumH) }
                 if l == 0 { encoder.accumulateStep(t, b: b, dG: dG, input: input) }
             }
+            let milestone = 1 + 2 * (c.layers - 1 - l)
+            finished(milestone)
             // Input side: db_ih += Σ dG; dW_ih += dGᵀ · X; dX = dG · W_ih (above layer 0)
             Vec.add(sumX, into: grads + lo.bIH, count: GH)
             if l == 0 {
                 encoder.finishBackward(params: params, grads: grads, dG: dG, input: input, rows: rows)
+                finished(milestone + 1)
                 continue
             }
             let I = lo.inputSize
             BLAS.gemm(.transposed, .none, m: GH, n: I, k: rows, a: dG, lda: GH, b: layerInput(l), ldb: I,
                       beta: 1, c: grads + lo.wIH, ldc: I)
+            finished(milestone + 1)
             BLAS.gemm(.none, .none, m: rows, n: I, k: GH, a: dG, lda: GH, b: params + lo.wIH, ldb: I,
                       beta: 0, c: dNext, ldc: I)
             if dropoutActive {

@@ -46,6 +46,24 @@ public struct RecurrentNetwork: Sendable, Equatable {
 
     public var parameterCount: Int { layout.totalCount }
 
+    /// The parameter ranges whose gradients backward finishes, in the order it finishes them
+    /// (Note [Overlapped exchange]): the head; then, from the top layer down, each layer's
+    /// hidden side (W_hh, b_hh) after its time loop and its input side (W_ih, b_ih, and the
+    /// embedding with layer 0) after its weight-gradient GEMM. NetworkWorkspace.backward
+    /// reports milestone m when group m is final. Every parameter is in exactly one group.
+    public var gradientMilestones: [[Range<Int>]] {
+        let GH = config.cell.gateCount * config.hiddenSize, H = config.hiddenSize
+        var groups: [[Range<Int>]] = [[headWeight..<layout.totalCount]]
+        for l in stride(from: layers.count - 1, through: 0, by: -1) {
+            let lo = layers[l]
+            groups.append([lo.wHH..<(lo.wHH + GH * H), lo.bHH..<(lo.bHH + GH)])
+            var input = [lo.wIH..<(lo.wIH + GH * lo.inputSize), lo.bIH..<(lo.bIH + GH)]
+            if l == 0, let e = embedding { input.append(e..<(e + config.vocabularySize * config.embeddingSize)) }
+            groups.append(input)
+        }
+        return groups
+    }
+
     /// Fills `parameters` as PyTorch initialises the equivalent modules: embeddings N(0, 1);
     /// recurrent weights and biases U(−1/√H, 1/√H); the head as nn.Linear (U(−1/√H, 1/√H) for
     /// weight and bias). With `forgetBias`, an LSTM's b_ih forget slice is 1 and b_hh's is 0.

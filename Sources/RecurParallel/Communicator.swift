@@ -27,6 +27,17 @@ public protocol Communicator: AnyObject {
     func barrier()
     /// Ends the whole job with `code` after printing nothing more; never returns.
     func abort(code: Int32) -> Never
+    /// While on, waits inside exchanges sleep between progress tests instead of polling at full
+    /// speed, leaving the cores to replicas computing meanwhile (Note [Overlapped exchange]).
+    func waitBySleeping(_ on: Bool)
+    /// Whether its exchanges may run while this process's replicas compute on the worker pool
+    /// (one rank per process: ranks on threads share the pool).
+    var exchangesWhileComputing: Bool { get }
+}
+
+extension Communicator {
+    public func waitBySleeping(_ on: Bool) {}
+    public var exchangesWhileComputing: Bool { false }
 }
 
 extension Communicator {

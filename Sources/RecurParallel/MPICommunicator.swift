@@ -108,16 +108,38 @@ public final class MPICommunicator: Communicator, TransportSums, @unchecked Send
     private static let chunk = 1 << 30
     public private(set) lazy var sums = SumAlgorithms(self)
     private static let warmTag: Int32 = 7400
+    /// The longest sleep between progress tests while waiting politely (ns).
+    static let longestNap = 100_000
 
 
     // MARK: Transport
 
+    /// Whether blocking calls wait by sleeping between tests (Note [Overlapped exchange]).
+    private var sleepsWhileWaiting = false
+
+    public func waitBySleeping(_ on: Bool) { sleepsWhileWaiting = on }
+    public var exchangesWhileComputing: Bool { true }
+
     public func send(_ buffer: UnsafeRawPointer, bytes: Int, to peer: Int, tag: Int32) {
+        if sleepsWhileWaiting {
+            var request: MPI_Request? = nil
+            check(MPI_Isend(buffer, Int32(bytes), recur_mpi_byte(), Int32(peer), tag, world, &request), "MPI_Isend")
+            var none: MPI_Request? = nil
+            ExchangeDeadline.waiting(on: peer) { complete(&request, &none, both: false) }
+            return
+        }
         let rc = ExchangeDeadline.waiting(on: peer) { MPI_Send(buffer, Int32(bytes), recur_mpi_byte(), Int32(peer), tag, world) }
         check(rc, "MPI_Send")
     }
 
     public func receive(_ buffer: UnsafeMutableRawPointer, bytes: Int, from peer: Int, tag: Int32) {
+        if sleepsWhileWaiting {
+            var request: MPI_Request? = nil
+            check(MPI_Irecv(buffer, Int32(bytes), recur_mpi_byte(), Int32(peer), tag, world, &request), "MPI_Irecv")
+            var none: MPI_Request? = nil
+            ExchangeDeadline.waiting(on: peer) { complete(&request, &none, both: false) }
+            return
+        }
         let rc = ExchangeDeadline.waiting(on: peer) {
             MPI_Recv(buffer, Int32(bytes), recur_mpi_byte(), Int32(peer), tag, world, recur_mpi_status_ignore())
         }
@@ -126,12 +148,38 @@ public final class MPICommunicator: Communicator, TransportSums, @unchecked Send
 
     public func sendReceive(_ sendBuffer: UnsafeRawPointer, sendBytes: Int, to destination: Int,
                             _ receiveBuffer: UnsafeMutableRawPointer, receiveBytes: Int, from source: Int, tag: Int32) {
+        if sleepsWhileWaiting {
+            var receiving: MPI_Request? = nil, sending: MPI_Request? = nil
+            check(MPI_Irecv(receiveBuffer, Int32(receiveBytes), recur_mpi_byte(), Int32(source), tag, world, &receiving), "MPI_Irecv")
+            check(MPI_Isend(sendBuffer, Int32(sendBytes), recur_mpi_byte(), Int32(destination), tag, world, &sending), "MPI_Isend")
+            ExchangeDeadline.waiting(on: source) { complete(&receiving, &sending, both: true) }
+            return
+        }
         let rc = ExchangeDeadline.waiting(on: source) {
             MPI_Sendrecv(sendBuffer, Int32(sendBytes), recur_mpi_byte(), Int32(destination), tag,
                          receiveBuffer, Int32(receiveBytes), recur_mpi_byte(), Int32(source), tag, world,
                          recur_mpi_status_ignore())
         }
         check(rc, "MPI_Sendrecv")
+    }
+
+    /// Tests `first` (and `second`) until complete, sleeping 20 µs between tests after a short
+    /// spin: MPI progresses the transfer inside each test, and the core stays with the
+    /// replicas computing meanwhile (a blocking call would poll it at full speed).
+    private func complete(_ first: inout MPI_Request?, _ second: inout MPI_Request?, both: Bool) {
+        var a: Int32 = 0, b: Int32 = both ? 0 : 1
+        var tests = 0, nap = 10_000
+        while true {
+            if a == 0 { check(MPI_Test(&first, &a, recur_mpi_status_ignore()), "MPI_Test") }
+            if b == 0 { check(MPI_Test(&second, &b, recur_mpi_status_ignore()), "MPI_Test") }
+            if a != 0 && b != 0 { return }
+            tests += 1
+            if tests > 20 {
+                var pause = timespec(tv_sec: 0, tv_nsec: nap)
+                nanosleep(&pause, nil)
+                nap = min(2 * nap, Self.longestNap)
+            }
+        }
     }
 
     // MARK: Other collectives

@@ -119,6 +119,9 @@ public struct BenchResult: Codable, Sendable {
     public var threads: Int
     public var processes: Int
     public var steps: Int
+    /// Whether gradients were exchanged while backward ran (Note [Overlapped exchange]); then
+    /// `allreduceShare` is the exposed exchange, after backward, rank wait included.
+    public var overlap: Bool
     /// Median seconds per synchronized step, and the fastest and slowest step.
     public var stepSeconds: Double
     public var stepSecondsMin: Double
@@ -205,7 +208,8 @@ public enum Benchmark {
     ///   - allocationCount: the process's allocation calls so far, or nil where not countable.
     /// - Throws: `ConfigError` when the global batch cannot feed every replica.
     public static func run(_ workload: BenchWorkload, threads: Int, steps: Int, warmup: Int, comm: Communicator,
-                           peak: GemmPeak, allocationCount: (() -> UInt64)?, microShards: Int? = nil) throws -> BenchResult {
+                           peak: GemmPeak, allocationCount: (() -> UInt64)?, microShards: Int? = nil,
+                           overlap: Bool = true) throws -> BenchResult {
         precondition(steps >= 1 && warmup >= 0 && threads >= 1, "Benchmark.run: bad counts")
         if comm.size * threads > workload.batchSize {
             throw ConfigError(file: "<bench \(workload.name)>", line: nil, key: "training.batch_size",
@@ -214,7 +218,9 @@ public enum Benchmark {
         ProcessMemory.resetPeak()
         let config = try workload.experiment(microShards: microShards)
         let dataset = workload.dataset()
-        let engine = try Engine(config.engineConfig(for: dataset, threads: threads), dataset: dataset, comm: comm)
+        var engineConfig = config.engineConfig(for: dataset, threads: threads)
+        engineConfig.overlap = overlap
+        let engine = try Engine(engineConfig, dataset: dataset, comm: comm)
         try engine.agree(on: [])
         engine.broadcastInitialState()
         engine.separatesRankWait = true
@@ -250,6 +256,7 @@ public enum Benchmark {
         let gflops = workload.flopsPerStep / median / 1e9
         return BenchResult(
             workload: workload.name, threads: threads, processes: comm.size, steps: steps,
+            overlap: engine.overlapsExchange,
             stepSeconds: median, stepSecondsMin: sorted.first!, stepSecondsMax: sorted.last!,
             sequencesPerSecond: Double(workload.batchSize) / median,
             tokensPerSecond: Double(workload.batchSize * workload.seqLen) / median,

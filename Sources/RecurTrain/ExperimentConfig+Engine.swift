@@ -20,10 +20,12 @@ extension ExperimentConfig {
 
     /// The engine's configuration for `dataset` with `threads` replicas in this process.
     public func engineConfig(for dataset: any WindowedDataset, threads: Int) -> EngineConfig {
-        EngineConfig(model: modelConfig(for: dataset), batchSize: training.batchSize, optimizer: training.optimizer,
-                     clipNorm: training.clipNorm, clipValue: training.clipValue, threads: threads,
-                     bucketSize: parallel.bucketSize, seed: seed,
-                     microShards: parallel.deterministic ? parallel.microShards : nil)
+        var c = EngineConfig(model: modelConfig(for: dataset), batchSize: training.batchSize, optimizer: training.optimizer,
+                             clipNorm: training.clipNorm, clipValue: training.clipValue, threads: threads,
+                             bucketSize: parallel.bucketSize, seed: seed,
+                             microShards: parallel.deterministic ? parallel.microShards : nil)
+        c.overlap = parallel.overlap
+        return c
     }
 }
 

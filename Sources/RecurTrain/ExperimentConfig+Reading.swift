@@ -174,7 +174,7 @@ extension ExperimentConfig {
         // MARK: parallel, output
         let parallel = ParallelSection(threads: try opt(K.threads), bucketSize: try v(K.bucketSize),
                                        deterministic: try v(K.deterministic), microShards: try v(K.microShards),
-                                       exchangeTimeout: try v(K.exchangeTimeout))
+                                       exchangeTimeout: try v(K.exchangeTimeout), overlap: try v(K.overlap))
         let output = OutputSection(dir: try v(K.outputDir))
         if output.dir.isEmpty {
             throw s.error(K.outputDir.path, "must not be empty: give a directory such as runs/\(name), or leave the key out for that default")

@@ -127,6 +127,8 @@ public struct ParallelSection: Sendable, Equatable {
     public var microShards: Int
     /// Seconds one exchange between ranks may wait before the job ends (Note [Exchange deadline]).
     public var exchangeTimeout: Double = 20
+    /// Exchange gradients while backward runs (Note [Overlapped exchange]).
+    public var overlap = true
 }
 
 public struct OutputSection: Sendable, Equatable {

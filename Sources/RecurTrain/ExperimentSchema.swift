@@ -442,6 +442,9 @@ enum ExperimentSchema {
                                            applies: .always,
                                            doc: "seconds one exchange between processes may wait for a peer before the job ends naming it (a lost host or link); raise it when ranks can be that far apart",
                                            value: { $0.parallel.exchangeTimeout })
+    static let overlap = SchemaKey(path: "parallel.overlap", type: T.bool, default: .value(true), applies: .always,
+                                   doc: "exchange each layer's gradients between processes while backward computes the layers below, for models of at least 262144 parameters (same bits either way; not with `deterministic`)",
+                                   value: { $0.parallel.overlap })
     static let outputDir = SchemaKey(path: "output.dir", type: T.string, default: .derived("`runs/<experiment.name>`", { "runs/\($0.name)" }),
                                      applies: .always, doc: "run directory", value: { $0.output.dir })
 
@@ -460,7 +463,7 @@ enum ExperimentSchema {
         alpha, centered, lrDecay, initialAccumulator, scheduleKind, stepSize, gamma, warmupSteps, totalSteps, minLR,
         factor, patience, cooldown, threshold, earlyPatience, earlyMinDelta, earlyMetric,
         clipNorm, clipValue, logEvery, evalEvery, checkpointEvery, keepCheckpoints, onNonFinite, maxConsecutiveSkips,
-        threads, bucketSize, deterministic, microShards, exchangeTimeout, outputDir, sweepGrid,
+        threads, bucketSize, deterministic, microShards, exchangeTimeout, overlap, outputDir, sweepGrid,
     ]
 
     /// Every key path and every section above one (`data`, `data.split`, …).

@@ -234,7 +234,8 @@ public final class TrainingSession {
                             "model": "\(m.cell.rawValue) \(m.hiddenSize)×\(m.layers), \(engine.network.parameterCount) parameters",
                             "data": "\(engine.dataset.windowCount(.train)) training windows, \(run.totalSteps) steps",
                             "layout": "\(comm.size) process\(comm.size == 1 ? "" : "es") × \(engine.threads) thread\(engine.threads == 1 ? "" : "s")"
-                                + (config.parallel.deterministic ? " (deterministic)" : "")]
+                                + (config.parallel.deterministic ? " (deterministic)" : "")
+                                + (engine.overlapsExchange ? " (exchange overlapped with backward)" : "")]
             reporter.report(start)
             try openRunDirectory()
             if let warning = run.scheduleWarning { Console.error("recur: warning: \(warning)\n") }

@@ -42,6 +42,10 @@ struct Bench: ParsableCommand {
     @Option(help: ArgumentHelp("Layout-invariant steps over S micro-shards (parallel.deterministic).", valueName: "S"))
     var microShards: Int?
 
+    @Flag(inversion: .prefixedNo,
+          help: "Exchange gradients while backward runs (parallel.overlap); with it, allred% is the exposed part and wait% is in it.")
+    var overlap = true
+
     @Flag(help: "Print one JSON document instead of a table.")
     var json = false
 
@@ -74,7 +78,8 @@ struct Bench: ParsableCommand {
         // Every rank must run the same benchmark (threads may differ per node).
         let invocation = AgreementItem(name: "bench", lines: {
             ["workloads: \(chosen.map(\.name).joined(separator: ", "))", "--steps: \(steps)", "--warmup: \(warmup)",
-             "--batch: \(batch.map(String.init) ?? "each workload's own")", "--micro-shards: \(microShards.map(String.init) ?? "off")"]
+             "--batch: \(batch.map(String.init) ?? "each workload's own")", "--micro-shards: \(microShards.map(String.init) ?? "off")",
+             "--overlap: \(overlap)"]
         })
         do {
             try StartupAgreement.check(StartupAgreement.buildItems() + [invocation], comm: comm)
@@ -93,7 +98,7 @@ struct Bench: ParsableCommand {
             let r: BenchResult
             do {
                 r = try Benchmark.run(w, threads: threads, steps: steps, warmup: warmup, comm: comm, peak: peak,
-                                      allocationCount: counter, microShards: microShards)
+                                      allocationCount: counter, microShards: microShards, overlap: overlap)
             } catch {
                 if root { Console.error("recur: error: \(error)\n") }
                 throw ExitCode(2)

@@ -61,13 +61,16 @@ final class SumAlgorithmsTests: XCTestCase {
         for size in [2, 3, 4, 7] {
             let results = try InProcessWorld.run(size: size) { comm -> [Float] in
                 let buffer = FloatBuffer((0..<count).map { self.contribution(comm.rank, $0) })
-                GradientAllreduce(bucketSize: 5000).reduce(buffer, over: comm)
+                GradientAllreduce(bucketSize: 5000, count: count).reduce(buffer, over: comm)
                 return buffer.array
             }
             let expected = (0..<count).map { i in (0..<size).reduce(Float(0)) { $0 + contribution($1, i) } }
             for (r, got) in results.enumerated() { XCTAssertEqual(got, expected, "size \(size), rank \(r)") }
         }
-        XCTAssertEqual(GradientAllreduce(bucketSize: 5000).bucketRanges(count: count), [0..<5000, 5000..<10000, 10000..<10007])
+        XCTAssertEqual(GradientAllreduce(bucketSize: 5000, count: count).bucketRanges, [0..<5000, 5000..<10000, 10000..<10007])
+        // Groups in the order backward finishes them, each cut into buckets.
+        XCTAssertEqual(GradientAllreduce(bucketSize: 5000, count: count, groups: [[9000..<10007], [0..<7000, 7000..<9000]]).bucketsByGroup,
+                       [[9000..<10007], [0..<5000, 5000..<7000, 7000..<9000]])
     }
 
     func testBroadcastAndAllgather_InProcess() throws {
