@@ -53,11 +53,24 @@ struct Eval: ParsableCommand {
         } catch { if isUserInputError(error) { failInput(error) }; throw error }
     }
 
-    /// The first target's value after each window of the split, actual and predicted, in original units.
+    /// The first target's value after each window of the split, actual and predicted, in original
+    /// units, against the data's own time column (the row each value belongs to) where it has one.
     func drawActualAgainstPredicted(_ trained: TrainedModel, _ dataset: any WindowedDataset, _ which: DataSplit, to path: String) throws {
         guard let first = try trained.predictionTable(dataset, split: which).firstTarget else { return }
-        func points(_ v: [Double]) -> [(x: Double, y: Double)] { v.enumerated().map { (x: Double($0.offset + 1), y: $0.element) } }
-        let chart = LineChart(title: "\(trained.experiment.name): \(first.name), \(which.rawValue) split", xLabel: "window",
+        var time: (name: String, values: [Double])? = nil
+        var rows: [Int] = []
+        if let series = dataset as? SeriesDataset {
+            // Window w's last-step prediction is for row start(w) + seq_len of the file.
+            let range = series.series.range(which), w = series.windowing
+            rows = (0..<first.actual.count).map { range.lowerBound + w.offset(of: $0, length: range.count) + w.seqLen }
+            time = Forecast.timeColumn(path: trained.experiment.resolvedDataPath(configPath: nil), series: series.series)
+        }
+        func x(_ i: Int) -> Double {
+            if let time { return time.values[rows[i]] }
+            return Double(i + 1)
+        }
+        func points(_ v: [Double]) -> [(x: Double, y: Double)] { v.indices.map { (x: x($0), y: v[$0]) } }
+        let chart = LineChart(title: "\(trained.experiment.name): \(first.name), \(which.rawValue) split", xLabel: time?.name ?? "window",
                               yLabel: first.name,
                               series: [.init(name: "actual", points: points(first.actual)),
                                        .init(name: "predicted", points: points(first.predicted), style: .init(dash: .dashed))])

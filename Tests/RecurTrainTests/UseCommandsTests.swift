@@ -131,6 +131,9 @@ final class UseCommandsTests: XCTestCase {
         XCTAssertEqual(plot.status, 0, plot.stderr)
         let svg = try String(contentsOf: dir.appendingPathComponent("ev.svg"), encoding: .utf8)
         XCTAssertTrue(svg.contains("actual") && svg.contains("predicted"))
+        // Against the file's time column t (the row each predicted value belongs to), not window numbers.
+        XCTAssertTrue(svg.contains(">t</text>"), "eval --plot's x axis is not the time column")
+        XCTAssertFalse(svg.contains(">window</text>"))
         XCTAssertEqual(try runRecur(["eval", "runs/cls", "--plot", "x.svg"], in: dir).status, 2)
         XCTAssertEqual(try runRecur(["predict", "runs/sine", "--input", "missing.csv"], in: dir).status, 2)
     }
