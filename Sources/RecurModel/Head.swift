@@ -34,13 +34,13 @@ final class Head {
     private(set) var rows = 0
 
     init(network: RecurrentNetwork, maxRows: Int) {
-        let c = network.config, H = c.hiddenSize, O = c.outputSize, GH = c.cell.gateCount * H
+        let c = network.config, H = network.headInputSize, O = c.outputSize, GH = c.cell.gateCount * c.hiddenSize
         self.H = H; self.O = O
         weight = network.headWeight; bias = network.headBias
         outputs = FloatBuffer(count: maxRows * O)
         dOutputs = FloatBuffer(count: maxRows * O)
         let own = max(recur_packed_size(H, O), recur_packed_size(O, H))
-        let layer = max(recur_packed_size(H, GH), recur_packed_size(GH, H))
+        let layer = max(recur_packed_size(c.hiddenSize, GH), recur_packed_size(GH, c.hiddenSize))
         packed = FloatBuffer(count: recur_packed_gemm_available() != 0 && own <= layer ? own : 0)
     }
 

@@ -30,6 +30,8 @@ final class InputEncoder {
 
     let path: Path
     private let network: RecurrentNetwork
+    /// Layer 0's tensors in the direction this encoder feeds.
+    private let lo: LayerOffsets
     /// [V, G·H] one-hot: W_ih_l0ᵀ, also its gradient. Embedding: the table's projection
     /// b + E·W_ih_l0ᵀ, then Σ dG per token. A few features: [I, G·H], W_ih_l0ᵀ and then its
     /// gradient. Empty for other features.
@@ -43,9 +45,11 @@ final class InputEncoder {
     // while dG_t is still in cache, like the bias gradients.
     static let fewFeatures = 8
 
-    init(network: RecurrentNetwork) {
+    /// - Parameter direction: 0 for the forward direction's W_ih_l0, 1 for the reverse one's.
+    init(network: RecurrentNetwork, direction: Int = 0) {
         self.network = network
-        let c = network.config, GH = c.cell.gateCount * c.hiddenSize, I = network.layers[0].inputSize
+        lo = network.offsets(0, direction)
+        let c = network.config, GH = c.cell.gateCount * c.hiddenSize, I = lo.inputSize
         switch c.input {
         case .embedding: path = .embeddingTable
         case .oneHot: path = .oneHot
@@ -71,7 +75,7 @@ final class InputEncoder {
     /// pre[rows, G·H] = biasRow + input projection of layer 0.
     func project(params: UnsafePointer<Float>, input: ModelInput, rows: Int, biasRow: UnsafePointer<Float>,
                  into pre: UnsafeMutablePointer<Float>) {
-        let lo = network.layers[0], GH = self.GH
+        let lo = self.lo, GH = self.GH
         switch (path, input) {
         case (.embeddingTable, .tokens(let tok)):
             embeddingProjection(params: params, tokens: tok, rows: rows, biasRow: biasRow, into: pre)
@@ -108,7 +112,7 @@ final class InputEncoder {
         let p = weightT.base
         Vec.broadcastRows(biasRow, nil, into: p, rows: V, cols: GH, ldc: GH)
         BLAS.gemm(.none, .transposed, m: V, n: GH, k: E, a: params + network.embedding!, lda: E,
-                  b: params + network.layers[0].wIH, ldb: E, beta: 1, c: p, ldc: GH)
+                  b: params + lo.wIH, ldb: E, beta: 1, c: p, ldc: GH)
         for r in 0..<rows {
             let id = Int(tok[r])
             precondition(id >= 0 && id < V, "token id \(id) outside vocabulary \(V)")
@@ -118,15 +122,15 @@ final class InputEncoder {
 
     /// weightT [n, G·H] = W_ih_l0ᵀ, for the n = layers[0].inputSize columns of W_ih_l0 [G·H, n].
     private func transposeWeights(_ params: UnsafePointer<Float>) {
-        let n = network.layers[0].inputSize, GH = self.GH
-        let w = params + network.layers[0].wIH, wt = weightT.base
+        let n = lo.inputSize, GH = self.GH
+        let w = params + lo.wIH, wt = weightT.base
         for g in 0..<GH { for i in 0..<n { wt[i * GH + g] = w[g * n + i] } }
     }
 
     /// dW_ih_l0 += weightTᵀ, the gradient summed in weightT's [n, G·H] layout.
     private func addTransposedGradient(_ grads: UnsafeMutablePointer<Float>) {
-        let n = network.layers[0].inputSize, GH = self.GH
-        let dW = grads + network.layers[0].wIH, acc = weightT.base
+        let n = lo.inputSize, GH = self.GH
+        let dW = grads + lo.wIH, acc = weightT.base
         for g in 0..<GH { for i in 0..<n { dW[g * n + i] += acc[i * GH + g] } }
     }
 
@@ -141,14 +145,14 @@ final class InputEncoder {
     @inline(__always)
     func accumulateStep(_ t: Int, b: Int, dG: UnsafePointer<Float>, input: ModelInput) {
         guard path == .fewFeatures, case .features(let x) = input else { return }
-        let I = network.layers[0].inputSize, GH = self.GH
+        let I = lo.inputSize, GH = self.GH
         recur_add_weighted_column_sums(dG + t * b * GH, b, GH, GH, x + t * b * I, I, weightT.base)
     }
 
     /// After layer 0's time loop: dW_ih_l0 (and dE) from dG [rows, G·H]. Layer 0 has no dX.
     func finishBackward(params: UnsafePointer<Float>, grads: UnsafeMutablePointer<Float>, dG: UnsafePointer<Float>,
                         input: ModelInput, rows: Int) {
-        let lo = network.layers[0], GH = self.GH
+        let lo = self.lo, GH = self.GH
         switch (path, input) {
         case (.fewFeatures, _):
             addTransposedGradient(grads)

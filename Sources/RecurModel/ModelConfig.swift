@@ -56,6 +56,12 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var head: HeadMode
     /// Initialise the LSTM forget-gate bias (b_ih's f slice) to 1 instead of PyTorch's uniform draw.
     public var forgetBias: Bool
+    /// Every layer also runs from the last step back to the first, with its own weights
+    /// (PyTorch's `*_reverse` tensors); a layer's output is forward ‖ reverse.
+    public var bidirectional = false
+
+    /// Directions per layer: 1, or 2 when bidirectional.
+    public var directions: Int { bidirectional ? 2 : 1 }
 
     public init(cell: CellKind, hiddenSize: Int, layers: Int = 1, dropout: Float = 0,
                 nonlinearity: Nonlinearity = .tanh, gruReset: GRUReset = .after,

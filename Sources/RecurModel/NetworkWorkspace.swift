@@ -34,22 +34,37 @@ public final class NetworkWorkspace: @unchecked Sendable {
     public let maxSteps: Int
     /// The model's cell type, chosen once (RecurrentCell.swift).
     private let cell: any RecurrentCell.Type
-    private let encoder: InputEncoder
+    /// Layer 0's input side per direction.
+    private let encoders: [InputEncoder]
     private let head: Head
+    /// Directions per layer (Note [Bidirectional layers]).
+    private let D: Int
 
-    // Per layer: stored activations.
+    // Per layer and direction (index l·D + d): stored activations. The reverse direction's are
+    // in its own (reversed) time order.
     private let hs: [FloatBuffer]          // [(T+1)·B, H]
     private let cs: [FloatBuffer]          // [(T+1)·B, H] (cells that keep a cell state)
     private let gates: [FloatBuffer]       // [T·B, G·H]
     private let extra: [FloatBuffer]       // [T·B, H] (cells that keep a per-step extra)
-    private let dropped: [FloatBuffer]     // [T·B, H] input of layer l > 0 after dropout
-    private let masks: [FloatBuffer]       // [T·B, H]
+    // Per layer.
+    private let dropped: [FloatBuffer]     // [T·B, D·H] input of layer l > 0 after dropout
+    private let masks: [FloatBuffer]       // [T·B, D·H]
+    /// Bidirectional: each layer's output forward ‖ reverse in time order [T·B, 2H], and the
+    /// last-step head's rows (both directions' final states) [B, 2H].
+    private let joined: [FloatBuffer]
+    private let lastJoined: FloatBuffer
+    /// Bidirectional: the reverse direction's input in its time order (tokens, features, or
+    /// the layer below's rows), and scratch for its dX and dOut.
+    private let reversedTokens: UnsafeMutablePointer<Int32>
+    private let reversedRows: FloatBuffer
+    private let reverseScratch: FloatBuffer
     // Shared scratch.
     private let dG: FloatBuffer, dHG: FloatBuffer, tmp: FloatBuffer, biasRow: FloatBuffer
     private let dhNext: FloatBuffer, dcNext: FloatBuffer
     private let sumX: FloatBuffer, sumH: FloatBuffer   // [G·H] column sums of dG, dHG
-    private let dYa: FloatBuffer, dYb: FloatBuffer
-    private let finalH: FloatBuffer, finalC: FloatBuffer   // [L, B, H]
+    private let dYa: FloatBuffer, dYb: FloatBuffer         // [T·B, D·H]
+    private let dOutDirection: FloatBuffer                 // [T·B, H] one direction's dOut (bidirectional)
+    private let finalH: FloatBuffer, finalC: FloatBuffer   // [L·D, B, H]
     /// W_hh of the layer in progress, packed once per pass for the per-step GEMMs (empty when
     /// recur_gemm_packed is unavailable): the cell's first block, then the rest (`packedN`).
     private let packedW: FloatBuffer
@@ -65,17 +80,26 @@ public final class NetworkWorkspace: @unchecked Sendable {
         self.maxBatch = maxBatch
         self.maxSteps = maxSteps
         let c = network.config, cell = c.cellType, H = c.hiddenSize, G = cell.gateCount, L = c.layers
+        let D = c.directions
         self.cell = cell
+        self.D = D
         let rows = maxBatch * maxSteps
-        encoder = InputEncoder(network: network)
+        encoders = (0..<D).map { InputEncoder(network: network, direction: $0) }
         head = Head(network: network, maxRows: c.head == .everyStep ? rows : maxBatch)
-        hs = (0..<L).map { _ in FloatBuffer(count: (maxSteps + 1) * maxBatch * H) }
-        cs = (0..<L).map { _ in FloatBuffer(count: cell.keepsCellState ? (maxSteps + 1) * maxBatch * H : 0) }
-        gates = (0..<L).map { _ in FloatBuffer(count: rows * G * H) }
-        extra = (0..<L).map { _ in FloatBuffer(count: cell.keepsStepExtra ? rows * H : 0) }
+        hs = (0..<(L * D)).map { _ in FloatBuffer(count: (maxSteps + 1) * maxBatch * H) }
+        cs = (0..<(L * D)).map { _ in FloatBuffer(count: cell.keepsCellState ? (maxSteps + 1) * maxBatch * H : 0) }
+        gates = (0..<(L * D)).map { _ in FloatBuffer(count: rows * G * H) }
+        extra = (0..<(L * D)).map { _ in FloatBuffer(count: cell.keepsStepExtra ? rows * H : 0) }
         let useDropout = c.dropout > 0
-        dropped = (0..<L).map { l in FloatBuffer(count: l > 0 && useDropout ? rows * H : 0) }
-        masks = (0..<L).map { l in FloatBuffer(count: l > 0 && useDropout ? rows * H : 0) }
+        dropped = (0..<L).map { l in FloatBuffer(count: l > 0 && useDropout ? rows * D * H : 0) }
+        masks = (0..<L).map { l in FloatBuffer(count: l > 0 && useDropout ? rows * D * H : 0) }
+        joined = (0..<L).map { _ in FloatBuffer(count: D == 2 ? rows * 2 * H : 0) }
+        lastJoined = FloatBuffer(count: D == 2 ? maxBatch * 2 * H : 0)
+        let widest = max(network.layers[0].inputSize, D * H)
+        reversedTokens = .allocate(capacity: D == 2 ? rows : 0)
+        reversedRows = FloatBuffer(count: D == 2 ? rows * widest : 0)
+        reverseScratch = FloatBuffer(count: D == 2 ? rows * widest : 0)
+        dOutDirection = FloatBuffer(count: D == 2 ? rows * H : 0)
         dG = FloatBuffer(count: rows * G * H)
         dHG = FloatBuffer(count: cell.separateHiddenGradient ? rows * G * H : 0)
         tmp = FloatBuffer(count: maxBatch * G * H)
@@ -84,15 +108,17 @@ public final class NetworkWorkspace: @unchecked Sendable {
         dcNext = FloatBuffer(count: maxBatch * H)
         sumX = FloatBuffer(count: G * H)
         sumH = FloatBuffer(count: G * H)
-        dYa = FloatBuffer(count: rows * H)
-        dYb = FloatBuffer(count: rows * H)
-        finalH = FloatBuffer(count: L * maxBatch * H)
-        finalC = FloatBuffer(count: cell.keepsCellState ? L * maxBatch * H : 0)
+        dYa = FloatBuffer(count: rows * D * H)
+        dYb = FloatBuffer(count: rows * D * H)
+        finalH = FloatBuffer(count: L * D * maxBatch * H)
+        finalC = FloatBuffer(count: cell.keepsCellState ? L * D * maxBatch * H : 0)
         let first = cell.firstPackedBlock, rest = G - first
         let blocks = max(recur_packed_size(H, first * H), recur_packed_size(first * H, H))
             + (rest > 0 ? max(recur_packed_size(H, rest * H), recur_packed_size(rest * H, H)) : 0)
         packedW = FloatBuffer(count: recur_packed_gemm_available() != 0 ? blocks : 0)
     }
+
+    deinit { reversedTokens.deallocate() }
 
     /// Bytes a workspace for `network` at this batch and length allocates (the sizes `init`
     /// uses), so a run can be refused before it allocates more than the machine has.
@@ -119,10 +145,10 @@ public final class NetworkWorkspace: @unchecked Sendable {
     /// Final cell state of the last forward, [L, b, H]; nil for cells without one.
     public var finalCell: UnsafePointer<Float>? { cell.keepsCellState ? UnsafePointer(finalC.base) : nil }
 
-    /// Layer l's views; packs its W_hh for the forward (W_hhᵀ) or backward (W_hh) GEMMs first
-    /// when the packed GEMM is in use, as the cell's blocks.
-    private func state(_ l: Int, dOut: UnsafePointer<Float>, params: UnsafePointer<Float>, backward: Bool) -> LayerState {
-        let c = network.config, lo = network.layers[l], H = c.hiddenSize, G = cell.gateCount
+    /// Layer l's views in direction d; packs its W_hh for the forward (W_hhᵀ) or backward
+    /// (W_hh) GEMMs first when the packed GEMM is in use, as the cell's blocks.
+    private func state(_ l: Int, _ d: Int, dOut: UnsafePointer<Float>, params: UnsafePointer<Float>, backward: Bool) -> LayerState {
+        let c = network.config, lo = network.offsets(l, d), H = c.hiddenSize, G = cell.gateCount, k = l * D + d
         var packed: UnsafePointer<Float>? = nil, packedN: UnsafePointer<Float>? = nil
         if packedW.count > 0 {
             let w = params + lo.wHH, p = packedW.base
@@ -136,16 +162,49 @@ public final class NetworkWorkspace: @unchecked Sendable {
             }
         }
         return LayerState(b: b, T: T, H: H, wHH: params + lo.wHH, bHH: params + lo.bHH,
-                          hs: hs[l].base, cs: cs[l].base, gates: gates[l].base, extra: extra[l].base,
+                          hs: hs[k].base, cs: cs[k].base, gates: gates[k].base, extra: extra[k].base,
                           dG: dG.base, dHG: dHG.base, tmp: tmp.base, dOut: dOut,
                           dhNext: dhNext.base, dcNext: dcNext.base, relu: c.nonlinearity == .relu,
                           packedW: packed, packedN: packedN, sumX: sumX.base, sumH: sumH.base)
     }
 
-    /// Input rows layer l > 0 reads: [T·b, H], the layer below after dropout.
-    private func layerInput(_ l: Int) -> UnsafePointer<Float> {
+    /// What layer l outputs, [T·b, D·H] in time order: its h rows, or forward ‖ reverse.
+    private func layerOutput(_ l: Int) -> UnsafePointer<Float> {
         let H = network.config.hiddenSize
-        return UnsafePointer(dropoutActive ? dropped[l].base : hs[l - 1].base + b * H)
+        return UnsafePointer(D == 1 ? hs[l].base + b * H : joined[l].base)
+    }
+
+    /// Input rows layer l > 0 reads: [T·b, D·H], the layer below after dropout.
+    private func layerInput(_ l: Int) -> UnsafePointer<Float> {
+        dropoutActive ? UnsafePointer(dropped[l].base) : layerOutput(l - 1)
+    }
+
+    // Note [Bidirectional layers]
+    // A bidirectional layer runs its reverse direction (PyTorch's `*_reverse` tensors) as an
+    // ordinary forward pass over its input in reversed time order: the input rows (or layer 0's
+    // token ids or features) are copied with step t ↦ T−1−t, the same cell code runs, and its
+    // outputs are read back in reversed order, so the layer's output at step t is
+    // h_fwd(t) ‖ h_rev(t) as in PyTorch. Backward splits dY the same way (the reverse half in
+    // reversed order), runs each direction's backward, and adds the reverse direction's dX back
+    // in time order. A last-step head reads both directions' final states, h_fwd(T−1) ‖
+    // h_rev(0) (PyTorch's h_n[-2] ‖ h_n[-1], Keras's Bidirectional without sequences).
+
+    /// Copies `count`-wide rows of `x` in reversed time order into `out` (block t ↦ T−1−t).
+    private func reverseTime(_ x: UnsafePointer<Float>, width: Int, into out: UnsafeMutablePointer<Float>) {
+        let n = b * width
+        for t in 0..<T { Vec.copy(x + t * n, out + (T - 1 - t) * n, count: n) }
+    }
+
+    /// The reverse direction's layer-0 input.
+    private func reversedInput(_ input: ModelInput) -> ModelInput {
+        switch input {
+        case .tokens(let tok):
+            for t in 0..<T { for j in 0..<b { reversedTokens[(T - 1 - t) * b + j] = tok[t * b + j] } }
+            return .tokens(UnsafePointer(reversedTokens))
+        case .features(let x):
+            reverseTime(x, width: network.layers[0].inputSize, into: reversedRows.base)
+            return .features(UnsafePointer(reversedRows.base))
+        }
     }
 
     // MARK: Forward
@@ -153,12 +212,13 @@ public final class NetworkWorkspace: @unchecked Sendable {
     /// Runs the network over `batch` sequences of `steps` steps and fills `outputs`.
     /// - Parameters:
     ///   - parameters: the flat parameter buffer (layout of `network.layout`).
-    ///   - initialState: h_0 (and c_0) per layer, or nil for zeros.
+    ///   - initialState: h_0 (and c_0) per layer, or nil for zeros (unidirectional models only).
     ///   - dropout: mask source when training with dropout; nil turns dropout off (evaluation).
     public func forward(parameters params: UnsafePointer<Float>, input: ModelInput, batch: Int, steps: Int,
                         initialState: InitialState? = nil, dropout: DropoutSource? = nil) {
         precondition(batch >= 1 && batch <= maxBatch, "batch \(batch) outside 1...\(maxBatch)")
         precondition(steps >= 1 && steps <= maxSteps, "steps \(steps) outside 1...\(maxSteps)")
+        precondition(initialState == nil || D == 1, "a bidirectional model carries no state between windows")
         let c = network.config, H = c.hiddenSize, GH = cell.gateCount * H
         b = batch; T = steps
         self.input = input
@@ -166,54 +226,78 @@ public final class NetworkWorkspace: @unchecked Sendable {
         let rows = T * b
 
         for l in 0..<c.layers {
-            let lo = network.layers[l]
             if l > 0 && dropoutActive { applyDropout(layer: l, source: dropout!) }
-            // gates[T·b, G·H] = bias + X · W_ihᵀ
-            let pre = gates[l].base
-            cell.projectionBias(bIH: params + lo.bIH, bHH: params + lo.bHH, H: H, into: biasRow.base)
-            if l == 0 {
-                encoder.project(params: params, input: input, rows: rows, biasRow: biasRow.base, into: pre)
-            } else {
-                Vec.broadcastRows(biasRow.base, nil, into: pre, rows: rows, cols: GH, ldc: GH)
-                BLAS.gemm(.none, .transposed, m: rows, n: GH, k: lo.inputSize, a: layerInput(l), lda: lo.inputSize,
-                          b: params + lo.wIH, ldb: lo.inputSize, beta: 1, c: pre, ldc: GH)
-            }
-            // Initial state into block 0.
-            let h0 = hs[l].base
-            if let s = initialState {
-                Vec.copy(s.hidden + l * b * H, h0, count: b * H)
-                if cell.keepsCellState {
-                    if let cellState = s.cell { Vec.copy(cellState + l * b * H, cs[l].base, count: b * H) }
-                    else { Vec.zero(cs[l].base, count: b * H) }
+            for d in 0..<D {
+                let lo = network.offsets(l, d), k = l * D + d
+                // gates[T·b, G·H] = bias + X · W_ihᵀ (X in this direction's time order)
+                let pre = gates[k].base
+                cell.projectionBias(bIH: params + lo.bIH, bHH: params + lo.bHH, H: H, into: biasRow.base)
+                if l == 0 {
+                    encoders[d].project(params: params, input: d == 0 ? input : reversedInput(input), rows: rows,
+                                        biasRow: biasRow.base, into: pre)
+                } else {
+                    var x = layerInput(l)
+                    if d == 1 { reverseTime(x, width: lo.inputSize, into: reversedRows.base); x = UnsafePointer(reversedRows.base) }
+                    Vec.broadcastRows(biasRow.base, nil, into: pre, rows: rows, cols: GH, ldc: GH)
+                    BLAS.gemm(.none, .transposed, m: rows, n: GH, k: lo.inputSize, a: x, lda: lo.inputSize,
+                              b: params + lo.wIH, ldb: lo.inputSize, beta: 1, c: pre, ldc: GH)
                 }
-            } else {
-                Vec.zero(h0, count: b * H)
-                if cell.keepsCellState { Vec.zero(cs[l].base, count: b * H) }
+                // Initial state into block 0.
+                let h0 = hs[k].base
+                if let s = initialState {
+                    Vec.copy(s.hidden + l * b * H, h0, count: b * H)
+                    if cell.keepsCellState {
+                        if let cellState = s.cell { Vec.copy(cellState + l * b * H, cs[k].base, count: b * H) }
+                        else { Vec.zero(cs[k].base, count: b * H) }
+                    }
+                } else {
+                    Vec.zero(h0, count: b * H)
+                    if cell.keepsCellState { Vec.zero(cs[k].base, count: b * H) }
+                }
+                LayerUnroller.forward(cell, state(l, d, dOut: dYa.base, params: params, backward: false))
+                Vec.copy(hs[k].base + T * b * H, finalH.base + k * b * H, count: b * H)
+                if cell.keepsCellState { Vec.copy(cs[k].base + T * b * H, finalC.base + k * b * H, count: b * H) }
             }
-            LayerUnroller.forward(cell, state(l, dOut: dYa.base, params: params, backward: false))
-            Vec.copy(hs[l].base + T * b * H, finalH.base + l * b * H, count: b * H)
-            if cell.keepsCellState { Vec.copy(cs[l].base + T * b * H, finalC.base + l * b * H, count: b * H) }
+            if D == 2 {
+                // Forward ‖ reverse at every step, in time order.
+                let out = joined[l].base, f = hs[l * 2].base + b * H, r = hs[l * 2 + 1].base + b * H
+                for t in 0..<T {
+                    for j in 0..<b {
+                        Vec.copy(f + (t * b + j) * H, out + (t * b + j) * 2 * H, count: H)
+                        Vec.copy(r + ((T - 1 - t) * b + j) * H, out + (t * b + j) * 2 * H + H, count: H)
+                    }
+                }
+            }
+        }
+        if D == 2 && c.head == .lastStep {
+            let top = (c.layers - 1) * 2, out = lastJoined.base
+            for j in 0..<b {
+                Vec.copy(finalH.base + (top * b + j) * H, out + j * 2 * H, count: H)
+                Vec.copy(finalH.base + ((top + 1) * b + j) * H, out + j * 2 * H + H, count: H)
+            }
         }
         head.forward(params: params, y: headInput, rows: outputRows)
     }
 
-    /// The top layer's rows the head reads: every step's h, or the last step's.
+    /// The rows the head reads: the top layer's output at every step, or at the last step (both
+    /// directions' final states when bidirectional).
     private var headInput: UnsafePointer<Float> {
-        let c = network.config, top = hs[c.layers - 1].base, H = c.hiddenSize
-        return UnsafePointer(c.head == .everyStep ? top + b * H : top + T * b * H)
+        let c = network.config, H = c.hiddenSize
+        if c.head == .everyStep { return layerOutput(c.layers - 1) }
+        return D == 1 ? UnsafePointer(hs[c.layers - 1].base + T * b * H) : UnsafePointer(lastJoined.base)
     }
 
     private func applyDropout(layer l: Int, source: DropoutSource) {
-        let H = network.config.hiddenSize, p = network.config.dropout, keep = 1 / (1 - p)
-        let m = masks[l].base, x = hs[l - 1].base + b * H, out = dropped[l].base
+        let W = D * network.config.hiddenSize, p = network.config.dropout, keep = 1 / (1 - p)
+        let m = masks[l].base, x = layerOutput(l - 1), out = dropped[l].base
         for j in 0..<b {
             var rng = SeededRandom.stream(seed: source.seed, UInt64(source.firstSequence + j) &* 1024 &+ UInt64(l))
             for t in 0..<T {
-                let row = (t * b + j) * H
-                for k in 0..<H { m[row + k] = rng.uniformFloat() < p ? 0 : keep }
+                let row = (t * b + j) * W
+                for k in 0..<W { m[row + k] = rng.uniformFloat() < p ? 0 : keep }
             }
         }
-        for i in 0..<(T * b * H) { out[i] = x[i] * m[i] }
+        for i in 0..<(T * b * W) { out[i] = x[i] * m[i] }
     }
 
     // MARK: Losses
@@ -240,7 +324,7 @@ public final class NetworkWorkspace: @unchecked Sendable {
     public func backward(parameters params: UnsafePointer<Float>, gradients grads: UnsafeMutablePointer<Float>,
                          finished: (Int) -> Void = { _ in }) {
         guard let input else { preconditionFailure("backward before forward") }
-        let c = network.config, H = c.hiddenSize, GH = cell.gateCount * H
+        let c = network.config, H = c.hiddenSize, GH = cell.gateCount * H, W = D * H
         let rows = T * b
 
         // Head: dY = dOut · W_head (the last step's rows only, for a last-step head).
@@ -248,45 +332,79 @@ public final class NetworkWorkspace: @unchecked Sendable {
         if c.head == .everyStep {
             head.backward(params: params, grads: grads, y: headInput, dY: dY)
         } else {
-            Vec.zero(dY, count: (T - 1) * b * H)
-            head.backward(params: params, grads: grads, y: headInput, dY: dY + (T - 1) * b * H)
+            Vec.zero(dY, count: (T - 1) * b * W)
+            head.backward(params: params, grads: grads, y: headInput, dY: dY + (T - 1) * b * W)
+            if D == 2 && T > 1 {
+                // The reverse half belongs to the reverse direction's final state, step 0 in
+                // time order: move it there (its last step in its own order).
+                let last = dY + (T - 1) * b * W
+                for j in 0..<b {
+                    Vec.copy(last + j * W + H, dY + j * W + H, count: H)
+                    Vec.zero(last + j * W + H, count: H)
+                }
+            }
         }
         finished(0)
 
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
-            let lo = network.layers[l]
-            let s = state(l, dOut: dY, params: params, backward: true)
-            Vec.zero(dhNext.base, count: b * H)
-            Vec.zero(dcNext.base, count: b * H)
-            Vec.zero(sumX.base, count: GH)
-            Vec.zero(sumH.base, count: GH)
-            if l == 0 { encoder.beginBackward() }
-            // Bias gradients (and layer 0's input-side sums) per step, while the step's rows are in cache.
-            let hiddenSums = cell.separateHiddenGradient, encoder = self.encoder, b = self.b
-            let dG = self.dG.base, dHG = self.dHG.base, sumX = self.sumX.base, sumH = self.sumH.base
-            LayerUnroller.backward(cell, s, dWHH: grads + lo.wHH, dBHH: grads + lo.bHH) { t in
-                recur_add_column_sums(dG + t * b * GH, b, GH, GH, sumX)
-                if hiddenSums { recur_add_column_sums(dHG + t * b * GH, b, GH, GH, sumH) }
-                if l == 0 { encoder.accumulateStep(t, b: b, dG: dG, input: input) }
-            }
-            let milestone = 1 + 2 * (c.layers - 1 - l)
-            finished(milestone)
-            // Input side: db_ih += Σ dG; dW_ih += dGᵀ · X; dX = dG · W_ih (above layer 0)
-            Vec.add(sumX, into: grads + lo.bIH, count: GH)
-            if l == 0 {
-                encoder.finishBackward(params: params, grads: grads, dG: dG, input: input, rows: rows)
+            for d in 0..<D {
+                let lo = network.offsets(l, d)
+                // This direction's dOut [T·b, H] in its own time order.
+                var dOut = UnsafePointer(dY)
+                if D == 2 {
+                    let o = dOutDirection.base
+                    for t in 0..<T {
+                        let src = d == 0 ? t : T - 1 - t
+                        for j in 0..<b { Vec.copy(dY + (src * b + j) * W + d * H, o + (t * b + j) * H, count: H) }
+                    }
+                    dOut = UnsafePointer(o)
+                }
+                let s = state(l, d, dOut: dOut, params: params, backward: true)
+                Vec.zero(dhNext.base, count: b * H)
+                Vec.zero(dcNext.base, count: b * H)
+                Vec.zero(sumX.base, count: GH)
+                Vec.zero(sumH.base, count: GH)
+                let x0 = l == 0 ? (d == 0 ? input : reversedInput(input)) : input
+                let encoder = encoders[d]
+                if l == 0 { encoder.beginBackward() }
+                // Bias gradients (and layer 0's input-side sums) per step, while the step's rows are in cache.
+                let hiddenSums = cell.separateHiddenGradient, b = self.b
+                let dG = self.dG.base, dHG = self.dHG.base, sumX = self.sumX.base, sumH = self.sumH.base
+                LayerUnroller.backward(cell, s, dWHH: grads + lo.wHH, dBHH: grads + lo.bHH) { t in
+                    recur_add_column_sums(dG + t * b * GH, b, GH, GH, sumX)
+                    if hiddenSums { recur_add_column_sums(dHG + t * b * GH, b, GH, GH, sumH) }
+                    if l == 0 { encoder.accumulateStep(t, b: b, dG: dG, input: x0) }
+                }
+                let milestone = 1 + 2 * D * (c.layers - 1 - l) + 2 * d
+                finished(milestone)
+                // Input side: db_ih += Σ dG; dW_ih += dGᵀ · X; dX = dG · W_ih (above layer 0)
+                Vec.add(sumX, into: grads + lo.bIH, count: GH)
+                if l == 0 {
+                    encoder.finishBackward(params: params, grads: grads, dG: dG, input: x0, rows: rows)
+                    finished(milestone + 1)
+                    continue
+                }
+                let I = lo.inputSize
+                var x = layerInput(l)
+                if d == 1 { reverseTime(x, width: I, into: reversedRows.base); x = UnsafePointer(reversedRows.base) }
+                BLAS.gemm(.transposed, .none, m: GH, n: I, k: rows, a: dG, lda: GH, b: x, ldb: I,
+                          beta: 1, c: grads + lo.wIH, ldc: I)
                 finished(milestone + 1)
-                continue
+                if d == 0 {
+                    BLAS.gemm(.none, .none, m: rows, n: I, k: GH, a: dG, lda: GH, b: params + lo.wIH, ldb: I,
+                              beta: 0, c: dNext, ldc: I)
+                } else {
+                    // The reverse direction's dX comes in its order: add it back in time order.
+                    let r = reverseScratch.base
+                    BLAS.gemm(.none, .none, m: rows, n: I, k: GH, a: dG, lda: GH, b: params + lo.wIH, ldb: I,
+                              beta: 0, c: r, ldc: I)
+                    for t in 0..<T { Vec.add(r + (T - 1 - t) * b * I, into: dNext + t * b * I, count: b * I) }
+                }
             }
-            let I = lo.inputSize
-            BLAS.gemm(.transposed, .none, m: GH, n: I, k: rows, a: dG, lda: GH, b: layerInput(l), ldb: I,
-                      beta: 1, c: grads + lo.wIH, ldc: I)
-            finished(milestone + 1)
-            BLAS.gemm(.none, .none, m: rows, n: I, k: GH, a: dG, lda: GH, b: params + lo.wIH, ldb: I,
-                      beta: 0, c: dNext, ldc: I)
+            guard l > 0 else { continue }
             if dropoutActive {
                 let m = masks[l].base
-                for i in 0..<(rows * H) { dNext[i] *= m[i] }
+                for i in 0..<(rows * W) { dNext[i] *= m[i] }
             }
             swap(&dY, &dNext)
         }

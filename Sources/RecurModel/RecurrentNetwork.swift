@@ -17,6 +17,8 @@ public struct RecurrentNetwork: Sendable, Equatable {
     public let layout: ParameterLayout
     let embedding: Int?
     let layers: [LayerOffsets]
+    /// The reverse direction's tensors of each layer (empty unless bidirectional).
+    let reverseLayers: [LayerOffsets]
     let headWeight: Int
     let headBias: Int
 
@@ -29,22 +31,33 @@ public struct RecurrentNetwork: Sendable, Equatable {
         let H = config.hiddenSize, G = config.cell.gateCount
         embedding = config.input == .embedding
             ? layout.append("embedding.weight", shape: [config.vocabularySize, config.embeddingSize]) : nil
-        var layers: [LayerOffsets] = []
+        var layers: [LayerOffsets] = [], reverse: [LayerOffsets] = []
+        let D = config.directions
         for l in 0..<config.layers {
-            let inputSize = l == 0 ? config.firstLayerInputSize : H
-            let wIH = layout.append("rnn.weight_ih_l\(l)", shape: [G * H, inputSize])
-            let wHH = layout.append("rnn.weight_hh_l\(l)", shape: [G * H, H])
-            let bIH = layout.append("rnn.bias_ih_l\(l)", shape: [G * H])
-            let bHH = layout.append("rnn.bias_hh_l\(l)", shape: [G * H])
-            layers.append(LayerOffsets(wIH: wIH, wHH: wHH, bIH: bIH, bHH: bHH, inputSize: inputSize))
+            let inputSize = l == 0 ? config.firstLayerInputSize : D * H
+            for suffix in D == 2 ? ["", "_reverse"] : [""] {
+                let wIH = layout.append("rnn.weight_ih_l\(l)\(suffix)", shape: [G * H, inputSize])
+                let wHH = layout.append("rnn.weight_hh_l\(l)\(suffix)", shape: [G * H, H])
+                let bIH = layout.append("rnn.bias_ih_l\(l)\(suffix)", shape: [G * H])
+                let bHH = layout.append("rnn.bias_hh_l\(l)\(suffix)", shape: [G * H])
+                let offsets = LayerOffsets(wIH: wIH, wHH: wHH, bIH: bIH, bHH: bHH, inputSize: inputSize)
+                if suffix.isEmpty { layers.append(offsets) } else { reverse.append(offsets) }
+            }
         }
-        headWeight = layout.append("head.weight", shape: [config.outputSize, H])
+        headWeight = layout.append("head.weight", shape: [config.outputSize, D * H])
         headBias = layout.append("head.bias", shape: [config.outputSize])
         self.layers = layers
+        self.reverseLayers = reverse
         self.layout = layout
     }
 
     public var parameterCount: Int { layout.totalCount }
+
+    /// Layer l's tensors in direction d (0 forward, 1 reverse).
+    func offsets(_ l: Int, _ d: Int) -> LayerOffsets { d == 0 ? layers[l] : reverseLayers[l] }
+
+    /// Width of the rows the head reads: H, or 2H (forward ‖ reverse) when bidirectional.
+    public var headInputSize: Int { config.directions * config.hiddenSize }
 
     /// The parameter ranges whose gradients backward finishes, in the order it finishes them
     /// (Note [Overlapped exchange]): the head; then, from the top layer down, each layer's
@@ -54,12 +67,16 @@ public struct RecurrentNetwork: Sendable, Equatable {
     public var gradientMilestones: [[Range<Int>]] {
         let GH = config.cell.gateCount * config.hiddenSize, H = config.hiddenSize
         var groups: [[Range<Int>]] = [[headWeight..<layout.totalCount]]
+        let D = config.directions
         for l in stride(from: layers.count - 1, through: 0, by: -1) {
-            let lo = layers[l]
-            groups.append([lo.wHH..<(lo.wHH + GH * H), lo.bHH..<(lo.bHH + GH)])
-            var input = [lo.wIH..<(lo.wIH + GH * lo.inputSize), lo.bIH..<(lo.bIH + GH)]
-            if l == 0, let e = embedding { input.append(e..<(e + config.vocabularySize * config.embeddingSize)) }
-            groups.append(input)
+            for d in 0..<D {
+                let lo = offsets(l, d)
+                groups.append([lo.wHH..<(lo.wHH + GH * H), lo.bHH..<(lo.bHH + GH)])
+                var input = [lo.wIH..<(lo.wIH + GH * lo.inputSize), lo.bIH..<(lo.bIH + GH)]
+                // The embedding is final once the last direction of layer 0 has added to it.
+                if l == 0 && d == D - 1, let e = embedding { input.append(e..<(e + config.vocabularySize * config.embeddingSize)) }
+                groups.append(input)
+            }
         }
         return groups
     }
@@ -82,7 +99,7 @@ public struct RecurrentNetwork: Sendable, Equatable {
             }
         }
         if config.forgetBias, let f = config.cellType.forgetGate {
-            for l in layers {
+            for l in layers + reverseLayers {
                 for k in 0..<H {
                     parameters[l.bIH + f * H + k] = 1
                     parameters[l.bHH + f * H + k] = 0

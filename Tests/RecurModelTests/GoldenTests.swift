@@ -20,12 +20,15 @@ struct GoldenFixture: Decodable {
     let c_n: [Double]?
     let loss_value: Double
     let grads: [String: [Double]]
+    let bidirectional: Bool?
 
     var config: ModelConfig {
-        ModelConfig(cell: CellKind(rawValue: cell)!, hiddenSize: hidden, layers: layers,
-                    nonlinearity: Nonlinearity(rawValue: nonlinearity)!, gruReset: GRUReset(rawValue: reset)!,
-                    input: InputKind(rawValue: input)!, vocabularySize: vocab, embeddingSize: embed,
-                    featureCount: features, outputSize: output, head: HeadMode(rawValue: head)!)
+        var c = ModelConfig(cell: CellKind(rawValue: cell)!, hiddenSize: hidden, layers: layers,
+                            nonlinearity: Nonlinearity(rawValue: nonlinearity)!, gruReset: GRUReset(rawValue: reset)!,
+                            input: InputKind(rawValue: input)!, vocabularySize: vocab, embeddingSize: embed,
+                            featureCount: features, outputSize: output, head: HeadMode(rawValue: head)!)
+        c.bidirectional = bidirectional ?? false
+        return c
     }
 }
 
@@ -78,7 +81,7 @@ final class GoldenTests: XCTestCase {
             var worst = 0.0
             let outCount = ws.outputRows * fx.output
             worst = max(worst, compare(Array(UnsafeBufferPointer(start: ws.outputs.base, count: outCount)), fx.outputs, "\(fx.name) outputs"))
-            let stateCount = fx.layers * b * fx.hidden
+            let stateCount = fx.layers * (fx.bidirectional == true ? 2 : 1) * b * fx.hidden
             worst = max(worst, compare(Array(UnsafeBufferPointer(start: ws.finalHidden, count: stateCount)), fx.h_n, "\(fx.name) h_n"))
             if let cn = fx.c_n, let fc = ws.finalCell {
                 worst = max(worst, compare(Array(UnsafeBufferPointer(start: fc, count: stateCount)), cn, "\(fx.name) c_n"))

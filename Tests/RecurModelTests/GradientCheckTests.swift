@@ -177,6 +177,28 @@ final class GradientCheckTests: XCTestCase {
         }
     }
 
+    // MARK: Bidirectional layers (Note [Bidirectional layers])
+
+    func testGradients_Bidirectional_EveryCell_EveryInput_BothHeads() throws {
+        for (cell, reset) in [(CellKind.rnn, GRUReset.after), (.gru, .after), (.gru, .before), (.lstm, .after)] {
+            for input in InputKind.allCases {
+                for head in HeadMode.allCases {
+                    var c = model(cell, input: input, layers: 2, head: head, reset: reset, out: input == .features ? 3 : 6)
+                    c.bidirectional = true
+                    try check(GradientCase(config: c, loss: input == .features ? .squaredError : .crossEntropy))
+                }
+            }
+        }
+    }
+
+    func testGradients_Bidirectional_ManyFeatures_Dropout_OneStep() throws {
+        var c = model(.lstm, layers: 3, head: .lastStep, out: 4, dropout: 0.3)
+        c.featureCount = 11
+        c.bidirectional = true
+        try check(GradientCase(config: c, loss: .crossEntropy, dropout: true))
+        try check(GradientCase(config: c, steps: 1, loss: .crossEntropy))
+    }
+
     func testGradients_RaggedHiddenSize_BatchOfOne() throws {
         var c = model(.lstm, input: .embedding, layers: 2, out: 6)
         c.hiddenSize = 11   // one full SIMD lane and a ragged tail

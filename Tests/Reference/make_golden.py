@@ -15,7 +15,9 @@ Each fixture is one JSON object:
   targets: class ids per output row, or values laid out like the outputs
   h0, c0:  [L, B, H] flat, or null for zeros
   outputs: head outputs, [T*B, O] (every_step) or [B, O] (last_step)
-  h_n, c_n: final states [L, B, H]
+  h_n, c_n: final states [L, B, H] ([L*2, B, H], layer-major, when bidirectional)
+  bidirectional: true for models with PyTorch's *_reverse tensors; the last-step head then reads
+           h_n[-2] ‖ h_n[-1] (both directions' final states), the every-step head out[t] (fwd ‖ rev)
   loss:    sum of per-target losses / normalizer
   grads:   {name: flat d loss / d param}
 Parameters and inputs are float32 values; the reference is computed in float64 from them.
@@ -29,28 +31,35 @@ import torch.nn.functional as F
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "RecurModelTests", "Fixtures")
 
 
-def gru_before(x, h0, p, layers, H):
-    """n = tanh(W_in x + b_in + W_hn (r * h) + b_hn), the original GRU."""
+def gru_before(x, h0, p, layers, H, directions=1):
+    """n = tanh(W_in x + b_in + W_hn (r * h) + b_hn), the original GRU (reverse direction: the
+    same over the reversed sequence, its outputs flipped back)."""
     outs, finals = x, []
     for l in range(layers):
-        w_ih, w_hh = p[f"rnn.weight_ih_l{l}"], p[f"rnn.weight_hh_l{l}"]
-        b_ih, b_hh = p[f"rnn.bias_ih_l{l}"], p[f"rnn.bias_hh_l{l}"]
-        h = h0[l]
-        ys = []
-        for t in range(outs.shape[0]):
-            gi = outs[t] @ w_ih.T + b_ih
-            r = torch.sigmoid(gi[:, :H] + h @ w_hh[:H].T + b_hh[:H])
-            z = torch.sigmoid(gi[:, H:2 * H] + h @ w_hh[H:2 * H].T + b_hh[H:2 * H])
-            n = torch.tanh(gi[:, 2 * H:] + (r * h) @ w_hh[2 * H:].T + b_hh[2 * H:])
-            h = (1 - z) * n + z * h
-            ys.append(h)
-        outs = torch.stack(ys)
-        finals.append(h)
+        per_direction = []
+        for d in range(directions):
+            sfx = "_reverse" if d == 1 else ""
+            w_ih, w_hh = p[f"rnn.weight_ih_l{l}{sfx}"], p[f"rnn.weight_hh_l{l}{sfx}"]
+            b_ih, b_hh = p[f"rnn.bias_ih_l{l}{sfx}"], p[f"rnn.bias_hh_l{l}{sfx}"]
+            h = h0[l * directions + d]
+            ys = []
+            seq = outs if d == 0 else torch.flip(outs, [0])
+            for t in range(seq.shape[0]):
+                gi = seq[t] @ w_ih.T + b_ih
+                r = torch.sigmoid(gi[:, :H] + h @ w_hh[:H].T + b_hh[:H])
+                z = torch.sigmoid(gi[:, H:2 * H] + h @ w_hh[H:2 * H].T + b_hh[H:2 * H])
+                n = torch.tanh(gi[:, 2 * H:] + (r * h) @ w_hh[2 * H:].T + b_hh[2 * H:])
+                h = (1 - z) * n + z * h
+                ys.append(h)
+            y = torch.stack(ys)
+            per_direction.append(y if d == 0 else torch.flip(y, [0]))
+            finals.append(h)
+        outs = torch.cat(per_direction, dim=2)
     return outs, torch.stack(finals)
 
 
 def make(name, cell, layers, hidden, inp, loss, head="every_step", nonlin="tanh", reset="after",
-         vocab=7, embed=5, feats=3, output=None, B=3, T=5, given_state=False, seed=0):
+         vocab=7, embed=5, feats=3, output=None, B=3, T=5, given_state=False, seed=0, bidirectional=False):
     torch.manual_seed(seed)
     output = output or (vocab if loss == "cross_entropy" else 2)
     G = {"rnn": 1, "gru": 3, "lstm": 4}[cell]
@@ -62,13 +71,15 @@ def make(name, cell, layers, hidden, inp, loss, head="every_step", nonlin="tanh"
         params["embedding.weight"] = torch.randn(vocab, embed)
         names.append("embedding.weight")
     k = 1 / H ** 0.5
+    D = 2 if bidirectional else 1
     for l in range(layers):
-        i = first if l == 0 else H
-        for n, shape in [(f"rnn.weight_ih_l{l}", (G * H, i)), (f"rnn.weight_hh_l{l}", (G * H, H)),
-                         (f"rnn.bias_ih_l{l}", (G * H,)), (f"rnn.bias_hh_l{l}", (G * H,))]:
-            params[n] = (torch.rand(shape) * 2 - 1) * k * 1.5
-            names.append(n)
-    params["head.weight"] = (torch.rand(output, H) * 2 - 1) * k
+        i = first if l == 0 else D * H
+        for sfx in (["", "_reverse"] if bidirectional else [""]):
+            for n, shape in [(f"rnn.weight_ih_l{l}{sfx}", (G * H, i)), (f"rnn.weight_hh_l{l}{sfx}", (G * H, H)),
+                             (f"rnn.bias_ih_l{l}{sfx}", (G * H,)), (f"rnn.bias_hh_l{l}{sfx}", (G * H,))]:
+                params[n] = (torch.rand(shape) * 2 - 1) * k * 1.5
+                names.append(n)
+    params["head.weight"] = (torch.rand(output, D * H) * 2 - 1) * k
     params["head.bias"] = (torch.rand(output) * 2 - 1) * k
     names += ["head.weight", "head.bias"]
 
@@ -91,14 +102,14 @@ def make(name, cell, layers, hidden, inp, loss, head="every_step", nonlin="tanh"
         x = p["embedding.weight"][x32]
     else:
         x = F.one_hot(x32, vocab).double()
-    hz = h0.double() if h0 is not None else torch.zeros(layers, B, H, dtype=torch.float64)
-    cz = c0.double() if c0 is not None else torch.zeros(layers, B, H, dtype=torch.float64)
+    hz = h0.double() if h0 is not None else torch.zeros(layers * D, B, H, dtype=torch.float64)
+    cz = c0.double() if c0 is not None else torch.zeros(layers * D, B, H, dtype=torch.float64)
 
     if cell == "gru" and reset == "before":
-        out, hn = gru_before(x, hz, p, layers, H)
+        out, hn = gru_before(x, hz, p, layers, H, D)
         cn = None
     else:
-        kw = dict(num_layers=layers, dtype=torch.float64)
+        kw = dict(num_layers=layers, dtype=torch.float64, bidirectional=bidirectional)
         mod = {"rnn": lambda: nn.RNN(first, H, nonlinearity=nonlin, **kw),
                "gru": lambda: nn.GRU(first, H, **kw), "lstm": lambda: nn.LSTM(first, H, **kw)}[cell]()
         # Drive the module with our own parameter tensors so gradients land in p.
@@ -109,7 +120,10 @@ def make(name, cell, layers, hidden, inp, loss, head="every_step", nonlin="tanh"
         else:
             out, hn = functional_call(mod, sd, (x, hz))
             cn = None
-    yin = out.reshape(T * B, H) if head == "every_step" else out[-1]
+    if head == "every_step":
+        yin = out.reshape(T * B, D * H)
+    else:
+        yin = torch.cat([hn[-2], hn[-1]], dim=1) if bidirectional else out[-1]
     logits = yin @ p["head.weight"].T + p["head.bias"]
     if loss == "cross_entropy":
         normalizer = float(rows) + 0.5
@@ -123,7 +137,7 @@ def make(name, cell, layers, hidden, inp, loss, head="every_step", nonlin="tanh"
     fx = {
         "name": name, "cell": cell, "nonlinearity": nonlin, "reset": reset, "layers": layers, "hidden": H,
         "input": inp, "vocab": vocab, "embed": embed, "features": feats, "output": output, "head": head,
-        "loss": loss, "batch": B, "steps": T, "normalizer": normalizer,
+        "loss": loss, "batch": B, "steps": T, "normalizer": normalizer, "bidirectional": bidirectional,
         "params": {n: flat(params[n]) for n in names},
         "inputs": flat(x32) if inp == "features" else [int(v) for v in x32.reshape(-1).tolist()],
         "targets": [int(v) for v in y.tolist()] if loss == "cross_entropy" else flat(y),
@@ -152,3 +166,12 @@ if __name__ == "__main__":
     make("lstm_2layer_features_laststep_mse", "lstm", 2, 6, "features", "mse", head="last_step", seed=10)
     make("gru_after_1layer_features_laststep_ce", "gru", 1, 6, "features", "cross_entropy", head="last_step",
          output=4, seed=11)
+    # Bidirectional layers (Note [Bidirectional layers]): every cell, both heads, every input.
+    make("bi_rnn_tanh_2layer_features_laststep_ce", "rnn", 2, 5, "features", "cross_entropy", head="last_step",
+         output=4, seed=12, bidirectional=True)
+    make("bi_gru_after_2layer_embedding_ce", "gru", 2, 6, "embedding", "cross_entropy", seed=13, bidirectional=True)
+    make("bi_gru_before_2layer_features_laststep_mse", "gru", 2, 5, "features", "mse", head="last_step",
+         reset="before", seed=14, bidirectional=True)
+    make("bi_lstm_2layer_embedding_laststep_ce", "lstm", 2, 6, "embedding", "cross_entropy", head="last_step",
+         output=3, seed=15, bidirectional=True)
+    make("bi_lstm_1layer_onehot_ce", "lstm", 1, 5, "one_hot", "cross_entropy", seed=16, bidirectional=True)
