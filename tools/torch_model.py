@@ -37,44 +37,54 @@ class ResetBeforeGRU(nn.Module):
         n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn)
         h' = (1 − z) ⊙ n + z ⊙ h
 
-    Parameter names, shapes and gate order (r, z, n) are nn.GRU's, so the same state_dict keys load.
+    Parameter names, shapes and gate order (r, z, n) are nn.GRU's (``*_reverse`` for the backward
+    direction when bidirectional), so the same state_dict keys load.
     """
 
-    def __init__(self, input_size, hidden_size, num_layers=1, dropout=0.0):
+    def __init__(self, input_size, hidden_size, num_layers=1, dropout=0.0, bidirectional=False):
         super().__init__()
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.dropout = dropout
+        self.directions = 2 if bidirectional else 1
         bound = hidden_size ** -0.5
         for k in range(num_layers):
-            in_size = input_size if k == 0 else hidden_size
-            for name, shape in [("weight_ih", (3 * hidden_size, in_size)), ("weight_hh", (3 * hidden_size, hidden_size)),
-                                ("bias_ih", (3 * hidden_size,)), ("bias_hh", (3 * hidden_size,))]:
-                self.register_parameter(f"{name}_l{k}", nn.Parameter(torch.empty(shape).uniform_(-bound, bound)))
+            in_size = input_size if k == 0 else self.directions * hidden_size
+            for sfx in ["", "_reverse"][: self.directions]:
+                for name, shape in [("weight_ih", (3 * hidden_size, in_size)), ("weight_hh", (3 * hidden_size, hidden_size)),
+                                    ("bias_ih", (3 * hidden_size,)), ("bias_hh", (3 * hidden_size,))]:
+                    self.register_parameter(f"{name}_l{k}{sfx}", nn.Parameter(torch.empty(shape).uniform_(-bound, bound)))
 
     def forward(self, x, h0=None):
-        """x: (seq_len, batch, input_size); h0: (num_layers, batch, hidden). Returns (output, h_n) like nn.GRU."""
+        """x: (seq_len, batch, input_size); h0: (num_layers·directions, batch, hidden). Returns
+        (output, h_n) like nn.GRU: output (seq_len, batch, directions·hidden), forward ‖ reverse."""
         T, B, _ = x.shape
-        H = self.hidden_size
+        H, D = self.hidden_size, self.directions
         if h0 is None:
-            h0 = x.new_zeros(self.num_layers, B, H)
+            h0 = x.new_zeros(self.num_layers * D, B, H)
         finals = []
         for k in range(self.num_layers):
-            w_ih, w_hh = getattr(self, f"weight_ih_l{k}"), getattr(self, f"weight_hh_l{k}")
-            b_ih, b_hh = getattr(self, f"bias_ih_l{k}"), getattr(self, f"bias_hh_l{k}")
-            gx = F.linear(x, w_ih, b_ih)  # (T, B, 3H): all input projections at once
-            h = h0[k]
-            outputs = []
-            for t in range(T):
-                gx_r, gx_z, gx_n = gx[t].split(H, dim=-1)
-                gh_rz = F.linear(h, w_hh[: 2 * H], b_hh[: 2 * H])
-                r = torch.sigmoid(gx_r + gh_rz[:, :H])
-                z = torch.sigmoid(gx_z + gh_rz[:, H:])
-                n = torch.tanh(gx_n + F.linear(r * h, w_hh[2 * H:], b_hh[2 * H:]))
-                h = (1 - z) * n + z * h
-                outputs.append(h)
-            x = torch.stack(outputs)
-            finals.append(h)
+            per_direction = []
+            for d in range(D):
+                sfx = "_reverse" if d == 1 else ""
+                w_ih, w_hh = getattr(self, f"weight_ih_l{k}{sfx}"), getattr(self, f"weight_hh_l{k}{sfx}")
+                b_ih, b_hh = getattr(self, f"bias_ih_l{k}{sfx}"), getattr(self, f"bias_hh_l{k}{sfx}")
+                seq = x if d == 0 else torch.flip(x, [0])
+                gx = F.linear(seq, w_ih, b_ih)  # (T, B, 3H): all input projections at once
+                h = h0[k * D + d]
+                outputs = []
+                for t in range(T):
+                    gx_r, gx_z, gx_n = gx[t].split(H, dim=-1)
+                    gh_rz = F.linear(h, w_hh[: 2 * H], b_hh[: 2 * H])
+                    r = torch.sigmoid(gx_r + gh_rz[:, :H])
+                    z = torch.sigmoid(gx_z + gh_rz[:, H:])
+                    n = torch.tanh(gx_n + F.linear(r * h, w_hh[2 * H:], b_hh[2 * H:]))
+                    h = (1 - z) * n + z * h
+                    outputs.append(h)
+                y = torch.stack(outputs)
+                per_direction.append(y if d == 0 else torch.flip(y, [0]))
+                finals.append(h)
+            x = torch.cat(per_direction, dim=2)
             if self.training and self.dropout > 0 and k < self.num_layers - 1:
                 x = F.dropout(x, self.dropout)
         return x, torch.stack(finals)
@@ -102,17 +112,20 @@ class RecurModel(nn.Module):
         else:
             raise ValueError(f"unknown input kind {self.input_kind!r}")
         cell = c["cell"]
+        # Bidirectional models (Recur's model.bidirectional) store "reverseLayers": true.
+        self.bidirectional = bool(c.get("reverseLayers", False))
+        bi = dict(bidirectional=self.bidirectional)
         if cell == "rnn":
-            self.rnn = nn.RNN(input_size, H, L, nonlinearity=c.get("nonlinearity", "tanh"), dropout=dropout)
+            self.rnn = nn.RNN(input_size, H, L, nonlinearity=c.get("nonlinearity", "tanh"), dropout=dropout, **bi)
         elif cell == "gru" and c.get("gruReset", "after") == "before":
-            self.rnn = ResetBeforeGRU(input_size, H, L, dropout=dropout)
+            self.rnn = ResetBeforeGRU(input_size, H, L, dropout=dropout, **bi)
         elif cell == "gru":
-            self.rnn = nn.GRU(input_size, H, L, dropout=dropout)
+            self.rnn = nn.GRU(input_size, H, L, dropout=dropout, **bi)
         elif cell == "lstm":
-            self.rnn = nn.LSTM(input_size, H, L, dropout=dropout)
+            self.rnn = nn.LSTM(input_size, H, L, dropout=dropout, **bi)
         else:
             raise ValueError(f"unknown cell {cell!r}")
-        self.head = nn.Linear(H, c["outputSize"])
+        self.head = nn.Linear((2 if self.bidirectional else 1) * H, c["outputSize"])
         self.last_step = c.get("head", "every_step") == "last_step"
 
     def forward(self, x, state=None):
@@ -124,7 +137,9 @@ class RecurModel(nn.Module):
             x = F.one_hot(x.long(), self.config["vocabularySize"]).to(self.head.weight.dtype)
         out, state = self.rnn(x, state)
         if self.last_step:
-            out = out[-1]
+            # Bidirectional: both directions' final states (the reverse one ends at step 0).
+            h_n = state[0] if isinstance(state, tuple) else state
+            out = torch.cat([h_n[-2], h_n[-1]], dim=1) if self.bidirectional else out[-1]
         return self.head(out), state
 
 

@@ -58,7 +58,13 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var forgetBias: Bool
     /// Every layer also runs from the last step back to the first, with its own weights
     /// (PyTorch's `*_reverse` tensors); a layer's output is forward ‖ reverse.
-    public var bidirectional = false
+    public var bidirectional: Bool {
+        get { reverseLayers ?? false }
+        set { reverseLayers = newValue ? true : nil }
+    }
+    /// Stored as an optional so that configs written before it existed (checkpoints) read as
+    /// unidirectional, and unidirectional ones are written as before.
+    private var reverseLayers: Bool?
 
     /// Directions per layer: 1, or 2 when bidirectional.
     public var directions: Int { bidirectional ? 2 : 1 }

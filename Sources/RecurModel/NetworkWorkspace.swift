@@ -125,13 +125,15 @@ public final class NetworkWorkspace: @unchecked Sendable {
     public static func estimatedBytes(network: RecurrentNetwork, maxBatch: Int, maxSteps: Int) -> Double {
         let c = network.config, cell = c.cellType, H = Double(c.hiddenSize), G = Double(cell.gateCount)
         let L = Double(c.layers), B = Double(maxBatch), T = Double(maxSteps), rows = B * T, O = Double(c.outputSize)
-        var floats = L * (T + 1) * B * H * (cell.keepsCellState ? 2 : 1)        // hs, cs
-        floats += L * rows * G * H + (cell.keepsStepExtra ? L * rows * H : 0)   // gates, extra
-        floats += c.dropout > 0 ? 2 * (L - 1) * rows * H : 0                     // dropped, masks
+        let D = Double(c.directions), I = Double(network.layers[0].inputSize)
+        var floats = D * L * (T + 1) * B * H * (cell.keepsCellState ? 2 : 1)    // hs, cs
+        floats += D * (L * rows * G * H + (cell.keepsStepExtra ? L * rows * H : 0)) // gates, extra
+        floats += c.dropout > 0 ? 2 * (L - 1) * rows * D * H : 0                 // dropped, masks
         floats += rows * G * H * (cell.separateHiddenGradient ? 2 : 1)           // dG, dHG
-        floats += 2 * rows * H + (c.head == .everyStep ? 2 * rows * O : 2 * B * O) // dY pair, outputs
-        floats += Double(max(c.vocabularySize, network.layers[0].inputSize)) * G * H  // encoder table
-        floats += 3 * G * H * H + L * B * H * 2                                  // packed W_hh, final states
+        floats += 2 * rows * D * H + (c.head == .everyStep ? 2 * rows * O : 2 * B * O) // dY pair, outputs
+        floats += D * Double(max(c.vocabularySize, network.layers[0].inputSize)) * G * H  // encoder tables
+        floats += 3 * G * H * H + L * D * B * H * 2                              // packed W_hh, final states
+        if D == 2 { floats += L * rows * 2 * H + 2 * rows * max(I, 2 * H) + rows * H + B * 2 * H + rows / 4 } // joined, reversed
         return floats * Double(MemoryLayout<Float>.stride)
     }
 
@@ -140,9 +142,10 @@ public final class NetworkWorkspace: @unchecked Sendable {
     /// Rows of `outputs` after the last forward: T·b (every step) or b (last step).
     public var outputRows: Int { network.config.head == .everyStep ? T * b : b }
 
-    /// Final hidden state of the last forward, [L, b, H] (row stride b·H per layer).
+    /// Final hidden state of the last forward, [L·D, b, H] (row stride b·H per layer and
+    /// direction, PyTorch's h_n order).
     public var finalHidden: UnsafePointer<Float> { UnsafePointer(finalH.base) }
-    /// Final cell state of the last forward, [L, b, H]; nil for cells without one.
+    /// Final cell state of the last forward, [L·D, b, H]; nil for cells without one.
     public var finalCell: UnsafePointer<Float>? { cell.keepsCellState ? UnsafePointer(finalC.base) : nil }
 
     /// Layer l's views in direction d; packs its W_hh for the forward (W_hhᵀ) or backward

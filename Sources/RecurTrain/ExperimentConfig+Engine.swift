@@ -11,11 +11,13 @@ extension ExperimentConfig {
     public func modelConfig(for dataset: any WindowedDataset) -> ModelConfig {
         let m = model
         let head: HeadMode = dataset.targetKind.isPerStep ? .everyStep : .lastStep
-        return ModelConfig(cell: m.cell, hiddenSize: m.hiddenSize, layers: m.layers, dropout: Float(m.dropout),
-                           nonlinearity: m.nonlinearity, gruReset: m.gruReset, input: m.input,
-                           vocabularySize: dataset.vocabularySize, embeddingSize: m.embeddingSize,
-                           featureCount: dataset.featureCount, outputSize: dataset.outputSize, head: head,
-                           forgetBias: m.forgetBias)
+        var c = ModelConfig(cell: m.cell, hiddenSize: m.hiddenSize, layers: m.layers, dropout: Float(m.dropout),
+                            nonlinearity: m.nonlinearity, gruReset: m.gruReset, input: m.input,
+                            vocabularySize: dataset.vocabularySize, embeddingSize: m.embeddingSize,
+                            featureCount: dataset.featureCount, outputSize: dataset.outputSize, head: head,
+                            forgetBias: m.forgetBias)
+        c.bidirectional = m.bidirectional
+        return c
     }
 
     /// The engine's configuration for `dataset` with `threads` replicas in this process.

@@ -140,7 +140,14 @@ extension ExperimentConfig {
         let model = ModelSection(
             cell: cell, hiddenSize: try v(K.hiddenSize), layers: try v(K.layers), dropout: try v(K.dropout),
             input: try v(K.input), embeddingSize: try v(K.embeddingSize), gruReset: try v(K.gruReset),
-            nonlinearity: try v(K.nonlinearity), forgetBias: try v(K.forgetBias), initFrom: try opt(K.initFrom))
+            nonlinearity: try v(K.nonlinearity), forgetBias: try v(K.forgetBias), initFrom: try opt(K.initFrom),
+            bidirectional: try v(K.bidirectional))
+        if model.bidirectional && data.target == .next {
+            throw s.error(K.bidirectional.path, "the reverse direction reads each window from its end, so with a target at every step (data.target: next: a next-token language model, next-step forecasting) it would see the very values it predicts; remove model.bidirectional, or predict after the window with data.target: last")
+        }
+        if model.bidirectional && stateful {
+            throw s.error(K.bidirectional.path, "stateful training carries each layer's state forward from window to window, which a direction reading backward cannot do; remove model.bidirectional or data.stateful")
+        }
         if context.text && model.input == .features {
             throw s.error(K.input.path, "text is read as token ids: use embedding or one_hot")
         }

@@ -73,6 +73,8 @@ public struct ModelSection: Sendable, Equatable {
     public var nonlinearity: Nonlinearity
     public var forgetBias: Bool
     public var initFrom: String?
+    /// Every layer also reads each window backward (Note [Bidirectional layers]).
+    public var bidirectional = false
 }
 
 public struct TrainingSection: Sendable, Equatable {

@@ -279,6 +279,9 @@ enum ExperimentSchema {
                                         applies: .cells(.rnn), doc: "Elman RNN activation: `tanh` or `relu`", value: { $0.model.nonlinearity })
     static let forgetBias = SchemaKey(path: "model.forget_bias", type: T.bool, default: .value(false), applies: .cells(.lstm),
                                       doc: "start the forget-gate bias at 1", value: { $0.model.forgetBias })
+    static let bidirectional = SchemaKey(path: "model.bidirectional", type: T.bool, default: .value(false), applies: .always,
+                                         doc: "every layer also reads each window from its end (PyTorch's `*_reverse` tensors); outputs forward ‖ reverse, a last-step head reads both final states. Not with `target: next` (it would see the values it predicts) nor `stateful`",
+                                         value: { $0.model.bidirectional })
     static let initFrom = SchemaKey(path: "model.init_from", type: T.string, default: .absent("—"), applies: .always,
                                     doc: "a model.safetensors to start from", value: { $0.model.initFrom })
 
@@ -458,7 +461,7 @@ enum ExperimentSchema {
         name, seed,
         kind, path, columns, targets, normalize, missing, seqLen, stride, target, horizon, splitTrain, splitValidation, splitTest, splitSeed,
         shuffle, dropLast, stateful, minCount, maxSize, unknown, lowercase,
-        cell, hiddenSize, layers, dropout, input, embeddingSize, gruReset, nonlinearity, forgetBias, initFrom,
+        cell, hiddenSize, layers, dropout, input, embeddingSize, gruReset, nonlinearity, forgetBias, bidirectional, initFrom,
         epochs, steps, batchSize, accumulate, optimizerKind, lr, weightDecay, momentum, dampening, nesterov, beta1, beta2, eps, amsgrad,
         alpha, centered, lrDecay, initialAccumulator, scheduleKind, stepSize, gamma, warmupSteps, totalSteps, minLR,
         factor, patience, cooldown, threshold, earlyPatience, earlyMinDelta, earlyMetric,

@@ -205,15 +205,26 @@ final class ClusterTests: XCTestCase {
 /// the same (here at 3 processes, with dropout and gradient accumulation).
 final class OverlappedExchangeTests: XCTestCase {
     func testOverlappedExchange_GivesTheBitsOfExchangingAfterBackward() throws {
+        // 2 layers of 160: about 320k parameters, above Engine.smallestOverlappedModel.
+        try assertOverlapKeepsTheBits(model: "{cell: lstm, hidden_size: 160, layers: 2, embedding_size: 16, dropout: 0.2}", target: "next")
+    }
+
+    /// Bidirectional layers finish four groups per layer (forward, then reverse), in the order
+    /// RecurrentNetwork.gradientMilestones lists them.
+    func testOverlappedExchange_Bidirectional_GivesTheBitsOfExchangingAfterBackward() throws {
+        try assertOverlapKeepsTheBits(model: "{cell: gru, hidden_size: 130, layers: 2, embedding_size: 16, dropout: 0.2, bidirectional: true}",
+                                      target: "last")
+    }
+
+    func assertOverlapKeepsTheBits(model: String, target: String, function: String = #function) throws {
         let mpi = try mpirun()
-        let dir = try temporaryDirectory(#function)
+        let dir = try temporaryDirectory(function)
         let text = (0..<40).map { "line \($0): the quick brown fox jumps over the lazy dog; " }.joined(separator: "\n")
         try text.write(to: dir.appendingPathComponent("text.txt"), atomically: true, encoding: .utf8)
-        // 2 layers of 160: about 320k parameters, above Engine.smallestOverlappedModel.
         try """
         experiment: {name: o, seed: 4}
-        data: {kind: chars, path: text.txt, seq_len: 12, split: {train: 0.9, validation: 0.1, test: 0}}
-        model: {cell: lstm, hidden_size: 160, layers: 2, embedding_size: 16, dropout: 0.2}
+        data: {kind: chars, path: text.txt, seq_len: 12, target: \(target), split: {train: 0.9, validation: 0.1, test: 0}}
+        model: \(model)
         training: {steps: 6, batch_size: 16, accumulate: 2, optimizer: {kind: adam, lr: 0.01}, clip: {norm: 1}, log_every: 1}
         parallel: {bucket_size: 50000}
         """.write(to: dir.appendingPathComponent("e.yaml"), atomically: true, encoding: .utf8)

@@ -113,6 +113,27 @@ final class ExperimentSchemaTests: XCTestCase {
         XCTAssert(error(sched).contains("training.schedule.total_steps: applies to schedule cosine only"), error(sched))
     }
 
+    /// model.bidirectional where the reverse direction would read the targets (a target at every
+    /// step) or where state is carried forward (stateful) is refused saying why; sequence-to-one
+    /// tasks take it.
+    func testBidirectional_RefusedWhereItWouldSeeTheFuture_AcceptedSequenceToOne() throws {
+        func error(_ yaml: String) -> String {
+            do { _ = try ExperimentConfig.parse(yaml: yaml, file: "e.yaml"); return "" } catch { return "\(error)" }
+        }
+        let lm = "data: {kind: chars, path: t.txt, seq_len: 8}\nmodel: {cell: lstm, hidden_size: 8, bidirectional: true}\n"
+        XCTAssert(error(lm).hasPrefix("e.yaml:2: model.bidirectional: the reverse direction reads each window from its end"), error(lm))
+        XCTAssert(error(lm).contains("it would see the very values it predicts"), error(lm))
+        let nextStep = "data: {kind: series, path: s.csv, seq_len: 8, target: next}\nmodel: {cell: gru, hidden_size: 8, bidirectional: true}\n"
+        XCTAssert(error(nextStep).contains("model.bidirectional: the reverse direction"), error(nextStep))
+        let stateful = "data: {kind: chars, path: t.txt, seq_len: 8, target: last, stateful: true}\nmodel: {cell: gru, hidden_size: 8, bidirectional: true}\n"
+        XCTAssert(error(stateful).contains("model.bidirectional: stateful training carries each layer's state forward"), error(stateful))
+        let classify = "data: {kind: sequences, path: d.csv, seq_len: 8, target: last}\nmodel: {cell: gru, hidden_size: 8, bidirectional: true}\n"
+        XCTAssertEqual(error(classify), "")
+        XCTAssertEqual(try ExperimentConfig.parse(yaml: classify, file: "e.yaml").model.bidirectional, true)
+        let sequenceToOne = "data: {kind: series, path: s.csv, seq_len: 8, target: last}\nmodel: {cell: lstm, hidden_size: 8, bidirectional: true}\n"
+        XCTAssertEqual(error(sequenceToOne), "")
+    }
+
     /// `config show` prints every key that applies (absent optional ones as null), and only those.
     func testConfigShow_EveryApplicableKey_AndOnlyThose() throws {
         let series = try ExperimentConfig.parse(yaml: "data: {kind: series, path: s.csv, seq_len: 8}\nmodel: {cell: gru, hidden_size: 8}\n", file: "e")

@@ -35,6 +35,16 @@ final class LayoutInvarianceTests: XCTestCase {
     parallel: {deterministic: true}
     """
 
+    /// Bidirectional (Note [Bidirectional layers]): the next character after each window, read
+    /// both ways by a 2-layer GRU with dropout.
+    static let bidirectionalChar = """
+    experiment: {name: li-bi, seed: 14}
+    data: {kind: chars, path: text.txt, seq_len: 12, target: last, split: {train: 0.9, validation: 0.1, test: 0}}
+    model: {cell: gru, hidden_size: 12, layers: 2, embedding_size: 6, dropout: 0.2, bidirectional: true}
+    training: {steps: 20, batch_size: 12, optimizer: {kind: adam, lr: 0.01}, clip: {norm: 0.5}, log_every: 100, eval_every: 10}
+    parallel: {deterministic: true}
+    """
+
     func setUpDir(_ name: String, yaml: String) throws -> URL {
         let dir = try temporaryDirectory(name)
         let text = (0..<60).map { "line \($0): the quick brown fox jumps over the lazy dog; " }.joined(separator: "\n")
@@ -98,6 +108,10 @@ final class LayoutInvarianceTests: XCTestCase {
 
     func testGRUForecaster_SameBitsAtEveryLayout() throws {
         try assertSameBitsAtEveryLayout(Self.gruSeries, name: "gru")
+    }
+
+    func testBidirectionalGRU_SameBitsAtEveryLayout() throws {
+        try assertSameBitsAtEveryLayout(Self.bidirectionalChar, name: "bidirectional")
     }
 
     func testStatefulCharModel_SameBitsAtEveryLayout() throws {

@@ -526,6 +526,64 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertTrue(cliOutput.contains("embedding.weight\t[7, 3]"), cliOutput)
     }
 
+    /// tools/torch_model.py builds bidirectional models (nn.RNN/GRU/LSTM with bidirectional=True,
+    /// its own reset-before GRU for both directions, a head on h_n[-2] ‖ h_n[-1]) that compute
+    /// what Recur computes from the same checkpoint (Note [Bidirectional layers]).
+    func testTorchModel_Bidirectional_ComputesRecursOutputs() throws {
+        let python = try torchPython()
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let tools = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("tools")
+        var configs: [ModelConfig] = [
+            ModelConfig(cell: .gru, hiddenSize: 5, layers: 2, gruReset: .before, input: .features, featureCount: 3,
+                        outputSize: 4, head: .lastStep),
+            ModelConfig(cell: .lstm, hiddenSize: 4, layers: 2, input: .embedding, vocabularySize: 6, embeddingSize: 3,
+                        outputSize: 6),
+            ModelConfig(cell: .rnn, hiddenSize: 3, input: .oneHot, vocabularySize: 5, outputSize: 2, head: .lastStep),
+            ModelConfig(cell: .gru, hiddenSize: 4, layers: 2, input: .features, featureCount: 2, outputSize: 3),
+        ]
+        for i in configs.indices { configs[i].bidirectional = true }
+        let T = 4, b = 2
+        var cases: [[String: Any]] = []
+        for (i, config) in configs.enumerated() {
+            let network = try RecurrentNetwork(config)
+            let parameters = (0..<network.parameterCount).map { Float(sin(Double($0) * 0.7)) * 0.6 }
+            try Checkpoint(model: ModelCheckpoint(config: config, layout: network.layout, parameters: parameters, metadata: [:]),
+                           state: TrainingState()).write(to: dir.appendingPathComponent("m\(i)/step-000001"))
+            let tokens = (0..<(T * b)).map { Int32(($0 * 5 + 1) % max(config.vocabularySize, 1)) }
+            let features = (0..<(T * b * config.featureCount)).map { Float(cos(Double($0))) }
+            let ws = NetworkWorkspace(network: network, maxBatch: b, maxSteps: T)
+            let tokenBuffer = Int32Buffer(tokens), featureBuffer = FloatBuffer(features.isEmpty ? [0] : features)
+            ws.forward(parameters: parameters, input: config.input == .features ? .features(featureBuffer.base) : .tokens(tokenBuffer.base),
+                       batch: b, steps: T)
+            cases.append(["path": dir.appendingPathComponent("m\(i)/step-000001/model.safetensors").path,
+                          "tokens": tokens.map(Int.init), "features": features.map(Double.init), "steps": T, "batch": b,
+                          "outputs": Array(UnsafeBufferPointer(start: ws.outputs.base, count: ws.outputRows * config.outputSize)).map(Double.init)])
+        }
+        let casesURL = dir.appendingPathComponent("cases.json")
+        try JSONSerialization.data(withJSONObject: cases).write(to: casesURL)
+        let script = """
+        import json, sys, torch
+        sys.path.insert(0, sys.argv[1])
+        import torch_model
+        for case in json.load(open(sys.argv[2])):
+            m = torch_model.load(case["path"]).eval()
+            c, T, B = m.config, case["steps"], case["batch"]
+            x = (torch.tensor(case["tokens"]).reshape(T, B) if c["input"] != "features"
+                 else torch.tensor(case["features"], dtype=torch.float32).reshape(T, B, c["featureCount"]))
+            with torch.no_grad():
+                out, _ = m(x)
+            ours = torch.tensor(case["outputs"], dtype=torch.float32)
+            worst = (out.reshape(-1) - ours).abs().max().item()
+            assert worst < 1e-5, (case["path"], worst)
+            print("ok", type(m.rnn).__name__, m.bidirectional, worst)
+        """
+        let (status, output) = try runPython(python, ["-c", script, tools.path, casesURL.path])
+        XCTAssertEqual(status, 0, "python (\(python.path)) failed:\n\(output)")
+        XCTAssertEqual(output.split(separator: "\n").filter { $0.hasPrefix("ok") && $0.contains("True") }.count, configs.count, output)
+    }
+
     // MARK: Integrity (issue: a flipped bit or a NaN loaded silently)
 
     /// Every tensor carries a CRC-32C (Note [Tensor checksums]): one flipped bit in the data is
