@@ -18,27 +18,15 @@ extension TrainedModel {
         var rng = SeededRandom(seed: seed)
         if ids.isEmpty { ids = [Int32(rng.below(vocabulary.count))] }
         let c = network.config, V = c.outputSize
-        let ws = NetworkWorkspace(network: network, maxBatch: 1, maxSteps: max(ids.count, 1))
         let params = FloatBuffer(checkpoint.parameters)
-        let stateCount = c.layers * c.hiddenSize
-        let h = FloatBuffer(count: stateCount), cell = FloatBuffer(count: stateCount)
         var out: [Int32] = []
-        let input = Int32Buffer(ids)   // the prime first, then one token at a time in slot 0
-        var steps = ids.count
         var probs = [Float](repeating: 0, count: V)
-        for _ in 0..<length {
-            ws.forward(parameters: params.base, input: .tokens(input.base), batch: 1, steps: steps,
-                       initialState: InitialState(hidden: h.base, cell: c.carriesCellState ? UnsafePointer(cell.base) : nil))
-            Vec.copy(ws.finalHidden, h.base, count: stateCount)
-            if let fc = ws.finalCell { Vec.copy(fc, cell.base, count: stateCount) }
-            let logits = ws.outputs.base + (ws.outputRows - 1) * V
+        /// The next token from the last output row's logits: greedy at temperature 0, else drawn.
+        func pick(_ logits: UnsafePointer<Float>) -> Int32 {
             if temperature == 0 {   // greedy: the most likely token, no draw
                 var best = 0
                 for k in 1..<V where logits[k] > logits[best] { best = k }
-                out.append(Int32(best))
-                input[0] = Int32(best)
-                steps = 1
-                continue
+                return Int32(best)
             }
             for k in 0..<V { probs[k] = logits[k] / temperature }
             if let topK, topK < V {
@@ -48,8 +36,38 @@ extension TrainedModel {
             probs.withUnsafeMutableBufferPointer { Act.softmax($0.baseAddress!, $0.baseAddress!, count: V) }
             var u = rng.uniformFloat(), next = V - 1
             for k in 0..<V { u -= probs[k]; if u < 0 { next = k; break } }
-            out.append(Int32(next))
-            input[0] = Int32(next)
+            return Int32(next)
+        }
+        if c.bidirectional {
+            // A bidirectional model reads whole windows (Note [Bidirectional layers]): each token
+            // comes from the last seq_len tokens read both ways from a zero state, as in training.
+            let L = experiment.data.seqLen
+            let ws = NetworkWorkspace(network: network, maxBatch: 1, maxSteps: L)
+            var context = Array(ids.suffix(L))
+            let input = Int32Buffer([Int32](repeating: 0, count: L))
+            for _ in 0..<length {
+                for (i, t) in context.enumerated() { input[i] = t }
+                ws.forward(parameters: params.base, input: .tokens(input.base), batch: 1, steps: context.count)
+                let next = pick(ws.outputs.base + (ws.outputRows - 1) * V)
+                out.append(next)
+                context.append(next)
+                if context.count > L { context.removeFirst() }
+            }
+            return vocabulary.decode(out)
+        }
+        let ws = NetworkWorkspace(network: network, maxBatch: 1, maxSteps: max(ids.count, 1))
+        let stateCount = c.layers * c.hiddenSize
+        let h = FloatBuffer(count: stateCount), cell = FloatBuffer(count: stateCount)
+        let input = Int32Buffer(ids)   // the prime first, then one token at a time in slot 0
+        var steps = ids.count
+        for _ in 0..<length {
+            ws.forward(parameters: params.base, input: .tokens(input.base), batch: 1, steps: steps,
+                       initialState: InitialState(hidden: h.base, cell: c.carriesCellState ? UnsafePointer(cell.base) : nil))
+            Vec.copy(ws.finalHidden, h.base, count: stateCount)
+            if let fc = ws.finalCell { Vec.copy(fc, cell.base, count: stateCount) }
+            let next = pick(ws.outputs.base + (ws.outputRows - 1) * V)
+            out.append(next)
+            input[0] = next
             steps = 1
         }
         return vocabulary.decode(out)

@@ -244,4 +244,28 @@ final class UseCommandsTests: XCTestCase {
         let negative = try runRecur(["sample", "runs/g", "--temperature", "-1"], in: dir)
         XCTAssertEqual(negative.status, 2)
     }
+
+    /// A bidirectional next-character model (target: last) samples from sliding windows of
+    /// seq_len read both ways (it carries no state; it used to stop on a precondition), and
+    /// eval, predict and sample all run on it.
+    func testBidirectionalTextModel_SamplesEvaluatesAndPredicts() throws {
+        let dir = try temporaryDirectory()
+        try smallText().write(to: dir.appendingPathComponent("t.txt"), atomically: true, encoding: .utf8)
+        try """
+        experiment: {name: bi}
+        data: {kind: chars, path: t.txt, seq_len: 12, target: last}
+        model: {cell: gru, hidden_size: 16, embedding_size: 8, layers: 2, bidirectional: true}
+        training: {steps: 30, batch_size: 8}
+        """.write(to: dir.appendingPathComponent("e.yaml"), atomically: true, encoding: .utf8)
+        XCTAssertEqual(try runRecur(["train", "e.yaml", "--quiet"], in: dir).status, 0)
+        let a = try runRecur(["sample", "runs/bi", "--prime", "FIRST", "--seed", "3", "--length", "40"], in: dir)
+        let b = try runRecur(["sample", "runs/bi", "--prime", "FIRST", "--seed", "3", "--length", "40"], in: dir)
+        XCTAssertEqual(a.status, 0, a.stderr)
+        XCTAssertEqual(a.stdout, b.stdout)
+        XCTAssertEqual(a.stdout.count, "FIRST".count + 40 + 1, a.stdout)
+        let greedy = try runRecur(["sample", "runs/bi", "--prime", "FIRST", "--temperature", "0", "--length", "20"], in: dir)
+        XCTAssertEqual(greedy.status, 0, greedy.stderr)
+        XCTAssertEqual(try runRecur(["eval", "runs/bi"], in: dir).status, 0)
+        XCTAssertEqual(try runRecur(["predict", "runs/bi", "--input", "t.txt"], in: dir).status, 0)
+    }
 }
