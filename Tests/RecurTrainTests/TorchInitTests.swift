@@ -10,14 +10,14 @@ import XCTest
 final class TorchInitTests: XCTestCase {
     let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
 
-    func setUpDir(_ name: String = #function, hidden: Int = 6) throws -> URL {
+    func setUpDir(_ name: String = #function, hidden: Int = 6, model: String = "", initFrom: String = "torch_init.safetensors") throws -> URL {
         let dir = try temporaryDirectory(name)
         try FileManager.default.copyItem(at: fixtures.appendingPathComponent("torch_init_series.csv"), to: dir.appendingPathComponent("s.csv"))
         try """
         experiment: {name: torch-init}
         data: {kind: series, path: s.csv, columns: [value], seq_len: 5, target: last, normalize: none, shuffle: false,
                split: {train: 1, validation: 0, test: 0}}
-        model: {cell: lstm, hidden_size: \(hidden), init_from: \(fixtures.appendingPathComponent("torch_init.safetensors").path)}
+        model: {cell: lstm, hidden_size: \(hidden)\(model), init_from: \(fixtures.appendingPathComponent(initFrom).path)}
         training: {steps: 1, batch_size: 8, optimizer: {kind: sgd, lr: 0.1}, clip: {norm: 0}}
         """.write(to: dir.appendingPathComponent("e.yaml"), atomically: true, encoding: .utf8)
         return dir
@@ -34,6 +34,26 @@ final class TorchInitTests: XCTestCase {
         let expected = try names.flatMap { try XCTUnwrap(theirs[$0]?.floats, $0) }
         XCTAssertEqual(ours.count, expected.count)
         let before = try SafeTensorsFile.read(from: fixtures.appendingPathComponent("torch_init.safetensors"))
+        let start = try names.flatMap { try XCTUnwrap(before[$0]?.floats) }
+        XCTAssertGreaterThan(zip(start, expected).map { abs($0 - $1) }.max() ?? 0, 1e-3, "the step moves the parameters")
+        let worst = zip(ours, expected).map { abs($0 - $1) }.max() ?? .infinity
+        XCTAssertLessThan(worst, 1e-6, "largest difference from PyTorch after one SGD step")
+    }
+
+    /// A bidirectional 2-layer LSTM from PyTorch (nn.LSTM(bidirectional=True), head on
+    /// h_n[-2] ‖ h_n[-1]): one SGD step lands on PyTorch's parameters too.
+    func testPlainStateDict_Bidirectional_OneSGDStep_MatchesPyTorch() throws {
+        let dir = try setUpDir(model: ", layers: 2, bidirectional: true", initFrom: "torch_init_bi.safetensors")
+        let r = try runRecur(["train", "e.yaml", "--quiet", "--threads", "1", "--parameters-out", "p.bin"], in: dir)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let ours = try Data(contentsOf: dir.appendingPathComponent("p.bin")).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        let theirs = try SafeTensorsFile.read(from: fixtures.appendingPathComponent("torch_bi_after_sgd.safetensors"))
+        // Recur's layout order: per layer, the forward direction's four tensors, then the reverse's.
+        let names = (0..<2).flatMap { l in ["", "_reverse"].flatMap { d in
+            ["weight_ih", "weight_hh", "bias_ih", "bias_hh"].map { "rnn.\($0)_l\(l)\(d)" } } } + ["head.weight", "head.bias"]
+        let expected = try names.flatMap { try XCTUnwrap(theirs[$0]?.floats, $0) }
+        XCTAssertEqual(ours.count, expected.count)
+        let before = try SafeTensorsFile.read(from: fixtures.appendingPathComponent("torch_init_bi.safetensors"))
         let start = try names.flatMap { try XCTUnwrap(before[$0]?.floats) }
         XCTAssertGreaterThan(zip(start, expected).map { abs($0 - $1) }.max() ?? 0, 1e-3, "the step moves the parameters")
         let worst = zip(ours, expected).map { abs($0 - $1) }.max() ?? .infinity

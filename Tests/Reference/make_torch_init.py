@@ -7,6 +7,8 @@
   torch_after_sgd.safetensors    the same parameters after one SGD step (lr 0.1) on the first
                                  batch Recur trains on: windows of 5 rows, target the next value,
                                  the first 8 windows in order, mean squared error
+  torch_init_bi.safetensors,     the same for a bidirectional 2-layer LSTM (nn.LSTM(1, 6, 2,
+  torch_bi_after_sgd.safetensors bidirectional=True), head nn.Linear(12, 1) on h_n[-2] ‖ h_n[-1])
 
 Run by hand with torch and safetensors installed:  python3 Tests/Reference/make_torch_init.py
 """
@@ -43,3 +45,21 @@ loss = nn.functional.mse_loss(model(x), y)
 opt.zero_grad(); loss.backward(); opt.step()
 save_file({k: v.contiguous() for k, v in model.state_dict().items()}, os.path.join(here, "torch_after_sgd.safetensors"))
 print("loss", loss.item(), "wrote", here)
+
+class BiForecaster(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.LSTM(1, 6, num_layers=2, bidirectional=True)
+        self.head = nn.Linear(12, 1)
+    def forward(self, x):               # x: (seq_len, batch, 1)
+        _, (h_n, _) = self.rnn(x)
+        return self.head(torch.cat([h_n[-2], h_n[-1]], dim=1))   # both directions' final states
+
+torch.manual_seed(8)
+bi = BiForecaster()
+save_file({k: v.contiguous() for k, v in bi.state_dict().items()}, os.path.join(here, "torch_init_bi.safetensors"))
+opt = torch.optim.SGD(bi.parameters(), lr=0.1)
+loss = nn.functional.mse_loss(bi(x), y)
+opt.zero_grad(); loss.backward(); opt.step()
+save_file({k: v.contiguous() for k, v in bi.state_dict().items()}, os.path.join(here, "torch_bi_after_sgd.safetensors"))
+print("bidirectional loss", loss.item())
