@@ -114,7 +114,7 @@ public struct ModelCheckpoint: Equatable, Sendable {
         guard problems.isEmpty else {
             throw CheckpointError(.differentModel, path: file.path,
                                   "this state_dict does not fit the experiment's model: " + problems.joined(separator: "; "),
-                                  remedy: "Give the experiment the model the weights were saved from (cell, hidden_size, layers, embedding_size, and the data's vocabulary or columns), and name the PyTorch modules embedding, rnn and head.")
+                                  remedy: "Give the experiment the model the weights were saved from (cell, hidden_size, layers, bidirectional, embedding_size, and the data's vocabulary or columns), and name the PyTorch modules embedding, rnn and head.")
         }
         return parameters
     }
