@@ -323,10 +323,7 @@ public final class Engine {
                 lastStepPhases.threadReduction = 0
                 lastStepPhases.rankWait = 0
             }
-            let sum = replicas[0].gradients.base
-            for r in groups[g] {
-                for k in 1..<max(n, 1) { Vec.add(replicas[k].gradients.base + r.lowerBound, into: sum + r.lowerBound, count: r.count) }
-            }
+            for r in groups[g] { threadSum.run(r) }
             allreduce.reduce(replicas[0].gradients, group: g, over: comm)
         }
         WorkerPool.finish()

@@ -79,6 +79,13 @@ public final class GradientThreadSum {
 
     deinit { bases.deallocate() }
 
+    /// The same sum over `range` only, on the calling thread (a gradient group of an
+    /// overlapped step, Note [Overlapped exchange]).
+    public func run(_ range: Range<Int>) {
+        let dst = bases[0] + range.lowerBound
+        for k in 1..<max(buffers.count, 1) { Vec.add(bases[k] + range.lowerBound, into: dst, count: range.count) }
+    }
+
     public func run() {
         guard buffers.count > 1 else { return }
         WorkerPool.run(chunks, context: Unmanaged.passUnretained(self).toOpaque(), Self.task)
@@ -173,7 +180,7 @@ public final class WorkerPool: @unchecked Sendable {
             while generation == seen { pthread_cond_wait(wake, mutex) }
             seen = generation
             let k = index - workerOffset
-            guard k >= 0, k < taskCount, k > 0 || workerOffset == 1 else { continue }
+            guard k >= 0, k < taskCount else { continue }
             guard let task, let context = taskContext else { continue }
             pthread_mutex_unlock(mutex)
             task(context, k)

@@ -124,8 +124,7 @@ public final class MPICommunicator: Communicator, TransportSums, @unchecked Send
         if sleepsWhileWaiting {
             var request: MPI_Request? = nil
             check(MPI_Isend(buffer, Int32(bytes), recur_mpi_byte(), Int32(peer), tag, world, &request), "MPI_Isend")
-            var none: MPI_Request? = nil
-            ExchangeDeadline.waiting(on: peer) { complete(&request, &none, both: false) }
+            waitPolitely(&request, on: peer)
             return
         }
         let rc = ExchangeDeadline.waiting(on: peer) { MPI_Send(buffer, Int32(bytes), recur_mpi_byte(), Int32(peer), tag, world) }
@@ -136,8 +135,7 @@ public final class MPICommunicator: Communicator, TransportSums, @unchecked Send
         if sleepsWhileWaiting {
             var request: MPI_Request? = nil
             check(MPI_Irecv(buffer, Int32(bytes), recur_mpi_byte(), Int32(peer), tag, world, &request), "MPI_Irecv")
-            var none: MPI_Request? = nil
-            ExchangeDeadline.waiting(on: peer) { complete(&request, &none, both: false) }
+            waitPolitely(&request, on: peer)
             return
         }
         let rc = ExchangeDeadline.waiting(on: peer) {
@@ -163,9 +161,16 @@ public final class MPICommunicator: Communicator, TransportSums, @unchecked Send
         check(rc, "MPI_Sendrecv")
     }
 
-    /// Tests `first` (and `second`) until complete, sleeping 20 µs between tests after a short
-    /// spin: MPI progresses the transfer inside each test, and the core stays with the
-    /// replicas computing meanwhile (a blocking call would poll it at full speed).
+    /// Completes one nonblocking request as `complete` does, under the exchange deadline.
+    private func waitPolitely(_ request: inout MPI_Request?, on peer: Int) {
+        var none: MPI_Request? = nil
+        ExchangeDeadline.waiting(on: peer) { complete(&request, &none, both: false) }
+    }
+
+    /// Tests `first` (and `second`) until complete: 20 tests in a row, then sleeping between
+    /// tests from 10 µs doubling to `longestNap`. MPI progresses the transfer inside each test,
+    /// and the core stays with the replicas computing meanwhile (a blocking call would poll it
+    /// at full speed).
     private func complete(_ first: inout MPI_Request?, _ second: inout MPI_Request?, both: Bool) {
         var a: Int32 = 0, b: Int32 = both ? 0 : 1
         var tests = 0, nap = 10_000

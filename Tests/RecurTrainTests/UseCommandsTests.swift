@@ -165,16 +165,22 @@ final class UseCommandsTests: XCTestCase {
         XCTAssertTrue(try String(contentsOf: dir.appendingPathComponent("runs/sine/loss.svg"), encoding: .utf8).contains("validation"))
     }
 
-    func testTextModel_SampleIsSeededAndEvalReportsPerplexity() throws {
-        let dir = try temporaryDirectory()
+    /// A directory with smallText() as t.txt and the run `experiment` (which reads it) trained.
+    func trainTextModel(_ experiment: String, function: String = #function) throws -> URL {
+        let dir = try temporaryDirectory(function)
         try smallText().write(to: dir.appendingPathComponent("t.txt"), atomically: true, encoding: .utf8)
-        try """
+        try experiment.write(to: dir.appendingPathComponent("e.yaml"), atomically: true, encoding: .utf8)
+        XCTAssertEqual(try runRecur(["train", "e.yaml", "--quiet"], in: dir).status, 0)
+        return dir
+    }
+
+    func testTextModel_SampleIsSeededAndEvalReportsPerplexity() throws {
+        let dir = try trainTextModel("""
         experiment: {name: chars}
         data: {kind: chars, path: t.txt, seq_len: 16}
         model: {cell: gru, hidden_size: 24, embedding_size: 8}
         training: {steps: 40, batch_size: 8, optimizer: {kind: adam, lr: 0.01}}
-        """.write(to: dir.appendingPathComponent("e.yaml"), atomically: true, encoding: .utf8)
-        XCTAssertEqual(try runRecur(["train", "e.yaml", "--quiet"], in: dir).status, 0)
+        """)
         let a = try runRecur(["sample", "runs/chars", "--prime", "FIRST", "--length", "40", "--seed", "4"], in: dir)
         let b = try runRecur(["sample", "runs/chars", "--prime", "FIRST", "--length", "40", "--seed", "4", "--top-k", "100"], in: dir)
         XCTAssertEqual(a.status, 0, a.stderr)
@@ -228,15 +234,12 @@ final class UseCommandsTests: XCTestCase {
     /// --temperature 0 always takes the most likely token: no draw, so after a prime the seed
     /// does not matter (without one, the seed picks the first token).
     func testSample_TemperatureZero_IsGreedy_SeedIndependent() throws {
-        let dir = try temporaryDirectory()
-        try smallText().write(to: dir.appendingPathComponent("t.txt"), atomically: true, encoding: .utf8)
-        try """
+        let dir = try trainTextModel("""
         experiment: {name: g}
         data: {kind: chars, path: t.txt, seq_len: 16}
         model: {cell: lstm, hidden_size: 16, embedding_size: 8}
         training: {steps: 30, batch_size: 8}
-        """.write(to: dir.appendingPathComponent("e.yaml"), atomically: true, encoding: .utf8)
-        XCTAssertEqual(try runRecur(["train", "e.yaml", "--quiet"], in: dir).status, 0)
+        """)
         let a = try runRecur(["sample", "runs/g", "--prime", "FIRST", "--temperature", "0", "--seed", "1", "--length", "40"], in: dir)
         let b = try runRecur(["sample", "runs/g", "--prime", "FIRST", "--temperature", "0", "--seed", "99", "--length", "40"], in: dir)
         XCTAssertEqual(a.status, 0, a.stderr)
@@ -249,15 +252,12 @@ final class UseCommandsTests: XCTestCase {
     /// seq_len read both ways (it carries no state; it used to stop on a precondition), and
     /// eval, predict and sample all run on it.
     func testBidirectionalTextModel_SamplesEvaluatesAndPredicts() throws {
-        let dir = try temporaryDirectory()
-        try smallText().write(to: dir.appendingPathComponent("t.txt"), atomically: true, encoding: .utf8)
-        try """
+        let dir = try trainTextModel("""
         experiment: {name: bi}
         data: {kind: chars, path: t.txt, seq_len: 12, target: last}
         model: {cell: gru, hidden_size: 16, embedding_size: 8, layers: 2, bidirectional: true}
         training: {steps: 30, batch_size: 8}
-        """.write(to: dir.appendingPathComponent("e.yaml"), atomically: true, encoding: .utf8)
-        XCTAssertEqual(try runRecur(["train", "e.yaml", "--quiet"], in: dir).status, 0)
+        """)
         let a = try runRecur(["sample", "runs/bi", "--prime", "FIRST", "--seed", "3", "--length", "40"], in: dir)
         let b = try runRecur(["sample", "runs/bi", "--prime", "FIRST", "--seed", "3", "--length", "40"], in: dir)
         XCTAssertEqual(a.status, 0, a.stderr)

@@ -106,10 +106,6 @@ void recur_gemm_packed(long M, long N, long K, const float *A, long lda, const f
 /// the parent is no longer `expected_parent` (it died first), or -1 when prctl failed.
 int recur_signal_when_parent_dies(int sig, int expected_parent);
 
-/// A counter one thread publishes and another reads (release / acquire).
-static inline void recur_store_release(long *p, long value) { __atomic_store_n(p, value, __ATOMIC_RELEASE); }
-static inline long recur_load_acquire(const long *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
-
 /// Exit status of a process whose exchange deadline passed (Note [Exchange deadline]).
 #define RECUR_EXCHANGE_TIMEOUT_STATUS 75
 /// Starts the exchange-deadline thread once per process: a wait armed longer than `seconds`
