@@ -18,6 +18,10 @@ import RecurKernels
 ///
 /// Evaluation plans keep stored order and the partial batch, so every window is visited exactly
 /// once across all replicas.
+///
+/// - **Variable lengths** (`lengths`): each training batch is ordered longest first (then by
+///   window index), and a batch is cut among replicas by work, not by count — Note [Work-
+///   balanced parts].
 public struct BatchPlan: Sendable, Equatable {
     /// Independent windows in a seeded or stored order, or stateful streams.
     public enum Mode: Sendable, Equatable {
@@ -33,12 +37,21 @@ public struct BatchPlan: Sendable, Equatable {
     public let targetsPerWindow: Int
     /// How windows are ordered and grouped into steps.
     public let mode: Mode
+    /// Each window's steps when windows differ in length, else nil.
+    public let lengths: [Int32]?
+    /// Whether each batch is ordered longest first (training plans over variable lengths).
+    public let sortsByLength: Bool
 
     /// A plan over independent windows.
     /// - Throws: `DataError.Kind.invalidSetting` when batchSize < 1, or when `dropLast` leaves no
     ///   step (fewer windows than one batch).
+    /// - Parameters:
+    ///   - lengths: each window's steps when they differ (work-balanced parts), or nil.
+    ///   - sortsByLength: order each batch longest first (needs `lengths`).
     public init(windowCount: Int, batchSize: Int, targetsPerWindow: Int,
-                shuffle: Bool, seed: UInt64, dropLast: Bool) throws(DataError) {
+                shuffle: Bool, seed: UInt64, dropLast: Bool,
+                lengths: [Int32]? = nil, sortsByLength: Bool = false) throws(DataError) {
+        precondition(lengths == nil || lengths!.count == windowCount, "BatchPlan: one length per window")
         precondition(windowCount >= 0 && targetsPerWindow >= 1, "BatchPlan: bad counts")
         if batchSize < 1 {
             throw DataError(.invalidSetting, problem: "batch_size is \(batchSize)", fix: "set batch_size to 1 or more")
@@ -52,6 +65,8 @@ public struct BatchPlan: Sendable, Equatable {
         self.batchSize = batchSize
         self.targetsPerWindow = targetsPerWindow
         self.mode = .windows(shuffle: shuffle, seed: seed, dropLast: dropLast)
+        self.lengths = lengths
+        self.sortsByLength = sortsByLength && lengths != nil
     }
 
     /// A plan over B stateful streams of `windowsPerStream` windows (window index b·W + w).
@@ -61,6 +76,8 @@ public struct BatchPlan: Sendable, Equatable {
         self.batchSize = streams
         self.targetsPerWindow = targetsPerWindow
         self.mode = .streams(count: streams, windowsPerStream: windowsPerStream)
+        self.lengths = nil
+        self.sortsByLength = false
     }
 
     /// The training plan of `dataset`: streams when it is stateful (then `batchSize` must be the
@@ -69,17 +86,17 @@ public struct BatchPlan: Sendable, Equatable {
     ///   stream count.
     public static func training(_ dataset: some WindowedDataset, batchSize: Int, shuffle: Bool = true,
                                 seed: UInt64, dropLast: Bool = false) throws(DataError) -> BatchPlan {
-        try plan(dataset, .train, batchSize: batchSize, shuffle: shuffle, seed: seed, dropLast: dropLast)
+        try plan(dataset, .train, batchSize: batchSize, shuffle: shuffle, seed: seed, dropLast: dropLast, sorts: true)
     }
 
     /// The evaluation plan of a split: stored order, partial last batch kept, every window once.
     /// - Throws: `DataError` for batchSize < 1 or a stateful batch size that differs from the stream count.
     public static func evaluation(_ dataset: some WindowedDataset, split: DataSplit, batchSize: Int) throws(DataError) -> BatchPlan {
-        try plan(dataset, split, batchSize: batchSize, shuffle: false, seed: 0, dropLast: false)
+        try plan(dataset, split, batchSize: batchSize, shuffle: false, seed: 0, dropLast: false, sorts: false)
     }
 
     private static func plan(_ dataset: some WindowedDataset, _ split: DataSplit, batchSize: Int, shuffle: Bool,
-                             seed: UInt64, dropLast: Bool) throws(DataError) -> BatchPlan {
+                             seed: UInt64, dropLast: Bool, sorts: Bool) throws(DataError) -> BatchPlan {
         if let streams = dataset.streamCount {
             if batchSize != streams {
                 throw DataError(.invalidSetting, problem: "stateful data has \(streams) streams but batch_size is \(batchSize)",
@@ -89,7 +106,8 @@ public struct BatchPlan: Sendable, Equatable {
                              targetsPerWindow: dataset.targetsPerWindow)
         }
         return try BatchPlan(windowCount: dataset.windowCount(split), batchSize: batchSize,
-                             targetsPerWindow: dataset.targetsPerWindow, shuffle: shuffle, seed: seed, dropLast: dropLast)
+                             targetsPerWindow: dataset.targetsPerWindow, shuffle: shuffle, seed: seed, dropLast: dropLast,
+                             lengths: dataset.windowLengths(split), sortsByLength: sorts)
     }
 
     /// Steps in every epoch.
@@ -111,9 +129,10 @@ public struct BatchPlan: Sendable, Equatable {
     /// Target elements in the global batch of `step`: what the summed loss is divided by.
     public func targetCount(step: Int) -> Int { windowCount(step: step) * targetsPerWindow }
 
-    /// The most windows one replica ever gets (size its `BatchBuffers` with this).
+    /// The most windows one replica ever gets (size its `BatchBuffers` with this): with
+    /// variable lengths a part may hold many short windows, up to the whole batch.
     public func maxShardSize(_ shard: Shard) -> Int {
-        Shard.maxShardSize(batchSize, rankCount: shard.rankCount, threadCount: shard.threadCount)
+        lengths != nil ? batchSize : Shard.maxShardSize(batchSize, rankCount: shard.rankCount, threadCount: shard.threadCount)
     }
 
     /// Whether windows carry hidden state to the next step (reset at each epoch's start).
@@ -137,22 +156,78 @@ public struct EpochOrder: Sendable {
     init(plan: BatchPlan, epoch: Int) {
         self.plan = plan
         self.epoch = epoch
-        if case .windows(true, let seed, _) = plan.mode {
-            var order = (0..<plan.windowCount).map { UInt32(truncatingIfNeeded: $0) }
+        guard case .windows(let shuffle, let seed, _) = plan.mode, shuffle || plan.sortsByLength else {
+            permutation = nil
+            return
+        }
+        var order = (0..<plan.windowCount).map { UInt32(truncatingIfNeeded: $0) }
+        if shuffle {
             var rng = SeededRandom.stream(seed: seed, UInt64(epoch))
             rng.shuffle(&order)
-            permutation = order
-        } else {
-            permutation = nil
         }
+        if let lengths = plan.lengths, plan.sortsByLength {
+            // Each batch longest first, ties by window index: its parts then hold windows of
+            // similar length, so little of a part's work is padding.
+            for start in stride(from: 0, to: order.count, by: plan.batchSize) {
+                order[start ..< min(start + plan.batchSize, order.count)].sort {
+                    lengths[Int($0)] != lengths[Int($1)] ? lengths[Int($0)] > lengths[Int($1)] : $0 < $1
+                }
+            }
+        }
+        permutation = order
     }
 
     /// The global batch of `step`, in order.
     public func windows(step: Int) -> WindowList { windows(step: step, shard: .whole) }
 
-    /// The part of `step`'s global batch that `shard` owns (see `Shard` for the rule).
+    /// The part of `step`'s global batch that `shard` owns (see `Shard` for the rule; with
+    /// variable lengths, part `shard.replica` of the work-balanced parts).
     public func windows(step: Int, shard: Shard) -> WindowList {
-        windows(step: step, within: shard.range(in: plan.windowCount(step: step)))
+        if plan.lengths != nil { return windows(step: step, within: part(step: step, parts: shard.replicaCount, index: shard.replica)) }
+        return windows(step: step, within: shard.range(in: plan.windowCount(step: step)))
+    }
+
+    // Note [Work-balanced parts]
+    // With windows of different lengths a replica's work is its padded rows, (windows in its
+    // part) × (its longest window), not its window count. A batch is cut into contiguous parts
+    // whose largest such cost is as small as it can be: the smallest cost C for which filling
+    // parts greedily (a part takes the next window while count × longest ≤ C) needs at most
+    // `parts` parts, found by bisection; trailing parts may be empty. It reads only the plan's
+    // lengths and the epoch's order, so every rank and thread derives the same parts without
+    // talking, and it allocates nothing. Training batches are ordered longest first, so a part's
+    // windows have similar lengths and little of its work is padding.
+
+    /// Positions (0 ..< the batch's window count) of part `index` of `parts` of `step`'s batch:
+    /// `Shard.balanced` by count, or with variable lengths by work (Note [Work-balanced parts]).
+    public func part(step: Int, parts: Int, index: Int) -> Range<Int> {
+        let n = plan.windowCount(step: step)
+        guard let lengths = plan.lengths, parts > 1 else { return Shard.balanced(n, parts: parts, index: index) }
+        let list = windows(step: step, within: 0..<n)
+        @inline(__always) func length(_ p: Int) -> Int { Int(lengths[list[list.startIndex + p]]) }
+        // Greedy parts under cost c: calls `visit(k, range)` for each part k; returns the count.
+        func cut(_ c: Int, _ visit: (Int, Range<Int>) -> Void) -> Int {
+            var k = 0, start = 0, longest = 0
+            for p in 0..<n {
+                let m = max(longest, length(p))
+                if p > start && (p - start + 1) * m > c {
+                    visit(k, start..<p); k += 1; start = p; longest = length(p)
+                } else {
+                    longest = m
+                }
+            }
+            if n > start { visit(k, start..<n); k += 1 }
+            return k
+        }
+        var longest = 1
+        for p in 0..<n { longest = max(longest, length(p)) }
+        var lo = longest, hi = n * longest
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2
+            if cut(mid, { _, _ in }) <= parts { hi = mid } else { lo = mid + 1 }
+        }
+        var mine = n..<n
+        _ = cut(lo) { k, r in if k == index { mine = r } }
+        return mine
     }
 
     /// Positions `own` (0 ..< the batch's window count) of `step`'s global batch.

@@ -17,6 +17,8 @@ enum CSVCell: Equatable {
     case missing
     /// Anything else, with its text.
     case text(String)
+
+    var isMissing: Bool { self == .missing }
 }
 
 struct CSVReader {

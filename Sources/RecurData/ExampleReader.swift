@@ -1,13 +1,17 @@
 // Reads labelled examples into flat Double storage for LabelledSequences: the one-row-per-
-// example CSV form and the directory form (one CSV per example plus a labels file). It checks
-// shapes, cells and label syntax; class counting and normalisation happen in LabelledSequences.
+// example CSV form (fixed width, ragged rows, or fixed width with a length column) and the
+// directory form (one CSV per example plus a labels file). It checks shapes, cells and label
+// syntax; class counting and normalisation happen in LabelledSequences.
 
 struct ExampleReader {
     let options: LabelledOptions
+    /// T: every example's steps, or (variable lengths) the most an example may have.
     private(set) var steps: Int?
     private(set) var features: Int?
-    /// [examples, T, F], NaN-free.
+    /// The examples' steps one after another, [Σ n_e, F], NaN-free.
     private(set) var raw: [Double] = []
+    /// Each example's steps n_e (all T unless `variableLength`).
+    private(set) var lengths: [Int] = []
     /// −1 for an example without a label (only under `labelsOptional`).
     private(set) var labels: [Int32] = []
     private(set) var unlabelledSeen = false
@@ -73,7 +77,7 @@ struct ExampleReader {
 
     /// Fills gaps of the example in `scratch` along time, then stores it with `label`.
     private mutating func commit(label: Int32, origin: (file: String, line: Int, column: Int), file: String, line: Int) throws(DataError) {
-        let t = steps!, f = features!
+        let f = features!, t = scratch.count / f
         if options.missing == .interpolate || options.missing == .forwardFill, scratch.contains(where: { $0.isNaN }) {
             for q in 0..<f where !GapFill.fill(&scratch, range: 0..<t, stride: f, offset: q, policy: options.missing) {
                 throw DataError(.badCell, file: file, line: line,
@@ -82,6 +86,7 @@ struct ExampleReader {
             }
         }
         raw.append(contentsOf: scratch)
+        lengths.append(t)
         labels.append(label)
         labelOrigins.append(origin)
     }
@@ -90,6 +95,7 @@ struct ExampleReader {
 
     /// Reads rows of T·F values followed by the label.
     mutating func readCSV(_ path: String) throws(DataError) {
+        if options.variableLength { return try readVariableCSV(path) }
         let csv = try CSVReader(path: path)
         var first = true
         try csv.forEachRow { (line, fields) throws(DataError) -> Bool in
@@ -104,7 +110,7 @@ struct ExampleReader {
                 if values < 1 || (given.map { values % $0 != 0 } ?? false) {
                     throw DataError(.wrongFieldCount, file: path, line: line,
                                     problem: "this row has \(n) fields, which is not \(given.map { "a multiple of \($0)" } ?? "at least two") values plus a label",
-                                    fix: "check steps and features: a row holds steps × features values, then the label")
+                                    fix: "check steps and features: a row holds steps × features values, then the label (sequences of different lengths: set data.variable_length: true)")
                 }
                 if let f = features { steps = values / f } else if let t = steps { features = values / t } else { steps = values; features = 1 }
             }
@@ -122,7 +128,7 @@ struct ExampleReader {
                 throw DataError(.wrongFieldCount, file: path, line: line,
                                 problem: "this row has \(n) fields but rows here hold \(t * f + 1) (\(t) steps × \(f) features, then the label)"
                                     + (options.labelsOptional ? " or \(t * f) (no label)" : ""),
-                                fix: "give every row the same number of values, or correct steps and features")
+                                fix: "give every row the same number of values, or correct steps and features (sequences of different lengths: set data.variable_length: true)")
             }
             scratch.removeAll(keepingCapacity: true)
             for k in 0..<(n - 1) {
@@ -170,6 +176,104 @@ struct ExampleReader {
         }
     }
 
+    /// Refuses an example of `n` steps outside 1 … seq_len (variable lengths).
+    private func checkLength(_ n: Int, file: String, line: Int?) throws(DataError) {
+        guard let cap = steps else { preconditionFailure("variable lengths need seq_len as their limit") }
+        if n < 1 {
+            throw DataError(.wrongFieldCount, file: file, line: line, problem: "this sequence has no steps",
+                            fix: "give every sequence at least one step, or leave it out")
+        }
+        if n > cap {
+            throw DataError(.wrongFieldCount, file: file, line: line,
+                            problem: "this sequence has \(n) steps, more than data.seq_len (\(cap)), the longest allowed",
+                            fix: "raise data.seq_len to at least \(n), or shorten the sequence")
+        }
+    }
+
+    // MARK: Variable lengths in one CSV
+
+    /// Reads rows of n·F values then the label (ragged rows, F = `features` or 1), or, with a
+    /// `lengthColumn`, rows of that column, T·F values (those after the first n·F are padding and
+    /// ignored) and the label. An empty label is an example without one under `labelsOptional`.
+    private mutating func readVariableCSV(_ path: String) throws(DataError) {
+        let csv = try CSVReader(path: path)
+        let t = steps!
+        var first = true
+        var lengthIndex: Int? = nil
+        if options.lengthColumn == nil, features == nil { features = 1 }
+        try csv.forEachRow { (line, fields) throws(DataError) -> Bool in
+            if first {
+                first = false
+                let header = options.lengthColumn != nil || ExampleReader.isHeader(csv, fields, options.header)
+                if let name = options.lengthColumn {
+                    let names = fields.map { csv.text($0).trimmingSpaces() }
+                    guard header, let k = names.firstIndex(of: name) else {
+                        throw DataError(.wrongFieldCount, file: path, line: line,
+                                        problem: "the header has no column '\(name)' (data.length_column)"
+                                            + (names.isEmpty ? "" : "; it has \(names.prefix(6).joined(separator: ", "))\(names.count > 6 ? ", …" : "")"),
+                                        fix: "name the column of sequence lengths in the first row, or correct data.length_column")
+                    }
+                    lengthIndex = k
+                }
+                if header { return true }
+            }
+            let n = fields.count
+            // The label's field: the last one, except an unlabelled fixed-width row (no field).
+            var labelIndex: Int? = n - 1
+            let steps: Int, f: Int
+            if let k = lengthIndex {
+                // the length, T·F values and the label (or no label, when labels are optional)
+                if features == nil {
+                    let values = n - 2
+                    guard values >= t, values % t == 0 else {
+                        throw DataError(.wrongFieldCount, file: path, line: line,
+                                        problem: "this row has \(values) values besides the length and the label, which is not seq_len (\(t)) × features",
+                                        fix: "pad every row to seq_len steps (the cells after a sequence's length are ignored), or correct seq_len")
+                    }
+                    features = values / t
+                }
+                f = features!
+                if options.labelsOptional && n == t * f + 1 { labelIndex = nil }
+                guard n == t * f + (labelIndex == nil ? 1 : 2), k < n else {
+                    throw DataError(.wrongFieldCount, file: path, line: line,
+                                    problem: "this row has \(n) fields but rows here hold \(t * f + 2) (the length, \(t) steps × \(f) features, the label)",
+                                    fix: "pad every row to seq_len steps (the cells after a sequence's length are ignored)")
+                }
+                guard case .number(let v) = csv.cell(fields[k]), v == v.rounded(), v >= 0, v < 1e9 else {
+                    throw DataError(.badCell, file: path, line: line, column: k + 1,
+                                    problem: "the length '\(csv.text(fields[k]).trimmingSpaces())' is not a whole number of steps",
+                                    fix: "write each sequence's number of steps, 1…\(t)")
+                }
+                steps = Int(v)
+            } else {
+                // n·F values, then the label
+                f = features!
+                let values = n - 1
+                if values % f != 0 {
+                    throw DataError(.wrongFieldCount, file: path, line: line,
+                                    problem: "this row has \(values) values before the label, not a multiple of the \(f) features per step",
+                                    fix: "write each step's \(f) values, then the label" + (f == 1 ? ", or set data.features" : ", or correct data.features"))
+                }
+                steps = values / f
+            }
+            try checkLength(steps, file: path, line: line)
+            scratch.removeAll(keepingCapacity: true)
+            var taken = 0
+            for k in 0..<n where k != lengthIndex && k != labelIndex && taken < steps * f {
+                taken += 1
+                if try !value(csv, fields[k], line: line, column: k + 1) { return true }
+            }
+            if let li = labelIndex, !(options.labelsOptional && csv.cell(fields[li]).isMissing) {
+                guard let l = try label(csv, fields[li], line: line, column: li + 1) else { return true }
+                try commit(label: l, origin: (path, line, li + 1), file: path, line: line)
+            } else {
+                unlabelledSeen = true
+                try commit(label: -1, origin: (path, line, n), file: path, line: line)
+            }
+            return true
+        }
+    }
+
     /// Reads one sequence file into `scratch`; false when the example is dropped.
     private mutating func readSequence(_ csv: CSVReader) throws(DataError) -> Bool {
         scratch.removeAll(keepingCapacity: true)
@@ -196,11 +300,15 @@ struct ExampleReader {
             }
             return true
         }
-        if steps == nil { steps = rows }
-        if rows != steps! {
-            throw DataError(.wrongFieldCount, file: csv.path,
-                            problem: "this sequence has \(rows) steps but the others have \(steps!)",
-                            fix: "give every sequence the same number of rows (resample or pad them), or set steps to match")
+        if options.variableLength {
+            try checkLength(rows, file: csv.path, line: nil)
+        } else {
+            if steps == nil { steps = rows }
+            if rows != steps! {
+                throw DataError(.wrongFieldCount, file: csv.path,
+                                problem: "this sequence has \(rows) steps but the others have \(steps!)",
+                                fix: "give every sequence the same number of rows (resample or pad them), set seq_len to match, or set data.variable_length: true")
+            }
         }
         if let names = featureNames, names.count != features! { featureNames = nil }
         return keep

@@ -1,7 +1,9 @@
-// Labelled sequences for classification: T steps of F features and one class per example, read
-// from CSV rows (T·F values then the label) or a directory of one CSV per example plus a labels
-// file. Classes are counted and labels checked; it does not resample or pad sequences of
-// different lengths (all examples must have T steps).
+// Labelled sequences for classification: up to T steps of F features and one class per example,
+// read from CSV rows (T·F values then the label; with variable lengths ragged rows or a length
+// column) or a directory of one CSV per example plus a labels file. Classes are counted and
+// labels checked. Sequences of different lengths are kept as they are (no resampling): `fill`
+// pads a batch on the right to its longest sequence and hands the model each one's length
+// (Note [Variable-length sequences] in NetworkWorkspace.swift).
 
 import RecurKernels
 
@@ -15,7 +17,8 @@ public enum HeaderMode: String, Sendable, Codable, CaseIterable {
 
 /// Settings of a labelled-sequence data set.
 public struct LabelledOptions: Sendable, Equatable, Codable {
-    /// Steps per sequence (T); nil: derived from the row length and `features`.
+    /// Steps per sequence (T), or with `variableLength` the most a sequence may have; nil:
+    /// derived from the row length and `features` (fixed lengths only).
     public var steps: Int?
     /// Features per step (F); nil: derived from the row length and `steps`, or 1 when both are nil.
     public var features: Int?
@@ -38,6 +41,12 @@ public struct LabelledOptions: Sendable, Equatable, Codable {
     /// Prediction on new data: a CSV row may hold only the T·F values (no label; needs `steps`
     /// and `features`), and classes need not all have examples (needs `classCount`).
     public var labelsOptional: Bool = false
+    /// Sequences have 1 … `steps` steps each: files of any number of rows, CSV rows of n·F
+    /// values then the label (F = `features`, default 1), or rows with a `lengthColumn`.
+    public var variableLength: Bool = false
+    /// With `variableLength`, the header name of a CSV column holding each row's length; the
+    /// row then holds `steps`·F values (those after the length's are ignored) and the label.
+    public var lengthColumn: String? = nil
 
     /// Defaults: shapes from the data, header detected, classes from the labels, zscore, 90/10.
     public init(steps: Int? = nil, features: Int? = nil, header: HeaderMode = .auto, classCount: Int? = nil,
@@ -60,17 +69,25 @@ public struct LabelledOptions: Sendable, Equatable, Codable {
         for (name, v) in [("data.seq_len (steps per sequence)", steps), ("features per step", features), ("classes", classCount)] {
             if let v, v < 1 { throw DataError(.invalidSetting, problem: "\(name) is \(v)", fix: "use 1 or more") }
         }
+        if variableLength && steps == nil {
+            throw DataError(.invalidSetting, problem: "variable lengths need data.seq_len, the longest a sequence may be",
+                            fix: "set data.seq_len")
+        }
+        if lengthColumn != nil && !variableLength {
+            throw DataError(.invalidSetting, problem: "data.length_column is set but data.variable_length is not",
+                            fix: "set data.variable_length: true")
+        }
     }
 }
 
-/// Sequences of `steps` × `featuresPerStep` values with one class each.
+/// Sequences of up to `steps` steps of `featuresPerStep` values with one class each.
 /// Window i of a split is example `range(split).lowerBound + i`.
 public struct LabelledSequences: WindowedDataset {
     /// The file or directory read.
     public let path: String
     /// The settings it was read with.
     public let options: LabelledOptions
-    /// T.
+    /// T: every example's steps, or with variable lengths the most one may have.
     public let steps: Int
     /// F.
     public let featuresPerStep: Int
@@ -80,8 +97,12 @@ public struct LabelledSequences: WindowedDataset {
     public let classCounts: [Int]
     /// Feature names (header names when there is one, else f0, f1, …).
     public let featureNames: [String]
-    /// [exampleCount, T, F], normalised.
+    /// The examples' steps one after another, [Σ n_e, F], normalised.
     public let values: [Float]
+    /// Example e's steps are rows `offsets[e] ..< offsets[e + 1]` of `values` (n_e = their count).
+    public let offsets: [Int]
+    /// Whether examples may differ in length (`LabelledOptions.variableLength`).
+    public let variableLength: Bool
     /// The class of each example (0 where `hasLabel` is false).
     public let labels: [Int32]
     /// Whether each example came with a label (always, unless `labelsOptional`).
@@ -119,7 +140,8 @@ public struct LabelledSequences: WindowedDataset {
         var raw = read.raw
         var labels = read.labels.map { max($0, 0) }
         var hasLabel = read.labels.map { $0 >= 0 }
-        let n = labels.count, width = t * f
+        var lengths = read.lengths
+        let n = labels.count
         guard n > 0 else { throw DataError(.emptyFile, file: path, problem: "there are no examples", fix: "add rows") }
         let maxLabel = Int(labels.max()!)
         let classCount = options.classCount ?? maxLabel + 1
@@ -140,7 +162,9 @@ public struct LabelledSequences: WindowedDataset {
             var order = Array(0..<n)
             var rng = SeededRandom(seed: seed)
             rng.shuffle(&order)
-            raw = order.flatMap { raw[$0 * width ..< ($0 + 1) * width] }
+            let starts = Self.offsets(lengths)
+            raw = order.flatMap { raw[starts[$0] * f ..< starts[$0 + 1] * f] }
+            lengths = order.map { lengths[$0] }
             labels = order.map { labels[$0] }
             hasLabel = order.map { hasLabel[$0] }
         }
@@ -155,10 +179,10 @@ public struct LabelledSequences: WindowedDataset {
             }
             stats = stored
         } else {
-            // Rows of the [n·T, F] view; the training examples are rows [start·T, end·T).
-            let train = ranges[0]
+            // Rows of the [Σ n_e, F] view; the training examples' steps are one run of rows.
+            let train = ranges[0], starts = Self.offsets(lengths)
             stats = NormalizationStats.fit(options.normalization, columns: names, values: raw,
-                                           rows: train.lowerBound * t ..< train.upperBound * t)
+                                           rows: starts[train.lowerBound] ..< starts[train.upperBound])
         }
         var values = [Float](repeating: 0, count: raw.count)
         for i in 0..<raw.count { values[i] = stats.normalize(raw[i], column: i % f) }
@@ -170,11 +194,24 @@ public struct LabelledSequences: WindowedDataset {
         self.classCounts = counts
         self.featureNames = names
         self.values = values
+        self.offsets = Self.offsets(lengths)
+        self.variableLength = options.variableLength
         self.labels = labels
         self.hasLabel = hasLabel
         self.normalization = stats
         self.splitRanges = ranges
     }
+
+    /// Running sums of `lengths`: n + 1 row offsets.
+    private static func offsets(_ lengths: [Int]) -> [Int] {
+        var o = [0]
+        o.reserveCapacity(lengths.count + 1)
+        for n in lengths { o.append(o.last! + n) }
+        return o
+    }
+
+    /// Example e's steps n_e.
+    public func length(example e: Int) -> Int { offsets[e + 1] - offsets[e] }
 
     public var input: InputShape { .features(count: featuresPerStep) }
     public var targetKind: TargetKind { .classLabel }
@@ -186,22 +223,39 @@ public struct LabelledSequences: WindowedDataset {
 
     public func windowCount(_ split: DataSplit) -> Int { range(split).count }
 
+    public var hasVariableLengths: Bool { variableLength }
+
+    public func windowLengths(_ split: DataSplit) -> [Int32]? {
+        variableLength ? range(split).map { Int32(length(example: $0)) } : nil
+    }
+
+    public func batchSteps(_ split: DataSplit, windows: some Collection<Int>) -> Int {
+        guard variableLength else { return steps }
+        let start = range(split).lowerBound
+        var t = 1
+        for w in windows { t = max(t, length(example: start + w)) }
+        return t
+    }
+
     public func fill(_ split: DataSplit, windows: some Collection<Int>, into batch: BatchBuffers) {
         let b = windows.count
         precondition(b <= batch.capacity, "fill: \(b) windows exceed the batch capacity \(batch.capacity)")
         guard let inputs = batch.inputFeatures?.base, let targets = batch.targetTokens?.base else {
             preconditionFailure("fill: labelled batches need inputFeatures and targetTokens")
         }
-        let range = range(split), t = steps, f = featuresPerStep
+        let range = range(split), f = featuresPerStep
+        let t = batchSteps(split, windows: windows)
         values.withUnsafeBufferPointer { x in
             var j = 0
             for w in windows {
                 precondition(w >= 0 && w < range.count, "fill: example \(w) outside 0..<\(range.count) of the \(split) split")
-                let e = range.lowerBound + w
-                for s in 0..<t {
-                    let src = (e * t + s) * f, dst = (s * b + j) * f
+                let e = range.lowerBound + w, start = offsets[e], n = offsets[e + 1] - start
+                for s in 0..<n {
+                    let src = (start + s) * f, dst = (s * b + j) * f
                     for q in 0..<f { inputs[dst + q] = x[src + q] }
                 }
+                for s in n..<t { for q in 0..<f { inputs[(s * b + j) * f + q] = 0 } }
+                batch.lengths?.base[j] = Int32(n)
                 targets[j] = labels[e]
                 j += 1
             }
@@ -221,6 +275,7 @@ public struct LabelledSequences: WindowedDataset {
         for s in DataSplit.allCases { h.combine(range(s).lowerBound); h.combine(range(s).upperBound) }
         h.combine(array: values)
         h.combine(array: labels)
+        if variableLength { h.combine("lengths"); h.combine(array: offsets.map { Int64($0) }) }
         return h.finalize()
     }
 

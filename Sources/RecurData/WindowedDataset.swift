@@ -61,8 +61,16 @@ public protocol WindowedDataset: Sendable {
     /// Windows in a split (B·W for streams).
     func windowCount(_ split: DataSplit) -> Int
     /// Writes `windows` (indices below `windowCount(split)`) of `split` into `batch` in the
-    /// layouts above. Allocates nothing.
+    /// layouts above, for `batchSteps` steps (and with variable lengths each window's length
+    /// into `batch.lengths`, its steps after that zero). Allocates nothing.
     func fill(_ split: DataSplit, windows: some Collection<Int>, into batch: BatchBuffers)
+    /// Whether windows differ in length (labelled sequences of variable length): then `fill`
+    /// writes each one's length and the model reads each one's own last step.
+    var hasVariableLengths: Bool { get }
+    /// Each window's steps, when they differ (`hasVariableLengths`); nil when all are `seqLen`.
+    func windowLengths(_ split: DataSplit) -> [Int32]?
+    /// The steps a batch of `windows` spans: `seqLen`, or its longest window's.
+    func batchSteps(_ split: DataSplit, windows: some Collection<Int>) -> Int
     /// A stable 64-bit hash of the loaded data and its settings (O(data size); call once).
     func fingerprint() -> UInt64
     /// What is stored with the model: vocabulary, normalisation, columns, windowing.
@@ -70,6 +78,10 @@ public protocol WindowedDataset: Sendable {
 }
 
 extension WindowedDataset {
+    public var hasVariableLengths: Bool { false }
+    public func windowLengths(_ split: DataSplit) -> [Int32]? { nil }
+    public func batchSteps(_ split: DataSplit, windows: some Collection<Int>) -> Int { seqLen }
+
     /// Features per step (0 for tokens).
     public var featureCount: Int {
         if case .features(let f) = input { return f }
@@ -98,6 +110,8 @@ public struct BatchBuffers: Sendable {
     public let targetTokens: Int32Buffer?
     /// Value targets: [L·capacity·k·O] (next) or [capacity·k·O], or nil.
     public let targetValues: FloatBuffer?
+    /// Each window's length [capacity], for data of variable lengths; else nil.
+    public let lengths: Int32Buffer?
 
     /// Allocates the buffers `dataset` fills, for up to `capacity` windows.
     public init(for dataset: some WindowedDataset, capacity: Int) {
@@ -120,5 +134,6 @@ public struct BatchBuffers: Sendable {
             targetTokens = nil
             targetValues = FloatBuffer(count: perWindow * capacity)
         }
+        lengths = dataset.hasVariableLengths ? Int32Buffer(count: capacity) : nil
     }
 }

@@ -113,7 +113,9 @@ public final class Engine {
         let perStep = min(config.batchSize, max(windows, 1))
         let plan = config.microShards.map { MicroShardPlan(shards: $0, batch: perStep, rank: comm.rank, ranks: comm.size, threads: config.threads) }
         micro = plan
-        let capacity = plan?.capacity ?? Shard.maxShardSize(perStep, rankCount: comm.size, threadCount: config.threads)
+        // Work-balanced parts of windows of different lengths may hold up to the whole batch.
+        let capacity = dataset.hasVariableLengths ? perStep
+            : plan?.capacity ?? Shard.maxShardSize(perStep, rankCount: comm.size, threadCount: config.threads)
         let replicaCount = plan?.owned.count ?? config.threads
         try Self.checkMemory(network: network, config: config, capacity: capacity, replicas: replicaCount, seqLen: dataset.seqLen)
         parameters = FloatBuffer(count: network.parameterCount)
@@ -389,9 +391,8 @@ public final class Engine {
         guard let r = engine.region else { return }
         if let micro = engine.micro {
             // This thread's micro-shards, one replica each, in micro-shard order.
-            let n = r.order.plan.windowCount(step: r.step)
             for i in micro.byThread[t] {
-                let windows = r.order.windows(step: r.step, within: Shard.balanced(n, parts: micro.shards, index: micro.owned.lowerBound + i))
+                let windows = r.order.windows(step: r.step, within: r.order.part(step: r.step, parts: micro.shards, index: micro.owned.lowerBound + i))
                 engine.replicas[i].run(parameters: UnsafePointer(engine.parameters.base), dataset: engine.dataset, split: r.split,
                                        windows: windows, normalizer: r.normalizer, train: r.train, dropoutSeed: r.dropoutSeed,
                                        firstSequence: windows.positions.lowerBound, stateful: r.stateful, accumulate: r.accumulate)

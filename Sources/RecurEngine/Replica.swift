@@ -51,13 +51,15 @@ final class Replica: @unchecked Sendable {
         lastCount = b
         guard b > 0 else { return }
         dataset.fill(split, windows: windows, into: batch)
+        let steps = dataset.batchSteps(split, windows: windows)
         let input: ModelInput = batch.inputTokens.map { .tokens(UnsafePointer($0.base)) }
             ?? .features(UnsafePointer(batch.inputFeatures!.base))
         let slot = train ? 0 : 1
         let state = stateful ? InitialState(hidden: UnsafePointer(carriedHidden[slot].base),
                                             cell: carriedCell[slot].count > 0 ? UnsafePointer(carriedCell[slot].base) : nil) : nil
-        workspace.forward(parameters: parameters, input: input, batch: b, steps: dataset.seqLen, initialState: state,
-                          dropout: train ? dropoutSeed.map { DropoutSource(seed: $0, firstSequence: firstSequence) } : nil)
+        workspace.forward(parameters: parameters, input: input, batch: b, steps: steps, initialState: state,
+                          dropout: train ? dropoutSeed.map { DropoutSource(seed: $0, firstSequence: firstSequence) } : nil,
+                          lengths: batch.lengths.map { UnsafePointer($0.base) })
         let batchSums = batch.targetTokens.map { workspace.crossEntropy(targets: $0.base, normalizer: normalizer) }
             ?? workspace.squaredError(targets: batch.targetValues!.base, normalizer: normalizer)
         sums.loss += batchSums.loss; sums.correct += batchSums.correct; sums.count += batchSums.count

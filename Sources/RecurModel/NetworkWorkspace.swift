@@ -49,10 +49,11 @@ public final class NetworkWorkspace: @unchecked Sendable {
     // Per layer.
     private let dropped: [FloatBuffer]     // [T·B, D·H] input of layer l > 0 after dropout
     private let masks: [FloatBuffer]       // [T·B, D·H]
-    /// Bidirectional: each layer's output forward ‖ reverse in time order [T·B, 2H], and the
-    /// last-step head's rows (both directions' final states) [B, 2H].
+    /// Bidirectional: each layer's output forward ‖ reverse in time order [T·B, 2H].
     private let joined: [FloatBuffer]
-    private let lastJoined: FloatBuffer
+    /// The last-step head's rows, each sequence's final state(s) [B, D·H], and their gradient.
+    private let lastRows: FloatBuffer
+    private let lastGrad: FloatBuffer
     /// Bidirectional: the reverse direction's input in its time order (tokens, features, or
     /// the layer below's rows), and scratch for its dX and dOut.
     private let reversedTokens: UnsafeMutablePointer<Int32>
@@ -72,6 +73,8 @@ public final class NetworkWorkspace: @unchecked Sendable {
     // What the last forward saw (backward replays it).
     private var b = 0, T = 0
     private var input: ModelInput?
+    /// Each sequence's own length (Note [Variable-length sequences]), or nil: all T.
+    private var lengths: UnsafePointer<Int32>?
     private var dropoutActive = false
 
     public init(network: RecurrentNetwork, maxBatch: Int, maxSteps: Int) {
@@ -94,7 +97,8 @@ public final class NetworkWorkspace: @unchecked Sendable {
         dropped = (0..<L).map { l in FloatBuffer(count: l > 0 && useDropout ? rows * D * H : 0) }
         masks = (0..<L).map { l in FloatBuffer(count: l > 0 && useDropout ? rows * D * H : 0) }
         joined = (0..<L).map { _ in FloatBuffer(count: D == 2 ? rows * 2 * H : 0) }
-        lastJoined = FloatBuffer(count: D == 2 ? maxBatch * 2 * H : 0)
+        lastRows = FloatBuffer(count: c.head == .lastStep ? maxBatch * D * H : 0)
+        lastGrad = FloatBuffer(count: c.head == .lastStep ? maxBatch * D * H : 0)
         let widest = max(network.layers[0].inputSize, D * H)
         reversedTokens = .allocate(capacity: D == 2 ? rows : 0)
         reversedRows = FloatBuffer(count: D == 2 ? rows * widest : 0)
@@ -132,8 +136,8 @@ public final class NetworkWorkspace: @unchecked Sendable {
         floats += rows * G * H * (cell.separateHiddenGradient ? 2 : 1)           // dG, dHG
         floats += 2 * rows * D * H + (c.head == .everyStep ? 2 * rows * O : 2 * B * O) // dY pair, outputs
         floats += D * Double(max(c.vocabularySize, network.layers[0].inputSize)) * G * H  // encoder tables
-        floats += 3 * G * H * H + L * D * B * H * 2                              // packed W_hh, final states
-        if D == 2 { floats += L * rows * 2 * H + 2 * rows * max(I, 2 * H) + rows * H + B * 2 * H + rows / 4 } // joined, reversed
+        floats += 3 * G * H * H + L * D * B * H * 2 + 2 * B * D * H              // packed W_hh, final states, last rows
+        if D == 2 { floats += L * rows * 2 * H + 2 * rows * max(I, 2 * H) + rows * H + rows / 4 } // joined, reversed
         return floats * Double(MemoryLayout<Float>.stride)
     }
 
@@ -191,18 +195,54 @@ public final class NetworkWorkspace: @unchecked Sendable {
     // reversed order), runs each direction's backward, and adds the reverse direction's dX back
     // in time order. A last-step head reads both directions' final states, h_fwd(T−1) ‖
     // h_rev(0) (PyTorch's h_n[-2] ‖ h_n[-1], Keras's Bidirectional without sequences).
+    //
+    // Note [Variable-length sequences]
+    // A batch of sequences of lengths n_j ≤ T is padded on the right to T steps and every step
+    // runs for every row; what makes the padding exact (PyTorch's pack_padded_sequence) is where
+    // states are read and written:
+    // - a sequence's final state is its state after its own n_j steps (block n_j of hs/cs), so
+    //   h_n, c_n and the last-step head read that, never a state that has seen padding;
+    // - the reverse direction reverses only the valid part, step t ↦ n_j−1−t for t < n_j
+    //   (padding stays where it is, after it), so it too starts at the sequence's own last step
+    //   and its final state (block n_j) has read exactly steps n_j−1 … 0;
+    // - backward puts the head's gradient on step n_j−1 (forward half) and step 0 (reverse
+    //   half). Padded steps come after every valid step in both directions' own order, so no
+    //   gradient reaches them: their dh, dc and dG are exact zeros, and the zero rows add
+    //   exactly nothing to the weight, bias and input gradients.
+    // So the result equals running each sequence alone, up to the order of the sums (tested
+    // against that and against PyTorch's packed sequences); padded inputs never matter.
+    // Without lengths every n_j is T, the same code.
 
-    /// Copies `count`-wide rows of `x` in reversed time order into `out` (block t ↦ T−1−t).
+    /// Sequence j's own length (T without lengths).
+    @inline(__always)
+    private func length(_ j: Int) -> Int { lengths.map { Int($0[j]) } ?? T }
+
+    /// Step t of sequence j in the reverse direction's order (an involution): n_j−1−t inside
+    /// the sequence, t on its padding.
+    @inline(__always)
+    private func reversed(_ t: Int, _ j: Int) -> Int {
+        let n = length(j)
+        return t < n ? n - 1 - t : t
+    }
+
+    /// Copies `width`-wide rows of `x` into `out` in the reverse direction's order (row (t, j)
+    /// ↦ (reversed(t, j), j)).
     private func reverseTime(_ x: UnsafePointer<Float>, width: Int, into out: UnsafeMutablePointer<Float>) {
-        let n = b * width
-        for t in 0..<T { Vec.copy(x + t * n, out + (T - 1 - t) * n, count: n) }
+        if lengths == nil {
+            let n = b * width
+            for t in 0..<T { Vec.copy(x + t * n, out + (T - 1 - t) * n, count: n) }
+            return
+        }
+        for t in 0..<T {
+            for j in 0..<b { Vec.copy(x + (t * b + j) * width, out + (reversed(t, j) * b + j) * width, count: width) }
+        }
     }
 
     /// The reverse direction's layer-0 input.
     private func reversedInput(_ input: ModelInput) -> ModelInput {
         switch input {
         case .tokens(let tok):
-            for t in 0..<T { for j in 0..<b { reversedTokens[(T - 1 - t) * b + j] = tok[t * b + j] } }
+            for t in 0..<T { for j in 0..<b { reversedTokens[reversed(t, j) * b + j] = tok[t * b + j] } }
             return .tokens(UnsafePointer(reversedTokens))
         case .features(let x):
             reverseTime(x, width: network.layers[0].inputSize, into: reversedRows.base)
@@ -217,14 +257,23 @@ public final class NetworkWorkspace: @unchecked Sendable {
     ///   - parameters: the flat parameter buffer (layout of `network.layout`).
     ///   - initialState: h_0 (and c_0) per layer, or nil for zeros (unidirectional models only).
     ///   - dropout: mask source when training with dropout; nil turns dropout off (evaluation).
+    ///   - lengths: each sequence's own length (1 … steps; Note [Variable-length sequences]),
+    ///     read again by `backward`; nil: every sequence has `steps` steps. Last-step heads only.
     public func forward(parameters params: UnsafePointer<Float>, input: ModelInput, batch: Int, steps: Int,
-                        initialState: InitialState? = nil, dropout: DropoutSource? = nil) {
+                        initialState: InitialState? = nil, dropout: DropoutSource? = nil,
+                        lengths: UnsafePointer<Int32>? = nil) {
         precondition(batch >= 1 && batch <= maxBatch, "batch \(batch) outside 1...\(maxBatch)")
         precondition(steps >= 1 && steps <= maxSteps, "steps \(steps) outside 1...\(maxSteps)")
         precondition(initialState == nil || D == 1, "a bidirectional model carries no state between windows")
         let c = network.config, H = c.hiddenSize, GH = cell.gateCount * H
+        precondition(lengths == nil || (c.head == .lastStep && initialState == nil),
+                     "sequence lengths need a last-step head and no carried state")
+        if let lengths {
+            for j in 0..<batch { precondition(lengths[j] >= 1 && Int(lengths[j]) <= steps, "length \(lengths[j]) outside 1...\(steps)") }
+        }
         b = batch; T = steps
         self.input = input
+        self.lengths = lengths
         dropoutActive = dropout != nil && c.dropout > 0 && c.layers > 1
         let rows = T * b
 
@@ -258,8 +307,12 @@ public final class NetworkWorkspace: @unchecked Sendable {
                     if cell.keepsCellState { Vec.zero(cs[k].base, count: b * H) }
                 }
                 LayerUnroller.forward(cell, state(l, d, dOut: dYa.base, params: params, backward: false))
-                Vec.copy(hs[k].base + T * b * H, finalH.base + k * b * H, count: b * H)
-                if cell.keepsCellState { Vec.copy(cs[k].base + T * b * H, finalC.base + k * b * H, count: b * H) }
+                // Each sequence's state after its own steps (block n_j).
+                for j in 0..<b {
+                    let src = (length(j) * b + j) * H, dst = (k * b + j) * H
+                    Vec.copy(hs[k].base + src, finalH.base + dst, count: H)
+                    if cell.keepsCellState { Vec.copy(cs[k].base + src, finalC.base + dst, count: H) }
+                }
             }
             if D == 2 {
                 // Forward ‖ reverse at every step, in time order.
@@ -267,27 +320,26 @@ public final class NetworkWorkspace: @unchecked Sendable {
                 for t in 0..<T {
                     for j in 0..<b {
                         Vec.copy(f + (t * b + j) * H, out + (t * b + j) * 2 * H, count: H)
-                        Vec.copy(r + ((T - 1 - t) * b + j) * H, out + (t * b + j) * 2 * H + H, count: H)
+                        Vec.copy(r + (reversed(t, j) * b + j) * H, out + (t * b + j) * 2 * H + H, count: H)
                     }
                 }
             }
         }
-        if D == 2 && c.head == .lastStep {
-            let top = (c.layers - 1) * 2, out = lastJoined.base
+        if c.head == .lastStep {
+            // The top layer's final states, forward ‖ reverse (h_n[-2] ‖ h_n[-1]).
+            let top = (c.layers - 1) * D, out = lastRows.base
             for j in 0..<b {
-                Vec.copy(finalH.base + (top * b + j) * H, out + j * 2 * H, count: H)
-                Vec.copy(finalH.base + ((top + 1) * b + j) * H, out + j * 2 * H + H, count: H)
+                for d in 0..<D { Vec.copy(finalH.base + ((top + d) * b + j) * H, out + (j * D + d) * H, count: H) }
             }
         }
         head.forward(params: params, y: headInput, rows: outputRows)
     }
 
-    /// The rows the head reads: the top layer's output at every step, or at the last step (both
-    /// directions' final states when bidirectional).
+    /// The rows the head reads: the top layer's output at every step, or each sequence's final
+    /// state(s) of the top layer.
     private var headInput: UnsafePointer<Float> {
-        let c = network.config, H = c.hiddenSize
-        if c.head == .everyStep { return layerOutput(c.layers - 1) }
-        return D == 1 ? UnsafePointer(hs[c.layers - 1].base + T * b * H) : UnsafePointer(lastJoined.base)
+        let c = network.config
+        return c.head == .everyStep ? layerOutput(c.layers - 1) : UnsafePointer(lastRows.base)
     }
 
     private func applyDropout(layer l: Int, source: DropoutSource) {
@@ -335,16 +387,14 @@ public final class NetworkWorkspace: @unchecked Sendable {
         if c.head == .everyStep {
             head.backward(params: params, grads: grads, y: headInput, dY: dY)
         } else {
-            Vec.zero(dY, count: (T - 1) * b * W)
-            head.backward(params: params, grads: grads, y: headInput, dY: dY + (T - 1) * b * W)
-            if D == 2 && T > 1 {
-                // The reverse half belongs to the reverse direction's final state, step 0 in
-                // time order: move it there (its last step in its own order).
-                let last = dY + (T - 1) * b * W
-                for j in 0..<b {
-                    Vec.copy(last + j * W + H, dY + j * W + H, count: H)
-                    Vec.zero(last + j * W + H, count: H)
-                }
+            // Each sequence's final states came from its last step n_j−1 (forward half) and,
+            // reverse half, from step 0 (the reverse direction's last step in its own order).
+            Vec.zero(dY, count: T * b * W)
+            let g = lastGrad.base
+            head.backward(params: params, grads: grads, y: headInput, dY: g)
+            for j in 0..<b {
+                Vec.copy(g + j * W, dY + ((length(j) - 1) * b + j) * W, count: H)
+                if D == 2 { Vec.copy(g + j * W + H, dY + j * W + H, count: H) }
             }
         }
         finished(0)
@@ -357,8 +407,10 @@ public final class NetworkWorkspace: @unchecked Sendable {
                 if D == 2 {
                     let o = dOutDirection.base
                     for t in 0..<T {
-                        let src = d == 0 ? t : T - 1 - t
-                        for j in 0..<b { Vec.copy(dY + (src * b + j) * W + d * H, o + (t * b + j) * H, count: H) }
+                        for j in 0..<b {
+                            let src = d == 0 ? t : reversed(t, j)
+                            Vec.copy(dY + (src * b + j) * W + d * H, o + (t * b + j) * H, count: H)
+                        }
                     }
                     dOut = UnsafePointer(o)
                 }
@@ -401,7 +453,13 @@ public final class NetworkWorkspace: @unchecked Sendable {
                     let r = reverseScratch.base
                     BLAS.gemm(.none, .none, m: rows, n: I, k: GH, a: dG, lda: GH, b: params + lo.wIH, ldb: I,
                               beta: 0, c: r, ldc: I)
-                    for t in 0..<T { Vec.add(r + (T - 1 - t) * b * I, into: dNext + t * b * I, count: b * I) }
+                    if lengths == nil {
+                        for t in 0..<T { Vec.add(r + (T - 1 - t) * b * I, into: dNext + t * b * I, count: b * I) }
+                    } else {
+                        for t in 0..<T {
+                            for j in 0..<b { Vec.add(r + (reversed(t, j) * b + j) * I, into: dNext + (t * b + j) * I, count: I) }
+                        }
+                    }
                 }
             }
             guard l > 0 else { continue }

@@ -60,8 +60,10 @@ extension ExperimentConfig {
             return try TokenDataset(corpus: corpus, windowing: windowing)
         case .sequences:
             // Examples are independent, so training data is shuffled (by its own seed) before the split.
-            var options = LabelledOptions(steps: d.seqLen, normalization: d.normalize, missing: d.missing, splits: splits,
-                                          splitSeed: newData ? nil : d.splitSeed)
+            var options = LabelledOptions(steps: d.seqLen, features: d.features, normalization: d.normalize, missing: d.missing,
+                                          splits: splits, splitSeed: newData ? nil : d.splitSeed)
+            options.variableLength = d.variableLength
+            options.lengthColumn = d.lengthColumn
             if newData {
                 options.steps = stored?.steps ?? d.seqLen
                 options.features = stored?.featureColumns.count

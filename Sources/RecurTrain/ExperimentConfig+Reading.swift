@@ -123,6 +123,15 @@ extension ExperimentConfig {
             dropLast: try v(K.dropLast), stateful: stateful, minCount: try v(K.minCount), maxSize: try opt(K.maxSize),
             unknownToken: try v(K.unknown), lowercase: try v(K.lowercase))
         data.splitSeed = UInt64(try v(K.splitSeed))
+        data.features = try opt(K.features)
+        data.variableLength = try v(K.variableLength)
+        data.lengthColumn = try opt(K.lengthColumn)
+        if data.lengthColumn != nil && !data.variableLength {
+            throw s.error(K.lengthColumn.path, "names the column of sequence lengths, but data.variable_length is not true: set data.variable_length: true, or remove data.length_column")
+        }
+        if data.lengthColumn?.isEmpty == true {
+            throw s.error(K.lengthColumn.path, "must not be empty: give the header name of the column of sequence lengths")
+        }
         if kind == .sequences && data.target == .next {
             throw s.error(K.target.path, "classification (kind: sequences) predicts one label per sequence; use target: last")
         }

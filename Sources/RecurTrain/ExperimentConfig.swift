@@ -50,6 +50,12 @@ public struct DataSection: Sendable, Equatable {
     /// Labelled sequences: the seed of the shuffle before the split, apart from experiment.seed
     /// so that changing the run's seed keeps the test set.
     public var splitSeed: UInt64 = 1
+    /// Labelled sequences: features per step (nil: derived from the data).
+    public var features: Int? = nil
+    /// Labelled sequences of 1 … seqLen steps each.
+    public var variableLength = false
+    /// With `variableLength`: the CSV column of each row's length (nil: ragged rows).
+    public var lengthColumn: String? = nil
     public var shuffle: Bool
     public var dropLast: Bool
     /// Truncated BPTT over contiguous streams; hidden state carried between windows.

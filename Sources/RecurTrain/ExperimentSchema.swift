@@ -215,8 +215,18 @@ enum ExperimentSchema {
                                    value: { $0.data.missing })
     static let seqLen = SchemaKey(path: "data.seq_len", type: T.int(min: 1, max: 100_000), default: .required("the window length in steps"),
                                   applies: .always,
-                                  doc: "window length in steps (sequences: steps per example; features per step = values per row / seq_len)",
+                                  doc: "window length in steps (sequences: steps per example, or with `variable_length` the most an example may have)",
                                   value: { $0.data.seqLen })
+    static let features = SchemaKey(path: "data.features", type: T.int(min: 1, max: 1 << 20),
+                                     default: .absent("values per row / `seq_len`; `1` for ragged rows; the files' columns (directory)"),
+                                     applies: .data(.sequences), doc: "features per step of a labelled sequence",
+                                     value: { $0.data.features })
+    static let variableLength = SchemaKey(path: "data.variable_length", type: T.bool, default: .value(false), applies: .data(.sequences),
+                                          doc: "sequences may have 1 … `seq_len` steps: files of any number of rows, CSV rows of n·features values then the label, or a `length_column`; batches are padded and each sequence ends at its own last step (padding changes nothing)",
+                                          value: { $0.data.variableLength })
+    static let lengthColumn = SchemaKey(path: "data.length_column", type: T.string, default: .absent("ragged rows"), applies: .data(.sequences),
+                                        doc: "with `variable_length`: the header name of a CSV column holding each row's number of steps; rows then hold `seq_len`·features values (those after the length are ignored) and the label",
+                                        value: { $0.data.lengthColumn })
     static let stride = SchemaKey(path: "data.stride", type: T.int(min: 1),
                                   default: .derived("`1` (series), `seq_len` (text, stateful)", { $0.stateful || $0.text ? $0.seqLen : 1 }),
                                   applies: .data(.series, .chars, .words), doc: "steps between window starts; `stride < seq_len` overlaps windows",
@@ -459,7 +469,7 @@ enum ExperimentSchema {
     /// Every key, in file and documentation order.
     static let entries: [any SchemaEntry] = [
         name, seed,
-        kind, path, columns, targets, normalize, missing, seqLen, stride, target, horizon, splitTrain, splitValidation, splitTest, splitSeed,
+        kind, path, columns, targets, normalize, missing, seqLen, features, variableLength, lengthColumn, stride, target, horizon, splitTrain, splitValidation, splitTest, splitSeed,
         shuffle, dropLast, stateful, minCount, maxSize, unknown, lowercase,
         cell, hiddenSize, layers, dropout, input, embeddingSize, gruReset, nonlinearity, forgetBias, bidirectional, initFrom,
         epochs, steps, batchSize, accumulate, optimizerKind, lr, weightDecay, momentum, dampening, nesterov, beta1, beta2, eps, amsgrad,

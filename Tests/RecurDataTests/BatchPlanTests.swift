@@ -125,4 +125,80 @@ final class BatchPlanTests: XCTestCase {
         XCTAssertEqual(kept?.stepsPerEpoch, 1)
         XCTAssertEqual(kept?.windowCount(step: 0), 5)
     }
+
+    // MARK: Variable lengths (Note [Work-balanced parts])
+
+    /// Padded rows of a part: windows × its longest window.
+    func work(_ list: WindowList, _ lengths: [Int32]) -> Int {
+        list.count * Int(list.map { lengths[$0] }.max() ?? 0)
+    }
+
+    /// The least largest cost over every cut of `lengths` into at most `parts` contiguous parts
+    /// (dynamic programming, the reference for the plan's bisection).
+    func optimum(_ lengths: [Int], parts: Int) -> Int {
+        let n = lengths.count
+        func cost(_ i: Int, _ j: Int) -> Int { (j - i) * lengths[i..<j].max()! }
+        var best = [[Int]](repeating: [Int](repeating: Int.max, count: n + 1), count: parts + 1)
+        best[0][0] = 0
+        for q in 1...parts {
+            best[q][0] = 0
+            for j in 1...n {
+                for i in 0..<j where best[q - 1][i] != Int.max { best[q][j] = min(best[q][j], max(best[q - 1][i], cost(i, j))) }
+            }
+        }
+        return best[parts][n]
+    }
+
+    func testPlan_VariableLengths_BatchesLongestFirst_PartsBalancedByWork() throws {
+        var rng = SeededRandom(seed: 4)
+        // Mostly short windows and a few long ones: a split by count leaves one replica most of the work.
+        let lengths: [Int32] = (0..<61).map { _ in rng.below(5) == 0 ? Int32(40 + rng.below(60)) : Int32(1 + rng.below(10)) }
+        let plan = try BatchPlan(windowCount: 61, batchSize: 16, targetsPerWindow: 1, shuffle: true, seed: 7, dropLast: false,
+                                 lengths: lengths, sortsByLength: true)
+        let order = plan.order(epoch: 1)
+        var seen: [Int] = []
+        var balancedWorst = 0, countWorst = 0
+        for step in 0..<plan.stepsPerEpoch {
+            let global = Array(order.windows(step: step))
+            let l = global.map { lengths[$0] }
+            XCTAssertEqual(l, l.sorted(by: >), "step \(step): longest first")
+            seen += global
+            for (p, k) in [(1, 2), (2, 1), (2, 2), (3, 2), (1, 5)] {
+                var union: [Int] = [], costs: [Int] = []
+                for r in 0..<p {
+                    for t in 0..<k {
+                        let shard = Shard(rank: r, rankCount: p, thread: t, threadCount: k)
+                        let own = order.windows(step: step, shard: shard)
+                        XCTAssertLessThanOrEqual(own.count, plan.maxShardSize(shard))
+                        union += own
+                        costs.append(work(own, lengths))
+                        // The same part whoever asks: rank-major replica index into P·K parts.
+                        XCTAssertEqual(Array(own), Array(order.windows(step: step, within: order.part(step: step, parts: p * k, index: shard.replica))))
+                    }
+                }
+                XCTAssertEqual(union, global, "P \(p) K \(k) step \(step): parts are the batch, in order")
+                // No part costs more than the even share plus one window's padding, and never more
+                // than the split by count.
+                let byCount = (0..<(p * k)).map { i in
+                    work(order.windows(step: step, within: Shard.balanced(global.count, parts: p * k, index: i)), lengths)
+                }
+                let total = l.reduce(0) { $0 + Int($1) }
+                XCTAssertLessThanOrEqual(costs.max()!, byCount.max()!, "P \(p) K \(k) step \(step)")
+                XCTAssertEqual(costs.max()!, optimum(l.map { Int($0) }, parts: p * k), "P \(p) K \(k) step \(step): the least largest part")
+                XCTAssertGreaterThanOrEqual(costs.max()! * p * k, total)
+                if p * k == 4 { balancedWorst += costs.max()!; countWorst += byCount.max()! }
+            }
+        }
+        XCTAssertEqual(Set(seen).count, 61)
+        XCTAssertLessThan(Double(balancedWorst), 0.8 * Double(countWorst), "balancing by work beats balancing by count here")
+        // Evaluation keeps stored order (predictions come out in file order); parts still by work.
+        let eval = try BatchPlan(windowCount: 61, batchSize: 16, targetsPerWindow: 1, shuffle: false, seed: 0, dropLast: false,
+                                 lengths: lengths)
+        XCTAssertEqual(Array(eval.order(epoch: 0).windows(step: 1)), Array(16..<32))
+        XCTAssertFalse(eval.sortsByLength)
+        // Same lengths, seed and epoch: the same batches (every rank derives them alike).
+        let again = try BatchPlan(windowCount: 61, batchSize: 16, targetsPerWindow: 1, shuffle: true, seed: 7, dropLast: false,
+                                  lengths: lengths, sortsByLength: true)
+        XCTAssertEqual(Array(again.order(epoch: 1).windows(step: 2)), Array(order.windows(step: 2)))
+    }
 }

@@ -160,4 +160,141 @@ final class LabelledSequencesTests: XCTestCase {
             _ = try LabelledSequences.load(path: dir.path + "/d", options: LabelledOptions(labelsFile: "labels.csv.missing"))
         }
     }
+
+    // MARK: Variable lengths
+
+    func variable(_ extra: (inout LabelledOptions) -> Void = { _ in }) -> LabelledOptions {
+        var o = LabelledOptions(steps: 4, normalization: .none, splits: SplitFractions(train: 1, validation: 0))
+        o.variableLength = true
+        extra(&o)
+        return o
+    }
+
+    func testVariableLengths_RaggedRows_PaddedFillWithLengths() throws {
+        let dir = TempDir()
+        // Two features per step: rows of n·2 values, then the label.
+        let path = dir.write("r.csv", "1,2,3,4,5,6,0\n7,8,1\n9,10,11,12,13,14,15,16,0\n")
+        let data = try LabelledSequences.load(path: path, options: variable { $0.features = 2 })
+        XCTAssertEqual(data.exampleCount, 3)
+        XCTAssertEqual(data.seqLen, 4)
+        XCTAssertTrue(data.hasVariableLengths)
+        XCTAssertEqual((0..<3).map { data.length(example: $0) }, [3, 1, 4])
+        XCTAssertEqual(data.windowLengths(.train), [3, 1, 4])
+        XCTAssertEqual(data.labels, [0, 1, 0])
+        let batch = BatchBuffers(for: data, capacity: 3)
+        // A batch spans its longest window: 3 steps for windows 1 and 0, zeros after each length.
+        XCTAssertEqual(data.batchSteps(.train, windows: [1, 0]), 3)
+        data.fill(.train, windows: [1, 0], into: batch)
+        XCTAssertEqual(Array(batch.inputFeatures!.array[0..<12]), [7, 8, 1, 2,   0, 0, 3, 4,   0, 0, 5, 6])
+        XCTAssertEqual(Array(batch.lengths!.array[0..<2]), [1, 3])
+        XCTAssertEqual(Array(batch.targetTokens!.array[0..<2]), [1, 0])
+        XCTAssertEqual(data.batchSteps(.train, windows: [0, 2]), 4)
+        // Fixed-length data has no lengths.
+        let fixed = try LabelledSequences.load(path: dir.write("f.csv", "1,2,0\n3,4,1\n"))
+        XCTAssertFalse(fixed.hasVariableLengths)
+        XCTAssertNil(fixed.windowLengths(.train))
+        XCTAssertNil(BatchBuffers(for: fixed, capacity: 2).lengths)
+    }
+
+    func testVariableLengths_LengthColumn_IgnoresCellsAfterTheLength() throws {
+        let dir = TempDir()
+        let path = dir.write("l.csv", "a0,a1,len,a2,a3,label\n1,2,2,,,1\n3,4,4,5,6,0\n7,NA,1,x,9,1\n")
+        let data = try LabelledSequences.load(path: path, options: variable { $0.lengthColumn = "len" })
+        XCTAssertEqual(data.featuresPerStep, 1)
+        XCTAssertEqual((0..<3).map { data.length(example: $0) }, [2, 4, 1])
+        XCTAssertEqual(data.values, [1, 2, 3, 4, 5, 6, 7])
+        XCTAssertEqual(data.labels, [1, 0, 1])
+    }
+
+    func testVariableLengths_Directory_AnyRowCount_ZScoreOverRealStepsOnly() throws {
+        let dir = TempDir()
+        dir.write("seq/a.csv", "x\n1\n3\n")
+        dir.write("seq/b.csv", "x\n5\n")
+        dir.write("seq/c.csv", "x\n1\n3\n5\n7\n")
+        dir.write("seq/labels.csv", "a.csv,0\nb.csv,1\nc.csv,1\n")
+        var options = variable()
+        options.normalization = .zscore
+        let data = try LabelledSequences.load(path: dir.path + "/seq", options: options)
+        XCTAssertEqual((0..<3).map { data.length(example: $0) }, [2, 1, 4])
+        // Statistics of the 7 real steps (mean 25/7), not of 12 padded ones.
+        XCTAssertEqual(data.normalization.shift[0], 25.0 / 7, accuracy: 1e-9)
+        XCTAssertEqual(data.manifest.steps, 4)
+    }
+
+    func testVariableLengths_SplitSeed_KeepsEachSequenceWithItsLength() throws {
+        let dir = TempDir()
+        // Example e has e + 1 steps of value e and label e mod 2.
+        var text = ""
+        for e in 0..<7 { text += Array(repeating: String(e), count: e + 1).joined(separator: ",") + ",\(e % 2)\n" }
+        let path = dir.write("s.csv", text)
+        let data = try LabelledSequences.load(path: path, options: variable {
+            $0.steps = 7; $0.splitSeed = 3; $0.splits = SplitFractions(train: 0.6, validation: 0.2)
+        })
+        var seen = Set<Int>()
+        for e in 0..<data.exampleCount {
+            let n = data.length(example: e), v = Int(data.values[data.offsets[e]])
+            XCTAssertEqual(n, v + 1)
+            XCTAssertEqual(Int(data.labels[e]), v % 2)
+            for r in data.offsets[e]..<data.offsets[e + 1] { XCTAssertEqual(data.values[r], Float(v)) }
+            seen.insert(v)
+        }
+        XCTAssertEqual(seen, Set(0..<7))
+        XCTAssertNotEqual((0..<7).map { data.length(example: $0) }, Array(1...7), "the seed permutes")
+    }
+
+    func testVariableLengths_BadShapes_Throw() throws {
+        let dir = TempDir()
+        let long = dir.write("long.csv", "1,2,0\n1,2,3,4,5,6,1\n")
+        expectDataError(.wrongFieldCount, ["long.csv:2", "6 steps, more than data.seq_len (4)", "raise data.seq_len to at least 6"], in: dir) {
+            _ = try LabelledSequences.load(path: long, options: self.variable())
+        }
+        let empty = dir.write("empty.csv", "1,2,0\n1\n")
+        expectDataError(.wrongFieldCount, ["empty.csv:2", "no steps"], in: dir) {
+            _ = try LabelledSequences.load(path: empty, options: self.variable())
+        }
+        let odd = dir.write("odd.csv", "1,2,3,0\n")
+        expectDataError(.wrongFieldCount, ["odd.csv:1", "3 values before the label, not a multiple of the 2 features"], in: dir) {
+            _ = try LabelledSequences.load(path: odd, options: self.variable { $0.features = 2 })
+        }
+        let noColumn = dir.write("nocol.csv", "a,b,c,d,label\n1,2,3,4,0\n")
+        expectDataError(.wrongFieldCount, ["nocol.csv:1", "no column 'len'", "a, b, c, d, label"], in: dir) {
+            _ = try LabelledSequences.load(path: noColumn, options: self.variable { $0.lengthColumn = "len" })
+        }
+        let badLength = dir.write("badlen.csv", "len,a,b,c,d,label\n2,1,2,,,0\n2.5,1,2,3,,1\n")
+        expectDataError(.badCell, ["badlen.csv:3:1", "length '2.5' is not a whole number"], in: dir) {
+            _ = try LabelledSequences.load(path: badLength, options: self.variable { $0.lengthColumn = "len" })
+        }
+        let zero = dir.write("zero.csv", "len,a,b,c,d,label\n0,1,2,3,4,0\n")
+        expectDataError(.wrongFieldCount, ["zero.csv:2", "no steps"], in: dir) {
+            _ = try LabelledSequences.load(path: zero, options: self.variable { $0.lengthColumn = "len" })
+        }
+        let short = dir.write("short.csv", "len,a,b,c,d,label\n2,1,2,0\n")
+        expectDataError(.wrongFieldCount, ["short.csv:2", "4 fields but rows here hold 6"], in: dir) {
+            _ = try LabelledSequences.load(path: short, options: self.variable { $0.lengthColumn = "len"; $0.features = 1 })
+        }
+        dir.write("d/a.csv", "1\n2\n3\n4\n5\n")
+        dir.write("d/labels.csv", "a.csv,0\n")
+        expectDataError(.wrongFieldCount, ["a.csv", "5 steps, more than data.seq_len (4)"], in: dir) {
+            _ = try LabelledSequences.load(path: dir.path + "/d", options: self.variable())
+        }
+        // Fixed lengths point at the setting.
+        expectDataError(.wrongFieldCount, ["long.csv:2", "data.variable_length: true"], in: dir) {
+            _ = try LabelledSequences.load(path: long)
+        }
+        expectDataError(.invalidSetting, ["data.length_column", "data.variable_length"], in: dir) {
+            var o = LabelledOptions(steps: 4)
+            o.lengthColumn = "len"
+            _ = try LabelledSequences.load(path: long, options: o)
+        }
+    }
+
+    func testVariableLengths_UnlabelledRowsForPrediction() throws {
+        let dir = TempDir()
+        let path = dir.write("p.csv", "1,2,3,\n4,1\n")
+        var o = variable { $0.classCount = 3; $0.features = 1 }
+        o.labelsOptional = true
+        let data = try LabelledSequences.load(path: path, options: o)
+        XCTAssertEqual(data.hasLabel, [false, true])
+        XCTAssertEqual((0..<2).map { data.length(example: $0) }, [3, 1])
+    }
 }

@@ -21,6 +21,8 @@ struct GoldenFixture: Decodable {
     let loss_value: Double
     let grads: [String: [Double]]
     let bidirectional: Bool?
+    /// Each row's own length (PyTorch's pack_padded_sequence), or nil: every row has `steps`.
+    let lengths: [Int32]?
 
     var config: ModelConfig {
         var c = ModelConfig(cell: CellKind(rawValue: cell)!, hiddenSize: hidden, layers: layers,
@@ -58,7 +60,8 @@ final class GoldenTests: XCTestCase {
 
     func testGolden_EveryFixture_MatchesPyTorch() throws {
         let fixtures = try Self.fixtures()
-        XCTAssertGreaterThanOrEqual(fixtures.count, 11)
+        XCTAssertGreaterThanOrEqual(fixtures.count, 23)
+        XCTAssertGreaterThanOrEqual(fixtures.filter { $0.lengths != nil }.count, 7, "packed-sequence fixtures")
         var report: [String: Double] = [:]
         for fx in fixtures {
             let net = try RecurrentNetwork(fx.config)
@@ -76,7 +79,10 @@ final class GoldenTests: XCTestCase {
             let input: ModelInput = fx.input == "features" ? .features(features.base) : .tokens(tokens.base)
             let h0 = fx.h0.map { FloatBuffer($0) }, c0 = fx.c0.map { FloatBuffer($0) }
             let state = h0.map { InitialState(hidden: $0.base, cell: c0.map { UnsafePointer($0.base) }) }
-            ws.forward(parameters: params.base, input: input, batch: b, steps: T, initialState: state)
+            // Padded steps hold random inputs in the fixtures: they must not matter.
+            let lengths = fx.lengths.map { Int32Buffer($0) }
+            ws.forward(parameters: params.base, input: input, batch: b, steps: T, initialState: state,
+                       lengths: lengths.map { UnsafePointer($0.base) })
 
             var worst = 0.0
             let outCount = ws.outputRows * fx.output

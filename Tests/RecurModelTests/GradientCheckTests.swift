@@ -17,6 +17,8 @@ struct GradientCase {
     var dropout = false
     /// Finite-difference step; relu needs a small one so the stencil does not cross its kink.
     var eps: Float = 3e-2
+    /// Each sequence's own length (variable-length batches), or nil: all `steps`.
+    var lengths: [Int32]? = nil
 }
 
 final class GradientCheckTests: XCTestCase {
@@ -49,12 +51,14 @@ final class GradientCheckTests: XCTestCase {
         let h0 = FloatBuffer(count: L * b * H), c0 = FloatBuffer(count: L * b * H)
         for i in 0..<h0.count { h0[i] = rng.uniform(-0.8, 0.8); c0[i] = rng.uniform(-0.8, 0.8) }
         let normalizer = Float(outRows * (gc.loss == .squaredError ? c.outputSize : 1)) + 1.5
+        let lengths = gc.lengths.map { Int32Buffer($0) }
 
         func lossValue(_ p: UnsafePointer<Float>) -> Double {
             let input: ModelInput = c.input == .features ? .features(UnsafePointer(features.base)) : .tokens(UnsafePointer(tokens.base))
             let state = gc.givenState ? InitialState(hidden: UnsafePointer(h0.base), cell: UnsafePointer(c0.base)) : nil
             ws.forward(parameters: p, input: input, batch: b, steps: T, initialState: state,
-                       dropout: gc.dropout ? DropoutSource(seed: 5, firstSequence: 11) : nil)
+                       dropout: gc.dropout ? DropoutSource(seed: 5, firstSequence: 11) : nil,
+                       lengths: lengths.map { UnsafePointer($0.base) })
             let sums = gc.loss == .crossEntropy
                 ? ws.crossEntropy(targets: classTargets.base, normalizer: normalizer)
                 : ws.squaredError(targets: valueTargets.base, normalizer: normalizer)
@@ -197,6 +201,24 @@ final class GradientCheckTests: XCTestCase {
         c.bidirectional = true
         try check(GradientCase(config: c, loss: .crossEntropy, dropout: true))
         try check(GradientCase(config: c, steps: 1, loss: .crossEntropy))
+    }
+
+    // MARK: Variable-length sequences (Note [Variable-length sequences])
+
+    func testGradients_VariableLengths_EveryCell_BothDirections_EveryInput() throws {
+        for (cell, reset) in [(CellKind.rnn, GRUReset.after), (.gru, .after), (.gru, .before), (.lstm, .after)] {
+            for input in InputKind.allCases {
+                for bidirectional in [false, true] {
+                    var c = model(cell, input: input, layers: 2, head: .lastStep, reset: reset, out: input == .features ? 3 : 6)
+                    c.bidirectional = bidirectional
+                    try check(GradientCase(config: c, batch: 4, steps: 5, loss: input == .features ? .squaredError : .crossEntropy,
+                                           lengths: [3, 5, 1, 4]))
+                }
+            }
+        }
+        var c = model(.lstm, layers: 3, head: .lastStep, out: 4, dropout: 0.3)
+        c.bidirectional = true
+        try check(GradientCase(config: c, batch: 3, steps: 6, loss: .crossEntropy, dropout: true, lengths: [2, 6, 5]))
     }
 
     func testGradients_RaggedHiddenSize_BatchOfOne() throws {

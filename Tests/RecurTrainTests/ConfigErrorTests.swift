@@ -134,6 +134,28 @@ final class ExperimentSchemaTests: XCTestCase {
         XCTAssertEqual(error(sequenceToOne), "")
     }
 
+    /// Variable-length keys: only for labelled sequences, a length column only with variable
+    /// lengths, and read into the data section.
+    func testVariableLengthKeys_AppliesToSequences_LengthColumnNeedsVariableLength() throws {
+        func error(_ yaml: String) -> String {
+            do { _ = try ExperimentConfig.parse(yaml: yaml, file: "e.yaml"); return "" } catch { return "\(error)" }
+        }
+        let model = "model: {cell: gru, hidden_size: 8, bidirectional: true}\n"
+        let ok = "data: {kind: sequences, path: d.csv, seq_len: 50, variable_length: true, length_column: n, features: 3}\n" + model
+        let d = try ExperimentConfig.parse(yaml: ok, file: "e.yaml").data
+        XCTAssertEqual(d.variableLength, true)
+        XCTAssertEqual(d.lengthColumn, "n")
+        XCTAssertEqual(d.features, 3)
+        let column = "data: {kind: sequences, path: d.csv, seq_len: 50, length_column: n}\n" + model
+        XCTAssert(error(column).hasPrefix("e.yaml:1: data.length_column: names the column of sequence lengths, but data.variable_length is not true"), error(column))
+        let series = "data: {kind: series, path: s.csv, seq_len: 8, variable_length: true}\nmodel: {cell: gru, hidden_size: 8}\n"
+        XCTAssert(error(series).contains("data.variable_length: applies to"), error(series))
+        let features = "data: {kind: chars, path: t.txt, seq_len: 8, features: 2}\nmodel: {cell: gru, hidden_size: 8}\n"
+        XCTAssert(error(features).contains("data.features: applies to"), error(features))
+        let zero = "data: {kind: sequences, path: d.csv, seq_len: 8, variable_length: true, features: 0}\n" + model
+        XCTAssert(error(zero).contains("data.features: must be at least 1, got 0"), error(zero))
+    }
+
     /// `config show` prints every key that applies (absent optional ones as null), and only those.
     func testConfigShow_EveryApplicableKey_AndOnlyThose() throws {
         let series = try ExperimentConfig.parse(yaml: "data: {kind: series, path: s.csv, seq_len: 8}\nmodel: {cell: gru, hidden_size: 8}\n", file: "e")

@@ -1,8 +1,8 @@
 // The same bits at any layout (Note [Layout-invariant steps]): with parallel.deterministic, 20
 // steps at 1×1, 1×2, 1×3, 2×1, 2×2, 3×1, 3×2 and 4×1 (processes × threads, mpirun over TCP)
 // leave every tensor of model.safetensors and training-state.safetensors byte for byte equal,
-// for a 2-layer LSTM character model with dropout, a GRU forecaster and a stateful character
-// model; and a run checkpointed at one layout and resumed at another (elastic resume) ends with
+// for a 2-layer LSTM character model with dropout, a GRU forecaster, a bidirectional GRU, a
+// bidirectional LSTM classifier of sequences of different lengths and a stateful character model; and a run checkpointed at one layout and resumed at another (elastic resume) ends with
 // the bits of the uninterrupted run.
 
 import Foundation
@@ -45,11 +45,22 @@ final class LayoutInvarianceTests: XCTestCase {
     parallel: {deterministic: true}
     """
 
+    /// Variable lengths (Note [Variable-length sequences], Note [Work-balanced parts]): ragged
+    /// rows of 2…24 steps, read both ways by a 2-layer LSTM with dropout.
+    static let variableLengthLSTM = """
+    experiment: {name: li-var, seed: 15}
+    data: {kind: sequences, path: seqs.csv, seq_len: 24, variable_length: true, features: 2, split: {train: 0.8, validation: 0.2, test: 0}}
+    model: {cell: lstm, hidden_size: 10, layers: 2, dropout: 0.2, bidirectional: true}
+    training: {steps: 20, batch_size: 12, optimizer: {kind: adam, lr: 0.01}, log_every: 100, eval_every: 10}
+    parallel: {deterministic: true}
+    """
+
     func setUpDir(_ name: String, yaml: String) throws -> URL {
         let dir = try temporaryDirectory(name)
         let text = (0..<60).map { "line \($0): the quick brown fox jumps over the lazy dog; " }.joined(separator: "\n")
         try text.write(to: dir.appendingPathComponent("text.txt"), atomically: true, encoding: .utf8)
         try sineCSV(rows: 300).write(to: dir.appendingPathComponent("series.csv"), atomically: true, encoding: .utf8)
+        try raggedSequencesCSV(examples: 70).write(to: dir.appendingPathComponent("seqs.csv"), atomically: true, encoding: .utf8)
         try yaml.write(to: dir.appendingPathComponent("e.yaml"), atomically: true, encoding: .utf8)
         return dir
     }
@@ -112,6 +123,10 @@ final class LayoutInvarianceTests: XCTestCase {
 
     func testBidirectionalGRU_SameBitsAtEveryLayout() throws {
         try assertSameBitsAtEveryLayout(Self.bidirectionalChar, name: "bidirectional")
+    }
+
+    func testVariableLengthBidirectionalLSTM_SameBitsAtEveryLayout() throws {
+        try assertSameBitsAtEveryLayout(Self.variableLengthLSTM, name: "variable-length")
     }
 
     func testStatefulCharModel_SameBitsAtEveryLayout() throws {

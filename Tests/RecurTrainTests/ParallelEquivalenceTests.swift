@@ -35,6 +35,7 @@ final class ParallelEquivalenceTests: XCTestCase {
         let text = (0..<60).map { "line \($0): the quick brown fox jumps over the lazy dog; " }.joined(separator: "\n")
         try text.write(to: dir.appendingPathComponent("text.txt"), atomically: true, encoding: .utf8)
         try sineCSV(rows: 300).write(to: dir.appendingPathComponent("series.csv"), atomically: true, encoding: .utf8)
+        try raggedSequencesCSV(examples: 70).write(to: dir.appendingPathComponent("seqs.csv"), atomically: true, encoding: .utf8)
         try yaml.write(to: dir.appendingPathComponent("e.yaml"), atomically: true, encoding: .utf8)
         let (reference, r0) = try train("e.yaml", in: dir, processes: 1, threads: 1, tag: "1x1")
         XCTAssertEqual(r0.status, 0, r0.stderr)
@@ -77,6 +78,17 @@ final class ParallelEquivalenceTests: XCTestCase {
         model: {cell: gru, hidden_size: 20, layers: 1}
         training: {steps: 20, batch_size: 10, optimizer: {kind: adam, lr: 0.01}, log_every: 100}
         """, name: "gru", layouts: [(1, 2), (2, 1), (2, 2), (3, 1)])   // ~1.4K parameters: recursive doubling, a folded rank
+    }
+
+    /// Batches cut by work, not count (Note [Work-balanced parts]): a replica may get many short
+    /// sequences or a few long ones.
+    func testLayouts_VariableLengthBidirectionalGRU_SameParametersAfter20AdamSteps() throws {
+        try assertLayoutsAgree("""
+        experiment: {name: eq-var, seed: 14}
+        data: {kind: sequences, path: seqs.csv, seq_len: 24, variable_length: true, features: 2, split: {train: 0.9, validation: 0.1, test: 0}}
+        model: {cell: gru, hidden_size: 12, layers: 2, bidirectional: true}
+        training: {steps: 20, batch_size: 12, optimizer: {kind: adam, lr: 0.01}, log_every: 100}
+        """, name: "variable-length")
     }
 
     func testLayouts_StatefulCharModel_SameParametersAfter20AdamSteps() throws {

@@ -18,6 +18,22 @@ func sineCSV(rows: Int) -> String {
     return s
 }
 
+/// Labelled sequences of 2…24 steps as ragged rows (two features per step, then the class):
+/// example e has 2 + (7e mod 23) steps of a sine whose direction is its class (3 classes).
+func raggedSequencesCSV(examples: Int) -> String {
+    var s = ""
+    for e in 0..<examples {
+        let n = 2 + (7 * e) % 23, label = e % 3
+        var values: [String] = []
+        for t in 0..<n {
+            let phase = Double(t) * 0.4 * Double(label - 1) + Double(e)
+            values += [String(format: "%.4f", sin(phase)), String(format: "%.4f", cos(phase * 0.5))]
+        }
+        s += values.joined(separator: ",") + ",\(label)\n"
+    }
+    return s
+}
+
 struct CommandResult { var status: Int32; var stdout: String; var stderr: String }
 
 /// The `recur` executable to test: $RECUR_BIN, else the debug or release build in .build.

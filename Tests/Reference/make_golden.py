@@ -18,10 +18,20 @@ Each fixture is one JSON object:
   h_n, c_n: final states [L, B, H] ([L*2, B, H], layer-major, when bidirectional)
   bidirectional: true for models with PyTorch's *_reverse tensors; the last-step head then reads
            h_n[-2] ‖ h_n[-1] (both directions' final states), the every-step head out[t] (fwd ‖ rev)
+  lengths: optional (present only in the packed_* fixtures, always with head last_step): B ints,
+           each 1...steps, the valid length of each batch row, unsorted, as
+           nn.utils.rnn.pack_padded_sequence(x, lengths, enforce_sorted=False). Row j is the
+           sequence of steps 0..lengths[j]-1 alone; its padded steps t >= lengths[j] still hold
+           random values in inputs (normals, or valid token ids) and must have no effect.
+           h_n, c_n are then PyTorch's packed final states, [L*D, B, H] in batch order: the forward
+           direction's state after step lengths[j]-1, the reverse direction's after reading
+           steps lengths[j]-1 ... 0. The last-step head reads h_n[-1] (h_n[-2] ‖ h_n[-1] when
+           bidirectional), so each row's own final state, and outputs are [B, O].
   loss:    sum of per-target losses / normalizer
   grads:   {name: flat d loss / d param}
 Parameters and inputs are float32 values; the reference is computed in float64 from them.
-GRU reset-before has no PyTorch module, so it is a small hand-written one below.
+GRU reset-before has no PyTorch module, so it is a small hand-written one below; with lengths it
+is run on each row alone (a batch of one, cut to its length) and the final states are stacked.
 """
 import json, os, sys
 import torch
@@ -59,8 +69,12 @@ def gru_before(x, h0, p, layers, H, directions=1):
 
 
 def make(name, cell, layers, hidden, inp, loss, head="every_step", nonlin="tanh", reset="after",
-         vocab=7, embed=5, feats=3, output=None, B=3, T=5, given_state=False, seed=0, bidirectional=False):
+         vocab=7, embed=5, feats=3, output=None, B=3, T=5, given_state=False, seed=0, bidirectional=False,
+         lengths=None):
     torch.manual_seed(seed)
+    if lengths is not None:
+        # Packed (variable-length) rows: only the last-step head, one length per row.
+        assert head == "last_step" and len(lengths) == B and all(1 <= n <= T for n in lengths)
     output = output or (vocab if loss == "cross_entropy" else 2)
     G = {"rnn": 1, "gru": 3, "lstm": 4}[cell]
     H = hidden
@@ -105,7 +119,12 @@ def make(name, cell, layers, hidden, inp, loss, head="every_step", nonlin="tanh"
     hz = h0.double() if h0 is not None else torch.zeros(layers * D, B, H, dtype=torch.float64)
     cz = c0.double() if c0 is not None else torch.zeros(layers * D, B, H, dtype=torch.float64)
 
-    if cell == "gru" and reset == "before":
+    if cell == "gru" and reset == "before" and lengths is not None:
+        # The definition: each row alone, cut to its length; stack the final states.
+        hn = torch.cat([gru_before(x[:n, j:j + 1], hz[:, j:j + 1], p, layers, H, D)[1]
+                        for j, n in enumerate(lengths)], dim=1)
+        out, cn = None, None
+    elif cell == "gru" and reset == "before":
         out, hn = gru_before(x, hz, p, layers, H, D)
         cn = None
     else:
@@ -115,6 +134,9 @@ def make(name, cell, layers, hidden, inp, loss, head="every_step", nonlin="tanh"
         # Drive the module with our own parameter tensors so gradients land in p.
         from torch.func import functional_call
         sd = {n[len("rnn."):]: p[n] for n in names if n.startswith("rnn.")}
+        if lengths is not None:
+            # h_n, c_n come back in the original batch order; the padded steps are never read.
+            x = nn.utils.rnn.pack_padded_sequence(x, torch.tensor(lengths), enforce_sorted=False)
         if cell == "lstm":
             out, (hn, cn) = functional_call(mod, sd, (x, (hz, cz)))
         else:
@@ -123,7 +145,7 @@ def make(name, cell, layers, hidden, inp, loss, head="every_step", nonlin="tanh"
     if head == "every_step":
         yin = out.reshape(T * B, D * H)
     else:
-        yin = torch.cat([hn[-2], hn[-1]], dim=1) if bidirectional else out[-1]
+        yin = torch.cat([hn[-2], hn[-1]], dim=1) if bidirectional else (out[-1] if lengths is None else hn[-1])
     logits = yin @ p["head.weight"].T + p["head.bias"]
     if loss == "cross_entropy":
         normalizer = float(rows) + 0.5
@@ -138,6 +160,10 @@ def make(name, cell, layers, hidden, inp, loss, head="every_step", nonlin="tanh"
         "name": name, "cell": cell, "nonlinearity": nonlin, "reset": reset, "layers": layers, "hidden": H,
         "input": inp, "vocab": vocab, "embed": embed, "features": feats, "output": output, "head": head,
         "loss": loss, "batch": B, "steps": T, "normalizer": normalizer, "bidirectional": bidirectional,
+    }
+    if lengths is not None:
+        fx["lengths"] = [int(n) for n in lengths]
+    fx.update({
         "params": {n: flat(params[n]) for n in names},
         "inputs": flat(x32) if inp == "features" else [int(v) for v in x32.reshape(-1).tolist()],
         "targets": [int(v) for v in y.tolist()] if loss == "cross_entropy" else flat(y),
@@ -145,7 +171,7 @@ def make(name, cell, layers, hidden, inp, loss, head="every_step", nonlin="tanh"
         "c0": flat(c0) if c0 is not None else None,
         "outputs": flat(logits), "h_n": flat(hn), "c_n": flat(cn) if cn is not None else None,
         "loss_value": float(total.detach()), "grads": {n: flat(p[n].grad) for n in names},
-    }
+    })
     with open(os.path.join(OUT, name + ".json"), "w") as f:
         json.dump(fx, f, separators=(",", ":"))
     print("wrote", name)
@@ -175,3 +201,19 @@ if __name__ == "__main__":
     make("bi_lstm_2layer_embedding_laststep_ce", "lstm", 2, 6, "embedding", "cross_entropy", head="last_step",
          output=3, seed=15, bidirectional=True)
     make("bi_lstm_1layer_onehot_ce", "lstm", 1, 5, "one_hot", "cross_entropy", seed=16, bidirectional=True)
+    # Packed (variable-length) rows, lengths unsorted with 1 and steps among them; last-step head only.
+    make("packed_rnn_tanh_1layer_features_laststep_ce", "rnn", 1, 5, "features", "cross_entropy",
+         head="last_step", output=4, B=5, T=6, seed=17, lengths=[3, 6, 1, 4, 2])
+    make("packed_gru_after_2layer_features_laststep_ce", "gru", 2, 5, "features", "cross_entropy",
+         head="last_step", output=4, B=5, T=6, seed=18, lengths=[5, 1, 6, 2, 4])
+    make("packed_lstm_1layer_onehot_laststep_ce", "lstm", 1, 6, "one_hot", "cross_entropy",
+         head="last_step", B=5, T=6, seed=19, lengths=[2, 6, 4, 1, 5])
+    make("packed_bi_rnn_relu_2layer_features_laststep_mse", "rnn", 2, 5, "features", "mse", head="last_step",
+         nonlin="relu", B=5, T=6, seed=20, bidirectional=True, lengths=[4, 1, 6, 3, 2])
+    make("packed_bi_gru_after_1layer_embedding_laststep_ce", "gru", 1, 6, "embedding", "cross_entropy",
+         head="last_step", B=5, T=6, seed=21, bidirectional=True, lengths=[6, 3, 1, 5, 2])
+    make("packed_bi_gru_before_2layer_features_laststep_ce", "gru", 2, 5, "features", "cross_entropy",
+         head="last_step", reset="before", output=4, B=5, T=6, seed=22, bidirectional=True,
+         lengths=[2, 5, 6, 1, 3])
+    make("packed_bi_lstm_2layer_embedding_laststep_ce", "lstm", 2, 6, "embedding", "cross_entropy",
+         head="last_step", output=3, B=5, T=6, seed=23, bidirectional=True, lengths=[1, 4, 6, 2, 5])
