@@ -30,6 +30,11 @@ public struct BenchWorkload: Sendable, Equatable {
     /// Global batch (windows per synchronized step) and steps per window.
     public var batchSize: Int
     public var seqLen: Int
+    /// Sequence classification instead: `features` values per step, windows of 1 … seqLen
+    /// steps (padded batches, Note [Variable-length sequences]), one of `classes` per window,
+    /// read both ways when `bidirectional`.
+    public var classes = 0
+    public var bidirectional = false
 
     /// The workloads of issue 6, plus `tiny` for tests.
     public static let all: [BenchWorkload] = [
@@ -45,10 +50,12 @@ public struct BenchWorkload: Sendable, Equatable {
                       features: 0, batchSize: 64, seqLen: 100),
         BenchWorkload(name: "tiny", cell: .lstm, hiddenSize: 16, layers: 1, vocabularySize: 11, embeddingSize: 8,
                       features: 0, batchSize: 8, seqLen: 10),
+        BenchWorkload(name: "tiny-var", cell: .gru, hiddenSize: 16, layers: 2, vocabularySize: 0, embeddingSize: 0,
+                      features: 3, batchSize: 16, seqLen: 20, classes: 4, bidirectional: true),
     ]
 
-    /// The workloads run when none is named (all but `tiny`).
-    public static var standard: [BenchWorkload] { all.filter { $0.name != "tiny" } }
+    /// The workloads run when none is named (all but the `tiny` ones, which are for tests).
+    public static var standard: [BenchWorkload] { all.filter { !$0.name.hasPrefix("tiny") } }
 
     public static func named(_ name: String) -> BenchWorkload? { all.first { $0.name == name } }
 
@@ -72,15 +79,20 @@ public struct BenchWorkload: Sendable, Equatable {
     /// - head: forward 2·R·H·O; backward dY 2·R·O·H and dW 2·O·H·R.
     /// Elementwise work (activations, loss, optimizer) is not counted. PyTorch does the same
     /// GEMMs for the same model, so the count is the same for both.
+    /// Classification workloads count the real steps only (R = batch × the mean length, the
+    /// work a packed-sequence implementation does), per direction, and a head on the last step
+    /// (6·batch·D·H·classes).
     public var flopsPerStep: Double {
-        let R = Double(batchSize * seqLen), H = Double(hiddenSize), GH = Double(cell.gateCount) * H
-        let O = Double(vocabularySize > 0 ? vocabularySize : features)
-        var flops = 6 * R * H * O
+        let D = bidirectional ? 2.0 : 1.0
+        let meanLength = classes > 0 ? dataset().meanLength : Double(seqLen)
+        let R = Double(batchSize) * meanLength, H = Double(hiddenSize), GH = Double(cell.gateCount) * H
+        let O = Double(classes > 0 ? classes : vocabularySize > 0 ? vocabularySize : features)
+        var flops = 6 * (classes > 0 ? Double(batchSize) : R) * D * H * O
         for l in 0..<layers {
-            let I = Double(l > 0 ? hiddenSize : (vocabularySize > 0 ? embeddingSize : features))
+            let I = l > 0 ? D * H : Double(vocabularySize > 0 ? embeddingSize : features)
             let needsDX = l > 0 || vocabularySize > 0
-            flops += 2 * R * GH * (I + H)                   // forward
-            flops += 2 * R * GH * (2 * H + I + (needsDX ? I : 0))  // backward
+            flops += D * 2 * R * GH * (I + H)                   // forward
+            flops += D * 2 * R * GH * (2 * H + I + (needsDX ? I : 0))  // backward
         }
         return flops
     }
@@ -91,10 +103,12 @@ public struct BenchWorkload: Sendable, Equatable {
     /// With `microShards`, layout-invariant steps over that many micro-shards.
     public func experiment(microShards: Int? = nil) throws -> ExperimentConfig {
         let text = vocabularySize > 0
+        let data = classes > 0 ? "kind: sequences, path: synthetic, seq_len: \(seqLen), variable_length: true, target: last, shuffle: false"
+            : "kind: \(text ? "chars" : "series"), path: synthetic, seq_len: \(seqLen), target: next, shuffle: false"
         let yaml = """
             experiment: {name: bench-\(name), seed: 1}
-            data: {kind: \(text ? "chars" : "series"), path: synthetic, seq_len: \(seqLen), target: next, shuffle: false}
-            model: {cell: \(cell.rawValue), hidden_size: \(hiddenSize), layers: \(layers)\(text ? ", embedding_size: \(embeddingSize)" : "")}
+            data: {\(data)}
+            model: {cell: \(cell.rawValue), hidden_size: \(hiddenSize), layers: \(layers)\(text ? ", embedding_size: \(embeddingSize)" : "")\(bidirectional ? ", bidirectional: true" : "")}
             training:
               steps: 1000000
               batch_size: \(batchSize)
@@ -105,9 +119,11 @@ public struct BenchWorkload: Sendable, Equatable {
         return try ExperimentConfig.parse(yaml: yaml, file: "<bench \(name)>")
     }
 
-    /// One global batch of fixed random data (the same batch every step, as in torch_rnn_bench.py).
+    /// One global batch of fixed random data (the same batch every step, as in torch_rnn_bench.py);
+    /// for classification four batches of sequences of different lengths, so steps differ.
     public func dataset() -> SyntheticDataset {
-        vocabularySize > 0
+        if classes > 0 { return SyntheticDataset(classes: classes, features: features, seqLen: seqLen, windows: 4 * batchSize) }
+        return vocabularySize > 0
             ? SyntheticDataset(tokens: vocabularySize, seqLen: seqLen, windows: batchSize)
             : SyntheticDataset(features: features, seqLen: seqLen, windows: batchSize)
     }
@@ -259,7 +275,7 @@ public enum Benchmark {
             overlap: engine.overlapsExchange,
             stepSeconds: median, stepSecondsMin: sorted.first!, stepSecondsMax: sorted.last!,
             sequencesPerSecond: Double(workload.batchSize) / median,
-            tokensPerSecond: Double(workload.batchSize * workload.seqLen) / median,
+            tokensPerSecond: Double(workload.batchSize) * dataset.meanLength / median,
             gflops: gflops, percentOfGemmPeak: 100 * gflops / peak.gflops,
             threadReductionShare: reduction / total, allreduceShare: allreduce / total, rankWaitShare: wait / total,
             allocationsPerStep: allocationCount == nil ? nil : Double(allocations) / Double(steps),

@@ -14,7 +14,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time full training steps on fixed synthetic workloads.",
         discussion: """
-            Workloads: \(BenchWorkload.all.map(\.name).joined(separator: ", ")) (default: all but tiny).
+            Workloads: \(BenchWorkload.all.map(\.name).joined(separator: ", ")) (default: all but the tiny ones, which are for tests).
 
             Each runs forward, backward, thread reduction, allreduce, clipping at norm 5 and Adam \
             on one fixed random batch; under mpirun the batch is global and rank 0 prints. \
@@ -23,7 +23,7 @@ struct Bench: ParsableCommand {
             processes.
             """)
 
-    @Argument(help: "Workloads to run (default: all but tiny).")
+    @Argument(help: "Workloads to run (default: all but the tiny ones, which are for tests).")
     var workloads: [String] = []
 
     @Option(help: "Replicas (threads) per process.")
