@@ -56,6 +56,38 @@ final class UseCommandsTests: XCTestCase {
         }
     }
 
+    /// A classifier of sequences of different lengths, trained on ragged rows, labels new ragged
+    /// rows: with an empty last cell (no label) or a label; a sequence longer than seq_len is
+    /// refused naming the file, line and the setting.
+    func testPredict_VariableLengthClassifier_RaggedRowsWithAndWithoutLabels() throws {
+        let dir = try temporaryDirectory()
+        var csv = ""
+        for i in 0..<160 {
+            let n = 2 + (i * 5) % 9
+            csv += (0..<n).map { k in String(Double(i % 2) * 5 + Double((i + k) % 10) / 10) }.joined(separator: ",") + ",\(i % 2)\n"
+        }
+        try csv.write(to: dir.appendingPathComponent("v.csv"), atomically: true, encoding: .utf8)
+        try "0.1,0.2,\n5.1,5.2,5.3,5.0,5.1,5.2,\n0.2,0.1,0.3,0\n".write(to: dir.appendingPathComponent("new.csv"), atomically: true, encoding: .utf8)
+        try """
+        experiment: {name: var}
+        data: {kind: sequences, path: v.csv, seq_len: 10, variable_length: true}
+        model: {cell: gru, hidden_size: 8, bidirectional: true}
+        training: {epochs: 15, batch_size: 16, optimizer: {kind: adam, lr: 0.03}}
+        """.write(to: dir.appendingPathComponent("v.yaml"), atomically: true, encoding: .utf8)
+        let trained = try runRecur(["train", "v.yaml", "--quiet"], in: dir)
+        XCTAssertEqual(trained.status, 0, trained.stderr)
+        let p = try runRecur(["predict", "runs/var", "--input", "new.csv"], in: dir)
+        XCTAssertEqual(p.status, 0, p.stderr)
+        let rows = p.stdout.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        XCTAssertEqual(rows.dropFirst().map { $0[1] }, ["0", "1", "0"])
+        XCTAssertEqual(rows.dropFirst().map { $0[4] }, ["", "", "0"])
+        XCTAssertTrue(p.stderr.contains("3 sequences; accuracy 1.0000 over the 1 with a label"), p.stderr)
+        try ((0..<12).map { _ in "0.1" }.joined(separator: ",") + ",0\n").write(to: dir.appendingPathComponent("long.csv"), atomically: true, encoding: .utf8)
+        let long = try runRecur(["predict", "runs/var", "--input", "long.csv"], in: dir)
+        XCTAssertEqual(long.status, 2)
+        XCTAssertTrue(long.stderr.contains("long.csv:1") && long.stderr.contains("12 steps, more than data.seq_len (10)"), long.stderr)
+    }
+
     /// recur predict for each task on a file the model never saw: classifiers label rows without a
     /// label, text is scored window by window, forecasts come in original units; eval --plot draws
     /// actual against predicted.
