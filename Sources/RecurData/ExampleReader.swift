@@ -213,6 +213,11 @@ struct ExampleReader {
                                             + (names.isEmpty ? "" : "; it has \(names.prefix(6).joined(separator: ", "))\(names.count > 6 ? ", …" : "")"),
                                         fix: "name the column of sequence lengths in the first row, or correct data.length_column")
                     }
+                    if k == names.count - 1 {
+                        throw DataError(.wrongFieldCount, file: path, line: line,
+                                        problem: "the length column '\(name)' is the last column, where each row's class goes",
+                                        fix: "put the class last and the lengths in another column")
+                    }
                     lengthIndex = k
                 }
                 if header { return true }
@@ -239,9 +244,9 @@ struct ExampleReader {
                                     problem: "this row has \(n) fields but rows here hold \(t * f + 2) (the length, \(t) steps × \(f) features, the label)",
                                     fix: "pad every row to seq_len steps (the cells after a sequence's length are ignored)")
                 }
-                guard case .number(let v) = csv.cell(fields[k]), v == v.rounded(), v >= 0, v < 1e9 else {
+                guard case .number(let v) = csv.cell(fields[k]), v == v.rounded(), v >= 1, v < 1e9 else {
                     throw DataError(.badCell, file: path, line: line, column: k + 1,
-                                    problem: "the length '\(csv.text(fields[k]).trimmingSpaces())' is not a whole number of steps",
+                                    problem: "the length '\(csv.text(fields[k]).trimmingSpaces())' is not a number of steps from 1 to data.seq_len (\(t))",
                                     fix: "write each sequence's number of steps, 1…\(t)")
                 }
                 steps = Int(v)

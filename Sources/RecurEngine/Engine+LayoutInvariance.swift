@@ -13,7 +13,8 @@ import RecurParallel
 // Floating-point sums depend on their order, and the order of a data-parallel step's sums
 // depends on how the batch was split: which rows a GEMM sums over (a replica's shard), then the
 // thread sum and the allreduce's tree. Two things remove the layout from the result:
-// - micro-shards: batch position p of n belongs to micro-shard j of S by Shard.balanced(n, S),
+// - micro-shards: batch position p of n belongs to micro-shard j of S by Shard.balanced(n, S)
+//   (sequences of different lengths: by work, EpochOrder.part, Note [Work-balanced parts]),
 //   and micro-shard j to global replica g (rank·K + thread) by Shard.balanced(S, P·K). A
 //   micro-shard is always the same rows, computed by one replica with single-threaded kernels
 //   whose per-row results do not depend on where the rows sit, so its gradient has the same

@@ -261,12 +261,16 @@ final class LabelledSequencesTests: XCTestCase {
             _ = try LabelledSequences.load(path: noColumn, options: self.variable { $0.lengthColumn = "len" })
         }
         let badLength = dir.write("badlen.csv", "len,a,b,c,d,label\n2,1,2,,,0\n2.5,1,2,3,,1\n")
-        expectDataError(.badCell, ["badlen.csv:3:1", "length '2.5' is not a whole number"], in: dir) {
+        expectDataError(.badCell, ["badlen.csv:3:1", "length '2.5' is not a number of steps from 1 to data.seq_len (4)"], in: dir) {
             _ = try LabelledSequences.load(path: badLength, options: self.variable { $0.lengthColumn = "len" })
         }
         let zero = dir.write("zero.csv", "len,a,b,c,d,label\n0,1,2,3,4,0\n")
-        expectDataError(.wrongFieldCount, ["zero.csv:2", "no steps"], in: dir) {
+        expectDataError(.badCell, ["zero.csv:2:1", "length '0' is not a number of steps"], in: dir) {
             _ = try LabelledSequences.load(path: zero, options: self.variable { $0.lengthColumn = "len" })
+        }
+        let last = dir.write("last.csv", "a,b,c,d,len\n1,2,3,4,2\n")
+        expectDataError(.wrongFieldCount, ["last.csv:1", "'len' is the last column"], in: dir) {
+            _ = try LabelledSequences.load(path: last, options: self.variable { $0.lengthColumn = "len" })
         }
         let short = dir.write("short.csv", "len,a,b,c,d,label\n2,1,2,0\n")
         expectDataError(.wrongFieldCount, ["short.csv:2", "4 fields but rows here hold 6"], in: dir) {
