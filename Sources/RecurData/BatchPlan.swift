@@ -41,6 +41,9 @@ public struct BatchPlan: Sendable, Equatable {
     public let lengths: [Int32]?
     /// Whether each batch is ordered longest first (training plans over variable lengths).
     public let sortsByLength: Bool
+    /// Whether a window has a target at each of its own steps (step classes of variable
+    /// length): a step's target count is then the sum of its windows' lengths.
+    public let targetsPerStep: Bool
 
     /// A plan over independent windows.
     /// - Throws: `DataError.Kind.invalidSetting` when batchSize < 1, or when `dropLast` leaves no
@@ -50,7 +53,7 @@ public struct BatchPlan: Sendable, Equatable {
     ///   - sortsByLength: order each batch longest first (needs `lengths`).
     public init(windowCount: Int, batchSize: Int, targetsPerWindow: Int,
                 shuffle: Bool, seed: UInt64, dropLast: Bool,
-                lengths: [Int32]? = nil, sortsByLength: Bool = false) throws(DataError) {
+                lengths: [Int32]? = nil, sortsByLength: Bool = false, targetsPerStep: Bool = false) throws(DataError) {
         precondition(lengths == nil || lengths!.count == windowCount, "BatchPlan: one length per window")
         precondition(windowCount >= 0 && targetsPerWindow >= 1, "BatchPlan: bad counts")
         if batchSize < 1 {
@@ -67,6 +70,7 @@ public struct BatchPlan: Sendable, Equatable {
         self.mode = .windows(shuffle: shuffle, seed: seed, dropLast: dropLast)
         self.lengths = lengths
         self.sortsByLength = sortsByLength && lengths != nil
+        self.targetsPerStep = targetsPerStep && lengths != nil
     }
 
     /// A plan over B stateful streams of `windowsPerStream` windows (window index b·W + w).
@@ -78,6 +82,7 @@ public struct BatchPlan: Sendable, Equatable {
         self.mode = .streams(count: streams, windowsPerStream: windowsPerStream)
         self.lengths = nil
         self.sortsByLength = false
+        self.targetsPerStep = false
     }
 
     /// The training plan of `dataset`: streams when it is stateful (then `batchSize` must be the
@@ -107,7 +112,8 @@ public struct BatchPlan: Sendable, Equatable {
         }
         return try BatchPlan(windowCount: dataset.windowCount(split), batchSize: batchSize,
                              targetsPerWindow: dataset.targetsPerWindow, shuffle: shuffle, seed: seed, dropLast: dropLast,
-                             lengths: dataset.windowLengths(split), sortsByLength: sorts)
+                             lengths: dataset.windowLengths(split), sortsByLength: sorts,
+                             targetsPerStep: dataset.targetKind == .stepClasses)
     }
 
     /// Steps in every epoch.
@@ -126,8 +132,12 @@ public struct BatchPlan: Sendable, Equatable {
         return min(batchSize, windowCount - step * batchSize)
     }
 
-    /// Target elements in the global batch of `step`: what the summed loss is divided by.
-    public func targetCount(step: Int) -> Int { windowCount(step: step) * targetsPerWindow }
+    /// Target elements in the global batch of `step`: what the summed loss is divided by
+    /// (with `targetsPerStep`, `EpochOrder.targetCount(step:)` knows the batch's windows).
+    public func targetCount(step: Int) -> Int {
+        precondition(!targetsPerStep, "BatchPlan.targetCount: per-step targets of variable length depend on the epoch's order")
+        return windowCount(step: step) * targetsPerWindow
+    }
 
     /// The most windows one replica ever gets (size its `BatchBuffers` with this): with
     /// variable lengths a part may hold many short windows, up to the whole batch.
@@ -179,6 +189,14 @@ public struct EpochOrder: Sendable {
 
     /// The global batch of `step`, in order.
     public func windows(step: Int) -> WindowList { windows(step: step, shard: .whole) }
+
+    /// Target elements in the global batch of `step`: what its summed loss is divided by.
+    public func targetCount(step: Int) -> Int {
+        guard plan.targetsPerStep, let lengths = plan.lengths else { return plan.targetCount(step: step) }
+        var n = 0
+        for w in windows(step: step) { n += Int(lengths[w]) }
+        return n
+    }
 
     /// The part of `step`'s global batch that `shard` owns (see `Shard` for the rule; with
     /// variable lengths, part `shard.replica` of the work-balanced parts).

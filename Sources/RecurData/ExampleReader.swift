@@ -12,6 +12,11 @@ struct ExampleReader {
     private(set) var raw: [Double] = []
     /// Each example's steps n_e (all T unless `variableLength`).
     private(set) var lengths: [Int] = []
+    /// With a `labelColumn`: each step's class, aligned with `raw`'s rows (−1: none given).
+    private(set) var stepLabels: [Int32] = []
+    /// With a `labelColumn`: the largest class read and where, for out-of-range messages.
+    private(set) var largestStepLabel: (label: Int32, file: String, line: Int, column: Int)?
+    private var stepScratch: [Int32] = []
     /// −1 for an example without a label (only under `labelsOptional`).
     private(set) var labels: [Int32] = []
     private(set) var unlabelledSeen = false
@@ -86,6 +91,7 @@ struct ExampleReader {
             }
         }
         raw.append(contentsOf: scratch)
+        stepLabels.append(contentsOf: stepScratch)
         lengths.append(t)
         labels.append(label)
         labelOrigins.append(origin)
@@ -277,6 +283,125 @@ struct ExampleReader {
             }
             return true
         }
+    }
+
+    // MARK: A class at every step
+
+    /// Reads sequences labelled step by step (`labelColumn`): one per file of `path` when it is
+    /// a directory (every *.csv but the labels file, in name order), or one per run of rows
+    /// with the same `sequenceColumn` value in one CSV. Each row is a step: its `labelColumn`
+    /// cell is the step's class, the other columns its features (by the header's names).
+    mutating func readStepLabelled(_ path: String) throws(DataError) {
+        if FileReader.isDirectory(path) {
+            let directory = path.hasSuffix("/") ? String(path.dropLast()) : path
+            let names = try FileReader.list(directory, suffix: ".csv").filter { $0 != options.labelsFile }
+            if names.isEmpty {
+                throw DataError(.emptyFile, file: directory, problem: "the directory holds no .csv files",
+                                fix: "put one CSV per sequence in it, a row per step with a '\(options.labelColumn!)' column")
+            }
+            for name in names { try readStepRows(directory + "/" + name, grouped: false) }
+        } else {
+            guard options.sequenceColumn != nil else {
+                throw DataError(.invalidSetting, file: path,
+                                problem: "with data.label_column (a class at every step) one CSV needs data.sequence_column to tell its sequences apart",
+                                fix: "set data.sequence_column to the column that names each row's sequence, or give a directory of one CSV per sequence")
+            }
+            try readStepRows(path, grouped: true)
+        }
+    }
+
+    /// Reads the steps of one file: a single sequence, or (`grouped`) one per run of rows with
+    /// the same `sequenceColumn` value.
+    private mutating func readStepRows(_ path: String, grouped: Bool) throws(DataError) {
+        let csv = try CSVReader(path: path)
+        let labelName = options.labelColumn!
+        var labelIndex: Int? = nil, sequenceIndex: Int? = nil, width = 0
+        var first = true, keep = true
+        var current: String? = nil, startLine = 0
+        func find(_ names: [String], _ name: String, _ key: String, line: Int) throws(DataError) -> Int {
+            guard let k = names.firstIndex(of: name) else {
+                throw DataError(.wrongFieldCount, file: path, line: line,
+                                problem: "the header has no column '\(name)' (\(key)); it has \(names.prefix(8).joined(separator: ", "))\(names.count > 8 ? ", …" : "")",
+                                fix: "name the column in the first row, or correct \(key)")
+            }
+            return k
+        }
+        /// Ends the sequence read so far (a new id, or the end of the file).
+        func finish(_ reader: inout ExampleReader, line: Int) throws(DataError) {
+            defer { reader.scratch.removeAll(keepingCapacity: true); reader.stepScratch.removeAll(keepingCapacity: true); keep = true }
+            guard keep, !reader.stepScratch.isEmpty else { return }
+            if reader.options.variableLength {
+                try reader.checkLength(reader.stepScratch.count, file: path, line: grouped ? line : nil)
+            } else {
+                if reader.steps == nil { reader.steps = reader.stepScratch.count }
+                if reader.stepScratch.count != reader.steps! {
+                    throw DataError(.wrongFieldCount, file: path, line: grouped ? line : nil,
+                                    problem: "this sequence has \(reader.stepScratch.count) steps but the others have \(reader.steps!)",
+                                    fix: "give every sequence the same number of steps, or set data.variable_length: true")
+                }
+            }
+            try reader.commit(label: 0, origin: (path, line, (labelIndex ?? 0) + 1), file: path, line: line)
+        }
+        try csv.forEachRow { (line, fields) throws(DataError) -> Bool in
+            if first {
+                first = false
+                let names = fields.map { csv.text($0).trimmingSpaces() }
+                // New data to predict may leave the classes out.
+                if !options.labelsOptional || names.contains(labelName) {
+                    labelIndex = try find(names, labelName, "data.label_column", line: line)
+                }
+                if grouped { sequenceIndex = try find(names, options.sequenceColumn!, "data.sequence_column", line: line) }
+                width = names.count
+                let featureNames = names.enumerated().filter { $0.offset != labelIndex && $0.offset != sequenceIndex }.map(\.element)
+                if self.featureNames == nil { self.featureNames = featureNames }
+                if features == nil { features = featureNames.count }
+                if featureNames.count != features! || self.featureNames! != featureNames {
+                    throw DataError(.wrongFieldCount, file: path, line: line,
+                                    problem: "the features here are \(featureNames.joined(separator: ", ")), not \(self.featureNames!.joined(separator: ", "))",
+                                    fix: "give every sequence file the same columns")
+                }
+                if features! < 1 {
+                    throw DataError(.wrongFieldCount, file: path, line: line, problem: "there is no feature column besides the label",
+                                    fix: "add the features of each step as columns")
+                }
+                return true
+            }
+            if fields.count != width {
+                throw DataError(.wrongFieldCount, file: path, line: line,
+                                problem: "this row has \(fields.count) fields but the header has \(width)",
+                                fix: "give every row the header's columns")
+            }
+            if let s = sequenceIndex {
+                let id = csv.text(fields[s]).trimmingSpaces()
+                if id != current {
+                    if current != nil { try finish(&self, line: startLine) }
+                    current = id; startLine = line
+                }
+            } else if stepScratch.isEmpty {
+                startLine = line
+            }
+            for k in 0..<fields.count where k != labelIndex && k != sequenceIndex && keep {
+                keep = try value(csv, fields[k], line: line, column: k + 1)
+            }
+            guard let li = labelIndex, !(options.labelsOptional && csv.cell(fields[li]).isMissing) else {
+                unlabelledSeen = true
+                stepScratch.append(-1)
+                return true
+            }
+            if let l = try label(csv, fields[li], line: line, column: li + 1) {
+                if let limit = options.classCount, Int(l) >= limit {
+                    throw DataError(.labelOutOfRange, file: path, line: line, column: li + 1,
+                                    problem: "label \(l) is outside the \(limit) classes 0…\(limit - 1)", fix: "correct the label")
+                }
+                if l > (largestStepLabel?.label ?? -1) { largestStepLabel = (l, path, line, li + 1) }
+                stepScratch.append(l)
+            } else {
+                keep = false
+                stepScratch.append(-1)
+            }
+            return true
+        }
+        try finish(&self, line: startLine)
     }
 
     /// Reads one sequence file into `scratch`; false when the example is dropped.

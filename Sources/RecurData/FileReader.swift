@@ -49,6 +49,22 @@ enum FileReader {
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
+    /// The names of the regular entries of `directory` ending in `suffix`, sorted.
+    /// - Throws: `DataError` when the directory cannot be read.
+    static func list(_ directory: String, suffix: String) throws(DataError) -> [String] {
+        guard let dir = opendir(directory) else {
+            throw DataError(.unreadable, file: directory, problem: "the directory cannot be read (\(String(cString: strerror(errno))))",
+                            fix: "check the path and its permissions")
+        }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name.hasSuffix(suffix) && !name.hasPrefix(".") { names.append(name) }
+        }
+        return names.sorted()
+    }
+
     /// The whole file as bytes.
     /// - Throws: `DataError` as `open` does, or when reading fails.
     static func readAll(_ path: String) throws(DataError) -> [UInt8] {

@@ -47,6 +47,12 @@ public struct LabelledOptions: Sendable, Equatable, Codable {
     /// With `variableLength`, the header name of a CSV column holding each row's length; the
     /// row then holds `steps`·F values (those after the length's are ignored) and the label.
     public var lengthColumn: String? = nil
+    /// A class at every step (sequence labelling): the header name of the column holding each
+    /// step's class. Sequences are then files of a directory, a row per step, or runs of rows
+    /// of one CSV with the same `sequenceColumn` value.
+    public var labelColumn: String? = nil
+    /// With `labelColumn` and one CSV: the column naming each row's sequence.
+    public var sequenceColumn: String? = nil
 
     /// Defaults: shapes from the data, header detected, classes from the labels, zscore, 90/10.
     public init(steps: Int? = nil, features: Int? = nil, header: HeaderMode = .auto, classCount: Int? = nil,
@@ -72,6 +78,14 @@ public struct LabelledOptions: Sendable, Equatable, Codable {
         if variableLength && steps == nil {
             throw DataError(.invalidSetting, problem: "variable lengths need data.seq_len, the longest a sequence may be",
                             fix: "set data.seq_len")
+        }
+        if sequenceColumn != nil && labelColumn == nil {
+            throw DataError(.invalidSetting, problem: "data.sequence_column is set but data.label_column is not",
+                            fix: "set data.label_column to the column of each step's class")
+        }
+        if labelColumn != nil && lengthColumn != nil {
+            throw DataError(.invalidSetting, problem: "data.length_column and data.label_column are both set",
+                            fix: "a sequence labelled step by step has a row per step, so its length is its row count: remove data.length_column")
         }
         if lengthColumn != nil && !variableLength {
             throw DataError(.invalidSetting, problem: "data.length_column is set but data.variable_length is not",
@@ -103,8 +117,10 @@ public struct LabelledSequences: WindowedDataset {
     public let offsets: [Int]
     /// Whether examples may differ in length (`LabelledOptions.variableLength`).
     public let variableLength: Bool
-    /// The class of each example (0 where `hasLabel` is false).
+    /// The class of each example (0 where `hasLabel` is false; 0 with `stepLabels`).
     public let labels: [Int32]
+    /// With `LabelledOptions.labelColumn`: each step's class, aligned with `values`' rows (−1: none).
+    public let stepLabels: [Int32]?
     /// Whether each example came with a label (always, unless `labelsOptional`).
     public let hasLabel: [Bool]
     /// Statistics per feature, fitted on the training examples (or given).
@@ -125,7 +141,9 @@ public struct LabelledSequences: WindowedDataset {
                             normalization: NormalizationStats? = nil) throws(DataError) -> LabelledSequences {
         try options.validate()
         var reader = ExampleReader(options: options)
-        if FileReader.isDirectory(path) {
+        if options.labelColumn != nil {
+            try reader.readStepLabelled(path)
+        } else if FileReader.isDirectory(path) {
             try reader.readDirectory(path)
         } else {
             try reader.readCSV(path)
@@ -141,18 +159,24 @@ public struct LabelledSequences: WindowedDataset {
         var labels = read.labels.map { max($0, 0) }
         var hasLabel = read.labels.map { $0 >= 0 }
         var lengths = read.lengths
+        let perStep = options.labelColumn != nil
+        var stepLabels = read.stepLabels
         let n = labels.count
         guard n > 0 else { throw DataError(.emptyFile, file: path, problem: "there are no examples", fix: "add rows") }
-        let maxLabel = Int(labels.max()!)
+        let maxLabel = perStep ? Int(read.largestStepLabel?.label ?? 0) : Int(labels.max()!)
         let classCount = options.classCount ?? maxLabel + 1
-        if let bad = labels.firstIndex(where: { Int($0) >= classCount }) {
+        if !perStep, let bad = labels.firstIndex(where: { Int($0) >= classCount }) {
             let o = read.labelOrigins[bad]
             throw DataError(.labelOutOfRange, file: o.file, line: o.line, column: o.column,
                             problem: "label \(labels[bad]) is outside the \(classCount) classes 0…\(classCount - 1)",
                             fix: "correct the label")
         }
         var counts = [Int](repeating: 0, count: classCount)
-        for l in labels { counts[Int(l)] += 1 }
+        if perStep {
+            for l in stepLabels where l >= 0 { counts[Int(l)] += 1 }
+        } else {
+            for l in labels { counts[Int(l)] += 1 }
+        }
         if !options.labelsOptional, let empty = counts.firstIndex(of: 0) {
             throw DataError(.classWithoutExamples, file: path,
                             problem: "class \(empty) of the \(classCount) classes 0…\(classCount - 1) has no examples",
@@ -164,6 +188,7 @@ public struct LabelledSequences: WindowedDataset {
             rng.shuffle(&order)
             let starts = Self.offsets(lengths)
             raw = order.flatMap { raw[starts[$0] * f ..< starts[$0 + 1] * f] }
+            if perStep { stepLabels = order.flatMap { stepLabels[starts[$0] ..< starts[$0 + 1]] } }
             lengths = order.map { lengths[$0] }
             labels = order.map { labels[$0] }
             hasLabel = order.map { hasLabel[$0] }
@@ -195,6 +220,7 @@ public struct LabelledSequences: WindowedDataset {
         self.featureNames = names
         self.values = values
         self.offsets = Self.offsets(lengths)
+        self.stepLabels = perStep ? stepLabels : nil
         self.variableLength = options.variableLength
         self.labels = labels
         self.hasLabel = hasLabel
@@ -214,11 +240,11 @@ public struct LabelledSequences: WindowedDataset {
     public func length(example e: Int) -> Int { offsets[e + 1] - offsets[e] }
 
     public var input: InputShape { .features(count: featuresPerStep) }
-    public var targetKind: TargetKind { .classLabel }
+    public var targetKind: TargetKind { stepLabels == nil ? .classLabel : .stepClasses }
     public var seqLen: Int { steps }
     public var horizon: Int { 1 }
     public var outputSize: Int { classCount }
-    public var targetsPerWindow: Int { 1 }
+    public var targetsPerWindow: Int { stepLabels == nil ? 1 : steps }
     public var streamCount: Int? { nil }
 
     public func windowCount(_ split: DataSplit) -> Int { range(split).count }
@@ -256,7 +282,12 @@ public struct LabelledSequences: WindowedDataset {
                 }
                 for s in n..<t { for q in 0..<f { inputs[(s * b + j) * f + q] = 0 } }
                 batch.lengths?.base[j] = Int32(n)
-                targets[j] = labels[e]
+                if let stepLabels {
+                    for s in 0..<n { targets[s * b + j] = stepLabels[start + s] }
+                    for s in n..<t { targets[s * b + j] = -1 }
+                } else {
+                    targets[j] = labels[e]
+                }
                 j += 1
             }
         }
@@ -276,6 +307,7 @@ public struct LabelledSequences: WindowedDataset {
         h.combine(array: values)
         h.combine(array: labels)
         if variableLength { h.combine("lengths"); h.combine(array: offsets.map { Int64($0) }) }
+        if let stepLabels { h.combine("step labels"); h.combine(array: stepLabels) }
         return h.finalize()
     }
 

@@ -17,11 +17,16 @@ public enum TargetKind: String, Sendable, Codable, CaseIterable {
     case lastValues = "last_values"
     /// One class per sequence (cross-entropy on the last step).
     case classLabel = "class_label"
+    /// A class at every step of a sequence (sequence labelling; cross-entropy at every step,
+    /// −1 on padded steps, which are not counted).
+    case stepClasses = "step_classes"
 
     /// Whether targets are integers (tokens or classes) rather than values.
     public var isIntegral: Bool { self != .nextValues && self != .lastValues }
     /// Whether there are targets at every step rather than once per window.
-    public var isPerStep: Bool { self == .nextTokens || self == .nextValues }
+    public var isPerStep: Bool { self == .nextTokens || self == .nextValues || self == .stepClasses }
+    /// Whether targets are classes (per sequence or per step), scored with a confusion matrix.
+    public var isClassification: Bool { self == .classLabel || self == .stepClasses }
 }
 
 /// What a window's inputs are.
@@ -38,7 +43,8 @@ public enum InputShape: Sendable, Equatable {
 /// F = feature count, k = `horizon`, O = target columns (time-major, window j innermost):
 /// - inputs, tokens: `inputTokens[t·b + j]` (Int32);
 /// - inputs, features: `inputFeatures[(t·b + j)·F + f]`;
-/// - targets, `nextTokens`: `targetTokens[t·b + j]`; `lastToken` and `classLabel`: `targetTokens[j]`;
+/// - targets, `nextTokens`, `stepClasses`: `targetTokens[t·b + j]` (−1 past a window's length);
+///   `lastToken` and `classLabel`: `targetTokens[j]`;
 /// - targets, `nextValues`: `targetValues[(t·b + j)·(k·O) + h·O + o]`;
 /// - targets, `lastValues`: `targetValues[j·(k·O) + h·O + o]`.
 /// Values are in normalised units.
@@ -53,8 +59,9 @@ public protocol WindowedDataset: Sendable {
     var horizon: Int { get }
     /// Width of the model's head: vocabulary size, k·O, or the class count.
     var outputSize: Int { get }
-    /// Target elements per window — what a loss sum is divided by, per window: L (next tokens),
-    /// 1 (last token, class), L·k·O (next values), k·O (last values).
+    /// Target elements per window — what a loss sum is divided by, per window: L (next tokens,
+    /// step classes: at most; with variable lengths a window's own steps), 1 (last token,
+    /// class), L·k·O (next values), k·O (last values).
     var targetsPerWindow: Int { get }
     /// B for stateful streams (each step takes window w of every stream), nil otherwise.
     var streamCount: Int? { get }

@@ -17,6 +17,10 @@ public struct ReplicaOutputs {
     public let targetTokens: UnsafePointer<Int32>?
     /// Values laid out like `outputs` (regression tasks).
     public let targetValues: UnsafePointer<Float>?
+    /// Windows in the batch (b); every-step rows are time-major, row t·b + j.
+    public let windows: Int
+    /// Each window's steps, for data of variable lengths (rows past them are padding).
+    public let lengths: UnsafePointer<Int32>?
 }
 
 extension Engine {
@@ -75,7 +79,8 @@ extension Engine {
                 afterBatch(ReplicaOutputs(rows: ws.outputRows, outputSize: ws.network.config.outputSize,
                                           outputs: UnsafePointer(ws.outputs.base),
                                           targetTokens: r.batch.targetTokens.map { UnsafePointer($0.base) },
-                                          targetValues: r.batch.targetValues.map { UnsafePointer($0.base) }))
+                                          targetValues: r.batch.targetValues.map { UnsafePointer($0.base) },
+                                          windows: r.lastCount, lengths: r.batch.lengths.map { UnsafePointer($0.base) }))
             }
         }
         return (loss, correct, targets)

@@ -219,7 +219,7 @@ public final class Engine {
         precondition(!batches.isEmpty, "Engine.step: no batch")
         var clock = PhaseClock()
         let dropoutSeed = config.model.dropout > 0 ? config.seed &+ UInt64(stepIndex) &* 0x9E37_79B9 : nil
-        let normalizer = Double(batches.reduce(0) { $0 + order.plan.targetCount(step: $1) })
+        let normalizer = Double(batches.reduce(0) { $0 + order.targetCount(step: $1) })
         let overlapped = overlapsExchange
         for b in batches {
             if overlapped && b == batches.upperBound - 1 { break }
@@ -349,7 +349,7 @@ public final class Engine {
     /// loss is divided by the step's global target count, so shards of any size add up).
     func runReplicas(_ order: EpochOrder, step: Int, split: DataSplit, train: Bool, dropoutSeed: UInt64?,
                      stateful: Bool) -> (LossSums, normalizer: Double) {
-        let normalizer = Double(order.plan.targetCount(step: step))
+        let normalizer = Double(order.targetCount(step: step))
         runReplicas(order, step: step, split: split, train: train, dropoutSeed: dropoutSeed, stateful: stateful,
                     normalizer: normalizer, accumulate: false)
         return (localSums(), normalizer)

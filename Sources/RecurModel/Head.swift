@@ -75,14 +75,20 @@ final class Head {
     }
 
     /// Softmax cross-entropy of `outputs` against class ids (one per output row); writes
-    /// dOutputs = (softmax − onehot) / normalizer.
+    /// dOutputs = (softmax − onehot) / normalizer. A target of −1 (a padded step) is no
+    /// target: its row adds nothing and gets a zero gradient.
     /// - Parameter normalizer: the count the loss is divided by (the global target count).
     func crossEntropy(targets: UnsafePointer<Int32>, normalizer: Float) -> LossSums {
         let scale = 1 / normalizer
-        var sums = LossSums(count: rows)
+        var sums = LossSums()
         for r in 0..<rows {
             let x = outputs.base + r * O, d = dOutputs.base + r * O
             let target = Int(targets[r])
+            if target == -1 {
+                Vec.zero(d, count: O)
+                continue
+            }
+            sums.count += 1
             precondition(target >= 0 && target < O, "target \(target) outside 0..<\(O)")
             let lse = Act.logSumExp(x, count: O)
             sums.loss += Double(lse - x[target])

@@ -205,10 +205,12 @@ public final class NetworkWorkspace: @unchecked Sendable {
     // - the reverse direction reverses only the valid part, step t ↦ n_j−1−t for t < n_j
     //   (padding stays where it is, after it), so it too starts at the sequence's own last step
     //   and its final state (block n_j) has read exactly steps n_j−1 … 0;
-    // - backward puts the head's gradient on step n_j−1 (forward half) and step 0 (reverse
-    //   half). Padded steps come after every valid step in both directions' own order, so no
-    //   gradient reaches them: their dh, dc and dG are exact zeros, and the zero rows add
-    //   exactly nothing to the weight, bias and input gradients.
+    // - backward puts a last-step head's gradient on step n_j−1 (forward half) and step 0
+    //   (reverse half); an every-step head scores every row, but its padded rows have no
+    //   target (−1, Head.crossEntropy) and so a zero gradient. Padded steps come after every
+    //   valid step in both directions' own order, so no gradient reaches them: their dh, dc
+    //   and dG are exact zeros, and the zero rows add exactly nothing to the weight, bias and
+    //   input gradients.
     // So the result equals running each sequence alone, up to the order of the sums (tested
     // against that and against PyTorch's packed sequences); padded inputs never matter.
     // Without lengths every n_j is T, the same code.
@@ -258,7 +260,8 @@ public final class NetworkWorkspace: @unchecked Sendable {
     ///   - initialState: h_0 (and c_0) per layer, or nil for zeros (unidirectional models only).
     ///   - dropout: mask source when training with dropout; nil turns dropout off (evaluation).
     ///   - lengths: each sequence's own length (1 … steps; Note [Variable-length sequences]),
-    ///     read again by `backward`; nil: every sequence has `steps` steps. Last-step heads only.
+    ///     read again by `backward`; nil: every sequence has `steps` steps. An every-step head
+    ///     still scores every row: the loss's targets mark padded rows (−1).
     public func forward(parameters params: UnsafePointer<Float>, input: ModelInput, batch: Int, steps: Int,
                         initialState: InitialState? = nil, dropout: DropoutSource? = nil,
                         lengths: UnsafePointer<Int32>? = nil) {
@@ -266,8 +269,7 @@ public final class NetworkWorkspace: @unchecked Sendable {
         precondition(steps >= 1 && steps <= maxSteps, "steps \(steps) outside 1...\(maxSteps)")
         precondition(initialState == nil || D == 1, "a bidirectional model carries no state between windows")
         let c = network.config, H = c.hiddenSize, GH = cell.gateCount * H
-        precondition(lengths == nil || (c.head == .lastStep && initialState == nil),
-                     "sequence lengths need a last-step head and no carried state")
+        precondition(lengths == nil || initialState == nil, "sequence lengths need no carried state")
         if let lengths {
             for j in 0..<batch { precondition(lengths[j] >= 1 && Int(lengths[j]) <= steps, "length \(lengths[j]) outside 1...\(steps)") }
         }

@@ -64,6 +64,8 @@ extension ExperimentConfig {
                                           splits: splits, splitSeed: newData ? nil : d.splitSeed)
             options.variableLength = d.variableLength
             options.lengthColumn = d.lengthColumn
+            options.labelColumn = d.labelColumn
+            options.sequenceColumn = d.sequenceColumn
             if newData {
                 options.steps = stored?.steps ?? d.seqLen
                 options.features = stored?.featureColumns.count

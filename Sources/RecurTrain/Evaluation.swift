@@ -95,7 +95,7 @@ extension Engine {
     public func evaluationReport(_ split: DataSplit) throws -> EvaluationReport {
         let plan = try BatchPlan.evaluation(dataset, split: split, batchSize: config.batchSize)
         let series = dataset as? SeriesDataset
-        let classes = dataset.targetKind == .classLabel ? dataset.outputSize : 0
+        let classes = dataset.targetKind.isClassification ? dataset.outputSize : 0
         let columns = series.map { s in s.series.targetIndices.map { s.series.columns[$0] } } ?? []
         // sums: loss, correct, then per column (squared, absolute), then the confusion matrix
         var sums = [Double](repeating: 0, count: 2 + 2 * columns.count + classes * classes)
@@ -112,7 +112,7 @@ extension Engine {
                 }
             } else if classes > 0, let t = out.targetTokens {
                 let base = 2 + 2 * columns.count
-                for j in 0..<out.rows {
+                for j in 0..<out.rows where t[j] >= 0 {   // −1: a padded step
                     let row = out.outputs + j * classes
                     var best = 0
                     for k in 1..<classes where row[k] > row[best] { best = k }
@@ -131,7 +131,7 @@ extension Engine {
             report.perplexity = Foundation.exp(loss)
             report.bitsPerToken = loss / Foundation.log(2.0)
             report.accuracy = sums[1] / targets
-        case .classLabel:
+        case .classLabel, .stepClasses:
             report.accuracy = sums[1] / targets
             let base = 2 + 2 * columns.count
             report.confusion = (0..<classes).map { t in (0..<classes).map { p in Int(sums[base + t * classes + p]) } }

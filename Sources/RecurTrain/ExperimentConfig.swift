@@ -56,6 +56,10 @@ public struct DataSection: Sendable, Equatable {
     public var variableLength = false
     /// With `variableLength`: the CSV column of each row's length (nil: ragged rows).
     public var lengthColumn: String? = nil
+    /// Labelled sequences: the column of each step's class (sequence labelling), or nil.
+    public var labelColumn: String? = nil
+    /// With `labelColumn` and one CSV: the column naming each row's sequence.
+    public var sequenceColumn: String? = nil
     public var shuffle: Bool
     public var dropLast: Bool
     /// Truncated BPTT over contiguous streams; hidden state carried between windows.

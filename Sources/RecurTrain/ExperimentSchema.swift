@@ -227,6 +227,13 @@ enum ExperimentSchema {
     static let lengthColumn = SchemaKey(path: "data.length_column", type: T.string, default: .absent("ragged rows"), applies: .data(.sequences),
                                         doc: "with `variable_length`: the header name of a CSV column holding each row's number of steps; rows then hold `seq_len`·features values (those after the length are ignored) and the label",
                                         value: { $0.data.lengthColumn })
+    static let labelColumn = SchemaKey(path: "data.label_column", type: T.string, default: .absent("one class per sequence"),
+                                       applies: .data(.sequences),
+                                       doc: "a class at every step (sequence labelling): the header name of the column holding each step's class; the other columns are its features. Sequences are the files of a directory (a row per step) or runs of rows of one CSV with the same `sequence_column`",
+                                       value: { $0.data.labelColumn })
+    static let sequenceColumn = SchemaKey(path: "data.sequence_column", type: T.string, default: .absent("—"), applies: .data(.sequences),
+                                          doc: "with `label_column` and one CSV: the column naming each row's sequence (consecutive rows with the same value are one sequence)",
+                                          value: { $0.data.sequenceColumn })
     static let stride = SchemaKey(path: "data.stride", type: T.int(min: 1),
                                   default: .derived("`1` (series), `seq_len` (text, stateful)", { $0.stateful || $0.text ? $0.seqLen : 1 }),
                                   applies: .data(.series, .chars, .words), doc: "steps between window starts; `stride < seq_len` overlaps windows",
@@ -469,7 +476,7 @@ enum ExperimentSchema {
     /// Every key, in file and documentation order.
     static let entries: [any SchemaEntry] = [
         name, seed,
-        kind, path, columns, targets, normalize, missing, seqLen, features, variableLength, lengthColumn, stride, target, horizon, splitTrain, splitValidation, splitTest, splitSeed,
+        kind, path, columns, targets, normalize, missing, seqLen, features, variableLength, lengthColumn, labelColumn, sequenceColumn, stride, target, horizon, splitTrain, splitValidation, splitTest, splitSeed,
         shuffle, dropLast, stateful, minCount, maxSize, unknown, lowercase,
         cell, hiddenSize, layers, dropout, input, embeddingSize, gruReset, nonlinearity, forgetBias, bidirectional, initFrom,
         epochs, steps, batchSize, accumulate, optimizerKind, lr, weightDecay, momentum, dampening, nesterov, beta1, beta2, eps, amsgrad,

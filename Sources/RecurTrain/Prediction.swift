@@ -1,5 +1,6 @@
 // `recur predict`: a trained model applied to new data, one CSV row per window. Classifiers get
-// the predicted class and every class's probability (and the label, when the file has one);
+// the predicted class and every class's probability (and the label, when the file has one),
+// sequence labellers the same for every step of every sequence;
 // language models the loss of each window in nats and bits per token; forecasters the predicted
 // and actual targets after each window, in original units. Run on one replica, so rows come in
 // the file's order.
@@ -60,6 +61,37 @@ extension Engine {
             }
             var summary = "\(window) sequences"
             if known > 0 { summary += String(format: "; accuracy %.4f over the %d with a label", Double(correct) / Double(known), known) }
+            return PredictionTable(header: header, rows: rows, summary: summary)
+        case .stepClasses:
+            let c = dataset.outputSize
+            header = ["example", "step", "predicted"] + (0..<c).map { "p\($0)" } + ["label"]
+            var correct = 0, known = 0, steps = 0
+            _ = evaluationPass(plan, split: split) { out in
+                // Rows are time-major, row t·b + j; a window's rows past its length are padding.
+                let b = out.windows
+                for j in 0..<b {
+                    let n = out.lengths.map { Int($0[j]) } ?? out.rows / b
+                    for t in 0..<n {
+                        let r = t * b + j, x = out.outputs + r * c
+                        var best = 0
+                        for k in 1..<c where x[k] > x[best] { best = k }
+                        let m = x[best]
+                        var e = [Double](repeating: 0, count: c)
+                        for k in 0..<c { e[k] = Foundation.exp(Double(x[k] - m)) }
+                        let total = e.reduce(0, +)
+                        var label = ""
+                        if let tt = out.targetTokens, tt[r] >= 0 {
+                            label = String(tt[r]); known += 1
+                            if Int(tt[r]) == best { correct += 1 }
+                        }
+                        rows.append([String(window + j), String(t), String(best)] + e.map { number($0 / total) } + [label])
+                        steps += 1
+                    }
+                }
+                window += b
+            }
+            var summary = "\(window) sequences, \(steps) steps"
+            if known > 0 { summary += String(format: "; accuracy %.4f over the %d steps with a label", Double(correct) / Double(known), known) }
             return PredictionTable(header: header, rows: rows, summary: summary)
         case .nextTokens, .lastToken:
             let v = dataset.outputSize

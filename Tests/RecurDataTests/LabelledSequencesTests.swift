@@ -301,4 +301,88 @@ final class LabelledSequencesTests: XCTestCase {
         XCTAssertEqual(data.hasLabel, [false, true])
         XCTAssertEqual((0..<2).map { data.length(example: $0) }, [3, 1])
     }
+
+    // MARK: A class at every step
+
+    func testStepLabels_LongForm_RunsOfRowsAreSequences_PaddedTargetsAreMinusOne() throws {
+        let dir = TempDir()
+        let path = dir.write("t.csv", "id,a,tag,b\n7,1,0,10\n7,2,1,20\n7,3,1,30\n8,4,2,40\n9,5,0,50\n9,6,2,60\n")
+        let data = try LabelledSequences.load(path: path, options: variable {
+            $0.labelColumn = "tag"; $0.sequenceColumn = "id"; $0.steps = 3
+        })
+        XCTAssertEqual(data.targetKind, .stepClasses)
+        XCTAssertEqual(data.targetsPerWindow, 3)
+        XCTAssertEqual(data.featureNames, ["a", "b"])
+        XCTAssertEqual((0..<3).map { data.length(example: $0) }, [3, 1, 2])
+        XCTAssertEqual(data.stepLabels, [0, 1, 1, 2, 0, 2])
+        XCTAssertEqual(data.classCount, 3)
+        XCTAssertEqual(data.classCounts, [2, 2, 2])
+        let batch = BatchBuffers(for: data, capacity: 2)
+        data.fill(.train, windows: [2, 1], into: batch)
+        // Two steps (the longer sequence's); the one-step sequence's second step is padding.
+        XCTAssertEqual(Array(batch.inputFeatures!.array[0..<8]), [5, 50, 4, 40,   6, 60, 0, 0])
+        XCTAssertEqual(Array(batch.targetTokens!.array[0..<4]), [0, 2,   2, -1])
+        XCTAssertEqual(Array(batch.lengths!.array[0..<2]), [2, 1])
+    }
+
+    func testStepLabels_Directory_OneFilePerSequence_FixedLengths() throws {
+        let dir = TempDir()
+        dir.write("s/b.csv", "x,y,tag\n1,2,0\n3,4,1\n")
+        dir.write("s/a.csv", "x,y,tag\n5,6,1\n7,8,1\n")
+        dir.write("s/labels.csv", "not,a,sequence\n")
+        dir.write("s/notes.txt", "ignored\n")
+        var options = LabelledOptions(normalization: .none, splits: SplitFractions(train: 1, validation: 0))
+        options.labelColumn = "tag"
+        let data = try LabelledSequences.load(path: dir.path + "/s", options: options)
+        XCTAssertEqual(data.steps, 2)
+        XCTAssertFalse(data.hasVariableLengths)
+        XCTAssertEqual(data.values, [5, 6, 7, 8, 1, 2, 3, 4], "files in name order, labels.csv left out")
+        XCTAssertEqual(data.stepLabels, [1, 1, 0, 1])
+        let batch = BatchBuffers(for: data, capacity: 2)
+        data.fill(.train, windows: [0, 1], into: batch)
+        XCTAssertEqual(batch.targetTokens!.array, [1, 0, 1, 1])
+    }
+
+    func testStepLabels_BadInputs_Throw() throws {
+        let dir = TempDir()
+        let noTag = dir.write("n.csv", "id,a,b\n1,1,2\n")
+        expectDataError(.wrongFieldCount, ["n.csv:1", "no column 'tag' (data.label_column)", "id, a, b"], in: dir) {
+            _ = try LabelledSequences.load(path: noTag, options: self.variable { $0.labelColumn = "tag"; $0.sequenceColumn = "id" })
+        }
+        let noId = dir.write("i.csv", "a,tag\n1,0\n")
+        expectDataError(.invalidSetting, ["needs data.sequence_column"], in: dir) {
+            _ = try LabelledSequences.load(path: noId, options: self.variable { $0.labelColumn = "tag" })
+        }
+        let range = dir.write("r.csv", "id,a,tag\n1,1,0\n1,2,5\n")
+        expectDataError(.labelOutOfRange, ["r.csv:3:3", "label 5 is outside the 3 classes"], in: dir) {
+            _ = try LabelledSequences.load(path: range, options: self.variable { $0.labelColumn = "tag"; $0.sequenceColumn = "id"; $0.classCount = 3 })
+        }
+        let long = dir.write("l.csv", "id,a,tag\n1,1,0\n1,2,1\n1,3,1\n1,4,0\n1,5,0\n")
+        expectDataError(.wrongFieldCount, ["l.csv:2", "5 steps, more than data.seq_len (4)"], in: dir) {
+            _ = try LabelledSequences.load(path: long, options: self.variable { $0.labelColumn = "tag"; $0.sequenceColumn = "id" })
+        }
+        let uneven = dir.write("u.csv", "id,a,tag\n1,1,0\n1,2,1\n2,3,1\n")
+        expectDataError(.wrongFieldCount, ["u.csv:4", "1 steps but the others have 2", "data.variable_length: true"], in: dir) {
+            var o = LabelledOptions()
+            o.labelColumn = "tag"; o.sequenceColumn = "id"
+            _ = try LabelledSequences.load(path: uneven, options: o)
+        }
+        let onlyTag = dir.write("o.csv", "id,tag\n1,0\n")
+        expectDataError(.wrongFieldCount, ["o.csv:1", "no feature column"], in: dir) {
+            _ = try LabelledSequences.load(path: onlyTag, options: self.variable { $0.labelColumn = "tag"; $0.sequenceColumn = "id" })
+        }
+        expectDataError(.invalidSetting, ["data.sequence_column", "data.label_column"], in: dir) {
+            _ = try LabelledSequences.load(path: onlyTag, options: self.variable { $0.sequenceColumn = "id" })
+        }
+    }
+
+    func testStepLabels_NewDataWithoutTheLabelColumn_IsUnlabelled() throws {
+        let dir = TempDir()
+        let path = dir.write("p.csv", "id,a\n1,0.5\n1,0.7\n2,0.1\n")
+        var o = variable { $0.labelColumn = "tag"; $0.sequenceColumn = "id"; $0.classCount = 3; $0.features = 1 }
+        o.labelsOptional = true
+        let data = try LabelledSequences.load(path: path, options: o)
+        XCTAssertEqual(data.stepLabels, [-1, -1, -1])
+        XCTAssertEqual((0..<2).map { data.length(example: $0) }, [2, 1])
+    }
 }

@@ -52,6 +52,11 @@ final class GradientCheckTests: XCTestCase {
         for i in 0..<h0.count { h0[i] = rng.uniform(-0.8, 0.8); c0[i] = rng.uniform(-0.8, 0.8) }
         let normalizer = Float(outRows * (gc.loss == .squaredError ? c.outputSize : 1)) + 1.5
         let lengths = gc.lengths.map { Int32Buffer($0) }
+        if let l = gc.lengths, c.head == .everyStep {
+            // Padded steps have no target (−1), as the data gives them.
+            precondition(gc.loss == .crossEntropy, "every-step targets of variable-length batches are classes")
+            for t in 0..<T { for j in 0..<b where t >= Int(l[j]) { classTargets[t * b + j] = -1 } }
+        }
 
         func lossValue(_ p: UnsafePointer<Float>) -> Double {
             let input: ModelInput = c.input == .features ? .features(UnsafePointer(features.base)) : .tokens(UnsafePointer(tokens.base))
@@ -219,6 +224,17 @@ final class GradientCheckTests: XCTestCase {
         var c = model(.lstm, layers: 3, head: .lastStep, out: 4, dropout: 0.3)
         c.bidirectional = true
         try check(GradientCase(config: c, batch: 3, steps: 6, loss: .crossEntropy, dropout: true, lengths: [2, 6, 5]))
+    }
+
+    /// A class at every step of sequences of different lengths (padded steps have no target).
+    func testGradients_VariableLengths_EveryStepClasses_EveryCell_BothDirections() throws {
+        for (cell, reset) in [(CellKind.rnn, GRUReset.after), (.gru, .after), (.gru, .before), (.lstm, .after)] {
+            for bidirectional in [false, true] {
+                var c = model(cell, input: cell == .lstm ? .embedding : .features, layers: 2, head: .everyStep, reset: reset, out: 4)
+                c.bidirectional = bidirectional
+                try check(GradientCase(config: c, batch: 4, steps: 5, loss: .crossEntropy, lengths: [3, 5, 1, 4]))
+            }
+        }
     }
 
     func testGradients_RaggedHiddenSize_BatchOfOne() throws {

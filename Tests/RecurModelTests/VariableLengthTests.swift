@@ -15,9 +15,10 @@ final class VariableLengthTests: XCTestCase {
     let lengths: [Int32] = [4, 7, 1, 6, 3]
     let T = 7
 
-    func model(_ cell: CellKind, reset: GRUReset = .after, input: InputKind, bidirectional: Bool, dropout: Float = 0) -> ModelConfig {
+    func model(_ cell: CellKind, reset: GRUReset = .after, input: InputKind, bidirectional: Bool, dropout: Float = 0,
+               head: HeadMode = .lastStep) -> ModelConfig {
         var c = ModelConfig(cell: cell, hiddenSize: 6, layers: 2, dropout: dropout, gruReset: reset, input: input,
-                            vocabularySize: 7, embeddingSize: 4, featureCount: 3, outputSize: 4, head: .lastStep)
+                            vocabularySize: 7, embeddingSize: 4, featureCount: 3, outputSize: 4, head: head)
         c.bidirectional = bidirectional
         return c
     }
@@ -39,6 +40,17 @@ final class VariableLengthTests: XCTestCase {
         let input: ModelInput = c.input == .features ? .features(x.base) : .tokens(tok.base)
         ws.forward(parameters: params.base, input: input, batch: b, steps: T, dropout: dropout, lengths: len.base)
         _ = ws.crossEntropy(targets: t.base, normalizer: Float(b))
+        if c.head == .everyStep {
+            // Outputs of the real steps only, sequence by sequence (padded rows are not results).
+            let O = c.outputSize
+            let real = (0..<b).flatMap { j in (0..<Int(lengths[j])).flatMap { s in (0..<O).map { ws.outputs[(s * b + j) * O + $0] } } }
+            let grads = FloatBuffer(count: net.parameterCount)
+            ws.backward(parameters: params.base, gradients: grads.base)
+            let states = c.layers * c.directions * b * c.hiddenSize
+            return Result(outputs: real, hidden: Array(UnsafeBufferPointer(start: ws.finalHidden, count: states)),
+                          cell: ws.finalCell.map { Array(UnsafeBufferPointer(start: $0, count: states)) } ?? [],
+                          grads: Array(grads.buffer))
+        }
         let grads = FloatBuffer(count: net.parameterCount)
         ws.backward(parameters: params.base, gradients: grads.base)
         let states = c.layers * c.directions * b * c.hiddenSize
@@ -56,19 +68,25 @@ final class VariableLengthTests: XCTestCase {
         let ws = NetworkWorkspace(network: net, maxBatch: 1, maxSteps: T)
         let grads = FloatBuffer(count: net.parameterCount)
         let states = c.layers * c.directions
+        var stepOutputs: [Float] = []
         var r = Result(outputs: [Float](repeating: 0, count: b * O), hidden: [Float](repeating: 0, count: states * b * H),
                        cell: c.cell == .lstm ? [Float](repeating: 0, count: states * b * H) : [], grads: [])
         for j in 0..<b {
             let n = Int(lengths[j])
             let tok = Int32Buffer((0..<n).map { tokens[$0 * b + j] })
             let x = FloatBuffer((0..<n).flatMap { s in (0..<F).map { features[(s * b + j) * F + $0] } })
-            let t = Int32Buffer([targets[j]])
+            let perStep = c.head == .everyStep
+            let t = Int32Buffer(perStep ? (0..<n).map { targets[$0 * b + j] } : [targets[j]])
             let input: ModelInput = c.input == .features ? .features(x.base) : .tokens(tok.base)
             ws.forward(parameters: params.base, input: input, batch: 1, steps: n,
                        dropout: dropout.map { DropoutSource(seed: $0.seed, firstSequence: $0.firstSequence + j) })
             _ = ws.crossEntropy(targets: t.base, normalizer: Float(b))
             ws.backward(parameters: params.base, gradients: grads.base)
-            for o in 0..<O { r.outputs[j * O + o] = ws.outputs[o] }
+            if perStep {
+                stepOutputs += (0..<(n * O)).map { ws.outputs[$0] }
+            } else {
+                for o in 0..<O { r.outputs[j * O + o] = ws.outputs[o] }
+            }
             for k in 0..<states {
                 for h in 0..<H {
                     r.hidden[(k * b + j) * H + h] = ws.finalHidden[k * H + h]
@@ -77,6 +95,7 @@ final class VariableLengthTests: XCTestCase {
             }
         }
         r.grads = Array(grads.buffer)
+        if c.head == .everyStep { r.outputs = stepOutputs }
         return r
     }
 
@@ -115,6 +134,33 @@ final class VariableLengthTests: XCTestCase {
             }
         }
         XCTAssertEqual(cases, 32)
+    }
+
+    /// A class at every step: padded steps' targets are −1, so they add nothing to the loss and
+    /// get no gradient; the result is each sequence alone, scored at each of its steps.
+    func testPaddedBatch_EveryStepClasses_EqualsEachSequenceAlone() throws {
+        let b = lengths.count
+        var rng = SeededRandom(seed: 31)
+        var targets = (0..<(T * b)).map { _ in Int32(rng.below(4)) }
+        for s in 0..<T { for j in 0..<b where s >= Int(lengths[j]) { targets[s * b + j] = -1 } }
+        for (cell, reset) in [(CellKind.rnn, GRUReset.after), (.gru, .after), (.gru, .before), (.lstm, .after)] {
+            for input in [InputKind.features, .embedding] {
+                for bidirectional in [false, true] {
+                    let c = model(cell, reset: reset, input: input, bidirectional: bidirectional, head: .everyStep)
+                    let net = try RecurrentNetwork(c)
+                    let params = FloatBuffer(count: net.parameterCount)
+                    net.initializeParameters(params.base, seed: 4)
+                    let (tokens, features) = inputs(c, seed: 19)
+                    let name = "every step \(cell) \(reset) \(input) bidirectional \(bidirectional)"
+                    let batchedResult = try batched(c, params, tokens: tokens, features: features, targets: targets, dropout: nil)
+                    let a = try alone(c, params, tokens: tokens, features: features, targets: targets, dropout: nil)
+                    assertClose(batchedResult.outputs, a.outputs, "\(name) outputs")
+                    assertClose(batchedResult.hidden, a.hidden, "\(name) h_n")
+                    assertClose(batchedResult.grads, a.grads, "\(name) gradients")
+                    XCTAssertEqual(batchedResult.outputs.count, Int(lengths.reduce(0, +)) * c.outputSize)
+                }
+            }
+        }
     }
 
     func testPadding_ChangesNothing_Bitwise() throws {

@@ -152,6 +152,14 @@ final class ExperimentSchemaTests: XCTestCase {
         XCTAssert(error(series).contains("data.variable_length: applies to"), error(series))
         let features = "data: {kind: chars, path: t.txt, seq_len: 8, features: 2}\nmodel: {cell: gru, hidden_size: 8}\n"
         XCTAssert(error(features).contains("data.features: applies to"), error(features))
+        let tags = "data: {kind: sequences, path: d.csv, seq_len: 50, sequence_column: id, label_column: tag}\n" + model
+        XCTAssertEqual(try ExperimentConfig.parse(yaml: tags, file: "e.yaml").data.labelColumn, "tag")
+        let idOnly = "data: {kind: sequences, path: d.csv, seq_len: 50, sequence_column: id}\n" + model
+        XCTAssert(error(idOnly).contains("data.sequence_column: groups rows into sequences labelled step by step, but data.label_column is not set"), error(idOnly))
+        let both = "data: {kind: sequences, path: d.csv, seq_len: 50, variable_length: true, length_column: n, label_column: tag}\n" + model
+        XCTAssert(error(both).contains("data.length_column: a sequence labelled step by step"), error(both))
+        let empty = "data: {kind: sequences, path: d.csv, seq_len: 50, label_column: ''}\n" + model
+        XCTAssert(error(empty).contains("data.label_column: must not be empty"), error(empty))
         let zero = "data: {kind: sequences, path: d.csv, seq_len: 8, variable_length: true, features: 0}\n" + model
         XCTAssert(error(zero).contains("data.features: must be at least 1, got 0"), error(zero))
     }

@@ -2,7 +2,8 @@
 // steps at 1×1, 1×2, 1×3, 2×1, 2×2, 3×1, 3×2 and 4×1 (processes × threads, mpirun over TCP)
 // leave every tensor of model.safetensors and training-state.safetensors byte for byte equal,
 // for a 2-layer LSTM character model with dropout, a GRU forecaster, a bidirectional GRU, a
-// bidirectional LSTM classifier of sequences of different lengths and a stateful character model; and a run checkpointed at one layout and resumed at another (elastic resume) ends with
+// bidirectional LSTM classifier of sequences of different lengths, a bidirectional GRU tagging
+// every step of such sequences and a stateful character model; and a run checkpointed at one layout and resumed at another (elastic resume) ends with
 // the bits of the uninterrupted run.
 
 import Foundation
@@ -55,12 +56,22 @@ final class LayoutInvarianceTests: XCTestCase {
     parallel: {deterministic: true}
     """
 
+    /// A class at every step of sequences of 2…18 steps (long form), read both ways by a GRU.
+    static let stepTaggingGRU = """
+    experiment: {name: li-tags, seed: 16}
+    data: {kind: sequences, path: tags.csv, seq_len: 18, variable_length: true, sequence_column: seq, label_column: tag, split: {train: 0.8, validation: 0.2, test: 0}}
+    model: {cell: gru, hidden_size: 10, layers: 2, dropout: 0.1, bidirectional: true}
+    training: {steps: 20, batch_size: 10, optimizer: {kind: adam, lr: 0.01}, log_every: 100, eval_every: 10}
+    parallel: {deterministic: true}
+    """
+
     func setUpDir(_ name: String, yaml: String) throws -> URL {
         let dir = try temporaryDirectory(name)
         let text = (0..<60).map { "line \($0): the quick brown fox jumps over the lazy dog; " }.joined(separator: "\n")
         try text.write(to: dir.appendingPathComponent("text.txt"), atomically: true, encoding: .utf8)
         try sineCSV(rows: 300).write(to: dir.appendingPathComponent("series.csv"), atomically: true, encoding: .utf8)
         try raggedSequencesCSV(examples: 70).write(to: dir.appendingPathComponent("seqs.csv"), atomically: true, encoding: .utf8)
+        try stepTaggedCSV(sequences: 60).write(to: dir.appendingPathComponent("tags.csv"), atomically: true, encoding: .utf8)
         try yaml.write(to: dir.appendingPathComponent("e.yaml"), atomically: true, encoding: .utf8)
         return dir
     }
@@ -127,6 +138,10 @@ final class LayoutInvarianceTests: XCTestCase {
 
     func testVariableLengthBidirectionalLSTM_SameBitsAtEveryLayout() throws {
         try assertSameBitsAtEveryLayout(Self.variableLengthLSTM, name: "variable-length")
+    }
+
+    func testStepTaggingBidirectionalGRU_SameBitsAtEveryLayout() throws {
+        try assertSameBitsAtEveryLayout(Self.stepTaggingGRU, name: "step tagging")
     }
 
     func testStatefulCharModel_SameBitsAtEveryLayout() throws {

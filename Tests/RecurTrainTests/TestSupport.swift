@@ -34,6 +34,19 @@ func raggedSequencesCSV(examples: Int) -> String {
     return s
 }
 
+/// Sequences labelled step by step, one row per step (columns `seq,a,b,tag`): sequence s has
+/// 2 + (5s mod 17) steps; a step's tag (0–2) is the sign pattern of its values.
+func stepTaggedCSV(sequences: Int) -> String {
+    var s = "seq,a,b,tag\n"
+    for q in 0..<sequences {
+        for t in 0..<(2 + (5 * q) % 17) {
+            let a = sin(Double(q) + 0.7 * Double(t)), b = cos(0.3 * Double(q * t))
+            s += "\(q),\(String(format: "%.4f", a)),\(String(format: "%.4f", b)),\(a > 0.3 ? 1 : a < -0.3 ? 2 : 0)\n"
+        }
+    }
+    return s
+}
+
 struct CommandResult { var status: Int32; var stdout: String; var stderr: String }
 
 /// The `recur` executable to test: $RECUR_BIN, else the debug or release build in .build.

@@ -88,6 +88,40 @@ final class UseCommandsTests: XCTestCase {
         XCTAssertTrue(long.stderr.contains("long.csv:1") && long.stderr.contains("12 steps, more than data.seq_len (10)"), long.stderr)
     }
 
+    /// A sequence labeller (a class at every step, long form): eval scores every real step and
+    /// predict writes a row per step of each sequence, also for a file without the tag column.
+    func testSequenceLabelling_EvalAndPredictPerStep() throws {
+        let dir = try temporaryDirectory()
+        try stepTaggedCSV(sequences: 80).write(to: dir.appendingPathComponent("tags.csv"), atomically: true, encoding: .utf8)
+        try "seq,a,b\nx,0.9,0.1\nx,-0.9,0.2\nx,0.0,0.3\ny,0.95,0.5\n".write(to: dir.appendingPathComponent("new.csv"), atomically: true, encoding: .utf8)
+        try """
+        experiment: {name: tags}
+        data: {kind: sequences, path: tags.csv, seq_len: 18, variable_length: true, sequence_column: seq, label_column: tag}
+        model: {cell: gru, hidden_size: 12, bidirectional: true}
+        training: {epochs: 30, batch_size: 8, optimizer: {kind: adam, lr: 0.02}}
+        """.write(to: dir.appendingPathComponent("t.yaml"), atomically: true, encoding: .utf8)
+        let trained = try runRecur(["train", "t.yaml", "--quiet"], in: dir)
+        XCTAssertEqual(trained.status, 0, trained.stderr)
+        let eval = try runRecur(["eval", "runs/tags", "--split", "validation", "--json"], in: dir)
+        XCTAssertEqual(eval.status, 0, eval.stderr)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as? [String: Any])
+        // The validation split's 8 sequences (the shuffle puts them anywhere) have between 16 and
+        // 8·18 real steps, every one a target; no padded step is.
+        let windows = try XCTUnwrap(report["windows"] as? Int), targets = try XCTUnwrap(report["targets"] as? Int)
+        XCTAssertEqual(windows, 8)
+        XCTAssertGreaterThan(targets, 2 * windows)
+        let confusion = try XCTUnwrap(report["confusion"] as? [[Int]])
+        XCTAssertEqual(confusion.joined().reduce(0, +), targets, "the confusion matrix counts real steps only")
+        XCTAssertGreaterThan(try XCTUnwrap(report["accuracy"] as? Double), 0.8)
+        let p = try runRecur(["predict", "runs/tags", "--input", "new.csv"], in: dir)
+        XCTAssertEqual(p.status, 0, p.stderr)
+        let rows = p.stdout.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        XCTAssertEqual(rows.first, ["example", "step", "predicted", "p0", "p1", "p2", "label"])
+        XCTAssertEqual(rows.dropFirst().map { "\($0[0]):\($0[1])" }, ["0:0", "0:1", "0:2", "1:0"])
+        XCTAssertEqual(rows.dropFirst().map { $0[2] }, ["1", "2", "0", "1"])
+        XCTAssertTrue(p.stderr.contains("2 sequences, 4 steps"), p.stderr)
+    }
+
     /// recur predict for each task on a file the model never saw: classifiers label rows without a
     /// label, text is scored window by window, forecasts come in original units; eval --plot draws
     /// actual against predicted.

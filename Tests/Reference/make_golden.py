@@ -12,13 +12,14 @@ Each fixture is one JSON object:
   loss (cross_entropy|mse), batch, steps, normalizer,
   params:  {state_dict name: flat float32 values}  (PyTorch names and [out, in] shapes)
   inputs:  time-major flat list (token ids at [t*B + j], or features at [(t*B + j)*F + f])
-  targets: class ids per output row, or values laid out like the outputs
+  targets: class ids per output row, or values laid out like the outputs (-1 for a padded step of a
+           packed every-step fixture: no target, ignored)
   h0, c0:  [L, B, H] flat, or null for zeros
   outputs: head outputs, [T*B, O] (every_step) or [B, O] (last_step)
   h_n, c_n: final states [L, B, H] ([L*2, B, H], layer-major, when bidirectional)
   bidirectional: true for models with PyTorch's *_reverse tensors; the last-step head then reads
            h_n[-2] ‖ h_n[-1] (both directions' final states), the every-step head out[t] (fwd ‖ rev)
-  lengths: optional (present only in the packed_* fixtures, always with head last_step): B ints,
+  lengths: optional (present only in the packed_* fixtures): B ints,
            each 1...steps, the valid length of each batch row, unsorted, as
            nn.utils.rnn.pack_padded_sequence(x, lengths, enforce_sorted=False). Row j is the
            sequence of steps 0..lengths[j]-1 alone; its padded steps t >= lengths[j] still hold
@@ -27,11 +28,18 @@ Each fixture is one JSON object:
            direction's state after step lengths[j]-1, the reverse direction's after reading
            steps lengths[j]-1 ... 0. The last-step head reads h_n[-1] (h_n[-2] ‖ h_n[-1] when
            bidirectional), so each row's own final state, and outputs are [B, O].
+           The every-step head (only with cross_entropy, the packed_*_everystep_ce fixtures) reads
+           the top layer's out[t, j] (fwd ‖ rev when bidirectional, the reverse direction run over
+           steps lengths[j]-1 ... 0 only), outputs are [T*B, O] time-major as without lengths;
+           at a padded step t >= lengths[j] the target is -1 and the output row is the head applied
+           to zeros, exactly head.bias (nn.utils.rnn.pad_packed_sequence's padding_value 0), to be
+           skipped. The normalizer counts only the valid rows (sum of lengths, + 0.5).
   loss:    sum of per-target losses / normalizer
   grads:   {name: flat d loss / d param}
 Parameters and inputs are float32 values; the reference is computed in float64 from them.
 GRU reset-before has no PyTorch module, so it is a small hand-written one below; with lengths it
-is run on each row alone (a batch of one, cut to its length) and the final states are stacked.
+is run on each row alone (a batch of one, cut to its length), the final states are stacked and the
+per-step outputs padded with zeros to steps.
 """
 import json, os, sys
 import torch
@@ -73,8 +81,10 @@ def make(name, cell, layers, hidden, inp, loss, head="every_step", nonlin="tanh"
          lengths=None):
     torch.manual_seed(seed)
     if lengths is not None:
-        # Packed (variable-length) rows: only the last-step head, one length per row.
-        assert head == "last_step" and len(lengths) == B and all(1 <= n <= T for n in lengths)
+        # Packed (variable-length) rows, one length per row; every-step only with cross entropy
+        # (padded steps get target -1).
+        assert head == "last_step" or loss == "cross_entropy"
+        assert len(lengths) == B and all(1 <= n <= T for n in lengths)
     output = output or (vocab if loss == "cross_entropy" else 2)
     G = {"rnn": 1, "gru": 3, "lstm": 4}[cell]
     H = hidden
@@ -104,6 +114,12 @@ def make(name, cell, layers, hidden, inp, loss, head="every_step", nonlin="tanh"
     rows = T * B if head == "every_step" else B
     if loss == "cross_entropy":
         y = torch.randint(0, output, (rows,))
+        if lengths is not None and head == "every_step":
+            # Time-major rows t*B + j; no target at a padded step.
+            y = y.reshape(T, B)
+            for j, n in enumerate(lengths):
+                y[n:, j] = -1
+            y = y.reshape(rows)
     else:
         y = torch.randn(rows, output)
     h0 = torch.randn(layers, B, H) * 0.5 if given_state else None
@@ -120,10 +136,12 @@ def make(name, cell, layers, hidden, inp, loss, head="every_step", nonlin="tanh"
     cz = c0.double() if c0 is not None else torch.zeros(layers * D, B, H, dtype=torch.float64)
 
     if cell == "gru" and reset == "before" and lengths is not None:
-        # The definition: each row alone, cut to its length; stack the final states.
-        hn = torch.cat([gru_before(x[:n, j:j + 1], hz[:, j:j + 1], p, layers, H, D)[1]
-                        for j, n in enumerate(lengths)], dim=1)
-        out, cn = None, None
+        # The definition: each row alone, cut to its length; stack the final states, pad the
+        # outputs with zeros (as pad_packed_sequence does).
+        alone = [gru_before(x[:n, j:j + 1], hz[:, j:j + 1], p, layers, H, D) for j, n in enumerate(lengths)]
+        hn = torch.cat([a[1] for a in alone], dim=1)
+        out = torch.cat([F.pad(a[0], (0, 0, 0, 0, 0, T - n)) for a, n in zip(alone, lengths)], dim=1)
+        cn = None
     elif cell == "gru" and reset == "before":
         out, hn = gru_before(x, hz, p, layers, H, D)
         cn = None
@@ -142,14 +160,16 @@ def make(name, cell, layers, hidden, inp, loss, head="every_step", nonlin="tanh"
         else:
             out, hn = functional_call(mod, sd, (x, hz))
             cn = None
+        if lengths is not None:
+            out = nn.utils.rnn.pad_packed_sequence(out, total_length=T)[0]  # zeros at padded steps
     if head == "every_step":
         yin = out.reshape(T * B, D * H)
     else:
         yin = torch.cat([hn[-2], hn[-1]], dim=1) if bidirectional else (out[-1] if lengths is None else hn[-1])
     logits = yin @ p["head.weight"].T + p["head.bias"]
     if loss == "cross_entropy":
-        normalizer = float(rows) + 0.5
-        total = F.cross_entropy(logits, y, reduction="sum") / normalizer
+        normalizer = float((y >= 0).sum()) + 0.5  # rows with a target (all of them but padded steps)
+        total = F.cross_entropy(logits, y, reduction="sum", ignore_index=-1) / normalizer
     else:
         normalizer = float(rows * output) + 0.5
         total = ((logits - y.double()) ** 2).sum() / normalizer
@@ -217,3 +237,15 @@ if __name__ == "__main__":
          lengths=[2, 5, 6, 1, 3])
     make("packed_bi_lstm_2layer_embedding_laststep_ce", "lstm", 2, 6, "embedding", "cross_entropy",
          head="last_step", output=3, B=5, T=6, seed=23, bidirectional=True, lengths=[1, 4, 6, 2, 5])
+    # Packed rows with the every-step head (sequence labelling): a class at every valid step,
+    # target -1 and output head.bias at the padded ones.
+    make("packed_lstm_2layer_features_everystep_ce", "lstm", 2, 5, "features", "cross_entropy",
+         output=4, B=5, T=6, seed=24, lengths=[4, 6, 1, 3, 5])
+    make("packed_bi_gru_after_2layer_features_everystep_ce", "gru", 2, 5, "features", "cross_entropy",
+         output=4, B=5, T=6, seed=25, bidirectional=True, lengths=[2, 6, 5, 1, 3])
+    make("packed_bi_gru_before_1layer_embedding_everystep_ce", "gru", 1, 6, "embedding", "cross_entropy",
+         reset="before", B=5, T=6, seed=26, bidirectional=True, lengths=[6, 1, 3, 5, 2])
+    make("packed_bi_rnn_tanh_1layer_onehot_everystep_ce", "rnn", 1, 5, "one_hot", "cross_entropy",
+         B=5, T=6, seed=27, bidirectional=True, lengths=[3, 1, 6, 2, 4])
+    make("packed_bi_lstm_1layer_embedding_everystep_ce", "lstm", 1, 6, "embedding", "cross_entropy",
+         output=3, B=5, T=6, seed=28, bidirectional=True, lengths=[5, 2, 1, 6, 4])
