@@ -231,7 +231,7 @@ final class MessageKeyTests: XCTestCase {
                                     "gemm_peak", "step_seconds_min", "step_seconds_max", "weight_ih_l", "weight_hh_l", "bias_ih_l",
                                     "bias_hh_l", "one_hot", "every_step", "last_step", "forward_fill", "max_consecutive_skips",
                                     // target kinds, optimizer state tensors (torch.optim's names), JSON fields, C calls
-                                    "next_tokens", "last_token", "next_values", "last_values", "class_label", "unknown_id",
+                                    "next_tokens", "last_token", "next_values", "last_values", "class_label", "step_classes", "unknown_id",
                                     "eta_s", "momentum_buffer", "exp_avg", "exp_avg_sq", "max_exp_avg_sq", "square_avg",
                                     "grad_avg", "pthread_create", "training_windows", "run_dir", "best_validation_loss", "best_step",
                                     "validation_accuracy", "plateau_state", "early_stopping_state", "best_evaluation", "stopped_early", "per_class", "state_dict"]
