@@ -318,6 +318,7 @@ struct ExampleReader {
         var labelIndex: Int? = nil, sequenceIndex: Int? = nil, width = 0
         var first = true, keep = true
         var current: String? = nil, startLine = 0
+        var ended: [String: Int] = [:]   // sequence id → the line its rows started on
         func find(_ names: [String], _ name: String, _ key: String, line: Int) throws(DataError) -> Int {
             guard let k = names.firstIndex(of: name) else {
                 throw DataError(.wrongFieldCount, file: path, line: line,
@@ -374,7 +375,12 @@ struct ExampleReader {
             if let s = sequenceIndex {
                 let id = csv.text(fields[s]).trimmingSpaces()
                 if id != current {
-                    if current != nil { try finish(&self, line: startLine) }
+                    if let c = current { ended[c] = startLine; try finish(&self, line: startLine) }
+                    if let earlier = ended[id] {
+                        throw DataError(.badCell, file: path, line: line, column: s + 1,
+                                        problem: "sequence '\(id)' continues here, but its rows started on line \(earlier) and other sequences came between",
+                                        fix: "keep each sequence's rows together and in step order (sort the file by data.sequence_column, keeping each sequence's order)")
+                    }
                     current = id; startLine = line
                 }
             } else if stepScratch.isEmpty {

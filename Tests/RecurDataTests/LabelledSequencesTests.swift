@@ -367,6 +367,10 @@ final class LabelledSequencesTests: XCTestCase {
             o.labelColumn = "tag"; o.sequenceColumn = "id"
             _ = try LabelledSequences.load(path: uneven, options: o)
         }
+        let apart = dir.write("a.csv", "id,a,tag\n1,1,0\n1,2,1\n2,3,1\n1,4,0\n")
+        expectDataError(.badCell, ["a.csv:5:1", "sequence '1' continues here, but its rows started on line 2"], in: dir) {
+            _ = try LabelledSequences.load(path: apart, options: self.variable { $0.labelColumn = "tag"; $0.sequenceColumn = "id" })
+        }
         let onlyTag = dir.write("o.csv", "id,tag\n1,0\n")
         expectDataError(.wrongFieldCount, ["o.csv:1", "no feature column"], in: dir) {
             _ = try LabelledSequences.load(path: onlyTag, options: self.variable { $0.labelColumn = "tag"; $0.sequenceColumn = "id" })
