@@ -36,41 +36,17 @@ extension Engine {
         func number(_ v: Double) -> String { String(format: "%.6g", v) }
         var window = 0
         switch dataset.targetKind {
-        case .classLabel:
-            let labelled = dataset as? LabelledSequences
+        case .classLabel, .stepClasses:
+            // One row per sequence, or per real step of each sequence (rows are time-major,
+            // row t·b + j; a window's rows past its length are padding).
+            let labelled = dataset as? LabelledSequences, perStep = dataset.targetKind == .stepClasses
             let c = dataset.outputSize
-            header = ["example", "predicted"] + (0..<c).map { "p\($0)" } + ["label"]
-            var correct = 0, known = 0
-            _ = evaluationPass(plan, split: split) { out in
-                for j in 0..<out.rows {
-                    let x = out.outputs + j * c
-                    var best = 0
-                    for k in 1..<c where x[k] > x[best] { best = k }
-                    let m = x[best]
-                    var e = [Double](repeating: 0, count: c)
-                    for k in 0..<c { e[k] = Foundation.exp(Double(x[k] - m)) }
-                    let total = e.reduce(0, +)
-                    var label = ""
-                    if labelled?.hasLabel[window] ?? true, let t = out.targetTokens {
-                        label = String(t[j]); known += 1
-                        if Int(t[j]) == best { correct += 1 }
-                    }
-                    rows.append([String(window), String(best)] + e.map { number($0 / total) } + [label])
-                    window += 1
-                }
-            }
-            var summary = "\(window) sequences"
-            if known > 0 { summary += String(format: "; accuracy %.4f over the %d with a label", Double(correct) / Double(known), known) }
-            return PredictionTable(header: header, rows: rows, summary: summary)
-        case .stepClasses:
-            let c = dataset.outputSize
-            header = ["example", "step", "predicted"] + (0..<c).map { "p\($0)" } + ["label"]
+            header = ["example"] + (perStep ? ["step"] : []) + ["predicted"] + (0..<c).map { "p\($0)" } + ["label"]
             var correct = 0, known = 0, steps = 0
             _ = evaluationPass(plan, split: split) { out in
-                // Rows are time-major, row t·b + j; a window's rows past its length are padding.
                 let b = out.windows
                 for j in 0..<b {
-                    let n = out.lengths.map { Int($0[j]) } ?? out.rows / b
+                    let n = perStep ? out.lengths.map { Int($0[j]) } ?? out.rows / b : 1
                     for t in 0..<n {
                         let r = t * b + j, x = out.outputs + r * c
                         var best = 0
@@ -80,18 +56,22 @@ extension Engine {
                         for k in 0..<c { e[k] = Foundation.exp(Double(x[k] - m)) }
                         let total = e.reduce(0, +)
                         var label = ""
-                        if let tt = out.targetTokens, tt[r] >= 0 {
+                        let hasLabel = perStep ? (out.targetTokens?[r] ?? -1) >= 0 : labelled?.hasLabel[window + j] ?? true
+                        if hasLabel, let tt = out.targetTokens {
                             label = String(tt[r]); known += 1
                             if Int(tt[r]) == best { correct += 1 }
                         }
-                        rows.append([String(window + j), String(t), String(best)] + e.map { number($0 / total) } + [label])
+                        rows.append([String(window + j)] + (perStep ? [String(t)] : []) + [String(best)] + e.map { number($0 / total) } + [label])
                         steps += 1
                     }
                 }
                 window += b
             }
-            var summary = "\(window) sequences, \(steps) steps"
-            if known > 0 { summary += String(format: "; accuracy %.4f over the %d steps with a label", Double(correct) / Double(known), known) }
+            var summary = "\(window) sequences" + (perStep ? ", \(steps) steps" : "")
+            if known > 0 {
+                summary += String(format: "; accuracy %.4f over the %d ", Double(correct) / Double(known), known)
+                    + (perStep ? "steps with a label" : "with a label")
+            }
             return PredictionTable(header: header, rows: rows, summary: summary)
         case .nextTokens, .lastToken:
             let v = dataset.outputSize
