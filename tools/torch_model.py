@@ -18,7 +18,10 @@ Example::
 Inputs are time-major like nn.LSTM's default: token ids (seq_len, batch) for ``embedding`` and
 ``one_hot`` inputs, float features (seq_len, batch, featureCount) for ``features``. The output is
 (seq_len, batch, outputSize) for ``every_step`` heads and (batch, outputSize) for ``last_step``.
-Needs ``torch`` and ``safetensors``.
+A model trained on sequences of different lengths (``data.variable_length``) takes the padded
+batch and ``lengths=`` (one per sequence), as ``pack_padded_sequence``: each sequence ends at
+its own last step, the reverse direction starts there, and outputs past a sequence's end are 0
+before the head. Needs ``torch`` and ``safetensors``.
 """
 
 import json
@@ -128,18 +131,32 @@ class RecurModel(nn.Module):
         self.head = nn.Linear((2 if self.bidirectional else 1) * H, c["outputSize"])
         self.last_step = c.get("head", "every_step") == "last_step"
 
-    def forward(self, x, state=None):
+    def forward(self, x, state=None, lengths=None):
         """x: ids (seq_len, batch) or features (seq_len, batch, featureCount); state: the rnn's
-        (h) or (h, c). Returns (output, state) with output (seq_len, batch, O) or (batch, O)."""
+        (h) or (h, c); lengths: each sequence's steps when they differ (padded batch). Returns
+        (output, state) with output (seq_len, batch, O) or (batch, O)."""
         if self.input_kind == "embedding":
             x = self.embedding(x)
         elif self.input_kind == "one_hot":
             x = F.one_hot(x.long(), self.config["vocabularySize"]).to(self.head.weight.dtype)
-        out, state = self.rnn(x, state)
+        if lengths is None:
+            out, state = self.rnn(x, state)
+        elif isinstance(self.rnn, ResetBeforeGRU):
+            # No packed form: each sequence alone, cut to its length, padded back with zeros.
+            outs, finals = [], []
+            for j, n in enumerate(int(v) for v in lengths):
+                y, h = self.rnn(x[:n, j:j + 1], None if state is None else state[:, j:j + 1])
+                outs.append(F.pad(y, (0, 0, 0, 0, 0, x.shape[0] - n)))
+                finals.append(h)
+            out, state = torch.cat(outs, dim=1), torch.cat(finals, dim=1)
+        else:
+            packed = nn.utils.rnn.pack_padded_sequence(x, torch.as_tensor(lengths).cpu(), enforce_sorted=False)
+            out, state = self.rnn(packed, state)
+            out, _ = nn.utils.rnn.pad_packed_sequence(out, total_length=x.shape[0])
         if self.last_step:
             # Bidirectional: both directions' final states (the reverse one ends at step 0).
             h_n = state[0] if isinstance(state, tuple) else state
-            out = torch.cat([h_n[-2], h_n[-1]], dim=1) if self.bidirectional else out[-1]
+            out = torch.cat([h_n[-2], h_n[-1]], dim=1) if self.bidirectional else h_n[-1]
         return self.head(out), state
 
 

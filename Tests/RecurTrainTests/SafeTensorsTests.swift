@@ -528,7 +528,8 @@ final class SafeTensorsTests: XCTestCase {
 
     /// tools/torch_model.py builds bidirectional models (nn.RNN/GRU/LSTM with bidirectional=True,
     /// its own reset-before GRU for both directions, a head on h_n[-2] ‖ h_n[-1]) that compute
-    /// what Recur computes from the same checkpoint (Note [Bidirectional layers]).
+    /// what Recur computes from the same checkpoint (Note [Bidirectional layers]), also on
+    /// sequences of different lengths (Note [Variable-length sequences]).
     func testTorchModel_Bidirectional_ComputesRecursOutputs() throws {
         let python = try torchPython()
         let dir = try temporaryDirectory()
@@ -544,9 +545,14 @@ final class SafeTensorsTests: XCTestCase {
             ModelConfig(cell: .gru, hiddenSize: 4, layers: 2, input: .features, featureCount: 2, outputSize: 3),
         ]
         for i in configs.indices { configs[i].bidirectional = true }
+        // The same models on sequences of 4 and 2 steps (forward(…, lengths=)), and a
+        // unidirectional one, whose last-step head then reads h_n at each sequence's own end.
+        var variable = configs
+        variable.append(ModelConfig(cell: .lstm, hiddenSize: 4, layers: 2, input: .features, featureCount: 2, outputSize: 3, head: .lastStep))
         let T = 4, b = 2
+        let lengths: [Int32] = [4, 2]
         var cases: [[String: Any]] = []
-        for (i, config) in configs.enumerated() {
+        for (i, (config, withLengths)) in (configs.map { ($0, false) } + variable.map { ($0, true) }).enumerated() {
             let network = try RecurrentNetwork(config)
             let parameters = (0..<network.parameterCount).map { Float(sin(Double($0) * 0.7)) * 0.6 }
             try Checkpoint(model: ModelCheckpoint(config: config, layout: network.layout, parameters: parameters, metadata: [:]),
@@ -555,11 +561,20 @@ final class SafeTensorsTests: XCTestCase {
             let features = (0..<(T * b * config.featureCount)).map { Float(cos(Double($0))) }
             let ws = NetworkWorkspace(network: network, maxBatch: b, maxSteps: T)
             let tokenBuffer = Int32Buffer(tokens), featureBuffer = FloatBuffer(features.isEmpty ? [0] : features)
+            let lengthBuffer = Int32Buffer(lengths)
             ws.forward(parameters: parameters, input: config.input == .features ? .features(featureBuffer.base) : .tokens(tokenBuffer.base),
-                       batch: b, steps: T)
+                       batch: b, steps: T, lengths: withLengths ? UnsafePointer(lengthBuffer.base) : nil)
+            var outputs = Array(UnsafeBufferPointer(start: ws.outputs.base, count: ws.outputRows * config.outputSize)).map(Double.init)
+            if withLengths && config.head == .everyStep {
+                // Padded rows: PyTorch's are the head of a zero output (pad_packed_sequence), Recur's not results; compare real rows.
+                for r in 0..<(T * b) where r / b >= Int(lengths[r % b]) {
+                    for o in 0..<config.outputSize { outputs[r * config.outputSize + o] = .nan }
+                }
+            }
             cases.append(["path": dir.appendingPathComponent("m\(i)/step-000001/model.safetensors").path,
                           "tokens": tokens.map(Int.init), "features": features.map(Double.init), "steps": T, "batch": b,
-                          "outputs": Array(UnsafeBufferPointer(start: ws.outputs.base, count: ws.outputRows * config.outputSize)).map(Double.init)])
+                          "lengths": withLengths ? lengths.map(Int.init) : NSNull(),
+                          "outputs": outputs.map { $0.isNaN ? -1e30 : $0 }])
         }
         let casesURL = dir.appendingPathComponent("cases.json")
         try JSONSerialization.data(withJSONObject: cases).write(to: casesURL)
@@ -573,15 +588,18 @@ final class SafeTensorsTests: XCTestCase {
             x = (torch.tensor(case["tokens"]).reshape(T, B) if c["input"] != "features"
                  else torch.tensor(case["features"], dtype=torch.float32).reshape(T, B, c["featureCount"]))
             with torch.no_grad():
-                out, _ = m(x)
+                out, _ = m(x, lengths=case["lengths"])
             ours = torch.tensor(case["outputs"], dtype=torch.float32)
-            worst = (out.reshape(-1) - ours).abs().max().item()
+            real = ours > -1e29
+            worst = (out.reshape(-1)[real] - ours[real]).abs().max().item()
             assert worst < 1e-5, (case["path"], worst)
-            print("ok", type(m.rnn).__name__, m.bidirectional, worst)
+            print("ok", type(m.rnn).__name__, m.bidirectional, case["lengths"] is not None, worst)
         """
         let (status, output) = try runPython(python, ["-c", script, tools.path, casesURL.path])
         XCTAssertEqual(status, 0, "python (\(python.path)) failed:\n\(output)")
-        XCTAssertEqual(output.split(separator: "\n").filter { $0.hasPrefix("ok") && $0.contains("True") }.count, configs.count, output)
+        let ok = output.split(separator: "\n").filter { $0.hasPrefix("ok") }
+        XCTAssertEqual(ok.count, configs.count + variable.count, output)
+        XCTAssertEqual(ok.filter { $0.contains("True True") }.count, configs.count, "bidirectional with lengths: \(output)")
     }
 
     // MARK: Integrity (issue: a flipped bit or a NaN loaded silently)
