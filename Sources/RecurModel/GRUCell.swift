@@ -21,15 +21,15 @@ enum GRUResetAfterCell: RecurrentCell {
         let H = s.H, b = s.b, G = 3 * H
         // tmp = h_{t−1} · W_hhᵀ   ([b, H] × [H, 3H])
         s.gemmWT(s.hPrev(t), lda: H, n: G, s.tmp, ldc: G, accumulate: false)
-        recur_gru_after_forward(s.gates + t * b * G, s.tmp, s.bHH + 2 * H, s.hPrev(t), s.extra + t * b * H,
+        recur_gru_after_forward(s.gates + t * s.stride * G, s.tmp, s.bHH + 2 * H, s.hPrev(t), s.extra + t * s.stride * H,
                                 s.hOut(t), b, H)
     }
 
     static func backwardStep(_ s: LayerState, t: Int) {
         let H = s.H, b = s.b, G = 3 * H
-        let dHG = s.dHG + t * b * G
-        recur_gru_after_backward(s.gates + t * b * G, s.extra + t * b * H, s.hPrev(t), s.dOut + t * b * H,
-                                 s.dhNext, s.dG + t * b * G, dHG, b, H)
+        let dHG = s.dHG + t * s.stride * G
+        recur_gru_after_backward(s.gates + t * s.stride * G, s.extra + t * s.stride * H, s.hPrev(t), s.dOut + t * s.stride * H,
+                                 s.dhNext, s.dG + t * s.stride * G, dHG, b, H)
         // dh_{t−1} = dh ⊙ z + dHG_t · W_hh
         s.gemmW(dHG, lda: G, k: G, s.dhNext, ldc: H, accumulate: true)
     }
@@ -37,7 +37,7 @@ enum GRUResetAfterCell: RecurrentCell {
     static func accumulateHiddenGradients(_ s: LayerState, dWHH: UnsafeMutablePointer<Float>,
                                           dBHH: UnsafeMutablePointer<Float>) {
         let G = 3 * s.H
-        BLAS.gemm(.transposed, .none, m: G, n: s.H, k: s.T * s.b, a: s.dHG, lda: G,
+        BLAS.gemm(.transposed, .none, m: G, n: s.H, k: s.T * s.stride, a: s.dHG, lda: G,
                   b: s.hs, ldb: s.H, beta: 1, c: dWHH, ldc: s.H)
         Vec.add(s.sumH, into: dBHH, count: G)
     }
@@ -51,9 +51,9 @@ enum GRUResetBeforeCell: RecurrentCell {
 
     static func forwardStep(_ s: LayerState, t: Int) {
         let H = s.H, b = s.b, G = 3 * H
-        let pre = s.gates + t * b * G
+        let pre = s.gates + t * s.stride * G
         let hPrev = s.hPrev(t)
-        let rh = s.extra + t * b * H
+        let rh = s.extra + t * s.stride * H
         // tmp[b, 2H] = h_{t−1} · W_h(r,z)ᵀ; then r, z and r ⊙ h_{t−1}
         s.gemmWT(hPrev, lda: H, n: 2 * H, s.tmp, ldc: 2 * H, accumulate: false)
         recur_gru_before_gates(pre, s.tmp, hPrev, rh, b, H)
@@ -64,9 +64,9 @@ enum GRUResetBeforeCell: RecurrentCell {
 
     static func backwardStep(_ s: LayerState, t: Int) {
         let H = s.H, b = s.b, G = 3 * H
-        let gates = s.gates + t * b * G, dG = s.dG + t * b * G
+        let gates = s.gates + t * s.stride * G, dG = s.dG + t * s.stride * G
         let hPrev = s.hPrev(t)
-        recur_gru_before_backward_zn(gates, hPrev, s.dOut + t * b * H, s.dhNext, dG, b, H)
+        recur_gru_before_backward_zn(gates, hPrev, s.dOut + t * s.stride * H, s.dhNext, dG, b, H)
         // d(r ⊙ h)[b, H] = dn · W_hn; then dr and dh_{t−1} += d(r ⊙ h) ⊙ r
         let drh = s.tmp
         s.gemmW(dG + 2 * H, lda: G, k: H, drh, ldc: H, accumulate: false, weights: s.wHH + 2 * H * H, packed: s.packedN)
@@ -77,7 +77,7 @@ enum GRUResetBeforeCell: RecurrentCell {
 
     static func accumulateHiddenGradients(_ s: LayerState, dWHH: UnsafeMutablePointer<Float>,
                                           dBHH: UnsafeMutablePointer<Float>) {
-        let H = s.H, G = 3 * H, rows = s.T * s.b
+        let H = s.H, G = 3 * H, rows = s.T * s.stride
         BLAS.gemm(.transposed, .none, m: 2 * H, n: H, k: rows, a: s.dG, lda: G,
                   b: s.hs, ldb: H, beta: 1, c: dWHH, ldc: H)
         BLAS.gemm(.transposed, .none, m: H, n: H, k: rows, a: s.dG + 2 * H, lda: G,

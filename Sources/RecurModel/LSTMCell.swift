@@ -12,16 +12,16 @@ enum LSTMCell: RecurrentCell {
 
     static func forwardStep(_ s: LayerState, t: Int) {
         let H = s.H, b = s.b, G = 4 * H
-        let pre = s.gates + t * b * G                       // [b, 4H]
+        let pre = s.gates + t * s.stride * G                       // [b, 4H]
         // pre += h_{t−1} · W_hhᵀ   ([b, H] × [H, 4H])
         s.gemmWT(s.hPrev(t), lda: H, n: G, pre, ldc: G, accumulate: true)
-        recur_lstm_forward(pre, s.cs + t * b * H, s.cs + (t + 1) * b * H, s.extra + t * b * H, s.hOut(t), b, H)
+        recur_lstm_forward(pre, s.cs + t * s.stride * H, s.cs + (t + 1) * s.stride * H, s.extra + t * s.stride * H, s.hOut(t), b, H)
     }
 
     static func backwardStep(_ s: LayerState, t: Int) {
         let H = s.H, b = s.b, G = 4 * H
-        let dG = s.dG + t * b * G
-        recur_lstm_backward(s.gates + t * b * G, s.extra + t * b * H, s.cs + t * b * H, s.dOut + t * b * H,
+        let dG = s.dG + t * s.stride * G
+        recur_lstm_backward(s.gates + t * s.stride * G, s.extra + t * s.stride * H, s.cs + t * s.stride * H, s.dOut + t * s.stride * H,
                             s.dhNext, s.dcNext, dG, b, H)
         // dh_{t−1} = dG_t · W_hh   ([b, 4H] × [4H, H])
         s.gemmW(dG, lda: G, k: G, s.dhNext, ldc: H, accumulate: false)

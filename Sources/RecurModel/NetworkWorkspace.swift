@@ -75,6 +75,10 @@ public final class NetworkWorkspace: @unchecked Sendable {
     private var input: ModelInput?
     /// Each sequence's own length (Note [Variable-length sequences]), or nil: all T.
     private var lengths: UnsafePointer<Int32>?
+    /// Per step, the sequences still running, when the batch is ordered longest first; nil:
+    /// every row runs every step.
+    private var activeRows: UnsafeMutablePointer<Int32>?
+    private let activeStorage: UnsafeMutablePointer<Int32>
     private var dropoutActive = false
 
     public init(network: RecurrentNetwork, maxBatch: Int, maxSteps: Int) {
@@ -101,6 +105,7 @@ public final class NetworkWorkspace: @unchecked Sendable {
         lastGrad = FloatBuffer(count: c.head == .lastStep ? maxBatch * D * H : 0)
         let widest = max(network.layers[0].inputSize, D * H)
         reversedTokens = .allocate(capacity: D == 2 ? rows : 0)
+        activeStorage = .allocate(capacity: maxSteps)
         reversedRows = FloatBuffer(count: D == 2 ? rows * widest : 0)
         reverseScratch = FloatBuffer(count: D == 2 ? rows * widest : 0)
         dOutDirection = FloatBuffer(count: D == 2 ? rows * H : 0)
@@ -122,7 +127,7 @@ public final class NetworkWorkspace: @unchecked Sendable {
         packedW = FloatBuffer(count: recur_packed_gemm_available() != 0 ? blocks : 0)
     }
 
-    deinit { reversedTokens.deallocate() }
+    deinit { reversedTokens.deallocate(); activeStorage.deallocate() }
 
     /// Bytes a workspace for `network` at this batch and length allocates (the sizes `init`
     /// uses), so a run can be refused before it allocates more than the machine has.
@@ -168,7 +173,8 @@ public final class NetworkWorkspace: @unchecked Sendable {
                 packedN = UnsafePointer(q)
             }
         }
-        return LayerState(b: b, T: T, H: H, wHH: params + lo.wHH, bHH: params + lo.bHH,
+        return LayerState(b: b, T: T, H: H, stride: b, active: activeRows.map { UnsafePointer($0) },
+                          wHH: params + lo.wHH, bHH: params + lo.bHH,
                           hs: hs[k].base, cs: cs[k].base, gates: gates[k].base, extra: extra[k].base,
                           dG: dG.base, dHG: dHG.base, tmp: tmp.base, dOut: dOut,
                           dhNext: dhNext.base, dcNext: dcNext.base, relu: c.nonlinearity == .relu,
@@ -276,6 +282,17 @@ public final class NetworkWorkspace: @unchecked Sendable {
         b = batch; T = steps
         self.input = input
         self.lengths = lengths
+        activeRows = nil
+        if let lengths, (1..<batch).allSatisfy({ lengths[$0] <= lengths[$0 - 1] }) {
+            // Longest first (training batches are): at step t the sequences still running are
+            // the first #{j : n_j > t} rows, in both directions' own order.
+            var k = batch
+            for t in 0..<steps {
+                while k > 0 && Int(lengths[k - 1]) <= t { k -= 1 }
+                activeStorage[t] = Int32(k)
+            }
+            activeRows = activeStorage
+        }
         dropoutActive = dropout != nil && c.dropout > 0 && c.layers > 1
         let rows = T * b
 

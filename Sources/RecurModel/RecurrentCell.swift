@@ -7,9 +7,17 @@
 import CKernels
 import RecurKernels
 
-/// Pointers for one layer over one batch of `b` sequences of `T` steps.
+/// Pointers for one layer over one batch of `stride` sequences of `T` steps; a step's kernels
+/// run over its first `b` rows (all of them, or the sequences still running: `active`).
 struct LayerState {
-    let b: Int, T: Int, H: Int
+    /// Rows a step's kernels run over (≤ `stride`).
+    var b: Int
+    let T: Int, H: Int
+    /// Rows of every time block (the batch): row j of step t is t·stride + j.
+    let stride: Int
+    /// Per step, the rows still inside their sequence, a prefix of the batch (sequences ordered
+    /// longest first, Note [Variable-length sequences]); nil: every row at every step.
+    let active: UnsafePointer<Int32>?
     /// W_hh [G·H, H] and b_hh [G·H].
     let wHH: UnsafePointer<Float>
     let bHH: UnsafePointer<Float>
@@ -43,8 +51,16 @@ struct LayerState {
     let sumX: UnsafeMutablePointer<Float>
     let sumH: UnsafeMutablePointer<Float>
 
-    @inline(__always) func hPrev(_ t: Int) -> UnsafeMutablePointer<Float> { hs + t * b * H }
-    @inline(__always) func hOut(_ t: Int) -> UnsafeMutablePointer<Float> { hs + (t + 1) * b * H }
+    @inline(__always) func hPrev(_ t: Int) -> UnsafeMutablePointer<Float> { hs + t * stride * H }
+    @inline(__always) func hOut(_ t: Int) -> UnsafeMutablePointer<Float> { hs + (t + 1) * stride * H }
+
+    /// This state for step t: `b` the rows still running.
+    @inline(__always) func at(_ t: Int) -> LayerState {
+        guard let active else { return self }
+        var s = self
+        s.b = Int(active[t])
+        return s
+    }
 
     /// Forward step GEMM: C[b, n] (+)= A[b, H] · Wᵀ for the first n rows of W [·, H]: W_hh
     /// (packed as `packedW`) unless a block of it and its packing are given.
@@ -149,15 +165,36 @@ extension ModelConfig {
 /// The one time loop, for any cell: forward over t = 0 ..< T, backward from T−1 down to 0
 /// with a hook after each step (the layer sums bias gradients while the rows are in cache),
 /// then the cell's hidden-side weight gradients. Generic, so each cell's loop is specialised.
+///
+/// With `active` rows, a step runs over the sequences still running only (PyTorch's packed
+/// sequences); the rows of finished ones are set to zero — their h, c and extra forward, their
+/// dG and dHG backward — so the weight gradients' GEMMs over all T·stride rows add exact zeros
+/// for them, whatever an earlier batch left in the buffers.
 enum LayerUnroller {
     static func forward<Cell: RecurrentCell>(_ cell: Cell.Type, _ s: LayerState) {
-        for t in 0..<s.T { Cell.forwardStep(s, t: t) }
+        for t in 0..<s.T {
+            let st = s.at(t)
+            Cell.forwardStep(st, t: t)
+            let idle = s.stride - st.b
+            guard idle > 0 else { continue }
+            let H = s.H
+            Vec.zero(st.hOut(t) + st.b * H, count: idle * H)
+            if Cell.keepsCellState { Vec.zero(s.cs + ((t + 1) * s.stride + st.b) * H, count: idle * H) }
+            if Cell.keepsStepExtra { Vec.zero(s.extra + (t * s.stride + st.b) * H, count: idle * H) }
+        }
     }
 
     static func backward<Cell: RecurrentCell>(_ cell: Cell.Type, _ s: LayerState, dWHH: UnsafeMutablePointer<Float>,
                                               dBHH: UnsafeMutablePointer<Float>, afterStep: (Int) -> Void) {
+        let GH = Cell.gateCount * s.H
         for t in stride(from: s.T - 1, through: 0, by: -1) {
-            Cell.backwardStep(s, t: t)
+            let st = s.at(t)
+            Cell.backwardStep(st, t: t)
+            let idle = s.stride - st.b
+            if idle > 0 {
+                Vec.zero(s.dG + (t * s.stride + st.b) * GH, count: idle * GH)
+                if Cell.separateHiddenGradient { Vec.zero(s.dHG + (t * s.stride + st.b) * GH, count: idle * GH) }
+            }
             afterStep(t)
         }
         Cell.accumulateHiddenGradients(s, dWHH: dWHH, dBHH: dBHH)

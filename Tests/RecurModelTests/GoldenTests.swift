@@ -58,6 +58,18 @@ final class GoldenTests: XCTestCase {
         return worst
     }
 
+    /// `values` laid out [blocks, b, width] with the batch rows reordered: row p takes row order[p].
+    func permuted<V>(_ values: [V], rows b: Int, width: Int, _ order: [Int]) -> [V] {
+        precondition(values.count % (b * width) == 0)
+        var out = values
+        for blk in 0..<(values.count / (b * width)) {
+            for (p, j) in order.enumerated() {
+                for k in 0..<width { out[(blk * b + p) * width + k] = values[(blk * b + j) * width + k] }
+            }
+        }
+        return out
+    }
+
     func testGolden_EveryFixture_MatchesPyTorch() throws {
         let fixtures = try Self.fixtures()
         XCTAssertGreaterThanOrEqual(fixtures.count, 23)
@@ -65,62 +77,82 @@ final class GoldenTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(fixtures.filter { $0.lengths != nil && $0.head == "every_step" }.count, 5, "packed every-step fixtures")
         var report: [String: Double] = [:]
         for fx in fixtures {
-            let net = try RecurrentNetwork(fx.config)
-            let b = fx.batch, T = fx.steps
-            let params = FloatBuffer(count: net.parameterCount)
-            for e in net.layout.entries {
-                let values = try XCTUnwrap(fx.params[e.name], "\(fx.name): fixture lacks \(e.name)")
-                XCTAssertEqual(values.count, e.count, "\(fx.name): \(e.name) size")
-                for (i, v) in values.enumerated() { params[e.offset + i] = v }
+            report[fx.name] = try check(fx, order: Array(0..<fx.batch))
+            if let lengths = fx.lengths {
+                // The same batch longest first: steps then run only the sequences still going
+                // (Note [Variable-length sequences]); the fixtures' own order is not sorted.
+                let sorted = (0..<fx.batch).sorted { lengths[$0] != lengths[$1] ? lengths[$0] > lengths[$1] : $0 < $1 }
+                XCTAssertNotEqual(sorted, Array(0..<fx.batch), "\(fx.name): lengths come unsorted")
+                report[fx.name + " (longest first)"] = try check(fx, order: sorted)
             }
-            XCTAssertEqual(Set(fx.params.keys), Set(net.layout.entries.map(\.name)), "\(fx.name): tensor names")
-            let ws = NetworkWorkspace(network: net, maxBatch: b, maxSteps: T)
-            let tokens = Int32Buffer(fx.inputs.map { Int32($0) })
-            let features = FloatBuffer(fx.inputs.map { Float($0) })
-            let input: ModelInput = fx.input == "features" ? .features(features.base) : .tokens(tokens.base)
-            let h0 = fx.h0.map { FloatBuffer($0) }, c0 = fx.c0.map { FloatBuffer($0) }
-            let state = h0.map { InitialState(hidden: $0.base, cell: c0.map { UnsafePointer($0.base) }) }
-            // Padded steps hold random inputs in the fixtures: they must not matter.
-            let lengths = fx.lengths.map { Int32Buffer($0) }
-            ws.forward(parameters: params.base, input: input, batch: b, steps: T, initialState: state,
-                       lengths: lengths.map { UnsafePointer($0.base) })
-
-            var worst = 0.0
-            let outCount = ws.outputRows * fx.output
-            var ours = Array(UnsafeBufferPointer(start: ws.outputs.base, count: outCount)), reference = fx.outputs
-            if let lengths = fx.lengths, fx.head == "every_step" {
-                // Rows past a sequence's length are padding (PyTorch pads them with zeros): not compared.
-                let valid = (0..<(T * b)).filter { $0 / b < Int(lengths[$0 % b]) }
-                XCTAssertLessThan(valid.count, T * b, "\(fx.name): some rows are padding")
-                ours = valid.flatMap { r in ours[r * fx.output ..< (r + 1) * fx.output] }
-                reference = valid.flatMap { r in reference[r * fx.output ..< (r + 1) * fx.output] }
-            }
-            worst = max(worst, compare(ours, reference, "\(fx.name) outputs"))
-            let stateCount = fx.layers * (fx.bidirectional == true ? 2 : 1) * b * fx.hidden
-            worst = max(worst, compare(Array(UnsafeBufferPointer(start: ws.finalHidden, count: stateCount)), fx.h_n, "\(fx.name) h_n"))
-            if let cn = fx.c_n, let fc = ws.finalCell {
-                worst = max(worst, compare(Array(UnsafeBufferPointer(start: fc, count: stateCount)), cn, "\(fx.name) c_n"))
-            }
-            let normalizer = Float(fx.normalizer)
-            let sums: LossSums
-            if fx.loss == "cross_entropy" {
-                let t = Int32Buffer(fx.targets.map { Int32($0) })
-                sums = ws.crossEntropy(targets: t.base, normalizer: normalizer)
-            } else {
-                let t = FloatBuffer(fx.targets.map { Float($0) })
-                sums = ws.squaredError(targets: t.base, normalizer: normalizer)
-            }
-            worst = max(worst, compare([Float(sums.loss / fx.normalizer)], [fx.loss_value], "\(fx.name) loss"))
-            let grads = FloatBuffer(count: net.parameterCount)
-            ws.backward(parameters: params.base, gradients: grads.base)
-            for e in net.layout.entries {
-                let ref = try XCTUnwrap(fx.grads[e.name])
-                worst = max(worst, compare(Array(grads.buffer[e.range]), ref, "\(fx.name) d\(e.name)"))
-            }
-            report[fx.name] = worst
         }
         if ProcessInfo.processInfo.environment["RECUR_VERBOSE"] != nil {
             for (k, v) in report.sorted(by: { $0.key < $1.key }) { print("golden \(k): largest deviation \(v)") }
         }
+    }
+
+    /// Runs `fx` with its batch rows in `order` (references reordered alike) and compares every
+    /// output; returns the largest deviation.
+    func check(_ fx: GoldenFixture, order: [Int]) throws -> Double {
+        let net = try RecurrentNetwork(fx.config)
+        let b = fx.batch, T = fx.steps, D = fx.bidirectional == true ? 2 : 1
+        let name = order == Array(0..<b) ? fx.name : fx.name + " (rows \(order))"
+        let params = FloatBuffer(count: net.parameterCount)
+        for e in net.layout.entries {
+            let values = try XCTUnwrap(fx.params[e.name], "\(fx.name): fixture lacks \(e.name)")
+            XCTAssertEqual(values.count, e.count, "\(fx.name): \(e.name) size")
+            for (i, v) in values.enumerated() { params[e.offset + i] = v }
+        }
+        XCTAssertEqual(Set(fx.params.keys), Set(net.layout.entries.map(\.name)), "\(fx.name): tensor names")
+        let ws = NetworkWorkspace(network: net, maxBatch: b, maxSteps: T)
+        let inputs = permuted(fx.inputs, rows: b, width: fx.input == "features" ? fx.features : 1, order)
+        let tokens = Int32Buffer(inputs.map { Int32($0) })
+        let features = FloatBuffer(inputs.map { Float($0) })
+        let input: ModelInput = fx.input == "features" ? .features(features.base) : .tokens(tokens.base)
+        let h0 = fx.h0.map { FloatBuffer(permuted($0, rows: b, width: fx.hidden, order)) }
+        let c0 = fx.c0.map { FloatBuffer(permuted($0, rows: b, width: fx.hidden, order)) }
+        let state = h0.map { InitialState(hidden: $0.base, cell: c0.map { UnsafePointer($0.base) }) }
+        // Padded steps hold random inputs in the fixtures: they must not matter.
+        let lengthList = fx.lengths.map { permuted($0, rows: b, width: 1, order) }
+        let lengths = lengthList.map { Int32Buffer($0) }
+        ws.forward(parameters: params.base, input: input, batch: b, steps: T, initialState: state,
+                   lengths: lengths.map { UnsafePointer($0.base) })
+
+        var worst = 0.0
+        let outCount = ws.outputRows * fx.output
+        var ours = Array(UnsafeBufferPointer(start: ws.outputs.base, count: outCount))
+        var reference = permuted(fx.outputs, rows: b, width: fx.output, order)
+        if let lengths = lengthList, fx.head == "every_step" {
+            // Rows past a sequence's length are padding (PyTorch pads them with zeros): not compared.
+            let valid = (0..<(T * b)).filter { $0 / b < Int(lengths[$0 % b]) }
+            XCTAssertLessThan(valid.count, T * b, "\(fx.name): some rows are padding")
+            ours = valid.flatMap { r in ours[r * fx.output ..< (r + 1) * fx.output] }
+            reference = valid.flatMap { r in reference[r * fx.output ..< (r + 1) * fx.output] }
+        }
+        worst = max(worst, compare(ours, reference, "\(name) outputs"))
+        let stateCount = fx.layers * D * b * fx.hidden
+        worst = max(worst, compare(Array(UnsafeBufferPointer(start: ws.finalHidden, count: stateCount)),
+                                   permuted(fx.h_n, rows: b, width: fx.hidden, order), "\(name) h_n"))
+        if let cn = fx.c_n, let fc = ws.finalCell {
+            worst = max(worst, compare(Array(UnsafeBufferPointer(start: fc, count: stateCount)),
+                                       permuted(cn, rows: b, width: fx.hidden, order), "\(name) c_n"))
+        }
+        let normalizer = Float(fx.normalizer)
+        let sums: LossSums
+        if fx.loss == "cross_entropy" {
+            let t = Int32Buffer(permuted(fx.targets, rows: b, width: 1, order).map { Int32($0) })
+            sums = ws.crossEntropy(targets: t.base, normalizer: normalizer)
+        } else {
+            let t = FloatBuffer(permuted(fx.targets, rows: b, width: fx.output, order).map { Float($0) })
+            sums = ws.squaredError(targets: t.base, normalizer: normalizer)
+        }
+        worst = max(worst, compare([Float(sums.loss / fx.normalizer)], [fx.loss_value], "\(name) loss"))
+        let grads = FloatBuffer(count: net.parameterCount)
+        ws.backward(parameters: params.base, gradients: grads.base)
+        for e in net.layout.entries {
+            let ref = try XCTUnwrap(fx.grads[e.name])
+            worst = max(worst, compare(Array(grads.buffer[e.range]), ref, "\(name) d\(e.name)"))
+        }
+        return worst
     }
 }

@@ -218,6 +218,9 @@ final class GradientCheckTests: XCTestCase {
                     c.bidirectional = bidirectional
                     try check(GradientCase(config: c, batch: 4, steps: 5, loss: input == .features ? .squaredError : .crossEntropy,
                                            lengths: [3, 5, 1, 4]))
+                    // Longest first: each step runs only the sequences still going.
+                    try check(GradientCase(config: c, batch: 4, steps: 5, loss: input == .features ? .squaredError : .crossEntropy,
+                                           lengths: [5, 4, 3, 1]))
                 }
             }
         }
@@ -233,6 +236,7 @@ final class GradientCheckTests: XCTestCase {
                 var c = model(cell, input: cell == .lstm ? .embedding : .features, layers: 2, head: .everyStep, reset: reset, out: 4)
                 c.bidirectional = bidirectional
                 try check(GradientCase(config: c, batch: 4, steps: 5, loss: .crossEntropy, lengths: [3, 5, 1, 4]))
+                try check(GradientCase(config: c, batch: 4, steps: 5, loss: .crossEntropy, lengths: [5, 5, 2, 1]))
             }
         }
     }

@@ -12,7 +12,10 @@ final class VariableLengthTests: XCTestCase {
         var outputs: [Float], hidden: [Float], cell: [Float], grads: [Float]
     }
 
-    let lengths: [Int32] = [4, 7, 1, 6, 3]
+    /// Unsorted (every row runs every step), or longest first (steps run only the sequences
+    /// still going): both orders are checked.
+    var lengths: [Int32] = [4, 7, 1, 6, 3]
+    static let orders: [[Int32]] = [[4, 7, 1, 6, 3], [7, 6, 4, 3, 1]]
     let T = 7
 
     func model(_ cell: CellKind, reset: GRUReset = .after, input: InputKind, bidirectional: Bool, dropout: Float = 0,
@@ -109,84 +112,93 @@ final class VariableLengthTests: XCTestCase {
 
     func testPaddedBatch_EqualsEachSequenceAlone_EveryCellDirectionAndInput() throws {
         var cases = 0
-        for (cell, reset) in [(CellKind.rnn, GRUReset.after), (.gru, .after), (.gru, .before), (.lstm, .after)] {
-            for input in InputKind.allCases {
-                for bidirectional in [false, true] {
-                    for dropout in [Float(0), 0.4] where dropout == 0 || input == .features {
-                        let c = model(cell, reset: reset, input: input, bidirectional: bidirectional, dropout: dropout)
-                        let net = try RecurrentNetwork(c)
-                        let params = FloatBuffer(count: net.parameterCount)
-                        net.initializeParameters(params.base, seed: 3)
-                        let (tokens, features) = inputs(c, seed: 17)
-                        let targets: [Int32] = [0, 3, 1, 2, 3]
-                        let mask = dropout > 0 ? DropoutSource(seed: 9, firstSequence: 40) : nil
-                        let name = "\(cell) \(reset) \(input) bidirectional \(bidirectional) dropout \(dropout)"
-                        let b = try batched(c, params, tokens: tokens, features: features, targets: targets, dropout: mask)
-                        let a = try alone(c, params, tokens: tokens, features: features, targets: targets, dropout: mask)
-                        assertClose(b.outputs, a.outputs, "\(name) outputs")
-                        assertClose(b.hidden, a.hidden, "\(name) h_n")
-                        assertClose(b.cell, a.cell, "\(name) c_n")
-                        assertClose(b.grads, a.grads, "\(name) gradients")
-                        XCTAssertGreaterThan(b.grads.map { abs($0) }.max() ?? 0, 1e-3, "\(name): gradients reach the parameters")
-                        cases += 1
+        for order in Self.orders {
+            lengths = order
+            for (cell, reset) in [(CellKind.rnn, GRUReset.after), (.gru, .after), (.gru, .before), (.lstm, .after)] {
+                for input in InputKind.allCases {
+                    for bidirectional in [false, true] {
+                        for dropout in [Float(0), 0.4] where dropout == 0 || input == .features {
+                            let c = model(cell, reset: reset, input: input, bidirectional: bidirectional, dropout: dropout)
+                            let net = try RecurrentNetwork(c)
+                            let params = FloatBuffer(count: net.parameterCount)
+                            net.initializeParameters(params.base, seed: 3)
+                            let (tokens, features) = inputs(c, seed: 17)
+                            let targets: [Int32] = [0, 3, 1, 2, 3]
+                            let mask = dropout > 0 ? DropoutSource(seed: 9, firstSequence: 40) : nil
+                            let name = "lengths \(lengths) \(cell) \(reset) \(input) bidirectional \(bidirectional) dropout \(dropout)"
+                            let b = try batched(c, params, tokens: tokens, features: features, targets: targets, dropout: mask)
+                            let a = try alone(c, params, tokens: tokens, features: features, targets: targets, dropout: mask)
+                            assertClose(b.outputs, a.outputs, "\(name) outputs")
+                            assertClose(b.hidden, a.hidden, "\(name) h_n")
+                            assertClose(b.cell, a.cell, "\(name) c_n")
+                            assertClose(b.grads, a.grads, "\(name) gradients")
+                            XCTAssertGreaterThan(b.grads.map { abs($0) }.max() ?? 0, 1e-3, "\(name): gradients reach the parameters")
+                            cases += 1
+                        }
                     }
                 }
             }
         }
-        XCTAssertEqual(cases, 32)
+        XCTAssertEqual(cases, 64)
     }
 
     /// A class at every step: padded steps' targets are −1, so they add nothing to the loss and
     /// get no gradient; the result is each sequence alone, scored at each of its steps.
     func testPaddedBatch_EveryStepClasses_EqualsEachSequenceAlone() throws {
-        let b = lengths.count
-        var rng = SeededRandom(seed: 31)
-        var targets = (0..<(T * b)).map { _ in Int32(rng.below(4)) }
-        for s in 0..<T { for j in 0..<b where s >= Int(lengths[j]) { targets[s * b + j] = -1 } }
-        for (cell, reset) in [(CellKind.rnn, GRUReset.after), (.gru, .after), (.gru, .before), (.lstm, .after)] {
-            for input in [InputKind.features, .embedding] {
-                for bidirectional in [false, true] {
-                    let c = model(cell, reset: reset, input: input, bidirectional: bidirectional, head: .everyStep)
-                    let net = try RecurrentNetwork(c)
-                    let params = FloatBuffer(count: net.parameterCount)
-                    net.initializeParameters(params.base, seed: 4)
-                    let (tokens, features) = inputs(c, seed: 19)
-                    let name = "every step \(cell) \(reset) \(input) bidirectional \(bidirectional)"
-                    let batchedResult = try batched(c, params, tokens: tokens, features: features, targets: targets, dropout: nil)
-                    let a = try alone(c, params, tokens: tokens, features: features, targets: targets, dropout: nil)
-                    assertClose(batchedResult.outputs, a.outputs, "\(name) outputs")
-                    assertClose(batchedResult.hidden, a.hidden, "\(name) h_n")
-                    assertClose(batchedResult.grads, a.grads, "\(name) gradients")
-                    XCTAssertEqual(batchedResult.outputs.count, Int(lengths.reduce(0, +)) * c.outputSize)
+        for order in Self.orders {
+            lengths = order
+            let b = lengths.count
+            var rng = SeededRandom(seed: 31)
+            var targets = (0..<(T * b)).map { _ in Int32(rng.below(4)) }
+            for s in 0..<T { for j in 0..<b where s >= Int(lengths[j]) { targets[s * b + j] = -1 } }
+            for (cell, reset) in [(CellKind.rnn, GRUReset.after), (.gru, .after), (.gru, .before), (.lstm, .after)] {
+                for input in [InputKind.features, .embedding] {
+                    for bidirectional in [false, true] {
+                        let c = model(cell, reset: reset, input: input, bidirectional: bidirectional, head: .everyStep)
+                        let net = try RecurrentNetwork(c)
+                        let params = FloatBuffer(count: net.parameterCount)
+                        net.initializeParameters(params.base, seed: 4)
+                        let (tokens, features) = inputs(c, seed: 19)
+                        let name = "lengths \(lengths) every step \(cell) \(reset) \(input) bidirectional \(bidirectional)"
+                        let batchedResult = try batched(c, params, tokens: tokens, features: features, targets: targets, dropout: nil)
+                        let a = try alone(c, params, tokens: tokens, features: features, targets: targets, dropout: nil)
+                        assertClose(batchedResult.outputs, a.outputs, "\(name) outputs")
+                        assertClose(batchedResult.hidden, a.hidden, "\(name) h_n")
+                        assertClose(batchedResult.grads, a.grads, "\(name) gradients")
+                        XCTAssertEqual(batchedResult.outputs.count, Int(lengths.reduce(0, +)) * c.outputSize)
+                    }
                 }
             }
         }
     }
 
     func testPadding_ChangesNothing_Bitwise() throws {
-        for bidirectional in [false, true] {
-            for input in [InputKind.features, .embedding] {
-                let c = model(.lstm, input: input, bidirectional: bidirectional)
-                let net = try RecurrentNetwork(c)
-                let params = FloatBuffer(count: net.parameterCount)
-                net.initializeParameters(params.base, seed: 5)
-                var (tokens, features) = inputs(c, seed: 23)
-                let targets: [Int32] = [1, 0, 2, 3, 1]
-                let before = try batched(c, params, tokens: tokens, features: features, targets: targets, dropout: nil)
-                // New values in every padded step only.
-                var rng = SeededRandom(seed: 99)
-                let b = lengths.count
-                for s in 0..<T {
-                    for j in 0..<b where s >= Int(lengths[j]) {
-                        tokens[s * b + j] = Int32(rng.below(c.vocabularySize))
-                        for f in 0..<c.featureCount { features[(s * b + j) * c.featureCount + f] = rng.uniform(-5, 5) }
+        for order in Self.orders {
+            lengths = order
+            for bidirectional in [false, true] {
+                for input in [InputKind.features, .embedding] {
+                    let c = model(.lstm, input: input, bidirectional: bidirectional)
+                    let net = try RecurrentNetwork(c)
+                    let params = FloatBuffer(count: net.parameterCount)
+                    net.initializeParameters(params.base, seed: 5)
+                    var (tokens, features) = inputs(c, seed: 23)
+                    let targets: [Int32] = [1, 0, 2, 3, 1]
+                    let before = try batched(c, params, tokens: tokens, features: features, targets: targets, dropout: nil)
+                    // New values in every padded step only.
+                    var rng = SeededRandom(seed: 99)
+                    let b = lengths.count
+                    for s in 0..<T {
+                        for j in 0..<b where s >= Int(lengths[j]) {
+                            tokens[s * b + j] = Int32(rng.below(c.vocabularySize))
+                            for f in 0..<c.featureCount { features[(s * b + j) * c.featureCount + f] = rng.uniform(-5, 5) }
+                        }
                     }
+                    let after = try batched(c, params, tokens: tokens, features: features, targets: targets, dropout: nil)
+                    let name = "lengths \(lengths) bidirectional \(bidirectional) \(input)"
+                    XCTAssertEqual(before.outputs, after.outputs, "\(name) outputs")
+                    XCTAssertEqual(before.hidden, after.hidden, "\(name) h_n")
+                    XCTAssertEqual(before.grads, after.grads, "\(name) gradients")
                 }
-                let after = try batched(c, params, tokens: tokens, features: features, targets: targets, dropout: nil)
-                let name = "bidirectional \(bidirectional) \(input)"
-                XCTAssertEqual(before.outputs, after.outputs, "\(name) outputs")
-                XCTAssertEqual(before.hidden, after.hidden, "\(name) h_n")
-                XCTAssertEqual(before.grads, after.grads, "\(name) gradients")
             }
         }
     }
