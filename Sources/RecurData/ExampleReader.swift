@@ -336,8 +336,9 @@ struct ExampleReader {
             } else {
                 if reader.steps == nil { reader.steps = reader.stepScratch.count }
                 if reader.stepScratch.count != reader.steps! {
+                    let expected = reader.options.steps != nil ? "data.seq_len is \(reader.steps!)" : "the others have \(reader.steps!)"
                     throw DataError(.wrongFieldCount, file: path, line: grouped ? line : nil,
-                                    problem: "this sequence has \(reader.stepScratch.count) steps but the others have \(reader.steps!)",
+                                    problem: "this sequence has \(reader.stepScratch.count) steps but \(expected)",
                                     fix: "give every sequence the same number of steps, or set data.variable_length: true")
                 }
             }
@@ -354,11 +355,16 @@ struct ExampleReader {
                 if grouped { sequenceIndex = try find(names, options.sequenceColumn!, "data.sequence_column", line: line) }
                 width = names.count
                 let featureNames = names.enumerated().filter { $0.offset != labelIndex && $0.offset != sequenceIndex }.map(\.element)
+                if let f = features, f != featureNames.count, self.featureNames == nil {
+                    throw DataError(.wrongFieldCount, file: path, line: line,
+                                    problem: "there are \(featureNames.count) feature columns (\(featureNames.joined(separator: ", "))) but data.features is \(f)",
+                                    fix: "remove data.features (the columns besides the label and sequence columns are the features) or correct it")
+                }
                 if self.featureNames == nil { self.featureNames = featureNames }
                 if features == nil { features = featureNames.count }
-                if featureNames.count != features! || self.featureNames! != featureNames {
+                if self.featureNames! != featureNames {
                     throw DataError(.wrongFieldCount, file: path, line: line,
-                                    problem: "the features here are \(featureNames.joined(separator: ", ")), not \(self.featureNames!.joined(separator: ", "))",
+                                    problem: "the features here are \(featureNames.joined(separator: ", ")), not \(self.featureNames!.joined(separator: ", ")) as in the first file",
                                     fix: "give every sequence file the same columns")
                 }
                 if features! < 1 {
@@ -442,7 +448,7 @@ struct ExampleReader {
             if steps == nil { steps = rows }
             if rows != steps! {
                 throw DataError(.wrongFieldCount, file: csv.path,
-                                problem: "this sequence has \(rows) steps but the others have \(steps!)",
+                                problem: "this sequence has \(rows) steps but \(options.steps != nil ? "data.seq_len is" : "the others have") \(steps!)",
                                 fix: "give every sequence the same number of rows (resample or pad them), set seq_len to match, or set data.variable_length: true")
             }
         }

@@ -141,6 +141,11 @@ public struct LabelledSequences: WindowedDataset {
                             normalization: NormalizationStats? = nil) throws(DataError) -> LabelledSequences {
         try options.validate()
         var reader = ExampleReader(options: options)
+        if FileReader.isDirectory(path), let key = options.lengthColumn != nil ? "data.length_column" : options.sequenceColumn != nil ? "data.sequence_column" : nil {
+            throw DataError(.invalidSetting, file: path,
+                            problem: "\(key) names a column of one CSV, but this is a directory of one file per sequence (its length is its row count)",
+                            fix: "remove \(key), or point data.path at a single CSV")
+        }
         if options.labelColumn != nil {
             try reader.readStepLabelled(path)
         } else if FileReader.isDirectory(path) {

@@ -371,6 +371,17 @@ final class LabelledSequencesTests: XCTestCase {
         expectDataError(.badCell, ["a.csv:5:1", "sequence '1' continues here, but its rows started on line 2"], in: dir) {
             _ = try LabelledSequences.load(path: apart, options: self.variable { $0.labelColumn = "tag"; $0.sequenceColumn = "id" })
         }
+        let three = dir.write("f.csv", "id,a,b,tag\n1,1,2,0\n")
+        expectDataError(.wrongFieldCount, ["f.csv:1", "2 feature columns (a, b) but data.features is 3"], in: dir) {
+            _ = try LabelledSequences.load(path: three, options: self.variable { $0.labelColumn = "tag"; $0.sequenceColumn = "id"; $0.features = 3 })
+        }
+        dir.write("dd/a.csv", "a,tag\n1,0\n")
+        expectDataError(.invalidSetting, ["dd", "data.sequence_column names a column of one CSV, but this is a directory"], in: dir) {
+            _ = try LabelledSequences.load(path: dir.path + "/dd", options: self.variable { $0.labelColumn = "tag"; $0.sequenceColumn = "id" })
+        }
+        expectDataError(.invalidSetting, ["data.length_column names a column of one CSV"], in: dir) {
+            _ = try LabelledSequences.load(path: dir.path + "/dd", options: self.variable { $0.lengthColumn = "n" })
+        }
         let onlyTag = dir.write("o.csv", "id,tag\n1,0\n")
         expectDataError(.wrongFieldCount, ["o.csv:1", "no feature column"], in: dir) {
             _ = try LabelledSequences.load(path: onlyTag, options: self.variable { $0.labelColumn = "tag"; $0.sequenceColumn = "id" })
