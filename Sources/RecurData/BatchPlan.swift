@@ -192,7 +192,12 @@ public struct EpochOrder: Sendable {
 
     /// Target elements in the global batch of `step`: what its summed loss is divided by.
     public func targetCount(step: Int) -> Int {
-        guard plan.targetsPerStep, let lengths = plan.lengths else { return plan.targetCount(step: step) }
+        plan.targetsPerStep ? steps(step: step) : plan.targetCount(step: step)
+    }
+
+    /// The steps of `step`'s windows summed (with variable lengths; 0 without).
+    public func steps(step: Int) -> Int {
+        guard let lengths = plan.lengths else { return 0 }
         var n = 0
         for w in windows(step: step) { n += Int(lengths[w]) }
         return n

@@ -25,6 +25,8 @@ public struct StepResult: Sendable {
     public var windows: Int
     /// Arg-max hits (cross-entropy only).
     public var correct: Int
+    /// The windows' own steps summed, when windows differ in length (else windows × seq_len).
+    public var steps: Int? = nil
     /// Whether any rank asked to stop after this step (a signal; Note [Stopping on a signal]).
     public var stopRequested = false
     /// False when the update left a parameter NaN or infinite (a finite gradient times too large
@@ -275,6 +277,7 @@ public final class Engine {
         let norm = sumSq.squareRoot()
         let result = StepResult(loss: totals[0] / normalizer, gradientNorm: norm, targets: Int(normalizer),
                                 windows: batches.reduce(0) { $0 + order.plan.windowCount(step: $1) }, correct: Int(totals[1]),
+                                steps: order.plan.lengths == nil ? nil : batches.reduce(0) { $0 + order.steps(step: $1) },
                                 stopRequested: totals[3] > 0)
         guard applyIfFinite, result.loss.isFinite, norm.isFinite else { return result }
         clip(grads, sumOfSquares: sumSq)

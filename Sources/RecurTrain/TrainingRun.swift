@@ -135,7 +135,7 @@ public final class TrainingRun {
                     onEvent(ProgressReporter.Event(kind: .train, step: step, totalSteps: total, epoch: epoch + 1, loss: r.loss,
                                                    learningRate: Double(lr), gradientNorm: r.gradientNorm,
                                                    sequencesPerSecond: Double(r.windows) / seconds,
-                                                   tokensPerSecond: Double(r.windows * engine.dataset.seqLen) / seconds,
+                                                   tokensPerSecond: Double(r.steps ?? r.windows * engine.dataset.seqLen) / seconds,
                                                    elapsedSeconds: elapsed))
                 }
                 let endOfEpoch = u == updatesPerEpoch - 1

@@ -53,6 +53,28 @@ final class RunReportingTests: XCTestCase {
         XCTAssert(version.stdout.hasPrefix("recur "), version.stdout)
     }
 
+    /// Sequences of different lengths: tokens per second count each sequence's own steps (2…24
+    /// here), not seq_len (24) per sequence.
+    func testVariableLengths_TokensPerSecondCountRealSteps() throws {
+        let dir = try temporaryDirectory()
+        try raggedSequencesCSV(examples: 70).write(to: dir.appendingPathComponent("seqs.csv"), atomically: true, encoding: .utf8)
+        try """
+        data: {kind: sequences, path: seqs.csv, seq_len: 24, variable_length: true, features: 2}
+        model: {cell: gru, hidden_size: 6}
+        training: {steps: 12, batch_size: 8, log_every: 1}
+        """.write(to: dir.appendingPathComponent("v.yaml"), atomically: true, encoding: .utf8)
+        let r = try runRecur(["train", "v.yaml", "--log-format", "json"], in: dir)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let ratios = r.stdout.split(separator: "\n").compactMap { line -> Double? in
+            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], o["kind"] as? String == "train",
+                  let tok = o["tok_per_s"] as? Double, let seq = o["seq_per_s"] as? Double else { return nil }
+            return tok / seq
+        }
+        XCTAssertEqual(ratios.count, 12)
+        for ratio in ratios { XCTAssert((2...23.5).contains(ratio), "steps per sequence \(ratio)") }
+        XCTAssertGreaterThan(Set(ratios.map { ($0 * 100).rounded() }).count, 3, "batches of different lengths")
+    }
+
     func testLengthFromTheCommandLine_ReplacesTheFiles_AndCosineFollowsIt() throws {
         let dir = try setUpDir(yaml: yaml.replacingOccurrences(of: "optimizer:", with: "schedule: {kind: cosine, warmup_steps: 3}, optimizer:"))
         let r = try runRecur(["train", "e.yaml", "--quiet", "--set", "training.steps=25"], in: dir)
