@@ -14,8 +14,8 @@ struct ExampleReader {
     private(set) var lengths: [Int] = []
     /// With a `labelColumn`: each step's class, aligned with `raw`'s rows (−1: none given).
     private(set) var stepLabels: [Int32] = []
-    /// With a `labelColumn`: the largest class read and where, for out-of-range messages.
-    private(set) var largestStepLabel: (label: Int32, file: String, line: Int, column: Int)?
+    /// With a `labelColumn`: the largest class read (−1: none), the class count when not given.
+    private(set) var largestStepLabel: Int32 = -1
     private var stepScratch: [Int32] = []
     /// −1 for an example without a label (only under `labelsOptional`).
     private(set) var labels: [Int32] = []
@@ -405,7 +405,7 @@ struct ExampleReader {
                     throw DataError(.labelOutOfRange, file: path, line: line, column: li + 1,
                                     problem: "label \(l) is outside the \(limit) classes 0…\(limit - 1)", fix: "correct the label")
                 }
-                if l > (largestStepLabel?.label ?? -1) { largestStepLabel = (l, path, line, li + 1) }
+                largestStepLabel = max(largestStepLabel, l)
                 stepScratch.append(l)
             } else {
                 keep = false

@@ -168,7 +168,7 @@ public struct LabelledSequences: WindowedDataset {
         var stepLabels = read.stepLabels
         let n = labels.count
         guard n > 0 else { throw DataError(.emptyFile, file: path, problem: "there are no examples", fix: "add rows") }
-        let maxLabel = perStep ? Int(read.largestStepLabel?.label ?? 0) : Int(labels.max()!)
+        let maxLabel = perStep ? max(Int(read.largestStepLabel), 0) : Int(labels.max()!)
         let classCount = options.classCount ?? maxLabel + 1
         if !perStep, let bad = labels.firstIndex(where: { Int($0) >= classCount }) {
             let o = read.labelOrigins[bad]
@@ -256,17 +256,7 @@ public struct LabelledSequences: WindowedDataset {
 
     public var hasVariableLengths: Bool { variableLength }
 
-    public func windowLengths(_ split: DataSplit) -> [Int32]? {
-        variableLength ? range(split).map { Int32(length(example: $0)) } : nil
-    }
-
-    public func batchSteps(_ split: DataSplit, windows: some Collection<Int>) -> Int {
-        guard variableLength else { return steps }
-        let start = range(split).lowerBound
-        var t = 1
-        for w in windows { t = max(t, length(example: start + w)) }
-        return t
-    }
+    public func windowLength(_ split: DataSplit, _ window: Int) -> Int { length(example: range(split).lowerBound + window) }
 
     public func fill(_ split: DataSplit, windows: some Collection<Int>, into batch: BatchBuffers) {
         let b = windows.count

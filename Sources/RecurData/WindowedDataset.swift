@@ -74,10 +74,8 @@ public protocol WindowedDataset: Sendable {
     /// Whether windows differ in length (labelled sequences of variable length): then `fill`
     /// writes each one's length and the model reads each one's own last step.
     var hasVariableLengths: Bool { get }
-    /// Each window's steps, when they differ (`hasVariableLengths`); nil when all are `seqLen`.
-    func windowLengths(_ split: DataSplit) -> [Int32]?
-    /// The steps a batch of `windows` spans: `seqLen`, or its longest window's.
-    func batchSteps(_ split: DataSplit, windows: some Collection<Int>) -> Int
+    /// The steps of window `window` of `split` (`seqLen` unless `hasVariableLengths`).
+    func windowLength(_ split: DataSplit, _ window: Int) -> Int
     /// A stable 64-bit hash of the loaded data and its settings (O(data size); call once).
     func fingerprint() -> UInt64
     /// What is stored with the model: vocabulary, normalisation, columns, windowing.
@@ -86,8 +84,20 @@ public protocol WindowedDataset: Sendable {
 
 extension WindowedDataset {
     public var hasVariableLengths: Bool { false }
-    public func windowLengths(_ split: DataSplit) -> [Int32]? { nil }
-    public func batchSteps(_ split: DataSplit, windows: some Collection<Int>) -> Int { seqLen }
+    public func windowLength(_ split: DataSplit, _ window: Int) -> Int { seqLen }
+
+    /// Each window's steps, when they differ (`hasVariableLengths`); nil when all are `seqLen`.
+    public func windowLengths(_ split: DataSplit) -> [Int32]? {
+        hasVariableLengths ? (0..<windowCount(split)).map { Int32(windowLength(split, $0)) } : nil
+    }
+
+    /// The steps a batch of `windows` spans: `seqLen`, or its longest window's.
+    public func batchSteps(_ split: DataSplit, windows: some Collection<Int>) -> Int {
+        guard hasVariableLengths else { return seqLen }
+        var t = 1
+        for w in windows { t = max(t, windowLength(split, w)) }
+        return t
+    }
 
     /// Features per step (0 for tokens).
     public var featureCount: Int {

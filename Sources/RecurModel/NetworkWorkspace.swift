@@ -203,9 +203,11 @@ public final class NetworkWorkspace: @unchecked Sendable {
     // h_rev(0) (PyTorch's h_n[-2] ‖ h_n[-1], Keras's Bidirectional without sequences).
     //
     // Note [Variable-length sequences]
-    // A batch of sequences of lengths n_j ≤ T is padded on the right to T steps and every step
-    // runs for every row; what makes the padding exact (PyTorch's pack_padded_sequence) is where
-    // states are read and written:
+    // A batch of sequences of lengths n_j ≤ T is padded on the right to T steps. When the batch
+    // is ordered longest first (training batches are), step t runs only the rows still inside
+    // their sequence, a prefix of the batch, in both directions' own order (PyTorch's packed
+    // batch sizes; LayerUnroller zeroes the rest); otherwise every step runs every row. What
+    // makes the padding exact either way is where states are read and written:
     // - a sequence's final state is its state after its own n_j steps (block n_j of hs/cs), so
     //   h_n, c_n and the last-step head read that, never a state that has seen padding;
     // - the reverse direction reverses only the valid part, step t ↦ n_j−1−t for t < n_j

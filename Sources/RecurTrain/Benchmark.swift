@@ -84,7 +84,9 @@ public struct BenchWorkload: Sendable, Equatable {
     /// (6·batch·D·H·classes).
     public var flopsPerStep: Double {
         let D = bidirectional ? 2.0 : 1.0
-        let meanLength = classes > 0 ? dataset().meanLength : Double(seqLen)
+        let meanLength = classes > 0
+            ? Double((0..<classificationWindows).reduce(0) { $0 + SyntheticDataset.length(window: $1, seqLen: seqLen) }) / Double(classificationWindows)
+            : Double(seqLen)
         let R = Double(batchSize) * meanLength, H = Double(hiddenSize), GH = Double(cell.gateCount) * H
         let O = Double(classes > 0 ? classes : vocabularySize > 0 ? vocabularySize : features)
         var flops = 6 * (classes > 0 ? Double(batchSize) : R) * D * H * O
@@ -119,10 +121,13 @@ public struct BenchWorkload: Sendable, Equatable {
         return try ExperimentConfig.parse(yaml: yaml, file: "<bench \(name)>")
     }
 
+    /// Windows of a classification workload's data: four batches, so that steps differ.
+    private var classificationWindows: Int { 4 * batchSize }
+
     /// One global batch of fixed random data (the same batch every step, as in torch_rnn_bench.py);
     /// for classification four batches of sequences of different lengths, so steps differ.
     public func dataset() -> SyntheticDataset {
-        if classes > 0 { return SyntheticDataset(classes: classes, features: features, seqLen: seqLen, windows: 4 * batchSize) }
+        if classes > 0 { return SyntheticDataset(classes: classes, features: features, seqLen: seqLen, windows: classificationWindows) }
         return vocabularySize > 0
             ? SyntheticDataset(tokens: vocabularySize, seqLen: seqLen, windows: batchSize)
             : SyntheticDataset(features: features, seqLen: seqLen, windows: batchSize)

@@ -70,19 +70,16 @@ public struct SyntheticDataset: WindowedDataset {
         for i in 0..<x.count { x[i] = rng.normal() }
         for i in 0..<windows { y[i] = Int32(rng.below(classes)) }
         inputValues = x; targetTokens = y; inputTokens = nil; targetValues = nil
-        lengths = (0..<windows).map { Int32(1 + (7919 * $0) % seqLen) }
+        lengths = (0..<windows).map { Int32(Self.length(window: $0, seqLen: seqLen)) }
     }
+
+    /// The steps of window w of a classification set: 1 + (7919·w mod seqLen).
+    public static func length(window w: Int, seqLen: Int) -> Int { 1 + (7919 * w) % seqLen }
 
     /// The mean steps of a window.
     public var meanLength: Double { lengths.map { Double($0.reduce(0) { $0 + Int($1) }) / Double($0.count) } ?? Double(seqLen) }
     public var hasVariableLengths: Bool { lengths != nil }
-    public func windowLengths(_ split: DataSplit) -> [Int32]? { lengths }
-    public func batchSteps(_ split: DataSplit, windows list: some Collection<Int>) -> Int {
-        guard let lengths else { return seqLen }
-        var t = 1
-        for w in list { t = max(t, Int(lengths[w])) }
-        return t
-    }
+    public func windowLength(_ split: DataSplit, _ window: Int) -> Int { lengths.map { Int($0[window]) } ?? seqLen }
 
     public func windowCount(_ split: DataSplit) -> Int { windows }
 
