@@ -150,6 +150,9 @@ extension ExperimentConfig {
         if stateful && data.shuffle && s.has(K.shuffle.path) {
             throw s.error(K.shuffle.path, "stateful training reads every stream in order and carries its state from window to window, which shuffling would break: remove data.shuffle or set it to false")
         }
+        if stateful && kind == .sequences {
+            throw s.error(K.stateful.path, "labelled sequences are independent examples, so no state runs from one to the next: remove data.stateful (it is for series and text cut into contiguous streams)")
+        }
         if stateful && data.stride != seqLen {
             throw s.error(K.stride.path, "stateful training continues each stream where the last window ended, so stride must equal seq_len (\(seqLen))")
         }

@@ -160,6 +160,9 @@ final class ExperimentSchemaTests: XCTestCase {
         XCTAssert(error(both).contains("data.length_column: a sequence labelled step by step"), error(both))
         let empty = "data: {kind: sequences, path: d.csv, seq_len: 50, label_column: ''}\n" + model
         XCTAssert(error(empty).contains("data.label_column: must not be empty"), error(empty))
+        let stateful = "data: {kind: sequences, path: d.csv, seq_len: 8, stateful: true}\nmodel: {cell: gru, hidden_size: 8}\n"
+        XCTAssert(error(stateful).contains("data.stateful: labelled sequences are independent examples"), error(stateful))
+        XCTAssertEqual(error(stateful.replacingOccurrences(of: "stateful: true", with: "stateful: false")), "")
         let zero = "data: {kind: sequences, path: d.csv, seq_len: 8, variable_length: true, features: 0}\n" + model
         XCTAssert(error(zero).contains("data.features: must be at least 1, got 0"), error(zero))
     }
