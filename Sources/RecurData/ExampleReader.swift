@@ -183,7 +183,7 @@ struct ExampleReader {
     }
 
     /// Refuses an example of `n` steps outside 1 … seq_len (variable lengths).
-    private func checkLength(_ n: Int, file: String, line: Int?) throws(DataError) {
+    private func checkLength(_ n: Int, file: String, line: Int?, hint: String = "") throws(DataError) {
         guard let cap = steps else { preconditionFailure("variable lengths need seq_len as their limit") }
         if n < 1 {
             throw DataError(.wrongFieldCount, file: file, line: line, problem: "this sequence has no steps",
@@ -192,7 +192,7 @@ struct ExampleReader {
         if n > cap {
             throw DataError(.wrongFieldCount, file: file, line: line,
                             problem: "this sequence has \(n) steps, more than data.seq_len (\(cap)), the longest allowed",
-                            fix: "raise data.seq_len to at least \(n), or shorten the sequence")
+                            fix: "raise data.seq_len to at least \(n), or shorten the sequence" + hint)
         }
     }
 
@@ -206,6 +206,7 @@ struct ExampleReader {
         let t = steps!
         var first = true
         var lengthIndex: Int? = nil
+        let featuresGiven = features != nil
         if options.lengthColumn == nil, features == nil { features = 1 }
         try csv.forEachRow { (line, fields) throws(DataError) -> Bool in
             if first {
@@ -267,7 +268,8 @@ struct ExampleReader {
                 }
                 steps = values / f
             }
-            try checkLength(steps, file: path, line: line)
+            try checkLength(steps, file: path, line: line,
+                            hint: featuresGiven || lengthIndex != nil ? "" : " (a ragged row is read as one value per step: set data.features if a step has several)")
             scratch.removeAll(keepingCapacity: true)
             var taken = 0
             for k in 0..<n where k != lengthIndex && k != labelIndex && taken < steps * f {

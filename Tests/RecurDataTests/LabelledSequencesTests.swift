@@ -245,7 +245,8 @@ final class LabelledSequencesTests: XCTestCase {
     func testVariableLengths_BadShapes_Throw() throws {
         let dir = TempDir()
         let long = dir.write("long.csv", "1,2,0\n1,2,3,4,5,6,1\n")
-        expectDataError(.wrongFieldCount, ["long.csv:2", "6 steps, more than data.seq_len (4)", "raise data.seq_len to at least 6"], in: dir) {
+        expectDataError(.wrongFieldCount, ["long.csv:2", "6 steps, more than data.seq_len (4)", "raise data.seq_len to at least 6",
+                                           "set data.features if a step has several"], in: dir) {
             _ = try LabelledSequences.load(path: long, options: self.variable())
         }
         let empty = dir.write("empty.csv", "1,2,0\n1\n")
