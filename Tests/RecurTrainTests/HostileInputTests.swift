@@ -256,6 +256,36 @@ final class HostileInputTests: XCTestCase {
                      try self.write(Self.seriesYAML.replacingOccurrences(of: "s.csv", with: "nan.csv"), "e.yaml")(dir)
                  }),
         ]
+        // 8. Sequences of different lengths and a class at every step (labelled sequences).
+        let seqYAML = """
+        data: {kind: sequences, path: v.csv, seq_len: 4, variable_length: true}
+        model: {cell: gru, hidden_size: 4, bidirectional: true}
+        training: {steps: 2, batch_size: 2}
+        """
+        func sequences(_ csv: String, _ yaml: String = seqYAML) -> (URL) throws -> Void {
+            { dir in
+                try csv.write(to: dir.appendingPathComponent("v.csv"), atomically: true, encoding: .utf8)
+                try yaml.write(to: dir.appendingPathComponent("v.yaml"), atomically: true, encoding: .utf8)
+            }
+        }
+        c += [
+            Case(kind: "sequences", args: ["train", "v.yaml"], status: 2, fragment: "set data.variable_length: true",
+                 prepare: sequences("1,2,3,0\n1,1\n", seqYAML.replacingOccurrences(of: ", variable_length: true", with: ""))),
+            Case(kind: "sequences", args: ["train", "v.yaml"], status: 2, fragment: "v.csv:2: error: this sequence has 5 steps, more than data.seq_len (4)",
+                 prepare: sequences("1,2,0\n1,2,3,4,5,1\n")),
+            Case(kind: "sequences", args: ["train", "v.yaml"], status: 2, fragment: "v.csv:2:3: error: the label is missing",
+                 prepare: sequences("1,2,0\n1,2,\n")),
+            Case(kind: "sequences", args: ["train", "v.yaml", "--set", "data.length_column=n"], status: 2, fragment: "no column 'n' (data.length_column)",
+                 prepare: sequences("a,b,c,d,label\n1,2,,,0\n")),
+            Case(kind: "sequences", args: ["train", "v.yaml", "--set", "data.label_column=tag"], status: 2, fragment: "needs data.sequence_column",
+                 prepare: sequences("x,tag\n1,0\n")),
+            Case(kind: "sequences", args: ["train", "v.yaml", "--set", "data.label_column=tag", "--set", "data.sequence_column=id"], status: 2,
+                 fragment: "sequence '1' continues here", prepare: sequences("id,x,tag\n1,0.5,0\n2,0.1,1\n1,0.2,1\n")),
+            Case(kind: "sequences", args: ["train", "v.yaml", "--set", "data.sequence_column=id"], status: 2,
+                 fragment: "data.sequence_column: groups rows into sequences labelled step by step", prepare: sequences("1,0\n")),
+            Case(kind: "sequences", args: ["train", "v.yaml", "--set", "data.stateful=true"], status: 2,
+                 fragment: "data.stateful: labelled sequences are independent examples", prepare: sequences("1,0\n")),
+        ]
         return c
     }
 
