@@ -2,7 +2,8 @@
 // exit status it must end with, a fragment its message must hold, and — for bad input — that
 // nothing in its directory was written or changed. No case may end on a signal or with exit 1
 // for bad input. The classes follow the reliability issue: crashes, run directories, integrity,
-// config text, the launcher, messages that point at nothing, and silent numerics (signals have
+// config text, the launcher, messages that point at nothing, silent numerics, and labelled
+// sequences of different lengths or labelled step by step (signals have
 // their own tests in SignalTests).
 
 import Foundation
