@@ -140,9 +140,18 @@ public struct BatchPlan: Sendable, Equatable {
     }
 
     /// The most windows one replica ever gets (size its `BatchBuffers` with this): with
-    /// variable lengths a part may hold many short windows, up to the whole batch.
+    /// variable lengths a part may hold more short windows than an even share, up to
+    /// `maxPartSize`.
     public func maxShardSize(_ shard: Shard) -> Int {
-        lengths != nil ? batchSize : Shard.maxShardSize(batchSize, rankCount: shard.rankCount, threadCount: shard.threadCount)
+        lengths != nil ? Self.maxPartSize(batch: batchSize, parts: shard.replicaCount)
+            : Shard.maxShardSize(batchSize, rankCount: shard.rankCount, threadCount: shard.threadCount)
+    }
+
+    /// The most windows a work-balanced part of a batch of `batch` windows cut into `parts`
+    /// holds: twice an even share (so a replica's buffers stay within twice those of windows of
+    /// one length), at most the batch (Note [Work-balanced parts]).
+    public static func maxPartSize(batch: Int, parts: Int) -> Int {
+        min(batch, 2 * ((batch + parts - 1) / max(parts, 1)))
     }
 
     /// Whether windows carry hidden state to the next step (reset at each epoch's start).
@@ -214,8 +223,9 @@ public struct EpochOrder: Sendable {
     // With windows of different lengths a replica's work is its padded rows, (windows in its
     // part) × (its longest window), not its window count. A batch is cut into contiguous parts
     // whose largest such cost is as small as it can be: the smallest cost C for which filling
-    // parts greedily (a part takes the next window while count × longest ≤ C) needs at most
-    // `parts` parts, found by bisection; trailing parts may be empty. It reads only the plan's
+    // parts greedily (a part takes the next window while count × longest ≤ C and it holds
+    // fewer than BatchPlan.maxPartSize, twice an even share, so replicas' buffers stay small)
+    // needs at most `parts` parts, found by bisection; trailing parts may be empty. It reads only the plan's
     // lengths and the epoch's order, so every rank and thread derives the same parts without
     // talking, and it allocates nothing. Training batches are ordered longest first, so a part's
     // windows have similar lengths and little of its work is padding.
@@ -226,13 +236,14 @@ public struct EpochOrder: Sendable {
         let n = plan.windowCount(step: step)
         guard let lengths = plan.lengths, parts > 1 else { return Shard.balanced(n, parts: parts, index: index) }
         let list = windows(step: step, within: 0..<n)
+        let most = BatchPlan.maxPartSize(batch: n, parts: parts)
         @inline(__always) func length(_ p: Int) -> Int { Int(lengths[list[list.startIndex + p]]) }
         // Greedy parts under cost c: calls `visit(k, range)` for each part k; returns the count.
         func cut(_ c: Int, _ visit: (Int, Range<Int>) -> Void) -> Int {
             var k = 0, start = 0, longest = 0
             for p in 0..<n {
                 let m = max(longest, length(p))
-                if p > start && (p - start + 1) * m > c {
+                if p > start && ((p - start + 1) * m > c || p - start == most) {
                     visit(k, start..<p); k += 1; start = p; longest = length(p)
                 } else {
                     longest = m

@@ -115,8 +115,9 @@ public final class Engine {
         let perStep = min(config.batchSize, max(windows, 1))
         let plan = config.microShards.map { MicroShardPlan(shards: $0, batch: perStep, rank: comm.rank, ranks: comm.size, threads: config.threads) }
         micro = plan
-        // Work-balanced parts of windows of different lengths may hold up to the whole batch.
-        let capacity = dataset.hasVariableLengths ? perStep
+        // Work-balanced parts of windows of different lengths may hold more than an even share.
+        let parts = plan?.shards ?? comm.size * config.threads
+        let capacity = dataset.hasVariableLengths ? BatchPlan.maxPartSize(batch: perStep, parts: parts)
             : plan?.capacity ?? Shard.maxShardSize(perStep, rankCount: comm.size, threadCount: config.threads)
         let replicaCount = plan?.owned.count ?? config.threads
         try Self.checkMemory(network: network, config: config, capacity: capacity, replicas: replicaCount, seqLen: dataset.seqLen)

@@ -134,10 +134,11 @@ final class BatchPlanTests: XCTestCase {
     }
 
     /// The least largest cost over every cut of `lengths` into at most `parts` contiguous parts
-    /// (dynamic programming, the reference for the plan's bisection).
+    /// of at most `BatchPlan.maxPartSize` windows (dynamic programming, the reference for the
+    /// plan's bisection).
     func optimum(_ lengths: [Int], parts: Int) -> Int {
-        let n = lengths.count
-        func cost(_ i: Int, _ j: Int) -> Int { (j - i) * lengths[i..<j].max()! }
+        let n = lengths.count, most = BatchPlan.maxPartSize(batch: n, parts: parts)
+        func cost(_ i: Int, _ j: Int) -> Int { j - i > most ? Int.max : (j - i) * lengths[i..<j].max()! }
         var best = [[Int]](repeating: [Int](repeating: Int.max, count: n + 1), count: parts + 1)
         best[0][0] = 0
         for q in 1...parts {
