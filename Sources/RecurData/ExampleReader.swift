@@ -182,8 +182,18 @@ struct ExampleReader {
         }
     }
 
-    /// Refuses an example of `n` steps outside 1 … seq_len (variable lengths).
-    private func checkLength(_ n: Int, file: String, line: Int?, hint: String = "") throws(DataError) {
+    /// Checks an example of `n` steps: with variable lengths 1 … seq_len, else the steps every
+    /// example has (the first one's, or seq_len when given).
+    private mutating func checkSteps(_ n: Int, file: String, line: Int?, hint: String = "") throws(DataError) {
+        guard options.variableLength else {
+            if steps == nil { steps = n }
+            if n != steps! {
+                throw DataError(.wrongFieldCount, file: file, line: line,
+                                problem: "this sequence has \(n) steps but \(options.steps != nil ? "data.seq_len is" : "the others have") \(steps!)",
+                                fix: "give every sequence the same number of rows (resample or pad them), set data.seq_len to match, or set data.variable_length: true")
+            }
+            return
+        }
         guard let cap = steps else { preconditionFailure("variable lengths need seq_len as their limit") }
         if n < 1 {
             throw DataError(.wrongFieldCount, file: file, line: line, problem: "this sequence has no steps",
@@ -194,6 +204,16 @@ struct ExampleReader {
                             problem: "this sequence has \(n) steps, more than data.seq_len (\(cap)), the longest allowed",
                             fix: "raise data.seq_len to at least \(n), or shorten the sequence" + hint)
         }
+    }
+
+    /// The index of header column `name`, which setting `key` names.
+    private static func column(_ names: [String], _ name: String, key: String, path: String, line: Int) throws(DataError) -> Int {
+        guard let k = names.firstIndex(of: name) else {
+            throw DataError(.wrongFieldCount, file: path, line: line,
+                            problem: "the header has no column '\(name)' (\(key)); it has \(names.prefix(8).joined(separator: ", "))\(names.count > 8 ? ", …" : "")",
+                            fix: "name the column in the first row, or correct \(key)")
+        }
+        return k
     }
 
     // MARK: Variable lengths in one CSV
@@ -211,23 +231,18 @@ struct ExampleReader {
         try csv.forEachRow { (line, fields) throws(DataError) -> Bool in
             if first {
                 first = false
-                let header = options.lengthColumn != nil || ExampleReader.isHeader(csv, fields, options.header)
                 if let name = options.lengthColumn {
                     let names = fields.map { csv.text($0).trimmingSpaces() }
-                    guard header, let k = names.firstIndex(of: name) else {
-                        throw DataError(.wrongFieldCount, file: path, line: line,
-                                        problem: "the header has no column '\(name)' (data.length_column)"
-                                            + (names.isEmpty ? "" : "; it has \(names.prefix(6).joined(separator: ", "))\(names.count > 6 ? ", …" : "")"),
-                                        fix: "name the column of sequence lengths in the first row, or correct data.length_column")
-                    }
+                    let k = try ExampleReader.column(names, name, key: "data.length_column", path: path, line: line)
                     if k == names.count - 1 {
                         throw DataError(.wrongFieldCount, file: path, line: line,
                                         problem: "the length column '\(name)' is the last column, where each row's class goes",
                                         fix: "put the class last and the lengths in another column")
                     }
                     lengthIndex = k
+                    return true
                 }
-                if header { return true }
+                if ExampleReader.isHeader(csv, fields, options.header) { return true }
             }
             let n = fields.count
             // The label's field: the last one, except an unlabelled fixed-width row (no field).
@@ -268,8 +283,8 @@ struct ExampleReader {
                 }
                 steps = values / f
             }
-            try checkLength(steps, file: path, line: line,
-                            hint: featuresGiven || lengthIndex != nil ? "" : " (a ragged row is read as one value per step: set data.features if a step has several)")
+            try checkSteps(steps, file: path, line: line,
+                           hint: featuresGiven || lengthIndex != nil ? "" : " (a ragged row is read as one value per step: set data.features if a step has several)")
             scratch.removeAll(keepingCapacity: true)
             var taken = 0
             for k in 0..<n where k != lengthIndex && k != labelIndex && taken < steps * f {
@@ -321,29 +336,11 @@ struct ExampleReader {
         var first = true, keep = true
         var current: String? = nil, startLine = 0
         var ended: [String: Int] = [:]   // sequence id → the line its rows started on
-        func find(_ names: [String], _ name: String, _ key: String, line: Int) throws(DataError) -> Int {
-            guard let k = names.firstIndex(of: name) else {
-                throw DataError(.wrongFieldCount, file: path, line: line,
-                                problem: "the header has no column '\(name)' (\(key)); it has \(names.prefix(8).joined(separator: ", "))\(names.count > 8 ? ", …" : "")",
-                                fix: "name the column in the first row, or correct \(key)")
-            }
-            return k
-        }
         /// Ends the sequence read so far (a new id, or the end of the file).
         func finish(_ reader: inout ExampleReader, line: Int) throws(DataError) {
             defer { reader.scratch.removeAll(keepingCapacity: true); reader.stepScratch.removeAll(keepingCapacity: true); keep = true }
             guard keep, !reader.stepScratch.isEmpty else { return }
-            if reader.options.variableLength {
-                try reader.checkLength(reader.stepScratch.count, file: path, line: grouped ? line : nil)
-            } else {
-                if reader.steps == nil { reader.steps = reader.stepScratch.count }
-                if reader.stepScratch.count != reader.steps! {
-                    let expected = reader.options.steps != nil ? "data.seq_len is \(reader.steps!)" : "the others have \(reader.steps!)"
-                    throw DataError(.wrongFieldCount, file: path, line: grouped ? line : nil,
-                                    problem: "this sequence has \(reader.stepScratch.count) steps but \(expected)",
-                                    fix: "give every sequence the same number of steps, or set data.variable_length: true")
-                }
-            }
+            try reader.checkSteps(reader.stepScratch.count, file: path, line: grouped ? line : nil)
             try reader.commit(label: 0, origin: (path, line, (labelIndex ?? 0) + 1), file: path, line: line)
         }
         try csv.forEachRow { (line, fields) throws(DataError) -> Bool in
@@ -352,9 +349,9 @@ struct ExampleReader {
                 let names = fields.map { csv.text($0).trimmingSpaces() }
                 // New data to predict may leave the classes out.
                 if !options.labelsOptional || names.contains(labelName) {
-                    labelIndex = try find(names, labelName, "data.label_column", line: line)
+                    labelIndex = try ExampleReader.column(names, labelName, key: "data.label_column", path: path, line: line)
                 }
-                if grouped { sequenceIndex = try find(names, options.sequenceColumn!, "data.sequence_column", line: line) }
+                if grouped { sequenceIndex = try ExampleReader.column(names, options.sequenceColumn!, key: "data.sequence_column", path: path, line: line) }
                 width = names.count
                 let featureNames = names.enumerated().filter { $0.offset != labelIndex && $0.offset != sequenceIndex }.map(\.element)
                 if let f = features, f != featureNames.count, self.featureNames == nil {
@@ -444,16 +441,7 @@ struct ExampleReader {
             }
             return true
         }
-        if options.variableLength {
-            try checkLength(rows, file: csv.path, line: nil)
-        } else {
-            if steps == nil { steps = rows }
-            if rows != steps! {
-                throw DataError(.wrongFieldCount, file: csv.path,
-                                problem: "this sequence has \(rows) steps but \(options.steps != nil ? "data.seq_len is" : "the others have") \(steps!)",
-                                fix: "give every sequence the same number of rows (resample or pad them), set seq_len to match, or set data.variable_length: true")
-            }
-        }
+        try checkSteps(rows, file: csv.path, line: nil)
         if let names = featureNames, names.count != features! { featureNames = nil }
         return keep
     }

@@ -79,18 +79,31 @@ public struct LabelledOptions: Sendable, Equatable, Codable {
             throw DataError(.invalidSetting, problem: "variable lengths need data.seq_len, the longest a sequence may be",
                             fix: "set data.seq_len")
         }
+        if let c = columnConflict {
+            throw DataError(.invalidSetting, problem: "\(c.key): \(c.problem)", fix: c.fix)
+        }
+    }
+
+    /// The first contradiction among the column settings, the key it is reported on, why and the
+    /// fix (the one home of these rules: the experiment reader reports it at the key's line).
+    public var columnConflict: (key: String, problem: String, fix: String)? {
+        if lengthColumn != nil && !variableLength {
+            return ("data.length_column", "names the column of sequence lengths, but data.variable_length is not true",
+                    "set data.variable_length: true, or remove data.length_column")
+        }
         if sequenceColumn != nil && labelColumn == nil {
-            throw DataError(.invalidSetting, problem: "data.sequence_column is set but data.label_column is not",
-                            fix: "set data.label_column to the column of each step's class")
+            return ("data.sequence_column", "groups rows into sequences labelled step by step, but data.label_column is not set",
+                    "name the column of each step's class, or remove data.sequence_column")
         }
         if labelColumn != nil && lengthColumn != nil {
-            throw DataError(.invalidSetting, problem: "data.length_column and data.label_column are both set",
-                            fix: "a sequence labelled step by step has a row per step, so its length is its row count: remove data.length_column")
+            return ("data.length_column", "a sequence labelled step by step (data.label_column) has a row per step, so its length is its row count",
+                    "remove data.length_column")
         }
-        if lengthColumn != nil && !variableLength {
-            throw DataError(.invalidSetting, problem: "data.length_column is set but data.variable_length is not",
-                            fix: "set data.variable_length: true")
+        for (key, name) in [("data.length_column", lengthColumn), ("data.label_column", labelColumn), ("data.sequence_column", sequenceColumn)]
+        where name?.isEmpty == true {
+            return (key, "must not be empty", "give a column name from the header")
         }
+        return nil
     }
 }
 
@@ -187,14 +200,16 @@ public struct LabelledSequences: WindowedDataset {
                             problem: "class \(empty) of the \(classCount) classes 0…\(classCount - 1) has no examples",
                             fix: "number the classes 0…C−1 without gaps")
         }
+        // Example e's steps are rows offsets[e] ..< offsets[e + 1] of the [Σ n_e, F] view.
+        var offsets = Self.offsets(lengths)
         if let seed = options.splitSeed {
             var order = Array(0..<n)
             var rng = SeededRandom(seed: seed)
             rng.shuffle(&order)
-            let starts = Self.offsets(lengths)
-            raw = order.flatMap { raw[starts[$0] * f ..< starts[$0 + 1] * f] }
-            if perStep { stepLabels = order.flatMap { stepLabels[starts[$0] ..< starts[$0 + 1]] } }
+            raw = order.flatMap { raw[offsets[$0] * f ..< offsets[$0 + 1] * f] }
+            if perStep { stepLabels = order.flatMap { stepLabels[offsets[$0] ..< offsets[$0 + 1]] } }
             lengths = order.map { lengths[$0] }
+            offsets = Self.offsets(lengths)
             labels = order.map { labels[$0] }
             hasLabel = order.map { hasLabel[$0] }
         }
@@ -209,10 +224,10 @@ public struct LabelledSequences: WindowedDataset {
             }
             stats = stored
         } else {
-            // Rows of the [Σ n_e, F] view; the training examples' steps are one run of rows.
-            let train = ranges[0], starts = Self.offsets(lengths)
+            // The training examples' steps are one run of rows.
+            let train = ranges[0]
             stats = NormalizationStats.fit(options.normalization, columns: names, values: raw,
-                                           rows: starts[train.lowerBound] ..< starts[train.upperBound])
+                                           rows: offsets[train.lowerBound] ..< offsets[train.upperBound])
         }
         var values = [Float](repeating: 0, count: raw.count)
         for i in 0..<raw.count { values[i] = stats.normalize(raw[i], column: i % f) }
@@ -224,7 +239,7 @@ public struct LabelledSequences: WindowedDataset {
         self.classCounts = counts
         self.featureNames = names
         self.values = values
-        self.offsets = Self.offsets(lengths)
+        self.offsets = offsets
         self.stepLabels = perStep ? stepLabels : nil
         self.variableLength = options.variableLength
         self.labels = labels

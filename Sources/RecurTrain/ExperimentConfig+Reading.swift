@@ -126,23 +126,12 @@ extension ExperimentConfig {
         data.features = try opt(K.features)
         data.variableLength = try v(K.variableLength)
         data.lengthColumn = try opt(K.lengthColumn)
-        if data.lengthColumn != nil && !data.variableLength {
-            throw s.error(K.lengthColumn.path, "names the column of sequence lengths, but data.variable_length is not true: set data.variable_length: true, or remove data.length_column")
-        }
         data.labelColumn = try opt(K.labelColumn)
         data.sequenceColumn = try opt(K.sequenceColumn)
-        if data.sequenceColumn != nil && data.labelColumn == nil {
-            throw s.error(K.sequenceColumn.path, "groups rows into sequences labelled step by step, but data.label_column is not set: name the column of each step's class, or remove data.sequence_column")
-        }
-        if data.labelColumn != nil && data.lengthColumn != nil {
-            throw s.error(K.lengthColumn.path, "a sequence labelled step by step (data.label_column) has a row per step, so its length is its row count: remove data.length_column")
-        }
-        for key in [K.labelColumn, K.sequenceColumn] where (key.path == K.labelColumn.path ? data.labelColumn : data.sequenceColumn)?.isEmpty == true {
-            throw s.error(key.path, "must not be empty: give a column name from the header")
-        }
-        if data.lengthColumn?.isEmpty == true {
-            throw s.error(K.lengthColumn.path, "must not be empty: give the header name of the column of sequence lengths")
-        }
+        var columns = LabelledOptions()
+        columns.variableLength = data.variableLength
+        columns.lengthColumn = data.lengthColumn; columns.labelColumn = data.labelColumn; columns.sequenceColumn = data.sequenceColumn
+        if let c = columns.columnConflict { throw s.error(c.key, "\(c.problem): \(c.fix)") }
         if kind == .sequences && data.target == .next {
             throw s.error(K.target.path, "classification (kind: sequences) predicts one label per sequence; use target: last")
         }
