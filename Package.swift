@@ -45,14 +45,30 @@ let package = Package(
         .target(name: "RecurEngine",
                 dependencies: ["RecurKernels", "RecurData", "RecurModel", "RecurOptim", "RecurParallel", "CKernels"],
                 swiftSettings: checked),
+        // The product layer, by concern (docs/ARCHITECTURE.md, "Modules and what they may import").
+        // Files on disk: safetensors, checkpoints, atomic writes, CRC-32C, run-directory paths, FileError.
+        .target(name: "RecurStore", dependencies: ["RecurKernels", "RecurModel", "RecurOptim"], swiftSettings: checked),
+        // The experiment: the schema (every key once), the config, YAML, data sets from it.
+        .target(name: "RecurExperiment",
+                dependencies: ["RecurKernels", "RecurData", "RecurModel", "RecurOptim", "RecurEngine",
+                               .product(name: "Yams", package: "Yams")],
+                swiftSettings: checked),
+        // What a run shows and records: metrics.jsonl, TensorBoard events, progress, SVG plots.
+        .target(name: "RecurReport", dependencies: ["RecurKernels", "RecurStore"], swiftSettings: checked),
+        // Using a trained model: evaluate, predict, sample, forecast (over RecurEngine's API).
+        .target(name: "RecurInference",
+                dependencies: ["RecurKernels", "RecurData", "RecurModel", "RecurParallel", "RecurEngine",
+                               "RecurStore", "RecurExperiment", "RecurReport"],
+                swiftSettings: checked),
+        // The top module: session, run loop, sweep scheduling, bench; re-exports the product layer.
         .target(name: "RecurTrain",
                 dependencies: ["RecurKernels", "RecurData", "RecurModel", "RecurOptim", "RecurParallel", "RecurEngine",
-                               .product(name: "Yams", package: "Yams")],
+                               "RecurStore", "RecurExperiment", "RecurReport", "RecurInference"],
                 swiftSettings: checked),
 
         // MARK: Command-line tool
         .executableTarget(name: "recur",
-                          dependencies: ["RecurTrain", "RecurEngine", "RecurKernels", "RecurData", "RecurModel", "RecurOptim", "RecurParallel", "CAllocationCounter", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          dependencies: ["RecurTrain", "CAllocationCounter", .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           swiftSettings: checked),
 
         // MARK: Tests
@@ -63,7 +79,7 @@ let package = Package(
         .testTarget(name: "RecurOptimTests", dependencies: ["RecurOptim"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RecurParallelTests", dependencies: ["RecurParallel", "RecurKernels"]),
         .testTarget(name: "RecurEngineTests", dependencies: ["RecurEngine", "RecurParallel", "RecurData", "RecurModel", "RecurKernels"]),
-        .testTarget(name: "RecurTrainTests", dependencies: ["RecurTrain", "RecurEngine"]),
+        .testTarget(name: "RecurTrainTests", dependencies: ["RecurTrain", "RecurEngine", "RecurExperiment", "RecurInference", "RecurReport", "RecurStore", "RecurParallel"]),
     ],
     // Swift 6 tools; the language mode stays 5 because replicas share raw pointers across
     // Dispatch threads by design (ARCHITECTURE.md §5), which strict checking cannot express.

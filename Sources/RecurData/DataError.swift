@@ -2,11 +2,13 @@
 // byte offset) and how to fix it. It only describes the problem; printing it and choosing
 // the exit status (2) belong to the command-line tool.
 
+import RecurKernels
+
 /// A problem with user data or data settings, found before any training work starts.
 ///
 /// `description` reads like a compiler diagnostic:
 /// `data/series.csv:12:3: error: column 'SUNACTIVITY' holds 'abc', which is not a number. Fix: …`
-public struct DataError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct DataError: UserInputError, Sendable, Equatable, CustomStringConvertible {
     /// What went wrong, for callers and tests that branch on it.
     public enum Kind: String, Sendable, Equatable, CaseIterable {
         case fileNotFound, emptyFile, unreadable, notUTF8, malformedCSV, wrongFieldCount,

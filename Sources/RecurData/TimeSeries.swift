@@ -52,6 +52,18 @@ public struct TimeSeries: Sendable {
     /// The row range of one split.
     public func range(_ split: DataSplit) -> Range<Int> { splitRanges[split.index] }
 
+    /// The column names of a CSV file's header, read as `load` reads them (quotes, BOM, CR).
+    /// - Throws: `DataError` for a missing, empty or non-UTF-8 file.
+    public static func headerNames(path: String) throws(DataError) -> [String] {
+        let csv = try CSVReader(path: path)
+        var header: [String] = []
+        try csv.forEachRow { (_, fields) throws(DataError) -> Bool in
+            header = fields.map { csv.text($0).trimmingSpaces() }
+            return false
+        }
+        return header
+    }
+
     /// Reads `path`.
     /// - Parameters:
     ///   - normalization: stored statistics (evaluation, forecasting) used instead of fitting;

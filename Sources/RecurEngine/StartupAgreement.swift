@@ -18,7 +18,7 @@ import RecurParallel
 // length-prefixed strings, and `Trainer.broadcastInitialState` runs only after `check` passes.
 
 /// Ranks that disagree on what they are about to run; the same value on every rank.
-public struct AgreementError: Error, CustomStringConvertible {
+public struct AgreementError: UserInputError, CustomStringConvertible {
     /// One line per differing item, each naming the setting and the ranks.
     public var differences: [String]
     public var description: String {

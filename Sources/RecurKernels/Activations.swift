@@ -127,6 +127,15 @@ public enum Act {
         return m + Foundation_log(s)
     }
 
+    /// The index of a row's largest value, the first of equals (the predicted class or token;
+    /// the one argmax of every loss, metric and prediction).
+    public static func argmax(_ x: UnsafePointer<Float>, count: Int) -> Int {
+        precondition(count > 0, "argmax of an empty row")
+        var best = 0
+        for k in 1..<count where x[k] > x[best] { best = k }
+        return best
+    }
+
     /// softmax of one row into `dst` (which may equal `x`).
     public static func softmax(_ x: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, count: Int) {
         let lse = logSumExp(x, count: count)

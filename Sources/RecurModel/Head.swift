@@ -92,9 +92,7 @@ final class Head {
             precondition(target >= 0 && target < O, "target \(target) outside 0..<\(O)")
             let lse = Act.logSumExp(x, count: O)
             sums.loss += Double(lse - x[target])
-            var best = 0
-            for k in 1..<max(O, 1) where x[k] > x[best] { best = k }
-            if best == target { sums.correct += 1 }
+            if Act.argmax(x, count: O) == target { sums.correct += 1 }
             let l = F8(repeating: lse), s = F8(repeating: scale)
             Act.map(x, d, count: O) { Act.exp($0 - l) * s }
             d[target] -= scale

@@ -2,6 +2,8 @@
 // checked by validate() before anything is allocated; the YAML reader fills them in.
 // Nothing here allocates or computes; RecurrentNetwork turns a config into a layout.
 
+import RecurKernels
+
 /// The recurrent cell; RecurrentCell.swift maps each kind (and GRU variant) to its cell type.
 public enum CellKind: String, Codable, Sendable, CaseIterable {
     case rnn, gru, lstm
@@ -109,7 +111,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
 }
 
 /// A model setting out of range, with the key that holds it.
-public struct ModelConfigError: Error, CustomStringConvertible, Equatable {
+public struct ModelConfigError: UserInputError, CustomStringConvertible, Equatable {
     public let key: String
     public let message: String
     public init(key: String, message: String) { self.key = key; self.message = message }

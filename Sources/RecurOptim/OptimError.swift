@@ -2,11 +2,12 @@
 // It names the config key and says what was expected. Programmer errors (mismatched buffer sizes)
 // are preconditions, not OptimErrors.
 
+import RecurKernels
 import Foundation
 
 /// A configuration problem, printed as `<key> <problem>`,
 /// e.g. `optimizer.beta1 must be in [0, 1), got 1.5`.
-public struct OptimError: Error, Equatable, Sendable, CustomStringConvertible, LocalizedError {
+public struct OptimError: UserInputError, Equatable, Sendable, CustomStringConvertible, LocalizedError {
     /// The config key path, e.g. `optimizer.beta1` or `schedule.total_steps`.
     public var key: String
     /// What is wrong with it and what would be accepted.

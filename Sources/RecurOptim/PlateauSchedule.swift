@@ -18,7 +18,7 @@ public struct PlateauSettings: Sendable, Equatable {
 }
 
 /// The running state of a plateau schedule.
-public struct PlateauState: Sendable, Equatable {
+public struct PlateauState: Sendable, Equatable, Codable {
     public var learningRate: Double
     public var best = Double.infinity
     public var badEvaluations = 0

@@ -33,10 +33,14 @@ public protocol Communicator: AnyObject {
     /// Whether its exchanges may run while this process's replicas compute on the worker pool
     /// (one rank per process: ranks on threads share the pool).
     var exchangesWhileComputing: Bool { get }
+    /// Ends this process's part in the job at the normal end of a run (MPI_Finalize; nothing for
+    /// communicators without a launcher).
+    func finalize()
 }
 
 extension Communicator {
     public func waitBySleeping(_ on: Bool) {}
+    public func finalize() {}
     public var exchangesWhileComputing: Bool { false }
 }
 

@@ -17,7 +17,7 @@ import Darwin
 #endif
 
 /// One benchmark model and batch, matching a command line of tools/torch_rnn_bench.py.
-public struct BenchWorkload: Sendable, Equatable {
+public struct BenchWorkload: Sendable, Equatable, Codable {
     public var name: String
     public var cell: CellKind
     public var hiddenSize: Int
@@ -288,3 +288,23 @@ public enum Benchmark {
     }
 }
 
+
+// MARK: - Through a Job
+
+extension Benchmark {
+    /// Checks that every rank of `job` runs the same benchmark (`lines` describe the invocation),
+    /// then measures the GEMM peak on `threads` × the job's processes. Collective.
+    /// - Throws: `AgreementError` on every rank when ranks differ.
+    public static func prepare(job: Job, threads: Int, invocation lines: [String]) throws -> GemmPeak {
+        try StartupAgreement.check(StartupAgreement.buildItems() + [AgreementItem(name: "bench", lines: { lines })],
+                                   comm: job.communicator)
+        return GemmPeak.measure(threads: threads, comm: job.communicator)
+    }
+
+    /// Times `workload` on this job (see `run(_:threads:steps:warmup:comm:…)`). Collective.
+    public static func run(_ workload: BenchWorkload, threads: Int, steps: Int, warmup: Int, job: Job, peak: GemmPeak,
+                           allocationCount: (() -> UInt64)?, microShards: Int? = nil, overlap: Bool = true) throws -> BenchResult {
+        try run(workload, threads: threads, steps: steps, warmup: warmup, comm: job.communicator, peak: peak,
+                allocationCount: allocationCount, microShards: microShards, overlap: overlap)
+    }
+}

@@ -4,7 +4,6 @@
 
 import RecurData
 import RecurEngine
-import Yams
 
 extension StartupAgreement {
     /// What a training run agrees on besides the engine's items (`Engine.agree(on:)`).
@@ -14,28 +13,6 @@ extension StartupAgreement {
         let settings = c.settingLines()
         return [AgreementItem(name: "experiment", lines: { settings }),
                 AgreementItem(name: "data", digest: dataset.fingerprint(), lines: { dataset.agreementLines() })]
-    }
-}
-
-extension ExperimentConfig {
-    /// Every resolved setting as "section.key: value" lines, in file order (the start-up
-    /// agreement names the keys that differ with them).
-    public func settingLines() -> [String] {
-        var lines: [String] = []
-        func walk(_ node: Node, _ path: String) {
-            switch node {
-            case .mapping(let m):
-                for (k, v) in m { walk(v, path.isEmpty ? (k.string ?? "?") : "\(path).\(k.string ?? "?")") }
-            case .sequence(let s):
-                lines.append("\(path): [\(s.map { $0.string ?? "…" }.joined(separator: ", "))]")
-            case .scalar(let s):
-                lines.append("\(path): \(s.string)")
-            default:
-                lines.append("\(path): ?")
-            }
-        }
-        walk(fileNode(), "")
-        return lines
     }
 }
 

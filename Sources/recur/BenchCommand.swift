@@ -1,13 +1,11 @@
 // `recur bench`: times full training steps of fixed synthetic workloads and prints, on rank 0,
 // a table or one JSON document. The workloads, the GEMM peak and the timing are in
-// RecurTrain/Benchmark.swift; this file parses flags, counts allocations and prints.
+// RecurTrain/Benchmark.swift; this file parses flags, counts allocations (the executable's own
+// malloc counter, CAllocationCounter) and prints.
 
 import ArgumentParser
 import CAllocationCounter
 import Foundation
-import RecurEngine
-import RecurKernels
-import RecurParallel
 import RecurTrain
 
 struct Bench: ParsableCommand {
@@ -49,6 +47,9 @@ struct Bench: ParsableCommand {
     @Flag(help: "Print one JSON document instead of a table.")
     var json = false
 
+    @Flag(help: "List the workloads (with --json: their settings, which tools/torch_rnn_bench.py reads) and exit.")
+    var list = false
+
     func validate() throws {
         if threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
@@ -69,25 +70,34 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
-        let comm = makeCommunicator()
-        defer { if let mpi = comm as? MPICommunicator { mpi.finalize() } }
-        let root = comm.rank == 0
+        if list {
+            if json {
+                let encoder = JSONEncoder()
+                encoder.keyEncodingStrategy = .convertToSnakeCase
+                encoder.outputFormatting = [.sortedKeys]
+                Console.out(String(decoding: try encoder.encode(BenchWorkload.all), as: UTF8.self) + "\n")
+            } else {
+                for w in BenchWorkload.all { Console.out("\(w.name)\n") }
+            }
+            return
+        }
+        let job = Job()
+        defer { job.finish() }
+        let root = job.isRoot
         var chosen = workloads.isEmpty ? BenchWorkload.standard : workloads.map { BenchWorkload.named($0)! }
         if let batch { for i in chosen.indices { chosen[i].batchSize = batch } }
         let counter: (() -> UInt64)? = recur_allocation_counting_available() != 0 ? { recur_allocation_count() } : nil
         // Every rank must run the same benchmark (threads may differ per node).
-        let invocation = AgreementItem(name: "bench", lines: {
-            ["workloads: \(chosen.map(\.name).joined(separator: ", "))", "--steps: \(steps)", "--warmup: \(warmup)",
-             "--batch: \(batch.map(String.init) ?? "each workload's own")", "--micro-shards: \(microShards.map(String.init) ?? "off")",
-             "--overlap: \(overlap)"]
-        })
+        let invocation = ["workloads: \(chosen.map(\.name).joined(separator: ", "))", "--steps: \(steps)", "--warmup: \(warmup)",
+                          "--batch: \(batch.map(String.init) ?? "each workload's own")", "--micro-shards: \(microShards.map(String.init) ?? "off")",
+                          "--overlap: \(overlap)"]
+        let peak: GemmPeak
         do {
-            try StartupAgreement.check(StartupAgreement.buildItems() + [invocation], comm: comm)
+            peak = try Benchmark.prepare(job: job, threads: threads, invocation: invocation)
         } catch {
             if root { Console.error("recur: error: \(error)\n") }
             throw ExitCode(2)
         }
-        let peak = GemmPeak.measure(threads: threads, comm: comm)
         if root && !json {
             Console.out(String(format: "GEMM peak: %.1f GFLOP/s (sgemm %d×%d×%d, %d concurrent single-threaded)\n",
                                peak.gflops, peak.m, peak.n, peak.k, peak.concurrent))
@@ -97,7 +107,7 @@ struct Bench: ParsableCommand {
         for w in chosen {
             let r: BenchResult
             do {
-                r = try Benchmark.run(w, threads: threads, steps: steps, warmup: warmup, comm: comm, peak: peak,
+                r = try Benchmark.run(w, threads: threads, steps: steps, warmup: warmup, job: job, peak: peak,
                                       allocationCount: counter, microShards: microShards, overlap: overlap)
             } catch {
                 if root { Console.error("recur: error: \(error)\n") }
@@ -116,7 +126,7 @@ struct Bench: ParsableCommand {
             let encoder = JSONEncoder()
             encoder.keyEncodingStrategy = .convertToSnakeCase
             encoder.outputFormatting = [.sortedKeys]
-            let data = try encoder.encode(Report(threads: threads, processes: comm.size, gemmPeak: peak, results: results))
+            let data = try encoder.encode(Report(threads: threads, processes: job.size, gemmPeak: peak, results: results))
             Console.out(String(decoding: data, as: UTF8.self) + "\n")
         }
     }

@@ -1,15 +1,10 @@
-// The `recur` command line: train, config validate/show. Parsing and exit codes live here;
-// the work is in RecurTrain. Exit status 2 means the user's input (file, config, flag) was
-// wrong and nothing was written; 1 means the run failed after it started.
+// The `recur` command line: declarations, printing and exit codes only; the work is in
+// RecurTrain, the one module imported here (LayeringTests holds it). Exit status 2 means the
+// user's input (file, config, flag) was wrong and nothing was written; 1 means the run failed
+// after it started (an I/O error among them).
 
 import ArgumentParser
 import Foundation
-import RecurData
-import RecurEngine
-import RecurKernels
-import RecurModel
-import RecurOptim
-import RecurParallel
 import RecurTrain
 
 @main
@@ -24,7 +19,7 @@ struct Recur: ParsableCommand {
             let code = exitCode(for: error)
             if code.rawValue == 64 {
                 Console.error("recur: error: \(message(for: error)) (see recur --help)\n")
-                Glibc.exit(2)
+                Foundation.exit(2)
             }
             exit(withError: error)
         }
@@ -37,17 +32,53 @@ struct Recur: ParsableCommand {
         subcommands: [Train.self, Eval.self, Predict.self, Sweep.self, Sample.self, Forecast.self, Plot.self, Metrics.self, Config.self, Bench.self])
 }
 
-/// Prints `error` as one message and exits 2 (user input) — on every rank, without MPI_Abort
-/// when all ranks see the same input, which they do for config and data errors.
-func failInput(_ error: Error) -> Never {
-    Console.error("recur: error: \(error)\n")
-    exit(2)
+/// A command whose errors map to Recur's exit statuses in one place: user input (`UserInputError`,
+/// ArgumentParser's validation) prints one message and exits 2; anything else exits 1 with it.
+protocol RecurCommand: ParsableCommand {
+    func execute() throws
 }
 
-func isUserInputError(_ error: Error) -> Bool {
-    error is ConfigError || error is DataError || error is ModelConfigError || error is OptimError || error is ValidationError
-        || error is CheckpointError || error is RunOutputError
+extension RecurCommand {
+    func run() throws {
+        do {
+            try execute()
+        } catch let exit as ExitCode {
+            throw exit
+        } catch let error as ValidationError {
+            fail(error, status: 2)
+        } catch let error as UserInputError {
+            fail(error, status: 2)
+        } catch {
+            fail(error, status: 1)
+        }
+    }
 }
+
+/// Prints `error` as one message and exits with `status`.
+func fail(_ error: Error, status: Int32) -> Never {
+    Console.error("recur: error: \(error)\n")
+    Foundation.exit(status)
+}
+
+// MARK: Shared options
+
+/// `--set KEY=VALUE`, repeatable.
+struct Overrides: ParsableArguments {
+    @Option(name: .customLong("set"), help: ArgumentHelp("Override a config key, typed like the file: --set training.optimizer.lr=0.003 (repeatable).", valueName: "KEY=VALUE"))
+    var values: [String] = []
+}
+
+/// `--threads N`.
+struct Threads: ParsableArguments {
+    @Option(name: .customLong("threads"), help: "Replicas (threads) per process; default: cores / processes on this node.")
+    var count: Int?
+
+    func validate() throws {
+        if let count, count < 1 { throw ValidationError("--threads must be at least 1, got \(count)") }
+    }
+}
+
+// MARK: train
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -57,14 +88,12 @@ struct Train: ParsableCommand {
     @Argument(help: "Experiment file (YAML).")
     var config: String?
 
-    @Option(name: .customLong("set"), help: "Override a config key, typed like the file: --set training.optimizer.lr=0.003 (repeatable).")
-    var overrides: [String] = []
+    @OptionGroup var overrides: Overrides
 
     @Option(help: ArgumentHelp("Continue the run in RUN_DIR from its latest checkpoint.", valueName: "RUN_DIR"))
     var resume: String?
 
-    @Option(help: "Replicas (threads) per process; default: cores / ranks on this node.")
-    var threads: Int?
+    @OptionGroup var threads: Threads
 
     @Flag(help: "Print only errors and the final summary.")
     var quiet = false
@@ -76,80 +105,66 @@ struct Train: ParsableCommand {
     var parametersOut: String?
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if config == nil && resume == nil { throw ValidationError("give an experiment file (e.g. configs/sunspots-lstm.yaml) or --resume RUN_DIR") }
         if config != nil && resume != nil { throw ValidationError("give either an experiment file or --resume RUN_DIR, not both") }
     }
 
     func run() throws {
-        let comm = makeCommunicator()
-        let root = comm.rank == 0
-        let reporter = ProgressReporter(options: .init(format: logFormat, quiet: quiet || !root),
-                                        sinks: root ? .standard : .init(out: { _ in }, progress: { _ in }))
+        let job = Job()
+        let reporter = ProgressReporter(options: .init(format: logFormat, quiet: quiet || !job.isRoot),
+                                        sinks: job.isRoot ? .standard : .init(out: { _ in }, progress: { _ in }))
         let session: TrainingSession
         do {
-            session = try TrainingSession(configPath: config, overrides: overrides, resume: resume, threads: threads,
-                                          comm: comm, reporter: reporter)
-        } catch let error as AgreementError {
-            // Every rank reached the same verdict; rank 0 says it once and all end together.
-            if root { Console.error("recur: error: \(error)\n") }
-            if let mpi = comm as? MPICommunicator { mpi.finalize() }
+            session = try TrainingSession(configPath: config, overrides: overrides.values, resume: resume, threads: threads.count,
+                                          job: job, reporter: reporter)
+        } catch let error as UserInputError {
+            // Every rank read the same input and reached the same verdict: rank 0 says it once
+            // and all end together, without an abort.
+            if job.isRoot { Console.error("recur: error: \(error)\n") }
+            job.finish()
             throw ExitCode(2)
-        } catch {
-            if isUserInputError(error) { failInput(error) }
-            throw error
         }
-        let engine = session.engine
-        StopRequest.install(announcing: root)
-        followSweepParent()
+        StopRequest.install(announcing: job.isRoot)
+        StopRequest.followSweepParent()
         do {
             try session.start()
         } catch let stop as StoppedBySignal {
-            if let mpi = comm as? MPICommunicator { mpi.finalize() }
-            Glibc.exit(StopRequest.exitStatus(for: stop.signal))
+            job.finish()
+            throw ExitCode(StopRequest.exitStatus(for: stop.signal))
         } catch {
-            Console.error("recur: rank \(comm.rank): \(error)\n")
-            if comm.size > 1 { comm.abort(code: 1) }
+            Console.error("recur: rank \(job.rank): \(error)\n")
+            if job.size > 1 { job.abort(code: 1) }
             throw ExitCode(1)
         }
-        if root, let parametersOut {
-            let data = Data(bytes: engine.parameters.base, count: engine.parameters.count * MemoryLayout<Float>.size)
-            try data.write(to: URL(fileURLWithPath: parametersOut), options: .atomic)
-        }
-        if let mpi = comm as? MPICommunicator { mpi.finalize() }
+        if job.isRoot, let parametersOut { try session.writeParameters(to: parametersOut) }
+        job.finish()
     }
 }
 
 extension ProgressReporter.Format: ExpressibleByArgument {}
 
+// MARK: config
+
 struct Config: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Check or print an experiment file.",
                                                     subcommands: [Validate.self, Show.self, Docs.self])
 
-    struct Validate: ParsableCommand {
+    struct Validate: RecurCommand {
         static let configuration = CommandConfiguration(abstract: "Check an experiment file; exit 2 with file:line: key: problem when it is wrong.")
         @Argument(help: "Experiment file (YAML).") var file: String
-        @Option(name: .customLong("set"), help: "Override a key (repeatable).") var overrides: [String] = []
+        @OptionGroup var overrides: Overrides
         @Option(help: "Also check that the global batch can feed this many processes…") var ranks: Int?
-        @Option(help: "…each with this many threads.") var threads: Int?
+        @OptionGroup var threads: Threads
         func validate() throws {
             if let ranks, ranks < 1 { throw ValidationError("--ranks must be at least 1, got \(ranks)") }
-            if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         }
-        func run() throws {
+        func execute() throws {
             // Every problem in one pass, the data file's included.
-            var errors = ExperimentConfig.validateAll(path: file, overrides: overrides)
-            if errors.isEmpty, let ranks, let c = try? ExperimentConfig.load(path: file, overrides: overrides) {
-                let k = threads ?? c.parallel.threads ?? 1
-                if ranks * k > c.training.batchSize {
-                    errors.append(ConfigError(file: file, line: nil, key: "training.batch_size",
-                                              message: "\(c.training.batchSize) windows cannot feed \(ranks) process(es) × \(k) thread(s); raise the batch size or use fewer replicas"))
-                }
-            }
+            let errors = ExperimentConfig.validateAll(path: file, overrides: overrides.values, ranks: ranks, threads: threads.count)
             if !errors.isEmpty {
                 for e in errors { Console.error("recur: error: \(e)\n") }
                 if errors.count > 1 { Console.error("recur: \(errors.count) problems in \(file)\n") }
-                Glibc.exit(2)
+                throw ExitCode(2)
             }
             print("\(file): ok")
         }
@@ -160,15 +175,10 @@ struct Config: ParsableCommand {
         func run() throws { print(ExperimentConfig.schemaMarkdown, terminator: "") }
     }
 
-    struct Show: ParsableCommand {
+    struct Show: RecurCommand {
         static let configuration = CommandConfiguration(abstract: "Print the resolved experiment, defaults filled in.")
         @Argument(help: "Experiment file (YAML).") var file: String
-        @Option(name: .customLong("set"), help: "Override a key (repeatable).") var overrides: [String] = []
-        func run() throws {
-            do {
-                let c = try ExperimentConfig.load(path: file, overrides: overrides)
-                print(try c.yaml())
-            } catch { failInput(error) }
-        }
+        @OptionGroup var overrides: Overrides
+        func execute() throws { print(try ExperimentConfig.load(path: file, overrides: overrides.values).yaml()) }
     }
 }

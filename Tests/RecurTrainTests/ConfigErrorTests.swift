@@ -6,6 +6,10 @@ import RecurKernels
 import RecurOptim
 import XCTest
 @testable import RecurTrain
+@testable import RecurExperiment
+@testable import RecurInference
+@testable import RecurReport
+@testable import RecurStore
 
 final class ConfigErrorTests: XCTestCase {
     let minimal = """
@@ -237,7 +241,8 @@ final class MessageKeyTests: XCTestCase {
                                     "next_tokens", "last_token", "next_values", "last_values", "class_label", "step_classes", "unknown_id",
                                     "eta_s", "momentum_buffer", "exp_avg", "exp_avg_sq", "max_exp_avg_sq", "square_avg",
                                     "grad_avg", "pthread_create", "training_windows", "run_dir", "best_validation_loss", "best_step",
-                                    "validation_accuracy", "plateau_state", "early_stopping_state", "best_evaluation", "stopped_early", "per_class", "state_dict"]
+                                    "validation_accuracy", "plateau_state", "early_stopping_state", "best_evaluation", "stopped_early", "per_class", "state_dict",
+                                    "run_progress", "torch_rnn_bench"]
         var problems: [String] = []
         let files = FileManager.default.enumerator(atPath: sources.path)!.compactMap { $0 as? String }.filter { $0.hasSuffix(".swift") }
         let stringLiteral = try NSRegularExpression(pattern: #""([^"\\\n]|\\.)*""#)

@@ -7,6 +7,10 @@ import XCTest
 import RecurData
 import RecurParallel
 @testable import RecurTrain
+@testable import RecurExperiment
+@testable import RecurInference
+@testable import RecurReport
+@testable import RecurStore
 
 final class EndToEndTests: XCTestCase {
     func testSmallLSTM_OverfitsOneBatch_LossFallsTenfold() throws {

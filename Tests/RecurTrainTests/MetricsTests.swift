@@ -8,6 +8,10 @@ import FoundationXML
 #endif
 import XCTest
 @testable import RecurTrain
+@testable import RecurExperiment
+@testable import RecurInference
+@testable import RecurReport
+@testable import RecurStore
 
 final class MetricsTests: XCTestCase {
     private func scratchDirectory(_ name: String = #function) throws -> String {

@@ -8,6 +8,10 @@ import RecurKernels
 import RecurModel
 import RecurOptim
 @testable import RecurTrain
+@testable import RecurExperiment
+@testable import RecurInference
+@testable import RecurReport
+@testable import RecurStore
 
 final class SafeTensorsTests: XCTestCase {
 
@@ -372,8 +376,11 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(),
                        [".model.safetensors.tmp-999999-7", "model.safetensors"])
 
-        assertRefused(.io, ["no-such-dir"]) {
-            try writeAtomically(Data([1]), to: dir.appendingPathComponent("no-such-dir/x"))
+        // An I/O failure is a FileError (exit 1: the run failed), not a CheckpointError (user input).
+        XCTAssertThrowsError(try writeAtomically(Data([1]), to: dir.appendingPathComponent("no-such-dir/x"))) { error in
+            guard let e = error as? FileError else { return XCTFail("expected a FileError, got \(error)") }
+            XCTAssertTrue(e.description.contains("no-such-dir") && e.description.contains("No such file"), e.description)
+            XCTAssertFalse(error is UserInputError)
         }
         XCTAssertNoThrow(try fsyncDirectory(dir))
     }

@@ -20,7 +20,7 @@ import Darwin
 /// - Parameters:
 ///   - bytes: the complete new contents.
 ///   - url: the file to create or replace; its directory must exist.
-/// - Throws: `CheckpointError` (`.io`) naming the file and the failing system call.
+/// - Throws: `FileError` naming the file and the failing system call.
 public func writeAtomically(_ bytes: [UInt8], to url: URL) throws {
     let directory = url.deletingLastPathComponent()
     let temporary = directory.appendingPathComponent(
@@ -28,7 +28,7 @@ public func writeAtomically(_ bytes: [UInt8], to url: URL) throws {
     do {
         try writeAndSyncFile(bytes, to: temporary)
         if rename(temporary.path, url.path) != 0 {
-            throw checkpointIOError("cannot rename \(temporary.lastPathComponent) over it", path: url.path)
+            throw FileError.system("cannot rename \(temporary.lastPathComponent) over it", path: url.path)
         }
     } catch {
         unlink(temporary.path)
@@ -43,14 +43,14 @@ public func writeAtomically(_ data: Data, to url: URL) throws {
 }
 
 /// Flushes a directory's entries (created, renamed or removed files) to disk.
-/// - Throws: `CheckpointError` (`.io`) when the directory cannot be opened or synced.
+/// - Throws: `FileError` when the directory cannot be opened or synced.
 public func fsyncDirectory(_ url: URL) throws {
     let fd = open(url.path, O_RDONLY | O_DIRECTORY)
-    guard fd >= 0 else { throw checkpointIOError("cannot open the directory to sync it", path: url.path) }
+    guard fd >= 0 else { throw FileError.system("cannot open the directory to sync it", path: url.path) }
     defer { close(fd) }
     // Some file systems refuse fsync on directories (EINVAL); there is nothing more to flush there.
     if fsync(fd) != 0 && errno != EINVAL {
-        throw checkpointIOError("cannot sync the directory", path: url.path)
+        throw FileError.system("cannot sync the directory", path: url.path)
     }
 }
 
@@ -58,7 +58,7 @@ public func fsyncDirectory(_ url: URL) throws {
 /// itself: callers write into a temporary name and rename.
 func writeAndSyncFile(_ bytes: [UInt8], to url: URL) throws {
     let fd = open(url.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw checkpointIOError("cannot create the file", path: url.path) }
+    guard fd >= 0 else { throw FileError.system("cannot create the file", path: url.path) }
     var closed = false
     defer { if !closed { close(fd) } }
     var written = 0
@@ -67,18 +67,12 @@ func writeAndSyncFile(_ bytes: [UInt8], to url: URL) throws {
             let n = write(fd, raw.baseAddress! + written, raw.count - written)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw checkpointIOError("cannot write \(raw.count) bytes (\(written) written)", path: url.path)
+                throw FileError.system("cannot write \(raw.count) bytes (\(written) written)", path: url.path)
             }
             written += n
         }
     }
-    guard fsync(fd) == 0 else { throw checkpointIOError("cannot sync the file to disk", path: url.path) }
+    guard fsync(fd) == 0 else { throw FileError.system("cannot sync the file to disk", path: url.path) }
     closed = true
-    guard close(fd) == 0 else { throw checkpointIOError("cannot close the file", path: url.path) }
-}
-
-/// A `.io` error with the current `errno` explained.
-func checkpointIOError(_ what: String, path: String) -> CheckpointError {
-    let code = errno
-    return CheckpointError(.io, path: path, "\(what): \(String(cString: strerror(code))) (errno \(code))")
+    guard close(fd) == 0 else { throw FileError.system("cannot close the file", path: url.path) }
 }

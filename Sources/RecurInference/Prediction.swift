@@ -6,6 +6,8 @@
 // the file's order.
 
 import Foundation
+import RecurExperiment
+import RecurStore
 import RecurData
 import RecurEngine
 import RecurKernels
@@ -37,35 +39,30 @@ extension Engine {
         var window = 0
         switch dataset.targetKind {
         case .classLabel, .stepClasses:
-            // One row per sequence, or per real step of each sequence (rows are time-major,
-            // row t·b + j; a window's rows past its length are padding).
+            // One row per sequence, or per real step of each sequence (steps past a sequence's
+            // length are padding and get no row).
             let labelled = dataset as? LabelledSequences, perStep = dataset.targetKind == .stepClasses
             let c = dataset.outputSize
             header = ["example"] + (perStep ? ["step"] : []) + ["predicted"] + (0..<c).map { "p\($0)" } + ["label"]
             var correct = 0, known = 0, steps = 0
+            var p = [Float](repeating: 0, count: c)
             _ = evaluationPass(plan, split: split) { out in
-                let b = out.windows
-                for j in 0..<b {
-                    let n = perStep ? out.lengths.map { Int($0[j]) } ?? out.rows / b : 1
-                    for t in 0..<n {
-                        let r = t * b + j, x = out.outputs + r * c
-                        var best = 0
-                        for k in 1..<c where x[k] > x[best] { best = k }
-                        let m = x[best]
-                        var e = [Double](repeating: 0, count: c)
-                        for k in 0..<c { e[k] = Foundation.exp(Double(x[k] - m)) }
-                        let total = e.reduce(0, +)
+                for j in 0..<out.windows {
+                    for t in 0..<out.steps(ofWindow: j) {
+                        let r = out.row(window: j, step: t), x = out.output(row: r)
+                        let best = Act.argmax(x, count: c)
+                        p.withUnsafeMutableBufferPointer { Act.softmax(x, $0.baseAddress!, count: c) }
                         var label = ""
                         let hasLabel = perStep ? (out.targetTokens?[r] ?? -1) >= 0 : labelled?.hasLabel[window + j] ?? true
                         if hasLabel, let tt = out.targetTokens {
                             label = String(tt[r]); known += 1
                             if Int(tt[r]) == best { correct += 1 }
                         }
-                        rows.append([String(window + j)] + (perStep ? [String(t)] : []) + [String(best)] + e.map { number($0 / total) } + [label])
+                        rows.append([String(window + j)] + (perStep ? [String(t)] : []) + [String(best)] + p.map { number(Double($0)) } + [label])
                         steps += 1
                     }
                 }
-                window += b
+                window += out.windows
             }
             var summary = "\(window) sequences" + (perStep ? ", \(steps) steps" : "")
             if known > 0 {
@@ -78,12 +75,13 @@ extension Engine {
             header = ["window", "tokens", "loss", "bits_per_token"]
             let pass = evaluationPass(plan, split: split) { out in
                 guard let t = out.targetTokens else { return }
-                // Rows are time-major: row s·b + j is step s of window j.
-                let b = dataset.targetKind == .nextTokens ? out.rows / dataset.seqLen : out.rows
+                let b = out.windows
                 var sums = [Double](repeating: 0, count: b), counts = [Int](repeating: 0, count: b)
-                for r in 0..<out.rows {
-                    let x = out.outputs + r * v
-                    sums[r % b] += Double(Act.logSumExp(x, count: v) - x[Int(t[r])]); counts[r % b] += 1
+                for j in 0..<b {
+                    for s in 0..<out.steps(ofWindow: j) {
+                        let r = out.row(window: j, step: s), x = out.output(row: r)
+                        sums[j] += Double(Act.logSumExp(x, count: v) - x[Int(t[r])]); counts[j] += 1
+                    }
                 }
                 for j in 0..<b {
                     let loss = sums[j] / Double(counts[j])
@@ -105,11 +103,10 @@ extension Engine {
             var first = (name: names[0], predicted: [Double](), actual: [Double]())
             _ = evaluationPass(plan, split: split) { out in
                 guard let t = out.targetValues else { return }
-                // Next-step targets: the last step's row of each window (rows are time-major).
-                let b = dataset.targetKind == .nextValues ? out.rows / dataset.seqLen : out.rows
-                let lastRows = out.rows - b
-                var y = Array(UnsafeBufferPointer(start: out.outputs + lastRows * width, count: b * width))
-                var target = Array(UnsafeBufferPointer(start: t + lastRows * width, count: b * width))
+                // Next-step targets: the last step's row of each window.
+                let b = out.windows
+                var y = (0..<b).flatMap { j in Array(UnsafeBufferPointer(start: out.output(row: out.lastRow(window: j)), count: width)) }
+                var target = (0..<b).flatMap { j in Array(UnsafeBufferPointer(start: t + out.lastRow(window: j) * width, count: width)) }
                 y.withUnsafeMutableBufferPointer { series.denormalizeTargets($0) }
                 target.withUnsafeMutableBufferPointer { series.denormalizeTargets($0) }
                 for j in 0..<b {

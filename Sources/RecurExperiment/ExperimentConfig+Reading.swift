@@ -12,6 +12,20 @@ extension ExperimentConfig {
     /// error the key at fault is set aside (or a required one filled with a stand-in) and the
     /// file read again; when the keys are right, the data file is read too (path, columns, sizes).
     /// - Returns: the errors, in the order found; empty when the experiment is good.
+    /// `validateAll`, and when it finds nothing, whether the global batch can feed `ranks`
+    /// processes × `threads` threads each (the file's `parallel.threads`, else 1).
+    public static func validateAll(path: String, overrides: [String], ranks: Int?, threads: Int?) -> [Error] {
+        var errors = validateAll(path: path, overrides: overrides)
+        if errors.isEmpty, let ranks, let c = try? load(path: path, overrides: overrides) {
+            let k = threads ?? c.parallel.threads ?? 1
+            if ranks * k > c.training.batchSize {
+                errors.append(ConfigError(file: path, line: nil, key: "training.batch_size",
+                                          message: "\(c.training.batchSize) windows cannot feed \(ranks) process(es) × \(k) thread(s); raise the batch size or use fewer replicas"))
+            }
+        }
+        return errors
+    }
+
     public static func validateAll(path: String, overrides: [String] = []) -> [Error] {
         var errors: [Error] = []
         let text: String

@@ -3,17 +3,16 @@
 // with spaces to a multiple of 8, then the raw little-endian tensor bytes. The reader checks every
 // byte before it returns anything; it knows nothing of models or checkpoints (Checkpoint.swift).
 
+import RecurKernels
 import Foundation
 
 // MARK: - Errors
 
 /// A checkpoint or safetensors file that cannot be read or written, with the file, what is
 /// wrong and what to do about it.
-public struct CheckpointError: Error, CustomStringConvertible, Equatable, Sendable {
+public struct CheckpointError: UserInputError, CustomStringConvertible, Equatable, Sendable {
     /// What went wrong, for callers and tests that branch on it.
     public enum Kind: String, Sendable, Equatable {
-        /// The file or directory cannot be opened, read, written, renamed or synced.
-        case io
         /// A checkpoint directory lacks one of its files, or a path does not exist.
         case missingFile
         /// Fewer than the 8 bytes of the header length.
@@ -58,8 +57,6 @@ public struct CheckpointError: Error, CustomStringConvertible, Equatable, Sendab
 
     static func defaultRemedy(_ kind: Kind) -> String {
         switch kind {
-        case .io:
-            return "Check that the path exists, is writable and the disk is not full."
         case .missingFile:
             return "Point at a complete checkpoint directory (it holds model.safetensors and "
                 + "training-state.safetensors) or at a model.safetensors file."
@@ -249,7 +246,7 @@ public struct SafeTensorsFile: Equatable, Sendable {
     }
 
     /// Writes the file atomically (temporary file, fsync, rename, fsync of the directory).
-    /// - Throws: `CheckpointError` (`.io`) when the file cannot be written.
+    /// - Throws: `FileError` when the file cannot be written.
     public func write(to url: URL) throws {
         try writeAtomically(serialized(), to: url)
     }
@@ -261,10 +258,10 @@ public struct SafeTensorsFile: Equatable, Sendable {
         do {
             data = try Data(contentsOf: url)
         } catch {
-            let missing = !FileManager.default.fileExists(atPath: url.path)
-            throw CheckpointError(missing ? .missingFile : .io, path: url.path,
-                                  missing ? "no such file" : "cannot be read (\(error.localizedDescription))",
-                                  remedy: missing ? "Check the path." : nil)
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                throw CheckpointError(.missingFile, path: url.path, "no such file", remedy: "Check the path.")
+            }
+            throw FileError.foundation("cannot be read", path: url.path, error)
         }
         return try parse([UInt8](data), path: url.path)
     }

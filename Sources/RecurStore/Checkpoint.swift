@@ -67,7 +67,7 @@ public struct ModelCheckpoint: Equatable, Sendable {
     /// Writes `model.safetensors` alone, atomically (for exports and `init_from` files; a
     /// training checkpoint is written whole with `Checkpoint.write(to:)`).
     /// - Parameter url: the file to write.
-    /// - Throws: `CheckpointError` (`.io`).
+    /// - Throws: `FileError`.
     public func write(to url: URL) throws {
         try safeTensors.write(to: url)
     }
@@ -260,7 +260,7 @@ public struct TrainingState: Equatable, Sendable {
     }
 
     /// Writes `training-state.safetensors` alone, atomically.
-    /// - Throws: `CheckpointError` (`.io`).
+    /// - Throws: `FileError`.
     public func write(to url: URL) throws {
         try safeTensors.write(to: url)
     }
@@ -345,7 +345,7 @@ public struct Checkpoint: Equatable, Sendable {
     /// Saves the checkpoint as the directory `directory`, atomically as a whole
     /// (Note [Atomic checkpoint directory]). Parent directories are created as needed; an
     /// existing checkpoint of the same name is replaced.
-    /// - Throws: `CheckpointError` (`.io`); the previous contents of `directory` are then intact.
+    /// - Throws: `FileError`; the previous contents of `directory` are then intact.
     public func write(to directory: URL) throws {
         let modelBytes = model.safeTensors.serialized()
         let stateBytes = state.safeTensors.serialized()
@@ -355,12 +355,12 @@ public struct Checkpoint: Equatable, Sendable {
         do {
             try fm.createDirectory(at: parent, withIntermediateDirectories: true)
         } catch {
-            throw CheckpointError(.io, path: parent.path, "cannot create the checkpoints directory (\(error.localizedDescription))")
+            throw FileError.foundation("cannot create the checkpoints directory", path: parent.path, error)
         }
         let temporary = parent.appendingPathComponent(".\(name).tmp-\(getpid())")
         try? fm.removeItem(at: temporary)
         guard mkdir(temporary.path, 0o755) == 0 else {
-            throw checkpointIOError("cannot create the temporary checkpoint directory", path: temporary.path)
+            throw FileError.system("cannot create the temporary checkpoint directory", path: temporary.path)
         }
         do {
             try writeAndSyncFile(modelBytes, to: temporary.appendingPathComponent(ModelCheckpoint.fileName))
@@ -378,7 +378,7 @@ public struct Checkpoint: Equatable, Sendable {
     private static func moveIntoPlace(_ temporary: URL, _ target: URL) throws {
         if rename(temporary.path, target.path) == 0 { return }
         guard errno == EEXIST || errno == ENOTEMPTY else {
-            throw checkpointIOError("cannot rename \(temporary.lastPathComponent) to it", path: target.path)
+            throw FileError.system("cannot rename \(temporary.lastPathComponent) to it", path: target.path)
         }
         if exchangeDirectories(temporary.path, target.path) {
             // `temporary` now holds the old checkpoint.
@@ -388,10 +388,10 @@ public struct Checkpoint: Equatable, Sendable {
         let aside = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).old-\(getpid())")
         try? FileManager.default.removeItem(at: aside)
         guard rename(target.path, aside.path) == 0 else {
-            throw checkpointIOError("cannot move the existing checkpoint aside to \(aside.lastPathComponent)", path: target.path)
+            throw FileError.system("cannot move the existing checkpoint aside to \(aside.lastPathComponent)", path: target.path)
         }
         guard rename(temporary.path, target.path) == 0 else {
-            let error = checkpointIOError("cannot rename \(temporary.lastPathComponent) to it", path: target.path)
+            let error = FileError.system("cannot rename \(temporary.lastPathComponent) to it", path: target.path)
             _ = rename(aside.path, target.path)
             throw error
         }
@@ -428,7 +428,7 @@ public struct Checkpoint: Equatable, Sendable {
 
     /// The complete checkpoint directories (`step-N` holding both files) in `directory`, by
     /// ascending step. Hidden entries (interrupted saves) and other names are ignored.
-    /// - Throws: `CheckpointError` (`.io`) when `directory` exists but cannot be listed; a
+    /// - Throws: `FileError` when `directory` exists but cannot be listed; a
     ///   missing directory lists as empty.
     public static func list(in directory: URL) throws -> [URL] {
         try stepDirectories(in: directory)
@@ -448,7 +448,7 @@ public struct Checkpoint: Equatable, Sendable {
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
         } catch {
-            throw CheckpointError(.io, path: directory.path, "cannot list the checkpoints (\(error.localizedDescription))")
+            throw FileError.foundation("cannot list the checkpoints", path: directory.path, error)
         }
         return names.compactMap { name in
             guard let step = step(ofDirectoryName: name) else { return nil }
@@ -468,7 +468,7 @@ public struct Checkpoint: Equatable, Sendable {
 ///   - keepLast: how many of the newest checkpoints to keep (at least 0).
 ///   - best: the directory name (or path) of the best checkpoint, kept whatever its age.
 /// - Returns: the names removed, sorted.
-/// - Throws: `CheckpointError` (`.io`) when a directory cannot be listed or removed.
+/// - Throws: `FileError` when a directory cannot be listed or removed.
 @discardableResult
 public func pruneCheckpoints(in directory: URL, keepLast: Int, keep best: String?) throws -> [String] {
     precondition(keepLast >= 0, "pruneCheckpoints: keepLast must be at least 0, got \(keepLast)")
@@ -486,7 +486,7 @@ public func pruneCheckpoints(in directory: URL, keepLast: Int, keep best: String
         do {
             try FileManager.default.removeItem(at: url)
         } catch {
-            throw CheckpointError(.io, path: url.path, "cannot remove the old checkpoint (\(error.localizedDescription))")
+            throw FileError.foundation("cannot remove the old checkpoint", path: url.path, error)
         }
     }
     if !doomed.isEmpty { try fsyncDirectory(directory) }

@@ -3,6 +3,8 @@
 // the data manifest stored beside the parameters. Used by eval, sample and forecast.
 
 import Foundation
+import RecurExperiment
+import RecurStore
 import RecurData
 import RecurModel
 

@@ -3,6 +3,9 @@
 // matrix for classification. Sums and counts are reduced across replicas and ranks, never means.
 
 import Foundation
+import RecurExperiment
+import RecurStore
+import RecurReport
 import RecurData
 import RecurEngine
 import RecurKernels
@@ -114,9 +117,7 @@ extension Engine {
                 let base = 2 + 2 * columns.count
                 for j in 0..<out.rows where t[j] >= 0 {   // −1: a padded step
                     let row = out.outputs + j * classes
-                    var best = 0
-                    for k in 1..<classes where row[k] > row[best] { best = k }
-                    sums[base + Int(t[j]) * classes + best] += 1
+                    sums[base + Int(t[j]) * classes + Act.argmax(row, count: classes)] += 1
                 }
             }
         }

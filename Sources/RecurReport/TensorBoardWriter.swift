@@ -3,6 +3,7 @@
 // protobuf encoder are deliberately absent; scalars are what `tensorboard --logdir runs` plots.
 
 import Foundation
+import RecurStore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -23,19 +24,19 @@ public final class TensorBoardWriter {
     ///   - directory: The run directory (or a subdirectory of it) that TensorBoard will scan.
     ///   - wallTime: The file's creation time; it names the file and stamps the first event.
     ///   - hostname: The host suffix of the file name; the machine's name by default.
-    /// - Throws: `RunOutputError` when the directory or file cannot be created or written.
+    /// - Throws: `FileError` when the directory or file cannot be created or written.
     public init(directory: String, wallTime: Date = Date(), hostname: String? = nil) throws {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw RunOutputError(path: directory, line: nil, message: "cannot create the TensorBoard directory: \(error.localizedDescription)")
+            throw FileError.foundation("cannot create the TensorBoard directory", path: directory, error)
         }
         let host = (hostname ?? TensorBoardWriter.machineName()).map { $0 == "/" ? "_" : $0 }
         let seconds = Int(wallTime.timeIntervalSince1970)
         path = (directory as NSString).appendingPathComponent("events.out.tfevents.\(seconds).\(String(host))")
         fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         if fd < 0 {
-            throw RunOutputError(path: path, line: nil, message: "cannot open the event file: \(String(cString: strerror(errno)))")
+            throw FileError.system("cannot open the event file", path: path)
         }
         try writeRecord(EventProto.fileVersion(wallTime: wallTime.timeIntervalSince1970))
     }
@@ -45,7 +46,7 @@ public final class TensorBoardWriter {
     /// Appends one scalar point under `tag` (e.g. "train/loss").
     ///
     /// The value is stored as a 32-bit float, as TensorBoard's `simple_value` is.
-    /// - Throws: `RunOutputError` when the write fails.
+    /// - Throws: `FileError` when the write fails.
     public func add(tag: String, value: Double, step: Int, wallTime: Date = Date()) throws {
         try writeRecord(EventProto.scalar(tag: tag, value: Float(value), step: Int64(step),
                                           wallTime: wallTime.timeIntervalSince1970))
@@ -55,7 +56,7 @@ public final class TensorBoardWriter {
     ///
     /// TensorBoard then discards the points it read earlier with a step at or after `step`, so
     /// the curves show the resumed run and not the lost tail of the killed one.
-    /// - Throws: `RunOutputError` when the write fails.
+    /// - Throws: `FileError` when the write fails.
     public func markRestart(atStep step: Int, wallTime: Date = Date()) throws {
         try writeRecord(EventProto.sessionStart(step: Int64(step), wallTime: wallTime.timeIntervalSince1970))
     }
@@ -66,7 +67,7 @@ public final class TensorBoardWriter {
     }
 
     private func writeRecord(_ payload: [UInt8]) throws {
-        guard fd >= 0 else { throw RunOutputError(path: path, line: nil, message: "write after close") }
+        guard fd >= 0 else { throw FileError(path: path, "write after close", remedy: "This is a bug in Recur; please report it.") }
         try writeAll(fd, TFRecord.frame(payload), path: path)
     }
 
@@ -138,31 +139,6 @@ enum TFRecord {
         var v: T = 0
         for (k, byte) in b.enumerated() { v |= T(byte) << (8 * k) }
         return v
-    }
-}
-
-// MARK: - CRC32C
-
-/// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), table-driven, one byte at a time.
-public enum CRC32C {
-    private static let table: [UInt32] = (0..<256).map { n -> UInt32 in
-        var c = UInt32(n)
-        for _ in 0..<8 { c = (c & 1) != 0 ? (c >> 1) ^ 0x82F6_3B78 : c >> 1 }
-        return c
-    }
-
-    /// The CRC-32C of `bytes` ("123456789" gives 0xE3069283).
-    public static func checksum<Bytes: Sequence>(_ bytes: Bytes) -> UInt32 where Bytes.Element == UInt8 {
-        var crc: UInt32 = 0xFFFF_FFFF
-        table.withUnsafeBufferPointer { t in
-            for b in bytes { crc = t[Int((crc ^ UInt32(b)) & 0xFF)] ^ (crc >> 8) }
-        }
-        return crc ^ 0xFFFF_FFFF
-    }
-
-    /// TFRecord's masking, so that a CRC stored inside CRC'd data does not cancel out.
-    public static func masked(_ crc: UInt32) -> UInt32 {
-        ((crc >> 15) | (crc << 17)) &+ 0xA282_EAD8
     }
 }
 

@@ -3,11 +3,12 @@
 // key outside the schema, with a did-you-mean. It knows no keys itself: ExperimentSchema
 // declares them and ExperimentConfig+Reading asks for them.
 
+import RecurKernels
 import Foundation
 import Yams
 
 /// A problem in an experiment file or override: `file:line: key.path: what is wrong`.
-public struct ConfigError: Error, CustomStringConvertible, Equatable {
+public struct ConfigError: UserInputError, CustomStringConvertible, Equatable {
     public var file: String
     public var line: Int?
     public var key: String

@@ -3,6 +3,7 @@
 // what to log nor aggregates; nested values and thread-safe appends are deliberately absent.
 
 import Foundation
+import RecurStore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -95,18 +96,6 @@ public struct MetricsRecord: Equatable, Sendable {
     }
 }
 
-/// What went wrong reading or writing a run's output files (metrics.jsonl, event files).
-public struct RunOutputError: Error, CustomStringConvertible {
-    public var path: String
-    public var line: Int?
-    public var message: String
-
-    public var description: String {
-        if let line { return "\(path):\(line): \(message)" }
-        return "\(path): \(message)"
-    }
-}
-
 // MARK: - The log
 
 /// Appends records to a metrics.jsonl file, one flushed line each.
@@ -124,7 +113,7 @@ public final class MetricsLog {
     ///   - path: The metrics.jsonl file.
     ///   - afterStep: When resuming from a checkpoint taken at this step, records with a larger
     ///     step are removed first, so the resumed run does not duplicate them.
-    /// - Throws: `RunOutputError` when the file cannot be read, rewritten or opened.
+    /// - Throws: `RunOutputError` when the file cannot be read, `FileError` when it cannot be rewritten or opened.
     public init(path: String, truncatingAfterStep afterStep: Int? = nil) throws {
         self.path = path
         if let afterStep {
@@ -136,28 +125,28 @@ public final class MetricsLog {
         }
         fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         if fd < 0 {
-            throw RunOutputError(path: path, line: nil, message: "cannot open for appending: \(String(cString: strerror(errno))); check that the run directory exists and is writable")
+            throw FileError.system("cannot open for appending", path: path)
         }
     }
 
     deinit { close() }
 
     /// Appends one record from key/value pairs, in the order given.
-    /// - Throws: `RunOutputError` when the write fails (disk full, file closed).
+    /// - Throws: `FileError` when the write fails (disk full, file closed).
     public func append(_ fields: KeyValuePairs<String, MetricValue>) throws {
         try append(MetricsRecord(fields.map { (key: $0.key, value: $0.value) }))
     }
 
     /// Appends one record from an ordered list of fields.
-    /// - Throws: `RunOutputError` when the write fails.
+    /// - Throws: `FileError` when the write fails.
     public func append(_ fields: [(String, MetricValue)]) throws {
         try append(MetricsRecord(fields.map { (key: $0.0, value: $0.1) }))
     }
 
     /// Appends one record as a single line and hands it to the kernel before returning.
-    /// - Throws: `RunOutputError` when the write fails.
+    /// - Throws: `FileError` when the write fails.
     public func append(_ record: MetricsRecord) throws {
-        guard fd >= 0 else { throw RunOutputError(path: path, line: nil, message: "append after close") }
+        guard fd >= 0 else { throw FileError(path: path, "append after close", remedy: "This is a bug in Recur; please report it.") }
         try writeAll(fd, Array((record.jsonLine + "\n").utf8), path: path)
     }
 
@@ -182,23 +171,11 @@ public final class MetricsLog {
     /// Rewrites a metrics file keeping only records whose step is at most `afterStep` (records
     /// without a step are kept), and dropping a partial last line. The rewrite is atomic: a
     /// temporary file is written and renamed over the original.
-    /// - Throws: `RunOutputError` when the file cannot be read or replaced.
+    /// - Throws: `RunOutputError` when the file cannot be read, `FileError` when it cannot be replaced.
     public static func truncate(path: String, afterStep: Int) throws {
         var text = ""
         for line in try lines(of: path) where (line.record.step ?? Int.min) <= afterStep { text += line.text + "\n" }
-        let temporary = path + ".tmp-\(getpid())"
-        do {
-            try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
-            if rename(temporary, path) != 0 {
-                throw RunOutputError(path: path, line: nil, message: "cannot replace with the truncated copy: \(String(cString: strerror(errno)))")
-            }
-        } catch let error as RunOutputError {
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw error
-        } catch {
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw RunOutputError(path: path, line: nil, message: "cannot rewrite for resume: \(error.localizedDescription)")
-        }
+        try writeAtomically(Array(text.utf8), to: URL(fileURLWithPath: path))
     }
 
     /// Cuts the file back to its last newline, so that appending starts on a fresh line.
@@ -206,7 +183,7 @@ public final class MetricsLog {
         guard let data = FileManager.default.contents(atPath: path), let last = data.last, last != UInt8(ascii: "\n") else { return }
         let keep = (data.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 }) ?? 0
         if Glibc_truncate(path, off_t(keep)) != 0 {
-            throw RunOutputError(path: path, line: nil, message: "cannot cut off the partial last line: \(String(cString: strerror(errno)))")
+            throw FileError.system("cannot cut off the partial last line", path: path)
         }
     }
 
@@ -293,41 +270,7 @@ func jsonNumber(_ d: Double) -> String {
     "\(d)"
 }
 
-/// `s` as a JSON string literal.
-func jsonQuoted(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 {
-                out += "\\u" + String(repeating: "0", count: 4 - String(u.value, radix: 16).count) + String(u.value, radix: 16)
-            } else {
-                out.unicodeScalars.append(u)
-            }
-        }
-    }
-    return out + "\""
-}
-
 // Glibc's close and truncate are shadowed by the methods above inside the class.
 @inline(__always) private func Glibc_close(_ fd: Int32) -> Int32 { close(fd) }
 @inline(__always) private func Glibc_truncate(_ path: String, _ length: off_t) -> Int32 { truncate(path, length) }
 
-/// Writes every byte to `fd`, retrying short writes and EINTR (metrics and event files).
-/// - Throws: `RunOutputError` naming `path` when the write fails.
-func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws {
-    var offset = 0
-    while offset < bytes.count {
-        let n = bytes.withUnsafeBufferPointer { write(fd, $0.baseAddress! + offset, bytes.count - offset) }
-        if n < 0 && errno == EINTR { continue }
-        if n <= 0 {
-            throw RunOutputError(path: path, line: nil, message: "write failed: \(String(cString: strerror(errno)))")
-        }
-        offset += n
-    }
-}

@@ -348,7 +348,7 @@ func formatDuration(_ seconds: Double) -> String {
 }
 
 /// A loss or metric with `digits` significant digits; "nan" and "inf" spelled out.
-func formatValue(_ v: Double, digits: Int = 6) -> String {
+public func formatValue(_ v: Double, digits: Int = 6) -> String {
     if v.isNaN { return "nan" }
     if v.isInfinite { return v > 0 ? "inf" : "-inf" }
     return String(format: "%.\(digits)g", v)

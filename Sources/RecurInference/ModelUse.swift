@@ -1,0 +1,173 @@
+// The one API for using a trained model: evaluate a split, predict a new file, sample text,
+// forecast a series, and the charts and text that go with them. `recur eval`, `predict`,
+// `sample` and `forecast` are these calls and their printing; a program that depends on Recur
+// calls the same. Everything runs through RecurEngine (Engine, SequenceRunner): no workspace here.
+
+import Foundation
+import RecurData
+import RecurEngine
+import RecurExperiment
+import RecurKernels
+import RecurParallel
+import RecurReport
+import RecurStore
+
+/// A forecast: one row per future step, the CSV it prints as, and its plot.
+public struct ForecastResult {
+    /// The target columns, in the experiment's order.
+    public var targets: [String]
+    /// Per future step, one value per target (original units).
+    public var rows: [[Double]]
+    /// History and forecast of the first target.
+    public var chart: LineChart
+
+    /// `step,target…` then one line per future step.
+    public var csv: String {
+        ((["step"] + targets).joined(separator: ",") + "\n")
+            + rows.enumerated().map { i, r in ([String(i + 1)] + r.map { String(format: "%.6g", $0) }).joined(separator: ",") + "\n" }.joined()
+    }
+}
+
+extension TrainedModel {
+    // MARK: Evaluate
+
+    /// The task's metrics on one split of the training data, with `threads` replicas in this
+    /// process (default: every core).
+    /// - Throws: `UsageError` when the split holds no window; the data's and engine's errors.
+    public func evaluate(_ split: DataSplit, threads: Int? = nil) throws -> EvaluationReport {
+        let dataset = try experiment.loadDataset(configPath: nil, stored: manifest)
+        guard dataset.windowCount(split) > 0 else {
+            throw UsageError("the \(split.rawValue) split of \(experiment.data.path) holds no window (its fraction is \(experiment.data.split.fraction(split)))")
+        }
+        let k = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        let engine = try Engine(experiment.engineConfig(for: dataset, threads: min(k, experiment.training.batchSize)),
+                                dataset: dataset, comm: SingleProcessCommunicator())
+        engine.setParameters(checkpoint.parameters)
+        return try engine.evaluationReport(split)
+    }
+
+    /// An evaluation as `recur eval` prints it.
+    public func describe(_ r: EvaluationReport) -> String {
+        var lines = ["\(location.path): \(r.split) split, \(r.windows) windows, \(r.targets) targets",
+                     String(format: "loss %.5f", r.loss)]
+        if let p = r.perplexity, let b = r.bitsPerToken {
+            lines.append(String(format: "perplexity %.4f, %.4f bits per %@", p, b, experiment.data.kind == .chars ? "character" : "token"))
+        }
+        if let rmse = r.rmse, let mae = r.mae {
+            for name in rmse.keys.sorted() { lines.append(String(format: "%@: RMSE %.4f, MAE %.4f (original units)", name, rmse[name]!, mae[name]!)) }
+        }
+        if let a = r.accuracy { lines.append(String(format: "accuracy %.4f", a)) }
+        if let m = r.confusion {
+            lines.append("confusion matrix (rows: true class, columns: predicted)")
+            let width = max(4, String(m.flatMap { $0 }.max() ?? 0).count + 1)
+            func pad(_ s: String) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }
+            lines.append(pad("") + (0..<m.count).map { pad(String($0)) }.joined())
+            for (i, row) in m.enumerated() { lines.append(pad(String(i)) + row.map { pad(String($0)) }.joined()) }
+        }
+        if let perClass = r.perClass, let macro = r.macro, let weighted = r.weighted {
+            lines.append("class     precision  recall   f1      support")
+            func row(_ name: String, _ s: ClassScores) -> String {
+                name.padding(toLength: 9, withPad: " ", startingAt: 0)
+                    + String(format: " %9.4f %7.4f %7.4f %8d", s.precision, s.recall, s.f1, s.support)
+            }
+            for (i, s) in perClass.enumerated() { lines.append(row(String(i), s)) }
+            lines.append(row("macro", macro))
+            lines.append(row("weighted", weighted))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Forecasters: the first target's value after each window of the split, actual and
+    /// predicted, in original units, against the data's own time column where it has one.
+    /// - Throws: `UsageError` for a model that is not a forecaster.
+    public func actualAgainstPredicted(_ split: DataSplit) throws -> LineChart {
+        guard experiment.data.kind == .series else {
+            throw UsageError("--plot draws actual against predicted values, for series models; \(location.path) is a \(experiment.data.kind.rawValue) model")
+        }
+        let dataset = try experiment.loadDataset(configPath: nil, stored: manifest)
+        guard let first = try predictionTable(dataset, split: split).firstTarget, let series = dataset as? SeriesDataset else {
+            throw UsageError("the \(split.rawValue) split holds no window to plot")
+        }
+        // Window w's last-step prediction is for row start(w) + seq_len of the file.
+        let range = series.series.range(split), w = series.windowing
+        let rows = (0..<first.actual.count).map { range.lowerBound + w.offset(of: $0, length: range.count) + w.seqLen }
+        let time = Self.timeColumn(path: experiment.resolvedDataPath(configPath: nil), series: series.series)
+        func x(_ i: Int) -> Double { time.map { $0.values[rows[i]] } ?? Double(i + 1) }
+        func points(_ v: [Double]) -> [(x: Double, y: Double)] { v.indices.map { (x: x($0), y: v[$0]) } }
+        return LineChart(title: "\(experiment.name): \(first.name), \(split.rawValue) split", xLabel: time?.name ?? "window",
+                         yLabel: first.name,
+                         series: [.init(name: "actual", points: points(first.actual)),
+                                  .init(name: "predicted", points: points(first.predicted), style: .init(dash: .dashed))])
+    }
+
+    // MARK: Predict
+
+    /// The model applied to a new data file laid out like the training data.
+    /// - Throws: `UsageError` for a missing file; the data's errors for a file that does not fit.
+    public func predict(input path: String) throws -> PredictionTable {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw UsageError("--input \(path) does not exist; give the path of a data file laid out like the training data")
+        }
+        return try predictionTable(try experiment.loadPredictionDataset(path: path, stored: manifest))
+    }
+
+    // MARK: Forecast
+
+    /// Forecasts `steps` future values of a series model from the last `seq_len` rows of `input`
+    /// (default: the training data file), with a plot of the first target's history and forecast.
+    /// - Throws: `UsageError` for a model that is not a forecaster; the data's errors.
+    public func forecast(input: String?, steps: Int) throws -> ForecastResult {
+        guard experiment.data.kind == .series, let stored = manifest?.normalization else {
+            throw UsageError("\(location.path) is not a series model; use recur sample or recur eval")
+        }
+        let path = input ?? experiment.data.path
+        let series = try TimeSeries.load(path: path, options: SeriesOptions(
+            features: manifest?.featureColumns, targets: manifest?.targetColumns,
+            normalization: experiment.data.normalize, missing: experiment.data.missing,
+            splits: SplitFractions(train: 1, validation: 0, test: 0)), normalization: stored)
+        let rows = try forecast(series, steps: steps)
+        let names = series.targetIndices.map { series.columns[$0] }
+        // The last stretch of the first target's history, then the forecast, against the data's
+        // own time column where it has one (YEAR, date…), else steps from the last row.
+        let c = series.columns.count, t0 = series.targetIndices[0]
+        let historyCount = min(series.rowCount, max(60, 4 * steps))
+        let time = Self.timeColumn(path: path, series: series)
+        let last = series.rowCount - 1
+        func x(_ row: Int) -> Double {
+            guard let time else { return Double(row - last) }
+            let spacing = last > 0 ? time.values[last] - time.values[last - 1] : 1
+            return row <= last ? time.values[row] : time.values[last] + Double(row - last) * spacing
+        }
+        let history = (series.rowCount - historyCount..<series.rowCount).map { r in
+            (x: x(r), y: stored.denormalize(series.values[r * c + t0], column: t0))
+        }
+        let future = [(x: x(last), y: history.last!.y)] + rows.enumerated().map { (x: x(last + $0.offset + 1), y: $0.element[0]) }
+        let chart = LineChart(title: "\(experiment.name): \(names[0]) forecast", xLabel: time?.name ?? "step (0 = last observed)", yLabel: names[0],
+                              series: [.init(name: "history", points: history),
+                                       .init(name: "forecast", points: future, style: .init(dash: .dashed, markers: true))],
+                              divider: .init(x: x(last), leftLabel: "history", rightLabel: "forecast"))
+        return ForecastResult(targets: names, rows: rows, chart: chart)
+    }
+
+    /// Where a plot of this model goes by default: `name` in its run directory, or `./name`.
+    public func defaultPlotPath(_ name: String) -> String {
+        let parent = location.deletingLastPathComponent()
+        guard parent.lastPathComponent == "checkpoints" else { return name }
+        return parent.deletingLastPathComponent().appendingPathComponent(name).path
+    }
+
+    /// A column of the file that is not a feature and reads as time — named year, date, time,
+    /// month, day, t, step or index, numeric and strictly increasing over the rows the series has.
+    static func timeColumn(path: String, series: TimeSeries) -> (name: String, values: [Double])? {
+        let timeNames: Set<String> = ["year", "date", "time", "month", "day", "t", "step", "index"]
+        guard let names = try? TimeSeries.headerNames(path: path) else { return nil }
+        for name in names where timeNames.contains(name.lowercased()) && !series.columns.contains(name) {
+            guard let column = try? TimeSeries.load(path: path, options: SeriesOptions(
+                features: [name], targets: [name], normalization: .none, missing: .error,
+                splits: SplitFractions(train: 1, validation: 0, test: 0))), column.rowCount == series.rowCount else { continue }
+            let values = column.values.map(Double.init)
+            if zip(values, values.dropFirst()).allSatisfy({ $0 < $1 }) { return (name, values) }
+        }
+        return nil
+    }
+}
