@@ -1,8 +1,9 @@
 // Layout-invariant steps: every batch is cut into a fixed number of micro-shards whatever the
 // processes × threads layout, each micro-shard's gradient is computed by the same kernels on
 // the same rows, and the micro-shards' gradients and loss sums are added exactly, so the update
-// has the same bits at every layout. The plan of which replica runs which micro-shard is here;
-// the exact sum is FixedPointSum.
+// has the same bits at every layout. The plan of which replica runs which micro-shard is here
+// (MicroShardPlan), the exact sum (FixedPointSum), and the engine's exchange that uses them
+// (FixedPointExchange, one of the GradientExchange kinds).
 
 import CKernels
 import RecurData
