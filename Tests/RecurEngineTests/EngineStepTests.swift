@@ -12,19 +12,20 @@ import RecurParallel
 import XCTest
 
 /// Random next-token windows: `windows` windows of `seqLen` tokens below `vocabulary`, the
-/// same in every split.
+/// same in every split; with `streams`, read as that many stateful streams (window b·W + w).
 struct TinyTokens: WindowedDataset {
     let vocabulary: Int, seqLen: Int, windows: Int
+    var streams: Int? = nil
     private let inputs: [Int32], targets: [Int32]
     var input: InputShape { .tokens(vocabularySize: vocabulary) }
     var targetKind: TargetKind { .nextTokens }
     var horizon: Int { 1 }
     var outputSize: Int { vocabulary }
     var targetsPerWindow: Int { seqLen }
-    var streamCount: Int? { nil }
+    var streamCount: Int? { streams }
 
-    init(vocabulary: Int = 11, seqLen: Int = 5, windows: Int = 48, seed: UInt64 = 7) {
-        self.vocabulary = vocabulary; self.seqLen = seqLen; self.windows = windows
+    init(vocabulary: Int = 11, seqLen: Int = 5, windows: Int = 48, streams: Int? = nil, seed: UInt64 = 7) {
+        self.vocabulary = vocabulary; self.seqLen = seqLen; self.windows = windows; self.streams = streams
         var rng = SeededRandom(seed: seed)
         inputs = (0..<(windows * seqLen)).map { _ in Int32(rng.below(vocabulary)) }
         targets = (0..<(windows * seqLen)).map { _ in Int32(rng.below(vocabulary)) }
@@ -87,12 +88,13 @@ final class EngineStepTests: XCTestCase {
     /// `config.batchSize`, epoch after epoch (the order of TrainingRun). Returns what went
     /// wrong (a rank's thread does not assert: XCTest records failures on the test's thread).
     func train(_ engine: Engine, updates: Range<Int>, accumulate: Int = 1) throws -> [String] {
-        let plan = try BatchPlan.training(data, batchSize: engine.config.batchSize, seed: 3)
+        let plan = try BatchPlan.training(engine.dataset, batchSize: engine.config.batchSize, seed: 3)
         let perEpoch = plan.stepsPerEpoch / accumulate
         var problems: [String] = []
         for u in updates {
             let order = plan.order(epoch: u / perEpoch)
             let first = (u % perEpoch) * accumulate
+            if plan.isStateful && first == 0 { engine.resetCarriedState() }
             let r = engine.step(order, batches: first..<(first + accumulate), learningRate: Float(engine.config.optimizer.lr), stepIndex: u)
             if !(r.loss.isFinite && r.parametersFinite) { problems.append("rank \(engine.comm.rank), update \(u): loss \(r.loss)") }
         }
@@ -246,41 +248,68 @@ final class EngineStepTests: XCTestCase {
 
     // MARK: Resume
 
-    /// N updates, then parameters, optimizer state and step into a fresh engine, then M more:
-    /// the bits of N + M updates straight (across an epoch boundary), after backward and
-    /// overlapped, and with micro-shards resumed at another layout.
+    /// N updates, then parameters, optimizer state and step (and for stateful streams the
+    /// carried state) into a fresh engine, then M more: the bits of N + M updates straight
+    /// (across an epoch boundary), after backward and overlapped, with micro-shards resumed at
+    /// another layout, and for streams at another layout (carried state is stored in stream order).
     func testResume_NThenMUpdatesInAFreshEngine_SameBitsAsNPlusMStraight() throws {
         let n = 3, m = 4   // 48 windows in batches of 8: 6 updates an epoch
-        let cases: [(String, EngineConfig, Int, Int, Bool)] = [
-            ("1×1", config(model(), batch: 8, threads: 1), 1, 1, false),
-            ("2×2", config(model(), batch: 8, threads: 2, bucketSize: 64), 2, 2, false),
-            ("2×1 overlapped", config(model(), batch: 8, threads: 1, bucketSize: 64), 2, 2, true),
-            ("micro-shards 1×2 then 4×1", config(model(dropout: 0.2), batch: 8, threads: 2, microShards: 4), 1, 4, false),
+        let streams = TinyTokens(streams: 8)   // 8 streams of 6 windows: 6 updates an epoch
+        let cases: [(String, EngineConfig, TinyTokens, Int, Int, Int, Bool)] = [
+            ("1×1", config(model(), batch: 8, threads: 1), data, 1, 1, 1, false),
+            ("2×2", config(model(), batch: 8, threads: 2, bucketSize: 64), data, 2, 2, 2, false),
+            ("2×1 overlapped", config(model(), batch: 8, threads: 1, bucketSize: 64), data, 2, 2, 1, true),
+            ("micro-shards 1×2 then 4×1", config(model(dropout: 0.2), batch: 8, threads: 2, microShards: 4), data, 1, 4, 1, false),
+            ("streams 2×1 then 1×2", config(model(), batch: 8, threads: 1), streams, 2, 1, 2, false),
+            ("streams with micro-shards 1×2 then 2×2", config(model(.gru), batch: 8, threads: 2, microShards: 4), streams, 1, 2, 2, false),
         ]
-        for (label, c, ranks, resumeRanks, overlap) in cases {
+        for (label, c, data, ranks, resumeRanks, resumeThreads, overlap) in cases {
             let wrap: (InProcessCommunicator) -> Communicator = overlap ? OverlappingCommunicator.init : { $0 }
-            let straight = try parameters(c, ranks: ranks, updates: n + m, overlaps: overlap, wrap: wrap)
-            let saved = try InProcessWorld.run(size: ranks) { comm -> ([Float], Int, [String: [Float]]) in
-                let engine = try Engine(c, dataset: self.data, comm: wrap(comm), smallestOverlappedModel: 0)
+            let straight = try InProcessWorld.run(size: ranks) { comm -> RankOutcome in
+                let engine = try Engine(c, dataset: data, comm: wrap(comm), smallestOverlappedModel: 0)
+                let problems = try self.train(engine, updates: 0..<(n + m))
+                return RankOutcome(parameters: engine.parameters.array, overlaps: engine.overlapsExchange, problems: problems)
+            }
+            XCTAssertEqual(straight.map(\.overlaps), Array(repeating: overlap, count: ranks), label)
+            XCTAssertEqual(straight.flatMap(\.problems), [], label)
+            let saved = try InProcessWorld.run(size: ranks) { comm -> Checkpoint in
+                let engine = try Engine(c, dataset: data, comm: wrap(comm), smallestOverlappedModel: 0)
                 let problems = try self.train(engine, updates: 0..<n)
                 precondition(problems.isEmpty, "\(problems)")
-                return (engine.parameters.array, engine.optimizer.stepCount,
-                        Dictionary(uniqueKeysWithValues: engine.optimizer.stateTensors.map { ($0.name, $0.buffer.array) }))
+                return Checkpoint(parameters: engine.parameters.array, step: engine.optimizer.stepCount,
+                                  optimizer: Dictionary(uniqueKeysWithValues: engine.optimizer.stateTensors.map { ($0.name, $0.buffer.array) }),
+                                  hidden: engine.carriedState(cell: false), cell: engine.carriedState(cell: true))
             }[0]
             var resumedConfig = c
-            if c.microShards != nil { resumedConfig.threads = 1 }
+            resumedConfig.threads = resumeThreads
             let resumed = try InProcessWorld.run(size: resumeRanks) { comm -> [Float] in
-                let engine = try Engine(resumedConfig, dataset: self.data, comm: wrap(comm), smallestOverlappedModel: 0)
-                engine.setParameters(saved.0)
-                try engine.optimizer.restoreState(stepCount: saved.1, tensors: saved.2)
+                let engine = try Engine(resumedConfig, dataset: data, comm: wrap(comm), smallestOverlappedModel: 0)
+                engine.setParameters(saved.parameters)
+                try engine.optimizer.restoreState(stepCount: saved.step, tensors: saved.optimizer)
+                if data.streams != nil, let h = saved.hidden {
+                    precondition(engine.restoreCarriedState(h, cell: false), "carried hidden state")
+                }
+                if data.streams != nil, let cs = saved.cell {
+                    precondition(engine.restoreCarriedState(cs, cell: true), "carried cell state")
+                }
                 let problems = try self.train(engine, updates: n..<(n + m))
                 precondition(problems.isEmpty, "\(problems)")
                 return engine.parameters.array
             }
-            XCTAssertEqual(saved.1, n, label)
-            for r in 0..<resumeRanks { assertSameBits(resumed[r], straight[0], "\(label): rank \(r)") }
-            XCTAssertNotEqual(saved.0, straight[0], "\(label): the comparison can fail")
+            XCTAssertEqual(saved.step, n, label)
+            if data.streams != nil { XCTAssert(saved.hidden.map { $0.contains { $0 != 0 } } ?? false, "\(label): a state is carried") }
+            for r in 0..<resumeRanks { assertSameBits(resumed[r], straight[0].parameters, "\(label): rank \(r)") }
+            XCTAssertNotEqual(saved.parameters, straight[0].parameters, "\(label): the comparison can fail")
         }
+    }
+
+    /// What a checkpoint holds of an engine.
+    struct Checkpoint {
+        var parameters: [Float]
+        var step: Int
+        var optimizer: [String: [Float]]
+        var hidden: [Float]?
+        var cell: [Float]?
     }
 
     // MARK: Engines on several threads at once
