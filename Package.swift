@@ -78,7 +78,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "RecurOptimTests", dependencies: ["RecurOptim"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RecurParallelTests", dependencies: ["RecurParallel", "RecurKernels"]),
-        .testTarget(name: "RecurEngineTests", dependencies: ["RecurEngine", "RecurParallel", "RecurData", "RecurModel", "RecurKernels"]),
+        .testTarget(name: "RecurEngineTests", dependencies: ["RecurEngine", "RecurParallel", "RecurData", "RecurModel", "RecurOptim", "RecurKernels"]),
         .testTarget(name: "RecurTrainTests", dependencies: ["RecurTrain", "RecurEngine", "RecurExperiment", "RecurInference", "RecurReport", "RecurStore", "RecurParallel"]),
     ],
     // Swift 6 tools; the language mode stays 5 because replicas share raw pointers across

@@ -34,22 +34,10 @@ extension Engine {
         }
         var perReplica = [LossSums](repeating: LossSums(), count: replicas.count)
         let pass = evaluationPass(plan, split: split, perReplica: &perReplica)
-        var t = [pass.loss, pass.correct]
-        if let micro {
-            // Note [Layout-invariant steps]: one slot per micro-shard, folded in order.
-            for i in 0..<slots.count { slots[i] = 0 }
-            for (i, s) in perReplica.enumerated() {
-                let j = micro.owned.lowerBound + i
-                slots[3 * j] = s.loss; slots[3 * j + 1] = Double(s.correct)
-            }
-            comm.allreduceSum(&slots)
-            t = [0, 0]
-            for j in 0..<micro.shards { t[0] += slots[3 * j]; t[1] += slots[3 * j + 1] }
-        } else {
-            comm.allreduceSum(&t)
-        }
-        return StepResult(loss: t[0] / pass.targets, gradientNorm: 0, targets: Int(pass.targets), windows: plan.windowCount,
-                          correct: Int(t[1]))
+        // Note [Layout-invariant steps]: with micro-shards, one slot each, folded in order.
+        let t = exchange.reduceEvaluation((pass.loss, pass.correct), perReplica: perReplica)
+        return StepResult(loss: t.loss / pass.targets, gradientNorm: 0, targets: Int(pass.targets), windows: plan.windowCount,
+                          correct: Int(t.correct))
     }
 
     /// Runs every batch of an evaluation plan once (streams from zero state when stateful) and

@@ -1,12 +1,14 @@
 // Layout-invariant steps: every batch is cut into a fixed number of micro-shards whatever the
 // processes × threads layout, each micro-shard's gradient is computed by the same kernels on
 // the same rows, and the micro-shards' gradients and loss sums are added exactly, so the update
-// has the same bits at every layout. The plan of which replica runs which micro-shard is here;
-// the exact sum is FixedPointSum.
+// has the same bits at every layout. The plan of which replica runs which micro-shard is here
+// (MicroShardPlan), the exact sum (FixedPointSum), and the engine's exchange that uses them
+// (FixedPointExchange, one of the GradientExchange kinds).
 
 import CKernels
 import RecurData
 import RecurKernels
+import RecurModel
 import RecurParallel
 
 // Note [Layout-invariant steps]
@@ -71,8 +73,10 @@ final class FixedPointSum {
     private var maxBox = [0.0]
     private var scale = 1.0, inverse = 1.0
     private var finite = true
+    private let pool: WorkerPool
 
-    init(_ buffers: [FloatBuffer], count: Int, threads: Int, shards: Int) {
+    init(_ buffers: [FloatBuffer], count: Int, threads: Int, shards: Int, pool: WorkerPool) {
+        self.pool = pool
         self.buffers = buffers
         self.count = count
         self.shards = shards
@@ -92,7 +96,7 @@ final class FixedPointSum {
 
     /// Agrees on the scale: the largest |g| of any micro-shard on any rank (collective).
     func prepare(over comm: Communicator) {
-        WorkerPool.run(chunks, context: Unmanaged.passUnretained(self).toOpaque(), Self.maxTask)
+        pool.run(chunks, context: Unmanaged.passUnretained(self).toOpaque(), Self.maxTask)
         var m = 0.0
         for c in 0..<chunks { m = m.isNaN ? m : (threadMax[c].isNaN ? .nan : max(m, threadMax[c])) }
         maxBox[0] = m.isNaN ? .infinity : m
@@ -107,7 +111,7 @@ final class FixedPointSum {
 
     /// accumulator = Σ over this rank's micro-shards of round(g·2^e), exactly.
     func convertAndSum() {
-        WorkerPool.run(chunks, context: Unmanaged.passUnretained(self).toOpaque(), Self.convertTask)
+        pool.run(chunks, context: Unmanaged.passUnretained(self).toOpaque(), Self.convertTask)
     }
 
     /// Sums the accumulators across ranks (exact, so any algorithm and bucket order will do).
@@ -123,7 +127,7 @@ final class FixedPointSum {
 
     /// output = accumulator · 2^-e, rounded to Float once (NaN everywhere if a gradient was not finite).
     func convertBack() {
-        WorkerPool.run(chunks, context: Unmanaged.passUnretained(self).toOpaque(), Self.backTask)
+        pool.run(chunks, context: Unmanaged.passUnretained(self).toOpaque(), Self.backTask)
     }
 
     private func range(_ c: Int) -> Range<Int> { (c * per)..<min(count, (c + 1) * per) }
@@ -160,24 +164,62 @@ final class FixedPointSum {
     }
 }
 
-extension Engine {
-    /// Loss, hits and count per micro-shard into the slots, reduced across ranks (each slot has
-    /// one contributor: exact) and folded in micro-shard order into `totals`-like results.
-    func foldSlots(_ micro: MicroShardPlan, stopRequested: Bool) {
-        for i in 0..<slots.count { slots[i] = 0 }
-        for (i, r) in replicas.enumerated() {
-            let j = micro.owned.lowerBound + i
-            slots[3 * j] = r.sums.loss; slots[3 * j + 1] = Double(r.sums.correct); slots[3 * j + 2] = Double(r.sums.count)
-        }
-        slots[3 * micro.shards] = stopRequested ? 1 : 0
-        comm.allreduceSum(&slots)
-        foldedTotals(micro)
+/// The exchange of layout-invariant steps (Note [Layout-invariant steps]): after backward,
+/// the exact sum of this rank's micro-shard gradients, then across ranks; loss sums, hits and
+/// counts through one slot per micro-shard, folded in micro-shard order.
+final class FixedPointExchange: GradientExchange {
+    private let comm: Communicator
+    private let plan: MicroShardPlan
+    /// One per micro-shard this rank owns, in micro-shard order.
+    private let replicas: [Replica]
+    private let sum: FixedPointSum
+    private let bucketSize: Int
+    /// Per micro-shard loss, hits and count, then the stop flag (one contributor each, so the
+    /// allreduce adds zeros to them exactly).
+    private var slots: [Double]
+
+    init(plan: MicroShardPlan, replicas: [Replica], count: Int, threads: Int, bucketSize: Int, comm: Communicator,
+         pool: WorkerPool) {
+        self.plan = plan; self.replicas = replicas; self.bucketSize = bucketSize; self.comm = comm
+        sum = FixedPointSum(replicas.map(\.gradients), count: count, threads: threads, shards: plan.shards, pool: pool)
+        slots = [Double](repeating: 0, count: 3 * plan.shards + 1)
     }
 
-    /// Folds the reduced slots into `totals` in micro-shard order (the same at every layout).
-    func foldedTotals(_ micro: MicroShardPlan) {
-        var loss = 0.0, correct = 0.0, count = 0.0
-        for j in 0..<micro.shards { loss += slots[3 * j]; correct += slots[3 * j + 1]; count += slots[3 * j + 2] }
-        setTotals(loss: loss, correct: correct, count: count, stop: slots[3 * micro.shards])
+    var overlapsBackward: Bool { false }
+
+    func runLastBatch(_ region: Engine.ReplicaRegion, of engine: Engine) { engine.run(region) }
+
+    /// The agreed scale (one small collective), then this rank's exact sum.
+    func sumOverThreads() {
+        sum.prepare(over: comm)
+        sum.convertAndSum()
+    }
+
+    func sumOverRanks(stopRequested: Bool) -> ExchangeResult {
+        sum.allreduce(over: comm, bucketSize: bucketSize)
+        sum.convertBack()
+        for i in 0..<slots.count { slots[i] = 0 }
+        for (i, r) in replicas.enumerated() {
+            let j = plan.owned.lowerBound + i
+            slots[3 * j] = r.sums.loss; slots[3 * j + 1] = Double(r.sums.correct); slots[3 * j + 2] = Double(r.sums.count)
+        }
+        slots[3 * plan.shards] = stopRequested ? 1 : 0
+        comm.allreduceSum(&slots)
+        var totals = StepTotals(stopRequested: slots[3 * plan.shards] > 0)
+        for j in 0..<plan.shards { totals.loss += slots[3 * j]; totals.correct += slots[3 * j + 1]; totals.count += slots[3 * j + 2] }
+        return ExchangeResult(gradients: sum.output, totals: totals)
+    }
+
+    /// The same slots, folded in micro-shard order (the same at every layout).
+    func reduceEvaluation(_ pass: (loss: Double, correct: Double), perReplica: [LossSums]) -> (loss: Double, correct: Double) {
+        for i in 0..<slots.count { slots[i] = 0 }
+        for (i, s) in perReplica.enumerated() {
+            let j = plan.owned.lowerBound + i
+            slots[3 * j] = s.loss; slots[3 * j + 1] = Double(s.correct)
+        }
+        comm.allreduceSum(&slots)
+        var t = (loss: 0.0, correct: 0.0)
+        for j in 0..<plan.shards { t.loss += slots[3 * j]; t.correct += slots[3 * j + 1] }
+        return t
     }
 }

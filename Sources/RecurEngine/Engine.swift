@@ -1,7 +1,9 @@
 // The synchronized training step of ARCHITECTURE.md: every replica of every rank runs its
 // contiguous share of the global batch; gradients are summed over threads (fixed order), then
 // over ranks (bucketed allreduce), clipped by global norm and applied by one optimizer update
-// that is identical everywhere. One process with one thread is the same code with sizes 1.
+// that is identical everywhere. How the sums are made (after backward, overlapped with it, or
+// exact for layout-invariant steps) is the engine's GradientExchange, chosen once at init
+// (GradientExchange.swift). One process with one thread is the same code with sizes 1.
 // The epoch loop, logging and checkpoints live in RecurTrain and use this API only.
 
 import CKernels
@@ -38,7 +40,8 @@ public struct StepResult: Sendable {
 public struct StepPhases: Sendable, Equatable {
     /// Forward, loss and backward of every replica (the slowest one, as the threads are joined).
     public var replicas: Double = 0
-    /// Summing the replicas' gradient buffers into replica 0's.
+    /// Summing the replicas' gradient buffers into replica 0's (in an overlapped step, the
+    /// last gradient group's sum: the others are summed while backward runs).
     public var threadReduction: Double = 0
     /// Waiting at a barrier for the slowest rank before the allreduce; only when
     /// `separatesRankWait` is on (`recur bench`), else 0 and the wait is inside `allreduce`.
@@ -62,33 +65,19 @@ public final class Engine {
     public let parameters: FloatBuffer
     /// One per thread; or, for layout-invariant steps, one per micro-shard this rank owns.
     let replicas: [Replica]
-    let threadSum: GradientThreadSum
-    let allreduce: GradientAllreduce
-    /// Layout-invariant steps (Note [Layout-invariant steps]), when configured.
+    /// Which micro-shards this rank's replicas run, for layout-invariant steps (Note
+    /// [Layout-invariant steps]); nil when replica t runs thread t's shard.
     let micro: MicroShardPlan?
-    let fixedPoint: FixedPointSum?
-    /// Per micro-shard loss, hits and count, then the stop flag (layout-invariant steps).
-    var slots: [Double] = []
-    /// The parallel region in flight (see `runReplicas`).
+    /// How the step's gradients cross threads and ranks, chosen once here (GradientExchange.swift).
+    let exchange: any GradientExchange
+    /// This engine's replica workers (its own, so that engines on different threads never share them).
+    let pool = WorkerPool()
+    /// The parallel region in flight (see `run(_:)`).
     var region: ReplicaRegion?
-    /// Loss sum, hits, count and stop requests of a step, reduced across ranks (kept to avoid
-    /// allocating per step).
-    private var totals = [Double](repeating: 0, count: 4)
     /// Whether the start-up agreement passed (Note [Agree, then broadcast]).
     private(set) var agreed: Bool
-    /// Per replica (one cache line apart), how many gradient groups its backward has finished
-    /// in an overlapped step (Note [Overlapped exchange]); written by its worker, read here.
-    let progress: UnsafeMutablePointer<Int>
-    static let progressStride = 16
-    let progressLock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    let progressChanged = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    /// Gradient groups (`allreduce.bucketsByGroup.count`).
-    let gradientGroups: Int
     /// Whether training steps exchange gradients while backward runs (Note [Overlapped exchange]).
-    public var overlapsExchange: Bool {
-        config.overlap && micro == nil && comm.size > 1 && comm.exchangesWhileComputing
-            && network.parameterCount >= Self.smallestOverlappedModel
-    }
+    public var overlapsExchange: Bool { exchange.overlapsBackward }
     /// Models with fewer parameters never overlap: their exchange is a few latencies, and
     /// handing the step to the workers costs more than it hides (ts-gru, 22k parameters, 2
     /// processes on 2 cores: 0.90 ms a step after backward, 1.53 ms overlapped).
@@ -104,7 +93,13 @@ public final class Engine {
     /// replicas. Nothing crosses ranks here: `agree(on:)` first, then `broadcastInitialState`
     /// (Note [Agree, then broadcast] in StartupAgreement.swift).
     /// - Throws: `ModelConfigError` for a model out of range.
-    public init(_ config: EngineConfig, dataset: any WindowedDataset, comm: Communicator) throws {
+    public convenience init(_ config: EngineConfig, dataset: any WindowedDataset, comm: Communicator) throws {
+        try self.init(config, dataset: dataset, comm: comm, smallestOverlappedModel: Self.smallestOverlappedModel)
+    }
+
+    /// As the public initialiser, with the size from which a model overlaps its exchange (tests
+    /// lower it to overlap a small model's).
+    init(_ config: EngineConfig, dataset: any WindowedDataset, comm: Communicator, smallestOverlappedModel: Int) throws {
         precondition(config.threads >= 1 && config.batchSize >= 1, "Engine: threads and batch size must be positive")
         self.config = config
         self.comm = comm
@@ -127,34 +122,23 @@ public final class Engine {
         let network = self.network
         let built = (0..<replicaCount).map { _ in Replica(network: network, dataset: dataset, capacity: capacity) }
         replicas = built
-        threadSum = GradientThreadSum(plan == nil ? built.map(\.gradients) : [built.first?.gradients ?? FloatBuffer(count: network.parameterCount)],
-                                      threads: config.threads)
-        fixedPoint = plan.map { FixedPointSum(built.map(\.gradients), count: network.parameterCount, threads: config.threads, shards: $0.shards) }
-        allreduce = GradientAllreduce(bucketSize: config.bucketSize, count: network.parameterCount,
-                                      groups: network.gradientMilestones)
-        gradientGroups = allreduce.bucketsByGroup.count
-        pthread_mutex_init(progressLock, nil)
-        pthread_cond_init(progressChanged, nil)
-        progress = .allocate(capacity: Self.progressStride * max(replicaCount, 1))
-        progress.initialize(repeating: 0, count: Self.progressStride * max(replicaCount, 1))
+        if let plan {
+            exchange = FixedPointExchange(plan: plan, replicas: built, count: network.parameterCount, threads: config.threads,
+                                          bucketSize: config.bucketSize, comm: comm, pool: pool)
+        } else {
+            let threadSum = GradientThreadSum(built.map(\.gradients), threads: config.threads, pool: pool)
+            let allreduce = GradientAllreduce(bucketSize: config.bucketSize, count: network.parameterCount,
+                                              groups: network.gradientMilestones)
+            let overlaps = config.overlap && comm.size > 1 && comm.exchangesWhileComputing
+                && network.parameterCount >= smallestOverlappedModel
+            exchange = overlaps ? OverlappedExchange(replicas: built, threadSum: threadSum, allreduce: allreduce, comm: comm, pool: pool)
+                : AfterBackwardExchange(replicas: built, threadSum: threadSum, allreduce: allreduce, comm: comm)
+        }
         agreed = comm.size == 1
-        slots = [Double](repeating: 0, count: 3 * (plan?.shards ?? 0) + 1)
         BLAS.useSingleThread()
     }
 
-    deinit {
-        progress.deallocate()
-        pthread_cond_destroy(progressChanged); progressChanged.deallocate()
-        pthread_mutex_destroy(progressLock); progressLock.deallocate()
-    }
-
-    /// A replica's worker: `groups` gradient groups of its backward are final.
-    func publishProgress(_ slot: UnsafeMutablePointer<Int>, _ groups: Int) {
-        pthread_mutex_lock(progressLock)
-        slot.pointee = groups
-        pthread_cond_signal(progressChanged)
-        pthread_mutex_unlock(progressLock)
-    }
+    deinit { pool.shutdown() }
 
     /// Refuses a run that would allocate more than this process can get, before allocating
     /// (a failed allocation would end the process with a trap and no message).
@@ -200,7 +184,7 @@ public final class Engine {
     // MARK: The step
 
     /// One synchronized optimizer step over batch `step` of the training split's `order`:
-    /// replicas forward+backward, thread sum, allreduce, clip, update.
+    /// replicas forward+backward, exchange (thread sum, allreduce), clip, update.
     /// - Parameters:
     ///   - learningRate: the scheduled rate for this update.
     ///   - stepIndex: the global update number (seeds this step's dropout masks).
@@ -220,66 +204,41 @@ public final class Engine {
     public func step(_ order: EpochOrder, batches: Range<Int>, learningRate: Float, stepIndex: Int,
                      applyIfFinite: Bool = true, stopRequested: Bool = false) -> StepResult {
         precondition(!batches.isEmpty, "Engine.step: no batch")
-        var clock = PhaseClock()
+        var clock = PhaseClock(), phases = StepPhases()
+        defer { lastStepPhases = phases }
         let dropoutSeed = config.model.dropout > 0 ? config.seed &+ UInt64(stepIndex) &* 0x9E37_79B9 : nil
         let normalizer = Double(batches.reduce(0) { $0 + order.targetCount(step: $1) })
-        let overlapped = overlapsExchange
-        for b in batches {
-            if overlapped && b == batches.upperBound - 1 { break }
-            runReplicas(order, step: b, split: .train, train: true, dropoutSeed: dropoutSeed, stateful: order.plan.isStateful,
-                        normalizer: normalizer, accumulate: b != batches.lowerBound)
+        func batch(_ b: Int) -> ReplicaRegion {
+            ReplicaRegion(order: order, step: b, split: .train, train: true, dropoutSeed: dropoutSeed,
+                          stateful: order.plan.isStateful, normalizer: Float(normalizer), accumulate: b != batches.lowerBound)
         }
-        let grads: FloatBuffer
-        if overlapped {
-            // Note [Overlapped exchange]: the last batch's backward runs on the workers while
-            // this thread sums and exchanges each group of gradients as it is finished.
-            let b = batches.upperBound - 1
-            region = ReplicaRegion(order: order, step: b, split: .train, train: true, dropoutSeed: dropoutSeed,
-                                   stateful: order.plan.isStateful, normalizer: Float(normalizer),
-                                   accumulate: b != batches.lowerBound, reportsProgress: true)
-            exchangeWhileComputing(clock: &clock)
-            grads = replicas[0].gradients
-            let local = localSums()
-            totals[0] = local.loss; totals[1] = Double(local.correct); totals[2] = Double(local.count)
-            totals[3] = stopRequested ? 1 : 0
-            comm.allreduceSum(&totals)
-        } else if let micro, let fixedPoint {
-            lastStepPhases.replicas = clock.lap()
-            // Note [Layout-invariant steps]: exact integer sums over threads and ranks.
-            fixedPoint.prepare(over: comm)
-            fixedPoint.convertAndSum()
-            lastStepPhases.threadReduction = clock.lap()
-            lastStepPhases.rankWait = 0
-            if separatesRankWait && comm.size > 1 { comm.barrier(); lastStepPhases.rankWait = clock.lap() }
-            fixedPoint.allreduce(over: comm, bucketSize: config.bucketSize)
-            fixedPoint.convertBack()
-            grads = fixedPoint.output
-            foldSlots(micro, stopRequested: stopRequested)
-        } else {
-            let local = localSums()
-            lastStepPhases.replicas = clock.lap()
-            threadSum.run()                                   // fixed-order sum into replica 0
-            lastStepPhases.threadReduction = clock.lap()
-            lastStepPhases.rankWait = 0
-            if separatesRankWait && comm.size > 1 {
-                comm.barrier()
-                lastStepPhases.rankWait = clock.lap()
-            }
-            grads = replicas[0].gradients
-            allreduce.reduce(grads, over: comm)               // buckets, same order on every rank (as overlapped)
-            totals[0] = local.loss; totals[1] = Double(local.correct); totals[2] = Double(local.count)
-            totals[3] = stopRequested ? 1 : 0
-            comm.allreduceSum(&totals)
-        }
-        lastStepPhases.allreduce = clock.lap()
-        defer { lastStepPhases.update = clock.lap() }
 
+        // Replicas: forward and backward over every batch, the last one through the exchange
+        // (an overlapped exchange begins while it runs).
+        let last = batches.upperBound - 1
+        for b in batches.lowerBound..<last { run(batch(b)) }
+        exchange.runLastBatch(batch(last), of: self)
+        phases.replicas = clock.lap()
+
+        // Exchange: over threads, then (once every rank is there, when timed apart) over ranks.
+        exchange.sumOverThreads()
+        phases.threadReduction = clock.lap()
+        if separatesRankWait && comm.size > 1 && !exchange.overlapsBackward {
+            comm.barrier()
+            phases.rankWait = clock.lap()
+        }
+        let exchanged = exchange.sumOverRanks(stopRequested: stopRequested)
+        let grads = exchanged.gradients, totals = exchanged.totals
+        phases.allreduce = clock.lap()
+        defer { phases.update = clock.lap() }
+
+        // Clip and update, the same on every rank.
         let sumSq = Vec.sumOfSquares(grads.base, count: grads.count)
         let norm = sumSq.squareRoot()
-        let result = StepResult(loss: totals[0] / normalizer, gradientNorm: norm, targets: Int(normalizer),
-                                windows: batches.reduce(0) { $0 + order.plan.windowCount(step: $1) }, correct: Int(totals[1]),
+        let result = StepResult(loss: totals.loss / normalizer, gradientNorm: norm, targets: Int(normalizer),
+                                windows: batches.reduce(0) { $0 + order.plan.windowCount(step: $1) }, correct: Int(totals.correct),
                                 steps: order.plan.lengths == nil ? nil : batches.reduce(0) { $0 + order.steps(step: $1) },
-                                stopRequested: totals[3] > 0)
+                                stopRequested: totals.stopRequested)
         guard applyIfFinite, result.loss.isFinite, norm.isFinite else { return result }
         clip(grads, sumOfSquares: sumSq)
         optimizer.step(parameters: parameters.base, gradients: UnsafePointer(grads.base), count: grads.count,
@@ -288,55 +247,6 @@ public final class Engine {
         var checked = result
         checked.parametersFinite = Vec.sumOfSquares(parameters.base, count: parameters.count).isFinite
         return checked
-    }
-
-    // Note [Overlapped exchange]
-    // Backward finishes the gradients top down: the head first, then per layer its hidden side
-    // (W_hh, b_hh, after the time loop) and its input side (W_ih, b_ih, and the embedding under
-    // layer 0, after the weight-gradient GEMM and before dX), as
-    // RecurrentNetwork.gradientMilestones lists them. The buckets of GradientAllreduce are cut
-    // from these groups in this order, in every step, so a step that exchanges each group as
-    // soon as every replica has finished it reduces the same buckets in the same order as one
-    // that waits for the whole backward: same bits, on every rank (parallel.overlap only
-    // changes timing; a test holds it). In an overlapped step (several processes, not
-    // deterministic) every replica runs on a worker, and the main thread — the only one that
-    // calls MPI — sleeps on a condition variable until a group is final, sums it over the
-    // replicas in replica order and exchanges it; its waits inside the exchange sleep between
-    // MPI progress tests (10 µs doubling to 100 µs) instead of polling at full speed, since
-    // the cores belong to the replicas. Polling for groups instead of sleeping cost 20% of a
-    // char-lstm step on 2 cores. What is left exposed is the last groups' exchange (layer 0
-    // and the embedding) and the loss sums. The deterministic path (Note [Layout-invariant
-    // steps]) converts and exchanges after backward and does not overlap, nor do models under
-    // `smallestOverlappedModel` parameters, whose exchange is mostly latency.
-
-    /// Runs the replicas of `region` on the workers and, on this thread, as each gradient group
-    /// is finished by every replica: sums it over the replicas (in replica order, as
-    /// GradientThreadSum) and exchanges its buckets. Times: `replicas` until the last group is
-    /// finished, `allreduce` the exchange left after it (the exposed part).
-    private func exchangeWhileComputing(clock: inout PhaseClock) {
-        let n = replicas.count, groups = allreduce.bucketsByGroup, stride = Self.progressStride
-        for i in 0..<n { progress[i * stride] = 0 }
-        comm.waitBySleeping(true)
-        defer { comm.waitBySleeping(false) }
-        WorkerPool.start(threads, context: Unmanaged.passUnretained(self).toOpaque(), Self.replicaTask)
-        for g in groups.indices {
-            // Sleep until every replica has finished group g (polling would take the core from them).
-            pthread_mutex_lock(progressLock)
-            while (0..<n).contains(where: { progress[$0 * stride] <= g }) { pthread_cond_wait(progressChanged, progressLock) }
-            pthread_mutex_unlock(progressLock)
-            if g == groups.count - 1 {
-                lastStepPhases.replicas = clock.lap()
-                lastStepPhases.threadReduction = 0
-                lastStepPhases.rankWait = 0
-            }
-            for r in groups[g] { threadSum.run(r) }
-            allreduce.reduce(replicas[0].gradients, group: g, over: comm)
-        }
-        WorkerPool.finish()
-    }
-
-    func setTotals(loss: Double, correct: Double, count: Double, stop: Double) {
-        totals[0] = loss; totals[1] = correct; totals[2] = count; totals[3] = stop
     }
 
     /// Clipping by global norm, then by value, as configured.
@@ -354,25 +264,17 @@ public final class Engine {
     func runReplicas(_ order: EpochOrder, step: Int, split: DataSplit, train: Bool, dropoutSeed: UInt64?,
                      stateful: Bool) -> (LossSums, normalizer: Double) {
         let normalizer = Double(order.targetCount(step: step))
-        runReplicas(order, step: step, split: split, train: train, dropoutSeed: dropoutSeed, stateful: stateful,
-                    normalizer: normalizer, accumulate: false)
-        return (localSums(), normalizer)
+        run(ReplicaRegion(order: order, step: step, split: split, train: train, dropoutSeed: dropoutSeed,
+                          stateful: stateful, normalizer: Float(normalizer)))
+        return (localSums(replicas), normalizer)
     }
 
-    /// Runs every replica over its shard of batch `step`; with `accumulate` its gradients and
-    /// loss sums add to the previous batch's instead of replacing them.
-    func runReplicas(_ order: EpochOrder, step: Int, split: DataSplit, train: Bool, dropoutSeed: UInt64?,
-                     stateful: Bool, normalizer: Double, accumulate: Bool) {
-        region = ReplicaRegion(order: order, step: step, split: split, train: train, dropoutSeed: dropoutSeed,
-                               stateful: stateful, normalizer: Float(normalizer), accumulate: accumulate)
-        WorkerPool.run(threads, context: Unmanaged.passUnretained(self).toOpaque(), Self.replicaTask)
-    }
-
-    /// This rank's loss sums over its replicas, in replica order.
-    func localSums() -> LossSums {
-        var local = LossSums()
-        for r in replicas { local.loss += r.sums.loss; local.correct += r.sums.correct; local.count += r.sums.count }
-        return local
+    /// Runs every replica over its share of `region` and returns when all are done; with
+    /// `region.accumulate` their gradients and loss sums add to the previous batch's instead of
+    /// replacing them.
+    func run(_ region: ReplicaRegion) {
+        self.region = region
+        pool.run(threads, context: Unmanaged.passUnretained(self).toOpaque(), Self.replicaTask)
     }
 
     /// What every replica of the current parallel region reads (set by the main thread before
@@ -386,11 +288,12 @@ public final class Engine {
         var stateful: Bool
         var normalizer: Float
         var accumulate = false
-        /// Replicas publish each finished gradient group in `progress` (overlapped steps).
-        var reportsProgress = false
+        /// Where replicas publish each finished gradient group (overlapped steps only).
+        var progress: GroupProgress? = nil
     }
 
-    private static let replicaTask: ReplicaTask = { context, t in
+    /// Replica t's share of the current region: `context` is the engine.
+    static let replicaTask: ReplicaTask = { context, t in
         let engine = Unmanaged<Engine>.fromOpaque(context).takeUnretainedValue()
         guard let r = engine.region else { return }
         if let micro = engine.micro {
@@ -404,13 +307,13 @@ public final class Engine {
             return
         }
         let windows = r.order.windows(step: r.step, shard: engine.shard(t))
-        let mine = engine.progress + t * progressStride
+        let progress = r.progress
         engine.replicas[t].run(parameters: UnsafePointer(engine.parameters.base), dataset: engine.dataset, split: r.split,
                                windows: windows, normalizer: r.normalizer, train: r.train, dropoutSeed: r.dropoutSeed,
                                firstSequence: windows.positions.lowerBound, stateful: r.stateful, accumulate: r.accumulate,
-                               finished: { m in if r.reportsProgress { engine.publishProgress(mine, m + 1) } })
+                               finished: { m in progress?.publish(replica: t, finished: m + 1) })
         // A replica with no windows finishes nothing itself.
-        if r.reportsProgress { engine.publishProgress(mine, engine.gradientGroups) }
+        if let progress { progress.publish(replica: t, finished: progress.groups) }
     }
 
     /// Replica `thread`'s coordinates in the job.

@@ -15,9 +15,9 @@ import Darwin
 
 extension WorkerPool {
     /// Runs `body(k)` for every replica k in 0..<count, concurrently when count > 1: k = 0 on
-    /// the calling thread, k ≥ 1 on worker k of the process's pool. Returns when all are done.
-    /// Not reentrant: call it from one thread (the engine's), never from inside `body`.
-    /// (Outside the step: the closure's context is boxed once per call.)
+    /// the calling thread, k ≥ 1 on worker k of the process's shared pool. Returns when all
+    /// are done. Not reentrant: call it from one thread, never from inside `body`. (Outside the
+    /// step: the closure's context is boxed once per call. Each Engine has a pool of its own.)
     public static func run(_ count: Int, _ body: (Int) -> Void) {
         if count == 1 { body(0); return }
         withoutActuallyEscaping(body) { escapable in
@@ -32,21 +32,9 @@ extension WorkerPool {
         context.assumingMemoryBound(to: ((Int) -> Void).self).pointee(k)
     }
 
-    /// Starts `task(context, k)` for k in 0..<count, every one on a worker (k on worker k + 1),
-    /// and returns at once, leaving the calling thread free (to exchange gradients while the
-    /// replicas compute: Note [Overlapped exchange]). `finish()` waits for them.
-    public static func start(_ count: Int, context: UnsafeMutableRawPointer, _ task: ReplicaTask) {
-        shared.publish(count, context: context, task, callerRuns: false)
-    }
-
-    /// Waits until every task of the job `start` began has returned.
-    public static func finish() { shared.waitForJob() }
-
-    /// The allocation-free form the training step uses: `task(context, k)` for every replica.
-    /// A C function and a context pointer are stored as they are, where a closure's context
-    /// would be boxed on the heap for every call.
+    /// `task(context, k)` for k in 0..<count on the process's shared pool (the allocation-free
+    /// form of `run(_:_:)`).
     public static func run(_ count: Int, context: UnsafeMutableRawPointer, _ task: ReplicaTask) {
-        if count == 1 { task(context, 0); return }
         shared.run(count, context: context, task)
     }
 }
@@ -60,10 +48,17 @@ public final class GradientThreadSum {
     private let bases: UnsafeMutablePointer<UnsafeMutablePointer<Float>>
     private let buffers: [FloatBuffer]      // keeps the storage alive
     private let count: Int, chunks: Int, per: Int
+    /// The workers that run the chunks (the engine's own).
+    private let pool: WorkerPool
 
     static let floatsPerChunk = 1 << 16
 
-    public init(_ buffers: [FloatBuffer], threads: Int) {
+    public convenience init(_ buffers: [FloatBuffer], threads: Int) {
+        self.init(buffers, threads: threads, pool: .shared)
+    }
+
+    init(_ buffers: [FloatBuffer], threads: Int, pool: WorkerPool) {
+        self.pool = pool
         precondition(!buffers.isEmpty && buffers.allSatisfy { $0.count == buffers[0].count },
                      "replica gradient buffers differ in size")
         self.buffers = buffers
@@ -88,7 +83,7 @@ public final class GradientThreadSum {
 
     public func run() {
         guard buffers.count > 1 else { return }
-        WorkerPool.run(chunks, context: Unmanaged.passUnretained(self).toOpaque(), Self.task)
+        pool.run(chunks, context: Unmanaged.passUnretained(self).toOpaque(), Self.task)
     }
 
     private static let task: ReplicaTask = { context, c in
@@ -103,6 +98,11 @@ public final class GradientThreadSum {
 /// Worker threads that sleep on a condition variable between jobs. One job at a time: the
 /// caller publishes it under the mutex with a new generation number, runs task 0 itself, and
 /// waits until every worker with a task has reported back.
+///
+/// A pool serves one calling thread at a time (it is not reentrant). Each Engine owns one, so
+/// that engines on different threads (the ranks of an InProcessWorld) never share workers;
+/// `shared` serves the static `run` for code outside an engine. Workers are started on first
+/// need and kept; `shutdown()` ends them (Engine's deinit calls it).
 public final class WorkerPool: @unchecked Sendable {
     static let shared = WorkerPool()
 
@@ -120,25 +120,56 @@ public final class WorkerPool: @unchecked Sendable {
     private var workerOffset = 0
     private var pending = 0
     private var workers = 0
+    /// Set by `shutdown()`: every worker returns from its loop (and releases the pool).
+    private var stopping = false
     /// One serial queue per worker (Note [Workers from Dispatch]).
     private var queues: [DispatchQueue] = []
 
-    private init() {
+    init() {
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(wake, nil)
         pthread_cond_init(done, nil)
     }
 
+    deinit {
+        pthread_cond_destroy(done); pthread_cond_destroy(wake); pthread_mutex_destroy(mutex)
+        done.deallocate(); wake.deallocate(); mutex.deallocate()
+    }
+
+    /// Runs `task(context, k)` for every k in 0..<count, k = 0 on the calling thread and k ≥ 1
+    /// on worker k; returns when all are done. Allocates nothing once the workers exist.
     func run(_ count: Int, context: UnsafeMutableRawPointer, _ task: ReplicaTask) {
+        if count == 1 { task(context, 0); return }
         publish(count, context: context, task, callerRuns: true)
         task(context, 0)
         waitForJob()
     }
 
+    /// Starts `task(context, k)` for k in 0..<count, every one on a worker (k on worker k + 1),
+    /// and returns at once, leaving the calling thread free (to exchange gradients while the
+    /// replicas compute: Note [Overlapped exchange]). `finish()` waits for them.
+    func start(_ count: Int, context: UnsafeMutableRawPointer, _ task: ReplicaTask) {
+        publish(count, context: context, task, callerRuns: false)
+    }
+
+    /// Waits until every task of the job `start` began has returned.
+    func finish() { waitForJob() }
+
+    /// Ends the workers once they are idle (no job may be in flight). The pool is freed when
+    /// the last worker has returned.
+    func shutdown() {
+        pthread_mutex_lock(mutex)
+        stopping = true
+        generation &+= 1
+        pthread_cond_broadcast(wake)
+        pthread_mutex_unlock(mutex)
+    }
+
     /// Publishes a job: tasks 1..<count on workers 1…, task 0 left to the caller; or, without
     /// `callerRuns`, task k on worker k + 1 for every k.
-    func publish(_ count: Int, context: UnsafeMutableRawPointer, _ task: ReplicaTask, callerRuns: Bool) {
+    private func publish(_ count: Int, context: UnsafeMutableRawPointer, _ task: ReplicaTask, callerRuns: Bool) {
         pthread_mutex_lock(mutex)
+        precondition(!stopping, "WorkerPool: a job after shutdown")
         let needed = callerRuns ? count - 1 : count
         while workers < needed { startWorker(index: workers + 1); workers += 1 }
         self.task = task
@@ -151,7 +182,7 @@ public final class WorkerPool: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
     }
 
-    func waitForJob() {
+    private func waitForJob() {
         pthread_mutex_lock(mutex)
         while pending > 0 { pthread_cond_wait(done, mutex) }
         self.task = nil
@@ -170,7 +201,7 @@ public final class WorkerPool: @unchecked Sendable {
         // The worker starts from the generation before the job being published, so it takes that job.
         let seen = generation
         queues.append(DispatchQueue(label: "recur.replica-\(index)"))
-        queues[queues.count - 1].async { [self] in self.workerLoop(index: index, seen: seen) }
+        queues[queues.count - 1].async { [self] in self.workerLoop(index: index, seen: seen) }   // holds the pool until it returns
     }
 
     private func workerLoop(index: Int, seen initial: UInt64) {
@@ -179,6 +210,7 @@ public final class WorkerPool: @unchecked Sendable {
         while true {
             while generation == seen { pthread_cond_wait(wake, mutex) }
             seen = generation
+            if stopping { pthread_mutex_unlock(mutex); return }
             let k = index - workerOffset
             guard k >= 0, k < taskCount else { continue }
             guard let task, let context = taskContext else { continue }

@@ -1,7 +1,8 @@
 // A world of N ranks inside one process, each rank a thread, for tests: the sums of
 // SumAlgorithms, the buckets of GradientAllreduce and the start-up agreement run here exactly
 // as under mpirun, in milliseconds and without a launcher. Messages are copied into per-pair
-// mailboxes; sends never block. Not for training (the replicas' worker pool is per process).
+// mailboxes; sends never block. Engines run on it too (each owns its worker pool), so the step's
+// promises are tested at 1–8 ranks in-process (RecurEngineTests/EngineStepTests).
 
 #if canImport(Glibc)
 import Glibc
