@@ -81,6 +81,20 @@ extension ExperimentConfig {
         return try parse(yaml: text, file: path, overrides: overrides)
     }
 
+    /// An experiment built in code: each setting written as `--set` takes it (a key and its value
+    /// typed like the file: `("model.hidden_size", "64")`, `("data.columns", "[value]")`), every
+    /// other key at its schema default, and checked exactly as a file is.
+    ///
+    /// ```swift
+    /// let experiment = try ExperimentConfig(settings: [
+    ///     ("data.kind", "series"), ("data.path", "data/sunspots.csv"), ("data.seq_len", "24"),
+    ///     ("model.cell", "lstm"), ("model.hidden_size", "32"), ("training.steps", "200")])
+    /// ```
+    /// - Throws: `ConfigError` naming the key, as for a file.
+    public init(settings: [(key: String, value: String)], name: String = "experiment") throws {
+        self = try Self.parse(yaml: "{}", file: "<settings>", overrides: ["experiment.name=\(name)"] + settings.map { "\($0.key)=\($0.value)" })
+    }
+
     /// Reads an experiment from YAML text (`file` names it in messages).
     public static func parse(yaml: String, file: String, overrides: [String] = []) throws -> ExperimentConfig {
         try parse(yaml: yaml, file: file, overrides: overrides, removing: [])

@@ -117,7 +117,12 @@ public final class ProgressReporter {
 
         /// Standard output and standard error.
         public static var standard: Sinks { Sinks(out: Console.out, progress: Console.error) }
+        /// Nowhere (other ranks, programs that follow events themselves).
+        public static var none: Sinks { Sinks(out: { _ in }, progress: { _ in }) }
     }
+
+    /// A reporter that shows nothing: for programs that follow `TrainingSession.onEvent` instead.
+    public static var silent: ProgressReporter { ProgressReporter(options: .init(quiet: true, isTerminal: false), sinks: .none) }
 
     // MARK: State
 

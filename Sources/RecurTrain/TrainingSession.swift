@@ -23,6 +23,10 @@ public final class TrainingSession: TrainingRunObserver {
     private var tensorboard: TensorBoardWriter?
     /// Rank 0's hold on the run directory (taken before training, released at exit).
     private var lock: RunDirectoryLock?
+    /// Called on rank 0 with every event the run reports (start, logged steps, evaluations, the
+    /// summary), as the reporter gets it: progress for programs
+    /// that train through Recur as a library.
+    public var onEvent: ((ProgressReporter.Event) -> Void)?
 
     /// Reads and checks everything; writes nothing.
     /// - Parameters:
@@ -35,13 +39,23 @@ public final class TrainingSession: TrainingRunObserver {
                       reporter: reporter)
     }
 
-    init(configPath: String?, overrides: [String], resume: String?, threads: Int?, comm: Communicator,
-         reporter: ProgressReporter) throws {
-        self.comm = comm
-        self.reporter = reporter
-        var checkpoint: Checkpoint?
-        var config: ExperimentConfig
-        var dataConfigPath = configPath
+    /// A new run of an experiment built in code (`ExperimentConfig(settings:)`) or read elsewhere;
+    /// a relative `data.path` is taken from the current directory. Writes nothing until `start`.
+    /// - Parameters:
+    ///   - threads: replicas in this process (default: the experiment's, else every core).
+    ///   - job: this process's place in a job (default: MPI under mpirun, else a world of one).
+    ///   - reporter: what the terminal shows; `ProgressReporter.silent` shows nothing.
+    /// - Throws: the experiment's, data's and model's errors (user input).
+    public convenience init(experiment: ExperimentConfig, threads: Int? = nil, job: Job = Job(),
+                            reporter: ProgressReporter = .silent) throws {
+        var config = experiment
+        config.data.path = URL(fileURLWithPath: config.resolvedDataPath(configPath: nil)).standardizedFileURL.path
+        try self.init(config: config, checkpoint: nil, resumedFrom: nil, runDirectory: try Self.newRunDirectory(config),
+                      dataConfigPath: nil, threads: threads, comm: job.communicator, reporter: reporter, source: config.name)
+    }
+
+    convenience init(configPath: String?, overrides: [String], resume: String?, threads: Int?, comm: Communicator,
+                     reporter: ProgressReporter) throws {
         if let resume {
             let dir = URL(fileURLWithPath: resume)
             var isDir: ObjCBool = false
@@ -54,30 +68,43 @@ public final class TrainingSession: TrainingRunObserver {
             }
             let original = try ExperimentConfig.load(path: stored)
             try original.checkResumeOverrideKeys(overrides, run: resume)
-            config = try ExperimentConfig.load(path: stored, overrides: overrides)
+            let config = try ExperimentConfig.load(path: stored, overrides: overrides)
             try original.checkResumeChanges(to: config, run: resume, source: "--set")
             guard let latest = try Checkpoint.latest(in: dir.appendingPathComponent("checkpoints")) else {
                 throw ConfigError(file: resume, line: nil, key: "", message: "holds no complete checkpoint to resume from; start a new run instead")
             }
-            checkpoint = try Checkpoint.read(from: latest)
-            resumedFrom = latest
-            runDirectory = dir
-            dataConfigPath = stored
+            let checkpoint = try Checkpoint.read(from: latest)
+            // config.yaml edited by hand: what the checkpoint was trained with is the reference.
+            if let yaml = checkpoint.model.metadata["experiment"],
+               let trained = try? ExperimentConfig.parse(yaml: yaml, file: latest.path + " (stored experiment)") {
+                try trained.checkResumeChanges(to: original, run: resume, source: stored)
+            }
+            try self.init(config: config, checkpoint: checkpoint, resumedFrom: latest, runDirectory: dir, dataConfigPath: stored,
+                          threads: threads, comm: comm, reporter: reporter, source: resume)
         } else {
             guard let configPath else { throw ConfigError(file: "recur train", line: nil, key: "", message: "give an experiment file or --resume RUN_DIR") }
-            config = try ExperimentConfig.load(path: configPath, overrides: overrides)
+            var config = try ExperimentConfig.load(path: configPath, overrides: overrides)
             // Store the data path as resolved now, so the run can be resumed from anywhere.
             config.data.path = URL(fileURLWithPath: config.resolvedDataPath(configPath: configPath)).standardizedFileURL.path
-            runDirectory = try Self.newRunDirectory(config)
-            resumedFrom = nil
+            try self.init(config: config, checkpoint: nil, resumedFrom: nil, runDirectory: try Self.newRunDirectory(config),
+                          dataConfigPath: configPath, threads: threads, comm: comm, reporter: reporter, source: configPath)
         }
+    }
+
+    /// - Parameter source: the experiment file or run directory, for messages.
+    private init(config: ExperimentConfig, checkpoint: Checkpoint?, resumedFrom: URL?, runDirectory: URL, dataConfigPath: String?,
+                 threads: Int?, comm: Communicator, reporter: ProgressReporter, source: String) throws {
+        self.comm = comm
+        self.reporter = reporter
+        self.resumedFrom = resumedFrom
+        self.runDirectory = runDirectory
         self.config = config
         let manifest = checkpoint.flatMap { $0.model.metadata["data_manifest"] }
             .flatMap { try? JSONDecoder().decode(DataManifest.self, from: Data($0.utf8)) }
         let dataset = try config.loadDataset(configPath: dataConfigPath, stored: manifest)
         let k = threads ?? config.parallel.threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, comm.localSize))
         if comm.size * k > config.training.batchSize {
-            throw ConfigError(file: configPath ?? resume!, line: nil, key: "training.batch_size",
+            throw ConfigError(file: source, line: nil, key: "training.batch_size",
                               message: "\(config.training.batchSize) windows cannot feed \(comm.size) process(es) × \(k) thread(s); raise the batch size or use fewer replicas")
         }
         engine = try Engine(config.engineConfig(for: dataset, threads: k), dataset: dataset, comm: comm)
@@ -191,7 +218,7 @@ public final class TrainingSession: TrainingRunObserver {
                             "layout": "\(comm.size) process\(comm.size == 1 ? "" : "es") × \(engine.threads) thread\(engine.threads == 1 ? "" : "s")"
                                 + (config.parallel.deterministic ? " (deterministic)" : "")
                                 + (engine.overlapsExchange ? " (exchange overlapped with backward)" : "")]
-            reporter.report(start)
+            reporter.report(start); onEvent?(start)
             try openRunDirectory()
             if let warning = run.scheduleWarning { Console.error("recur: warning: \(warning)\n") }
         }
@@ -223,7 +250,7 @@ public final class TrainingSession: TrainingRunObserver {
         if let why = p.stoppedEarly { labels["stopped_early"] = why }
         var summary = ProgressReporter.Event(kind: .summary, step: p.step, totalSteps: run.totalSteps, metrics: metrics)
         summary.labels = labels
-        reporter.report(summary)
+        reporter.report(summary); onEvent?(summary)
         reporter.finish()
         metrics_close()
     }
@@ -256,6 +283,7 @@ public final class TrainingSession: TrainingRunObserver {
     public func run(_ run: TrainingRun, reported e: ProgressReporter.Event) {
         guard comm.rank == 0 else { return }
         reporter.report(e)
+        onEvent?(e)
         try? metrics?.append(e.fields)
         let prefix = e.kind == .validation ? "validation" : "train"
         if let l = e.loss { try? tensorboard?.add(tag: "\(prefix)/loss", value: l, step: e.step) }
