@@ -7,7 +7,15 @@ import PackageDescription
 // overflow traps) in every module. -Ounchecked measured no gain here (Intel Xeon AVX-512,
 // 3 alternating rounds, median step: char-lstm 270 vs 273 ms, ts-lstm 1.94 vs 1.92 ms,
 // ts-gru 1.49 vs 1.53 ms), since the step's arithmetic runs in CKernels and OpenBLAS.
-let checked: [SwiftSetting] = [.unsafeFlags(["-wmo"], .when(configuration: .release))]
+//
+// Note [No unsafe flags]: the manifest sets no compiler flag of its own, so a package can depend
+// on Recur by version (SwiftPM refuses unsafeFlags in such dependencies). Release builds get
+// whole-module optimisation and -O2 for C by default — the flags Recur once spelled out, so the
+// release binary is built with the same commands as before. Debug builds compile C at -O0; so that
+// the tests (a debug build) run the vectorised kernels that ship, launch/setup and launch/test set
+// RECUR_DEVELOPMENT=1, which adds -O2 for CKernels in debug builds of this package alone.
+let development = Context.environment["RECUR_DEVELOPMENT"] != nil
+let kernelFlags: [CSetting] = development ? [.unsafeFlags(["-O2"], .when(configuration: .debug))] : []
 
 let package = Package(
     name: "Recur",
@@ -31,45 +39,40 @@ let package = Package(
         .target(name: "CAllocationCounter"),
         // Per-step cell kernels and the packed recurrent GEMM, compiled per instruction set and
         // dispatched at run time (Note [Run-time dispatch] in Sources/CKernels/dispatch.c).
-        // Optimised in every configuration so tests run the vectorised code that ships.
-        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2"])]),
+        // Optimised in debug builds too when developing Recur (Note [No unsafe flags]).
+        .target(name: "CKernels", cSettings: kernelFlags),
 
         // MARK: Library modules
-        .target(name: "RecurKernels", dependencies: ["CBLAS", "CKernels"], swiftSettings: checked),
-        .target(name: "RecurData", dependencies: ["RecurKernels"], swiftSettings: checked),
-        .target(name: "RecurModel", dependencies: ["RecurKernels", "CKernels"], swiftSettings: checked),
-        .target(name: "RecurOptim", dependencies: ["RecurKernels"], swiftSettings: checked),
-        .target(name: "RecurParallel", dependencies: ["CMPI", "CKernels", "RecurKernels"], swiftSettings: checked),
+        .target(name: "RecurKernels", dependencies: ["CBLAS", "CKernels"]),
+        .target(name: "RecurData", dependencies: ["RecurKernels"]),
+        .target(name: "RecurModel", dependencies: ["RecurKernels", "CKernels"]),
+        .target(name: "RecurOptim", dependencies: ["RecurKernels"]),
+        .target(name: "RecurParallel", dependencies: ["CMPI", "CKernels", "RecurKernels"]),
         // The synchronized step: replicas, worker pool, thread sum, allreduce, clip, update,
         // and the start-up agreement (docs/ARCHITECTURE.md, "Modules and what they may import").
         .target(name: "RecurEngine",
-                dependencies: ["RecurKernels", "RecurData", "RecurModel", "RecurOptim", "RecurParallel", "CKernels"],
-                swiftSettings: checked),
+                dependencies: ["RecurKernels", "RecurData", "RecurModel", "RecurOptim", "RecurParallel", "CKernels"]),
         // The product layer, by concern (docs/ARCHITECTURE.md, "Modules and what they may import").
         // Files on disk: safetensors, checkpoints, atomic writes, CRC-32C, run-directory paths, FileError.
-        .target(name: "RecurStore", dependencies: ["RecurKernels", "RecurModel", "RecurOptim"], swiftSettings: checked),
+        .target(name: "RecurStore", dependencies: ["RecurKernels", "RecurModel", "RecurOptim"]),
         // The experiment: the schema (every key once), the config, YAML, data sets from it.
         .target(name: "RecurExperiment",
                 dependencies: ["RecurKernels", "RecurData", "RecurModel", "RecurOptim", "RecurEngine",
-                               .product(name: "Yams", package: "Yams")],
-                swiftSettings: checked),
+                               .product(name: "Yams", package: "Yams")]),
         // What a run shows and records: metrics.jsonl, TensorBoard events, progress, SVG plots.
-        .target(name: "RecurReport", dependencies: ["RecurKernels", "RecurStore"], swiftSettings: checked),
+        .target(name: "RecurReport", dependencies: ["RecurKernels", "RecurStore"]),
         // Using a trained model: evaluate, predict, sample, forecast (over RecurEngine's API).
         .target(name: "RecurInference",
                 dependencies: ["RecurKernels", "RecurData", "RecurModel", "RecurParallel", "RecurEngine",
-                               "RecurStore", "RecurExperiment", "RecurReport"],
-                swiftSettings: checked),
+                               "RecurStore", "RecurExperiment", "RecurReport"]),
         // The top module: session, run loop, sweep scheduling, bench; re-exports the product layer.
         .target(name: "RecurTrain",
                 dependencies: ["RecurKernels", "RecurData", "RecurModel", "RecurOptim", "RecurParallel", "RecurEngine",
-                               "RecurStore", "RecurExperiment", "RecurReport", "RecurInference"],
-                swiftSettings: checked),
+                               "RecurStore", "RecurExperiment", "RecurReport", "RecurInference"]),
 
         // MARK: Command-line tool
         .executableTarget(name: "recur",
-                          dependencies: ["RecurTrain", "CAllocationCounter", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-                          swiftSettings: checked),
+                          dependencies: ["RecurTrain", "CAllocationCounter", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         // MARK: Tests
         .testTarget(name: "RecurKernelsTests", dependencies: ["RecurKernels"]),
