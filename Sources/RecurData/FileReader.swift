@@ -2,6 +2,7 @@
 // (large texts) so that the bytes never sit in memory next to the encoded tokens.
 // It never writes, never maps files, and turns every failure into a DataError.
 
+import RecurKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -15,6 +16,11 @@ enum FileReader {
     /// Opens `path` for reading and returns the descriptor and the file size.
     /// - Throws: `DataError` when the file is missing, a directory, unreadable or empty.
     static func open(_ path: String) throws(DataError) -> (fd: Int32, size: Int) {
+        // Before open(2): a named pipe would block it until a writer came.
+        if let what = FileKind.irregular(path), what != "a directory" {
+            throw DataError(.unreadable, file: path, problem: "this is \(what), not a regular file",
+                            fix: "give the path of a data file (save piped data to a file first)")
+        }
         let fd = openReadOnly(path)
         if fd < 0 {
             let code = errno

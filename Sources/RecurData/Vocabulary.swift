@@ -94,18 +94,21 @@ public struct Vocabulary: Codable, Sendable, Equatable {
     public func decode(_ ids: some Sequence<Int32>) -> String {
         var text = ""
         var atLineStart = true
-        for id in ids {
-            let t = tokens[Int(id)]
-            switch level {
-            case .chars:
-                text += t
-            case .words:
-                if t == "\n" { text += t; atLineStart = true; continue }
-                if !atLineStart { text += " " }
-                text += t
-                atLineStart = false
-            }
-        }
+        for id in ids { text += decode(id, atLineStart: &atLineStart) }
         return text
+    }
+
+    /// The text of one more token after those decoded so far (`atLineStart` carries the spacing
+    /// from call to call; start it at true): what `decode` appends for it, for streaming.
+    public func decode(_ id: Int32, atLineStart: inout Bool) -> String {
+        let t = tokens[Int(id)]
+        switch level {
+        case .chars:
+            return t
+        case .words:
+            if t == "\n" { atLineStart = true; return t }
+            defer { atLineStart = false }
+            return atLineStart ? t : " " + t
+        }
     }
 }

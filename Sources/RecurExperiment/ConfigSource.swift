@@ -31,8 +31,47 @@ final class ConfigSource {
     /// Every key path some accessor asked for (present or not): the schema, for did-you-mean.
     private(set) var asked: Set<String> = []
 
+    /// The largest experiment text read (a file or one `--set` value), and the deepest nesting:
+    /// an experiment is a few kilobytes, its keys at most four deep (sweep grids in lists), while
+    /// the YAML parser recurses per level (thousands of levels overflow its stack).
+    public static let maxBytes = 1 << 20
+    public static let maxDepth = 32
+
+    /// Refuses text too large or too deeply nested to be an experiment, before it is parsed.
+    /// - Throws: `ConfigError` naming the file (or `--set`), the line and the limit.
+    static func checkSize(_ text: String, file: String, key: String = "") throws {
+        if text.utf8.count > maxBytes {
+            throw ConfigError(file: file, line: nil, key: key,
+                              message: "holds \(text.utf8.count) bytes, more than the \(maxBytes) an experiment may have; an experiment is a few keys per section (see configs/)")
+        }
+        var flow = 0, line = 1, deepest = 0, deepestLine = 1
+        var quote: Character? = nil, lineStart = true, indent = 0
+        for ch in text {
+            if ch == "\n" { line += 1; lineStart = true; indent = 0; if quote == "\n" { quote = nil }; continue }
+            if lineStart {
+                if ch == " " || ch == "-" { indent += 1; continue }
+                lineStart = false
+            }
+            if let q = quote { if ch == q { quote = nil }; continue }
+            switch ch {
+            case "\"", "'": quote = ch
+            case "[", "{": flow += 1
+            case "]", "}": flow = max(0, flow - 1)
+            case "#": quote = "\n"   // a comment: skip to the line's end
+            default: break
+            }
+            let depth = flow + indent / 2
+            if depth > deepest { deepest = depth; deepestLine = line }
+        }
+        if deepest > maxDepth {
+            throw ConfigError(file: file, line: key.isEmpty ? deepestLine : nil, key: key,
+                              message: "nests \(deepest) levels deep, more than the \(maxDepth) an experiment may; its keys are at most four deep (section.key.subkey)")
+        }
+    }
+
     init(yaml: String, file: String) throws {
         self.file = file
+        try Self.checkSize(yaml, file: file)
         let root: Node?
         do {
             root = try Yams.compose(yaml: yaml)
@@ -121,6 +160,7 @@ final class ConfigSource {
                 throw ConfigError(file: "--set", line: nil, key: "", message: "'\(o)' is not key.path=value (example: --set training.optimizer.lr=0.003)")
             }
             let key = String(o[..<eq]), text = String(o[o.index(after: eq)...])
+            try Self.checkSize(text, file: "--set", key: key)
             let node: Node
             do { node = try Yams.compose(yaml: text) ?? Node("", .init(.null)) } catch {
                 throw ConfigError(file: "--set", line: nil, key: key, message: "value '\(text)' is not valid YAML")

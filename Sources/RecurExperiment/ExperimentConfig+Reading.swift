@@ -3,6 +3,7 @@
 // line and key; then the checks that span several keys.
 
 import Foundation
+import RecurKernels
 import RecurData
 import RecurModel
 import RecurOptim
@@ -74,6 +75,12 @@ extension ExperimentConfig {
         }
         guard !isDirectory.boolValue else {
             throw ConfigError(file: path, line: nil, key: "", message: "is a directory; give an experiment .yaml file (to continue a run in this directory: recur train --resume \(path))")
+        }
+        if let what = FileKind.irregular(path) {
+            throw ConfigError(file: path, line: nil, key: "", message: "is \(what), not a file; give an experiment .yaml file (save piped text to a file first)")
+        }
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > ConfigSource.maxBytes {
+            throw ConfigError(file: path, line: nil, key: "", message: "is \(size) bytes, more than the \(ConfigSource.maxBytes) an experiment may have; give an experiment .yaml file")
         }
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw ConfigError(file: path, line: nil, key: "", message: "cannot be read as UTF-8 text")

@@ -12,17 +12,35 @@ import RecurModel
 import RecurEngine
 
 extension TrainedModel {
+    /// The most tokens one `sample` call generates.
+    public static let maxSampleLength = 10_000_000
+
     /// Generates `length` tokens after `prime` (text models).
     /// - Throws: `DataError` when the prime holds a token the vocabulary lacks (and it has no <unk>).
     public func sample(prime: String, length: Int, temperature: Float, topK: Int?, seed: UInt64) throws -> String {
+        var text = ""
+        try sample(prime: prime, length: length, temperature: temperature, topK: topK, seed: seed) { text += $0 }
+        return text
+    }
+
+    /// Generates `length` tokens after `prime`, handing each token's text to `emit` as soon as it
+    /// is drawn (so output streams; an error from `emit` ends the generation).
+    /// - Throws: `UsageError` for a length out of range or a model that is not a text model;
+    ///   `DataError` for a prime token the vocabulary lacks; what `emit` throws.
+    public func sample(prime: String, length: Int, temperature: Float, topK: Int?, seed: UInt64,
+                       emit: (String) throws -> Void) throws {
+        guard (1...Self.maxSampleLength).contains(length) else {
+            throw UsageError("--length must be 1 to \(Self.maxSampleLength), got \(length)")
+        }
         guard let vocabulary = manifest?.vocabulary, network.config.input != .features else {
-            throw ConfigError(file: location.path, line: nil, key: "", message: "is not a text model; use recur forecast or recur eval")
+            throw UsageError("\(location.path) is not a text model (it was trained on \(experiment.data.kind.rawValue) data); \(fittingCommands)")
         }
         var ids = try vocabulary.encode(prime)
         var rng = SeededRandom(seed: seed)
         if ids.isEmpty { ids = [Int32(rng.below(vocabulary.count))] }
         let c = network.config, V = c.outputSize
-        var out: [Int32] = []
+        var atLineStart = true
+        func put(_ id: Int32) throws { try emit(vocabulary.decode(id, atLineStart: &atLineStart)) }
         var probs = [Float](repeating: 0, count: V)
         /// The next token from the last output row's logits: greedy at temperature 0, else drawn.
         func pick(_ logits: [Float]) -> Int32 {
@@ -45,27 +63,27 @@ extension TrainedModel {
             var context = Array(ids.suffix(L))
             for _ in 0..<length {
                 let next = pick(runner.run(tokens: context, carrying: false))
-                out.append(next)
+                try put(next)
                 context.append(next)
                 if context.count > L { context.removeFirst() }
             }
-            return vocabulary.decode(out)
+            return
         }
         // The prime first, then one token at a time from the carried state.
         let runner = SequenceRunner(network: network, parameters: checkpoint.parameters, maxSteps: max(ids.count, 1))
         var input = ids
         for _ in 0..<length {
             let next = pick(runner.run(tokens: input, carrying: true))
-            out.append(next)
+            try put(next)
             input = [next]
         }
-        return vocabulary.decode(out)
     }
 
     /// Forecasts `steps` future rows of the target columns, in original units, from the last
     /// `seq_len` rows of `series` (already normalised with the stored statistics).
+    /// - Parameter emit: sees each row as soon as it is computed (so output streams).
     /// - Returns: one row per future step, one value per target column.
-    public func forecast(_ series: TimeSeries, steps: Int) throws -> [[Double]] {
+    public func forecast(_ series: TimeSeries, steps: Int, emit: ([Double]) throws -> Void = { _ in }) throws -> [[Double]] {
         let L = experiment.data.seqLen, k = experiment.data.horizon
         let features = series.featureIndices, targets = series.targetIndices
         let O = targets.count, C = series.columns.count
@@ -84,6 +102,7 @@ extension TrainedModel {
             for h in 0..<k where result.count < steps {
                 let row = (0..<O).map { o in y[h * O + o] }
                 result.append(row.enumerated().map { o, v in series.normalization.denormalize(v, column: targets[o]) })
+                try emit(result[result.count - 1])
                 window.removeFirst()
                 window.append(row)
             }

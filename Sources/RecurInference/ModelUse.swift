@@ -22,9 +22,14 @@ public struct ForecastResult {
     public var chart: LineChart
 
     /// `step,target…` then one line per future step.
-    public var csv: String {
-        ((["step"] + targets).joined(separator: ",") + "\n")
-            + rows.enumerated().map { i, r in ([String(i + 1)] + r.map { String(format: "%.6g", $0) }).joined(separator: ",") + "\n" }.joined()
+    public var csv: String { Self.header(targets) + rows.enumerated().map { Self.line(step: $0.offset + 1, $0.element) }.joined() }
+
+    /// The CSV header line.
+    public static func header(_ targets: [String]) -> String { (["step"] + targets).joined(separator: ",") + "\n" }
+
+    /// The CSV line of future step `step` (1-based).
+    public static func line(step: Int, _ row: [Double]) -> String {
+        ([String(step)] + row.map { String(format: "%.6g", $0) }).joined(separator: ",") + "\n"
     }
 }
 
@@ -115,18 +120,26 @@ extension TrainedModel {
 
     /// Forecasts `steps` future values of a series model from the last `seq_len` rows of `input`
     /// (default: the training data file), with a plot of the first target's history and forecast.
-    /// - Throws: `UsageError` for a model that is not a forecaster; the data's errors.
-    public func forecast(input: String?, steps: Int) throws -> ForecastResult {
+    /// - Parameter stream: sees the CSV as it is made, the header first, then each row as soon
+    ///   as it is computed (`recur forecast` writes it to standard output, so `| head` works).
+    /// - Throws: `UsageError` for a model that is not a forecaster; the data's errors; what
+    ///   `stream` throws.
+    public func forecast(input: String?, steps: Int, stream: (String) throws -> Void = { _ in }) throws -> ForecastResult {
         guard experiment.data.kind == .series, let stored = manifest?.normalization else {
-            throw UsageError("\(location.path) is not a series model; use recur sample or recur eval")
+            throw UsageError("\(location.path) is not a series model (it was trained on \(experiment.data.kind.rawValue) data); \(fittingCommands)")
+        }
+        guard (1...Self.maxForecastSteps).contains(steps) else {
+            throw UsageError("--steps must be 1 to \(Self.maxForecastSteps), got \(steps)")
         }
         let path = input ?? experiment.data.path
         let series = try TimeSeries.load(path: path, options: SeriesOptions(
             features: manifest?.featureColumns, targets: manifest?.targetColumns,
             normalization: experiment.data.normalize, missing: experiment.data.missing,
             splits: SplitFractions(train: 1, validation: 0, test: 0)), normalization: stored)
-        let rows = try forecast(series, steps: steps)
         let names = series.targetIndices.map { series.columns[$0] }
+        try stream(ForecastResult.header(names))
+        var produced = 0
+        let rows = try forecast(series, steps: steps) { row in produced += 1; try stream(ForecastResult.line(step: produced, row)) }
         // The last stretch of the first target's history, then the forecast, against the data's
         // own time column where it has one (YEAR, date…), else steps from the last row.
         let c = series.columns.count, t0 = series.targetIndices[0]
@@ -148,6 +161,18 @@ extension TrainedModel {
                               divider: .init(x: x(last), leftLabel: "history", rightLabel: "forecast"))
         return ForecastResult(targets: names, rows: rows, chart: chart)
     }
+
+    /// The commands that fit this model, for messages that turn a wrong one away.
+    public var fittingCommands: String {
+        switch experiment.data.kind {
+        case .series: return "use recur forecast, recur predict or recur eval"
+        case .chars, .words: return "use recur sample, recur predict or recur eval"
+        case .sequences: return "use recur predict or recur eval"
+        }
+    }
+
+    /// The most future steps one `forecast` call makes.
+    public static let maxForecastSteps = 1_000_000
 
     /// Where a plot of this model goes by default: `name` in its run directory, or `./name`.
     public func defaultPlotPath(_ name: String) -> String {

@@ -8,6 +8,9 @@ import RecurStore
 import RecurData
 import RecurModel
 
+/// A trained model with what training stored beside it (the experiment, the vocabulary or the
+/// normalisation), found from a run directory, a checkpoint directory or a model.safetensors.
+/// Use it through `evaluate`, `predict`, `sample` and `forecast` (ModelUse.swift).
 public struct TrainedModel {
     public let location: URL
     public let checkpoint: ModelCheckpoint
@@ -24,6 +27,8 @@ public struct TrainedModel {
             throw ConfigError(file: path, line: nil, key: "", message: "no such run directory, checkpoint or model file")
         }
         if isDir.boolValue && fm.fileExists(atPath: url.appendingPathComponent("checkpoints").path) {
+            let run = url
+            try RunIdentity.checkOwnCheckpoints(run)
             let dir = url.appendingPathComponent("checkpoints")
             guard let latest = try Checkpoint.latest(in: dir) else {
                 throw ConfigError(file: path, line: nil, key: "", message: "holds no complete checkpoint yet")
@@ -32,6 +37,10 @@ public struct TrainedModel {
             let state = try? TrainingState.read(from: latest.appendingPathComponent(TrainingState.fileName))
             if let best = state?.metadata["best_checkpoint"], fm.fileExists(atPath: dir.appendingPathComponent(best).path) {
                 url = dir.appendingPathComponent(best)
+            }
+            // The chosen checkpoint must be this run's own (Note [Run identity]).
+            if let chosen = try? TrainingState.read(from: url) {
+                try RunIdentity.check(url, state: chosen, belongsTo: run, id: try RunIdentity.read(run))
             }
         }
         let model = try ModelCheckpoint.read(from: url)

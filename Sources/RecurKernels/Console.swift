@@ -8,21 +8,43 @@ import Darwin
 #endif
 
 public enum Console {
-    /// Writes `text` to standard error as one write(2) call.
-    public static func error(_ text: String) { write(fd: 2, text) }
+    /// Writes `text` to standard error, best effort: diagnostics and progress never end a run
+    /// (after SIGHUP the terminal is gone, and the run still writes its checkpoint).
+    public static func error(_ text: String) { write(text, to: 2) }
 
-    /// Writes `text` to standard output as one write(2) call.
-    public static func out(_ text: String) { write(fd: 1, text) }
+    /// Writes `text` to standard output, best effort; a failure is remembered in
+    /// `outputFailure` for the caller to report at the end (`--log-format json` events).
+    public static func out(_ text: String) {
+        let e = write(text, to: 1)
+        if e != 0 && outputFailureCode.pointee == 0 { outputFailureCode.pointee = e }
+    }
 
-    private static func write(fd: Int32, _ text: String) {
+    /// Why a best-effort write to standard output (`out`) failed first, if one did.
+    public static var outputFailure: String? {
+        let e = outputFailureCode.pointee
+        return e == 0 ? nil : "\(String(cString: strerror(e))) (errno \(e))"
+    }
+
+    private static let outputFailureCode: UnsafeMutablePointer<Int32> = {
+        let p = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+        p.initialize(to: 0)
+        return p
+    }()
+
+    /// Writes all of `text` to `fd`, retrying short writes and EINTR.
+    /// - Returns: 0 when everything was written, else the errno of the failed write(2).
+    @discardableResult
+    public static func write(_ text: String, to fd: Int32) -> Int32 {
         var s = text
-        s.withUTF8 { p in
+        return s.withUTF8 { p -> Int32 in
             var off = 0
             while off < p.count {
                 let n = Glibc_write(fd, p.baseAddress! + off, p.count - off)
-                if n <= 0 { return }
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { return n == 0 ? EIO : errno }
                 off += n
             }
+            return 0
         }
     }
 

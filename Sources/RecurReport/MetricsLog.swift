@@ -3,6 +3,7 @@
 // what to log nor aggregates; nested values and thread-safe appends are deliberately absent.
 
 import Foundation
+import RecurKernels
 import RecurStore
 #if canImport(Glibc)
 import Glibc
@@ -194,6 +195,9 @@ public final class MetricsLog {
     /// Every complete line with its record (a killed writer's partial or unparsable last line
     /// is left out; a bad line elsewhere is an error).
     private static func lines(of path: String) throws -> [(text: String, record: MetricsRecord)] {
+        if let what = FileKind.irregular(path) {
+            throw RunOutputError(path: path, line: nil, message: "is \(what), not the metrics file a run writes")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw RunOutputError(path: path, line: nil, message: "cannot read the metrics file; check the run directory")
         }

@@ -3,6 +3,7 @@
 // It is not a plotting library: no bars, no dual axes, no interactivity, no date axes.
 
 import Foundation
+import RecurStore
 
 /// A line chart rendered as a standalone SVG document.
 ///
@@ -123,7 +124,7 @@ public struct LineChart {
     /// Writes the SVG document to `path`.
     /// - Throws: The file system's error when the file cannot be written.
     public func write(to path: String) throws {
-        try Data(svg().utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        try writeAtomically(Array(svg().utf8), to: URL(fileURLWithPath: path))
     }
 
     // MARK: Rendering

@@ -93,3 +93,20 @@ public func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws {
         offset += n
     }
 }
+
+/// The command's results on standard output (CSV, tables, JSON, text), checked: a full disk,
+/// /dev/full, a closed pipe end with a `FileError` naming standard output, never silently.
+/// (SIGPIPE is ignored by the command line, so a closed pipe is an EPIPE error here.)
+public enum StandardOutput {
+    /// - Throws: `FileError` ("standard output") when the write fails.
+    public static func write(_ text: String) throws {
+        let e = Console.write(text, to: 1)
+        guard e == 0 else {
+            throw FileError(path: "standard output", "cannot write: \(String(cString: strerror(e))) (errno \(e))",
+                            remedy: e == EPIPE ? "The reader of the pipe ended before the output did." : "Check the file or device standard output goes to (a full disk?).")
+        }
+    }
+
+    /// `text` and a newline.
+    public static func line(_ text: String) throws { try write(text + "\n") }
+}

@@ -36,6 +36,9 @@ public struct CheckpointError: UserInputError, CustomStringConvertible, Equatabl
         case badContent
         /// The checkpoint holds a different model than the one expected.
         case differentModel
+        /// The checkpoint belongs to another run than the directory it was found in
+        /// (Note [Run identity]).
+        case otherRun
     }
 
     public let kind: Kind
@@ -65,6 +68,8 @@ public struct CheckpointError: UserInputError, CustomStringConvertible, Equatabl
                 + "model section of the experiment to match the checkpoint."
         case .badContent:
             return "The file was not written by this version of Recur; use a checkpoint Recur wrote."
+        case .otherRun:
+            return "Use the run directory the checkpoint belongs to."
         default:
             return "The file is truncated or corrupted (an interrupted copy?); use an earlier checkpoint "
                 + "or copy the file again."
@@ -254,6 +259,10 @@ public struct SafeTensorsFile: Equatable, Sendable {
     /// Reads and validates a whole file.
     /// - Throws: `CheckpointError` naming the file when it is missing, unreadable or malformed.
     public static func read(from url: URL) throws -> SafeTensorsFile {
+        if let what = FileKind.irregular(url.path), what != "a directory" {
+            throw CheckpointError(.missingFile, path: url.path, "this is \(what), not a checkpoint file",
+                                  remedy: "Point at a checkpoint directory or a model.safetensors file.")
+        }
         let data: Data
         do {
             data = try Data(contentsOf: url)

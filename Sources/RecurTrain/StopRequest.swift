@@ -1,4 +1,4 @@
-// SIGINT and SIGTERM during training: the first one asks the run to stop after the step in
+// SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGUSR1 during training: the first one asks the run to stop after the step in
 // flight (Note [Stopping on a signal]); a second one ends the process at once. The handler only
 // stores the signal number and writes one line, both async-signal-safe; the run loop reads it.
 
@@ -13,10 +13,13 @@ import Darwin
 // KillWait; `sbatch --signal=USR1@120` asks for SIGUSR1 first) should cost no work. mpirun
 // turns SIGTERM and SIGINT into SIGTERM for every rank followed by SIGKILL after
 // odls_base_sigkill_timeout (1 s by default; launch/train raises it to 120 s), and forwards
-// SIGUSR1 as it is. A signal sets a flag; every rank adds its flag to the step's
+// SIGUSR1 as it is. SIGHUP (the terminal closed: an ssh session dropped) and SIGQUIT (Ctrl-\\)
+// stop the same way, with no crash report; SIGPIPE is ignored (the command line's main), so a
+// closed pipe is a write error, and progress lost to a closed terminal never ends a run. A signal sets a flag; every rank adds its flag to the step's
 // loss-sum allreduce (Engine.step's `stopRequested`), so all ranks learn of a stop after the
 // same step, write one consistent checkpoint together, and exit 128 + the signal (130 SIGINT,
-// 143 SIGTERM, 138 SIGUSR1) with a line saying how to resume. A second signal exits at once.
+// 143 SIGTERM, 129 SIGHUP, 131 SIGQUIT, 138 SIGUSR1) with a line saying how to resume. A second
+// signal exits at once.
 public enum StopRequest {
     /// The first stop signal received, 0 while none. Written only by the handler.
     private static let received: UnsafeMutablePointer<Int32> = {
@@ -36,12 +39,15 @@ public enum StopRequest {
         return p
     }()
 
-    /// Installs the handlers for SIGINT, SIGTERM and SIGUSR1 (idempotent); only an `announcing`
-    /// process (rank 0) writes the notice.
+    /// The signals that ask a run to stop.
+    public static let stopSignals = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1]
+
+    /// Installs the handlers for `stopSignals` (idempotent); only an `announcing` process
+    /// (rank 0) writes the notice.
     public static func install(announcing: Bool = true) {
         _ = received; _ = noticeBytes             // initialise before any signal can arrive
         announce.pointee = announcing ? 1 : 0
-        for sig in [SIGINT, SIGTERM, SIGUSR1] {
+        for sig in stopSignals {
             var action = sigaction()
             #if canImport(Glibc)
             action.__sigaction_handler.sa_handler = { sig in StopRequest.handle(sig) }
@@ -97,7 +103,14 @@ public enum StopRequest {
 
     /// The signal's name for messages.
     public static func name(_ signal: Int32) -> String {
-        signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : signal == SIGUSR1 ? "SIGUSR1" : "signal \(signal)"
+        switch signal {
+        case SIGINT: return "SIGINT"
+        case SIGTERM: return "SIGTERM"
+        case SIGHUP: return "SIGHUP"
+        case SIGQUIT: return "SIGQUIT"
+        case SIGUSR1: return "SIGUSR1"
+        default: return "signal \(signal)"
+        }
     }
 }
 

@@ -11,12 +11,24 @@ import RecurModel
 import RecurOptim
 import RecurParallel
 
+/// A training run, start to finish: `init` reads and checks everything (the experiment, the data,
+/// the model, a resumed run's checkpoint) and writes nothing; `start()` lays out the run
+/// directory (rank 0) and trains, writing metrics.jsonl, TensorBoard events and checkpoints.
+///
+/// ```swift
+/// let session = try TrainingSession(experiment: try ExperimentConfig.load(path: "e.yaml"))
+/// session.onEvent = { print($0.kind, $0.step, $0.loss ?? .nan) }
+/// try session.start()
+/// ```
+/// Every rank of an MPI job builds one with the same experiment (`Job` says which rank this is).
 public final class TrainingSession: TrainingRunObserver {
     public let config: ExperimentConfig
-    public let engine: Engine
+    let engine: Engine
     public let run: TrainingRun
     public let runDirectory: URL
     public let resumedFrom: URL?
+    /// The run's id (Note [Run identity]): new for a new run, the run's own when resuming.
+    public let runID: String
     let comm: Communicator
     let reporter: ProgressReporter
     private var metrics: MetricsLog?
@@ -57,7 +69,8 @@ public final class TrainingSession: TrainingRunObserver {
     convenience init(configPath: String?, overrides: [String], resume: String?, threads: Int?, comm: Communicator,
                      reporter: ProgressReporter) throws {
         if let resume {
-            let dir = URL(fileURLWithPath: resume)
+            // A run directory reached through a link is the directory it points to.
+            let dir = URL(fileURLWithPath: resume).resolvingSymlinksInPath()
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue else {
                 throw ConfigError(file: resume, line: nil, key: "", message: "no such run directory to resume (give the directory a run wrote, e.g. runs/sunspots-lstm)")
@@ -70,17 +83,21 @@ public final class TrainingSession: TrainingRunObserver {
             try original.checkResumeOverrideKeys(overrides, run: resume)
             let config = try ExperimentConfig.load(path: stored, overrides: overrides)
             try original.checkResumeChanges(to: config, run: resume, source: "--set")
+            try RunIdentity.checkOwnCheckpoints(dir)
             guard let latest = try Checkpoint.latest(in: dir.appendingPathComponent("checkpoints")) else {
                 throw ConfigError(file: resume, line: nil, key: "", message: "holds no complete checkpoint to resume from; start a new run instead")
             }
             let checkpoint = try Checkpoint.read(from: latest)
+            let id = try RunIdentity.read(dir)
+            try RunIdentity.check(latest, state: checkpoint.state, belongsTo: dir, id: id)
             // config.yaml edited by hand: what the checkpoint was trained with is the reference.
             if let yaml = checkpoint.model.metadata["experiment"],
                let trained = try? ExperimentConfig.parse(yaml: yaml, file: latest.path + " (stored experiment)") {
                 try trained.checkResumeChanges(to: original, run: resume, source: stored)
             }
             try self.init(config: config, checkpoint: checkpoint, resumedFrom: latest, runDirectory: dir, dataConfigPath: stored,
-                          threads: threads, comm: comm, reporter: reporter, source: resume)
+                          threads: threads, comm: comm, reporter: reporter, source: resume,
+                          runID: id ?? checkpoint.state.metadata[RunIdentity.metadataKey] ?? RunIdentity.make())
         } else {
             guard let configPath else { throw ConfigError(file: "recur train", line: nil, key: "", message: "give an experiment file or --resume RUN_DIR") }
             var config = try ExperimentConfig.load(path: configPath, overrides: overrides)
@@ -93,7 +110,9 @@ public final class TrainingSession: TrainingRunObserver {
 
     /// - Parameter source: the experiment file or run directory, for messages.
     private init(config: ExperimentConfig, checkpoint: Checkpoint?, resumedFrom: URL?, runDirectory: URL, dataConfigPath: String?,
-                 threads: Int?, comm: Communicator, reporter: ProgressReporter, source: String) throws {
+                 threads: Int?, comm: Communicator, reporter: ProgressReporter, source: String,
+                 runID: String = RunIdentity.make()) throws {
+        self.runID = runID
         self.comm = comm
         self.reporter = reporter
         self.resumedFrom = resumedFrom
@@ -176,6 +195,7 @@ public final class TrainingSession: TrainingRunObserver {
         var state = TrainingState()
         state.capture(engine.optimizer)
         progress.save(into: &state)
+        state.metadata[RunIdentity.metadataKey] = runID
         state.counters["epoch"] = Int64(epoch)
         state.words["seed"] = [config.seed]
         state.words["data_fingerprint"] = [engine.dataset.fingerprint()]
@@ -234,10 +254,42 @@ public final class TrainingSession: TrainingRunObserver {
             }
             throw stop
         }
-        if comm.rank == 0 { finishReport() }
+        if comm.rank == 0 {
+            finishReport()
+            try checkNothingLost()
+        }
     }
 
     /// The summary line (and JSON event), then closes the metrics and event files.
+    // Note [Lost records]
+    // A metrics or event file that cannot be written (a full disk) does not stop training: the
+    // checkpoints are what a run must not lose, and they fail loudly on their own. The first
+    // failure of each file is said at once, and the run ends with exit status 1 naming it (after
+    // its last checkpoint), so no lost record goes unnoticed with exit 0 — nor JSON events lost
+    // from standard output (`--log-format json` to /dev/full or a closed pipe).
+
+    /// Files the run could not write, with the first failure and its step.
+    private var lost: [(path: String, problem: String, step: Int?)] = []
+
+    private func recording(_ step: Int, _ write: () throws -> Void) {
+        do { try write() } catch {
+            let path = (error as? FileError)?.path ?? "?"
+            guard !lost.contains(where: { $0.path == path }) else { return }
+            lost.append((path, (error as? FileError)?.problem ?? "\(error)", step))
+            Console.error("recur: warning: \(error) Training goes on; this file misses its records from step \(step) on.\n")
+        }
+    }
+
+    /// Throws for the first record the run could not write (Note [Lost records]).
+    private func checkNothingLost() throws {
+        if let e = Console.outputFailure, !lost.contains(where: { $0.path == "standard output" }), reporter.options.format == .json {
+            lost.append(("standard output", "cannot write the JSON events: \(e)", nil))
+        }
+        guard let first = lost.first else { return }
+        throw FileError(path: first.path, first.step.map { "\(first.problem), from step \($0) on" } ?? first.problem,
+                        remedy: "The checkpoints are complete (the last is of step \(run.progress.step)); free space or fix the file, then recur train --resume \(runDirectory.relativePath) continues.")
+    }
+
     private func finishReport() {
         var metrics: [String: Double] = [:]
         var labels = ["run_dir": runDirectory.relativePath]
@@ -262,6 +314,9 @@ public final class TrainingSession: TrainingRunObserver {
         try fm.createDirectory(at: runDirectory.appendingPathComponent("checkpoints"), withIntermediateDirectories: true)
         let configFile = runDirectory.appendingPathComponent("config.yaml")
         let text = try config.yaml()
+        if resumedFrom == nil || (try? RunIdentity.read(runDirectory)) == nil {
+            try RunIdentity.write(runID, to: runDirectory)
+        }
         if resumedFrom == nil {
             try writeAtomically(Array(text.utf8), to: configFile)
         } else if let stored = try? String(contentsOf: configFile, encoding: .utf8), stored != text {
@@ -284,12 +339,14 @@ public final class TrainingSession: TrainingRunObserver {
         guard comm.rank == 0 else { return }
         reporter.report(e)
         onEvent?(e)
-        try? metrics?.append(e.fields)
+        recording(e.step) { try metrics?.append(e.fields) }
         let prefix = e.kind == .validation ? "validation" : "train"
-        if let l = e.loss { try? tensorboard?.add(tag: "\(prefix)/loss", value: l, step: e.step) }
-        if let lr = e.learningRate { try? tensorboard?.add(tag: "train/lr", value: lr, step: e.step) }
-        if let g = e.gradientNorm { try? tensorboard?.add(tag: "train/grad_norm", value: g, step: e.step) }
-        if let s = e.sequencesPerSecond { try? tensorboard?.add(tag: "train/seq_per_s", value: s, step: e.step) }
-        for (k, v) in e.metrics.sorted(by: { $0.key < $1.key }) { try? tensorboard?.add(tag: "\(prefix)/\(k)", value: v, step: e.step) }
+        var scalars: [(String, Double)] = []
+        if let l = e.loss { scalars.append(("\(prefix)/loss", l)) }
+        if let lr = e.learningRate { scalars.append(("train/lr", lr)) }
+        if let g = e.gradientNorm { scalars.append(("train/grad_norm", g)) }
+        if let s = e.sequencesPerSecond { scalars.append(("train/seq_per_s", s)) }
+        for (k, v) in e.metrics.sorted(by: { $0.key < $1.key }) { scalars.append(("\(prefix)/\(k)", v)) }
+        recording(e.step) { for (tag, v) in scalars { try tensorboard?.add(tag: tag, value: v, step: e.step) } }
     }
 }

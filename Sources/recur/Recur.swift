@@ -12,6 +12,9 @@ struct Recur: ParsableCommand {
     /// ArgumentParser exits 64 for a bad flag; Recur's contract is exit status 2 for anything
     /// the user can get wrong, so parsing and validation errors are mapped here.
     static func main() {
+        // A closed pipe is a write error that names the stream (EPIPE), never a silent death of a
+        // run before its checkpoint (Note [Stopping on a signal]).
+        signal(SIGPIPE, SIG_IGN)
         do {
             var command = try parseAsRoot()
             try command.run()
@@ -56,8 +59,15 @@ extension RecurCommand {
 
 /// Prints `error` as one message and exits with `status`.
 func fail(_ error: Error, status: Int32) -> Never {
-    Console.error("recur: error: \(error)\n")
+    Console.error(oneMessage(error))
     Foundation.exit(status)
+}
+
+/// One line per message, with one "error:" in it: data errors read like a compiler's
+/// ("file:line:col: error: …") and keep their own.
+func oneMessage(_ error: Error) -> String {
+    let text = "\(error)"
+    return text.contains(": error: ") ? "recur: \(text)\n" : "recur: error: \(text)\n"
 }
 
 // MARK: Shared options
@@ -120,7 +130,7 @@ struct Train: ParsableCommand {
         } catch let error as UserInputError {
             // Every rank read the same input and reached the same verdict: rank 0 says it once
             // and all end together, without an abort.
-            if job.isRoot { Console.error("recur: error: \(error)\n") }
+            if job.isRoot { Console.error(oneMessage(error)) }
             job.finish()
             throw ExitCode(2)
         }
@@ -162,23 +172,23 @@ struct Config: ParsableCommand {
             // Every problem in one pass, the data file's included.
             let errors = ExperimentConfig.validateAll(path: file, overrides: overrides.values, ranks: ranks, threads: threads.count)
             if !errors.isEmpty {
-                for e in errors { Console.error("recur: error: \(e)\n") }
+                for e in errors { Console.error(oneMessage(e)) }
                 if errors.count > 1 { Console.error("recur: \(errors.count) problems in \(file)\n") }
                 throw ExitCode(2)
             }
-            print("\(file): ok")
+            try StandardOutput.line("\(file): ok")
         }
     }
 
-    struct Docs: ParsableCommand {
+    struct Docs: RecurCommand {
         static let configuration = CommandConfiguration(abstract: "Print docs/config.md: every experiment key, as the schema declares it.")
-        func run() throws { print(ExperimentConfig.schemaMarkdown, terminator: "") }
+        func execute() throws { try StandardOutput.write(ExperimentConfig.schemaMarkdown) }
     }
 
     struct Show: RecurCommand {
         static let configuration = CommandConfiguration(abstract: "Print the resolved experiment, defaults filled in.")
         @Argument(help: "Experiment file (YAML).") var file: String
         @OptionGroup var overrides: Overrides
-        func execute() throws { print(try ExperimentConfig.load(path: file, overrides: overrides.values).yaml()) }
+        func execute() throws { try StandardOutput.line(try ExperimentConfig.load(path: file, overrides: overrides.values).yaml()) }
     }
 }

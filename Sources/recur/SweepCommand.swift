@@ -33,7 +33,7 @@ struct Sweep: RecurCommand {
         let n = sweep.combinations.count
         Console.error("recur: sweep of \(n) runs in \(sweep.shownDirectory), \(sweep.width) at a time with \(sweep.threads) thread\(sweep.threads == 1 ? "" : "s") each\n")
         let outcomes = try sweep.run(launcher: ChildProcessLauncher(), stopSignal: { StopRequest.signal }) { Console.error("recur: \($0)\n") }
-        print(sweep.table(outcomes), terminator: "")
+        try StandardOutput.write(sweep.table(outcomes))
         if let sig = StopRequest.signal {
             Console.error("recur: sweep stopped by \(StopRequest.name(sig)); run the same command to continue it\n")
             throw ExitCode(StopRequest.exitStatus(for: sig))

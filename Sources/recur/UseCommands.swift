@@ -37,9 +37,9 @@ struct Eval: RecurCommand {
         }
         if json {
             let e = JSONEncoder(); e.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try e.encode(report), as: UTF8.self))
+            try StandardOutput.line(String(decoding: try e.encode(report), as: UTF8.self))
         } else {
-            print(trained.describe(report))
+            try StandardOutput.line(trained.describe(report))
         }
     }
 }
@@ -64,7 +64,7 @@ struct Predict: RecurCommand {
             try writeAtomically(Data(table.csv.utf8), to: URL(fileURLWithPath: output))
             Console.error("recur: \(input): \(table.summary); written to \(output)\n")
         } else {
-            print(table.csv, terminator: "")
+            try StandardOutput.write(table.csv)
             Console.error("recur: \(input): \(table.summary)\n")
         }
     }
@@ -80,14 +80,17 @@ struct Sample: RecurCommand {
     @Option(help: "Random seed.") var seed: UInt64 = 1
 
     func validate() throws {
-        if length < 1 { throw ValidationError("--length must be at least 1, got \(length)") }
+        if !(1...TrainedModel.maxSampleLength).contains(length) { throw ValidationError("--length must be 1 to \(TrainedModel.maxSampleLength), got \(length)") }
         if !(temperature >= 0) || !temperature.isFinite { throw ValidationError("--temperature must be 0 (greedy) or more, got \(temperature)") }
         if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1, got \(topK)") }
     }
 
     func execute() throws {
-        let text = try TrainedModel.locate(model).sample(prime: prime, length: length, temperature: temperature, topK: topK, seed: seed)
-        print(prime + text)
+        let trained = try TrainedModel.locate(model)
+        try StandardOutput.write(prime)
+        // Streams: each token is written as it is drawn, so `| head` ends the generation.
+        try trained.sample(prime: prime, length: length, temperature: temperature, topK: topK, seed: seed) { try StandardOutput.write($0) }
+        try StandardOutput.write("\n")
     }
 }
 
@@ -101,14 +104,13 @@ struct Forecast: RecurCommand {
     @Option(help: "Where to write the plot (default: forecast.svg next to the checkpoint's run, or ./forecast.svg).") var plot: String?
 
     func validate() throws {
-        if steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
+        if !(1...TrainedModel.maxForecastSteps).contains(steps) { throw ValidationError("--steps must be 1 to \(TrainedModel.maxForecastSteps), got \(steps)") }
     }
 
     func execute() throws {
         if let plot { try OutputPath.checkFile(plot, what: "--plot") }
         let trained = try TrainedModel.locate(model)
-        let result = try trained.forecast(input: input, steps: steps)
-        print(result.csv, terminator: "")
+        let result = try trained.forecast(input: input, steps: steps) { try StandardOutput.write($0) }
         let out = plot ?? trained.defaultPlotPath("forecast.svg")
         try result.chart.write(to: out)
         Console.error("recur: plot written to \(out)\n")
@@ -135,7 +137,7 @@ struct Plot: RecurCommand {
         let chart = LossCurves.chart(runs: runs, smoothing: smoothing, logScale: !linear)
         let out = output ?? (runs.count == 1 ? URL(fileURLWithPath: directories[0]).appendingPathComponent("loss.svg").path : "loss-comparison.svg")
         try chart.write(to: out)
-        print(out)
+        try StandardOutput.line(out)
     }
 }
 
@@ -149,6 +151,6 @@ struct Metrics: RecurCommand {
     func execute() throws {
         if let output { try OutputPath.checkFile(output, what: "--output") }
         let text = MetricsLog.csv(try LossCurves.records(ofRun: directory))
-        if let output { try writeAtomically(Data(text.utf8), to: URL(fileURLWithPath: output)) } else { print(text, terminator: "") }
+        if let output { try writeAtomically(Data(text.utf8), to: URL(fileURLWithPath: output)) } else { try StandardOutput.write(text) }
     }
 }
