@@ -80,6 +80,8 @@ public final class NetworkWorkspace: @unchecked Sendable {
     private var activeRows: UnsafeMutablePointer<Int32>?
     private let activeStorage: UnsafeMutablePointer<Int32>
     private var dropoutActive = false
+    /// Each gradient group's index in `network.gradientGroups`, the milestone backward reports.
+    private let milestones: [RecurrentNetwork.GradientGroup: Int]
 
     public init(network: RecurrentNetwork, maxBatch: Int, maxSteps: Int) {
         precondition(maxBatch > 0 && maxSteps > 0, "workspace needs a positive batch and length")
@@ -103,6 +105,7 @@ public final class NetworkWorkspace: @unchecked Sendable {
         dYa = sizes.float(.dYa); dYb = sizes.float(.dYb)
         finalH = sizes.float(.finalH); finalC = sizes.float(.finalC)
         packedW = sizes.float(.packedW)
+        milestones = Dictionary(uniqueKeysWithValues: network.gradientGroups.enumerated().map { ($0.element.group, $0.offset) })
     }
 
     deinit { reversedTokens.deallocate(); activeStorage.deallocate() }
@@ -467,6 +470,7 @@ public final class NetworkWorkspace: @unchecked Sendable {
         guard let input else { preconditionFailure("backward before forward") }
         let c = network.config, H = c.hiddenSize, GH = cell.gateCount * H, W = D * H
         let rows = T * b
+        var reported = -1
 
         // Head: dY = dOut · W_head (the last step's rows only, for a last-step head).
         var dY = dYa.base, dNext = dYb.base
@@ -483,7 +487,7 @@ public final class NetworkWorkspace: @unchecked Sendable {
                 if D == 2 { Vec.copy(g + j * W + H, dY + j * W + H, count: H) }
             }
         }
-        finished(0)
+        report(.head, after: &reported, finished)
 
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
             for d in 0..<D {
@@ -516,13 +520,12 @@ public final class NetworkWorkspace: @unchecked Sendable {
                     if hiddenSums { recur_add_column_sums(dHG + t * b * GH, b, GH, GH, sumH) }
                     if l == 0 { encoder.accumulateStep(t, b: b, dG: dG, input: x0) }
                 }
-                let milestone = 1 + 2 * D * (c.layers - 1 - l) + 2 * d
-                finished(milestone)
+                report(.hiddenSide(layer: l, direction: d), after: &reported, finished)
                 // Input side: db_ih += Σ dG; dW_ih += dGᵀ · X; dX = dG · W_ih (above layer 0)
                 Vec.add(sumX, into: grads + lo.bIH, count: GH)
                 if l == 0 {
                     encoder.finishBackward(params: params, grads: grads, dG: dG, input: x0, rows: rows)
-                    finished(milestone + 1)
+                    report(.inputSide(layer: l, direction: d), after: &reported, finished)
                     continue
                 }
                 let I = lo.inputSize
@@ -530,7 +533,7 @@ public final class NetworkWorkspace: @unchecked Sendable {
                 if d == 1 { reverseTime(x, width: I, into: reversedRows.base); x = UnsafePointer(reversedRows.base) }
                 BLAS.gemm(.transposed, .none, m: GH, n: I, k: rows, a: dG, lda: GH, b: x, ldb: I,
                           beta: 1, c: grads + lo.wIH, ldc: I)
-                finished(milestone + 1)
+                report(.inputSide(layer: l, direction: d), after: &reported, finished)
                 if d == 0 {
                     BLAS.gemm(.none, .none, m: rows, n: I, k: GH, a: dG, lda: GH, b: params + lo.wIH, ldb: I,
                               beta: 0, c: dNext, ldc: I)
@@ -555,5 +558,15 @@ public final class NetworkWorkspace: @unchecked Sendable {
             }
             swap(&dY, &dNext)
         }
+    }
+
+    /// Tells `finished` that `group`'s gradients are final, by its index in
+    /// `network.gradientGroups`; backward must finish the groups in that order.
+    @inline(__always)
+    private func report(_ group: RecurrentNetwork.GradientGroup, after previous: inout Int, _ finished: (Int) -> Void) {
+        let m = milestones[group]!
+        precondition(m == previous + 1, "backward finished gradient group \(group) out of RecurrentNetwork.gradientGroups' order")
+        previous = m
+        finished(m)
     }
 }
