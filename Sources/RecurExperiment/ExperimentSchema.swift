@@ -5,6 +5,7 @@
 
 import Foundation
 import RecurData
+import RecurEngine
 import RecurModel
 import RecurOptim
 import Yams
@@ -496,7 +497,7 @@ enum ExperimentSchema {
                                            value: { $0.parallel.exchangeTimeout },
                                 mayChangeOnResume: true)
     static let overlap = SchemaKey(path: "parallel.overlap", type: T.bool, default: .value(true), applies: .always,
-                                   doc: "exchange each layer's gradients between processes while backward computes the layers below, for models of at least 262144 parameters (same bits either way; not with `deterministic`)",
+                                   doc: "exchange each layer's gradients between processes while backward computes the layers below, for models of at least \(Engine.smallestOverlappedModel) parameters (same bits either way; not with `deterministic`)",
                                    value: { $0.parallel.overlap },
                                 mayChangeOnResume: true)
     static let outputDir = SchemaKey(path: "output.dir", type: T.string, default: .derived("`runs/<experiment.name>`", { "runs/\($0.name)" }),
