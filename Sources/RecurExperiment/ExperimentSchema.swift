@@ -310,7 +310,9 @@ enum ExperimentSchema {
                                     doc: "a model.safetensors to start from", value: { $0.model.initFrom })
 
     // training
-    static let epochs = SchemaKey(path: "training.epochs", type: T.int(min: 1), default: .absent("`10` unless `steps` is given"), applies: .always,
+    /// Epochs of a run that gives neither `epochs` nor `steps`.
+    static let defaultEpochs = 10
+    static let epochs = SchemaKey(path: "training.epochs", type: T.int(min: 1), default: .absent("`\(defaultEpochs)` unless `steps` is given"), applies: .always,
                                   doc: "passes over the training windows (give `epochs` or `steps`)", value: { $0.training.epochs },
                                 mayChangeOnResume: true)
     static let steps = SchemaKey(path: "training.steps", type: T.int(min: 1), default: .absent("—"), applies: .always,
