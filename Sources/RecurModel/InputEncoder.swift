@@ -74,12 +74,6 @@ final class InputEncoder {
 
     private var GH: Int { network.config.cell.gateCount * network.config.hiddenSize }
 
-    /// The features layer 0 reads, or nil for token inputs.
-    func features(_ input: ModelInput) -> UnsafePointer<Float>? {
-        if case .features(let x) = input { return x }
-        return nil
-    }
-
     // MARK: Forward
 
     /// pre[rows, G·H] = biasRow + input projection of layer 0.
