@@ -286,7 +286,7 @@ INLINE void add_column_sums_body(const float *RS a, long rows, long cols, long l
 
 DISPATCH(add_column_sums, (const float *a, long rows, long cols, long lda, float *dst), (a, rows, cols, lda, dst))
 
-// MARK: Inputs of a few features (Note [Few input features] in NetworkWorkspace.swift)
+// MARK: Inputs of a few features (Note [Few input features] in InputEncoder.swift)
 
 INLINE void small_projection_body(const float *RS x, long rows, long I, const float *RS wT, const float *RS bias,
                                   float *RS out, long cols) {

@@ -12,11 +12,6 @@ public enum TokenStorage: Sendable, Equatable {
         switch self { case .uint16(let a): a.count; case .int32(let a): a.count }
     }
 
-    /// Bytes per stored token (2 or 4).
-    public var bytesPerToken: Int {
-        switch self { case .uint16: 2; case .int32: 4 }
-    }
-
     /// The id at `i`.
     public subscript(i: Int) -> Int32 {
         switch self { case .uint16(let a): Int32(a[i]); case .int32(let a): a[i] }

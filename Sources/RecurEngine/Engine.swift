@@ -148,7 +148,7 @@ public final class Engine {
         let P = Double(network.parameterCount) * Double(MemoryLayout<Float>.stride)
         let replicas = Double(count) + (config.microShards == nil ? 0 : 3)   // + the fixed-point sum's buffers
         // Parameters, one gradient buffer per replica, up to three optimizer buffers, activations.
-        let workspace = NetworkWorkspace.estimatedBytes(network: network, maxBatch: max(capacity, 1), maxSteps: seqLen)
+        let workspace = Replica.activationBytes(network: network, capacity: capacity, seqLen: seqLen)
         let need = P * (4 + replicas) + replicas * workspace
         guard need > available else { return }
         func gb(_ b: Double) -> String { b >= 1e9 ? String(format: "%.1f GB", b / 1e9) : String(format: "%.0f MB", b / 1e6) }

@@ -23,10 +23,26 @@ final class Replica: @unchecked Sendable {
         workspace = NetworkWorkspace(network: network, maxBatch: max(capacity, 1), maxSteps: dataset.seqLen)
         gradients = FloatBuffer(count: network.parameterCount)
         batch = BatchBuffers(for: dataset, capacity: max(capacity, 1))
-        let c = network.config
-        let stateCount = c.layers * max(capacity, 1) * c.hiddenSize
-        carriedHidden = [FloatBuffer(count: stateCount), FloatBuffer(count: stateCount)]
-        carriedCell = (0..<2).map { _ in FloatBuffer(count: c.carriesCellState ? stateCount : 0) }
+        let state = Self.carriedStateCounts(network: network, capacity: capacity)
+        carriedHidden = (0..<Self.carriedSlots).map { _ in FloatBuffer(count: state.hidden) }
+        carriedCell = (0..<Self.carriedSlots).map { _ in FloatBuffer(count: state.cell) }
+    }
+
+    /// Carried-state slots: training's and evaluation's.
+    static let carriedSlots = 2
+
+    /// Floats of one slot of carried hidden and cell state, [L, b, H] (cell: 0 for cells without one).
+    static func carriedStateCounts(network: RecurrentNetwork, capacity: Int) -> (hidden: Int, cell: Int) {
+        let c = network.config, count = c.layers * max(capacity, 1) * c.hiddenSize
+        return (count, c.carriesCellState ? count : 0)
+    }
+
+    /// Bytes a replica allocates for activations: its workspace and carried state, from the sizes
+    /// `init` allocates (its gradient buffer is one more parameter buffer; Engine.checkMemory).
+    static func activationBytes(network: RecurrentNetwork, capacity: Int, seqLen: Int) -> Double {
+        let state = carriedStateCounts(network: network, capacity: capacity)
+        return NetworkWorkspace.estimatedBytes(network: network, maxBatch: max(capacity, 1), maxSteps: seqLen)
+            + Double(carriedSlots * (state.hidden + state.cell) * MemoryLayout<Float>.stride)
     }
 
     func resetCarriedState(slot: Int) {

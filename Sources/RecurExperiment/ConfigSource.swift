@@ -314,11 +314,6 @@ final class ConfigSource {
             throw error(key, "unknown key\(hint)")
         }
     }
-
-    /// The key paths present in the file (after overrides), in file order.
-    var presentKeys: [String] {
-        entries.keys.sorted { (entries[$0]?.line ?? 0, $0) < (entries[$1]?.line ?? 0, $1) }
-    }
 }
 
 /// The option closest to `word` by edit distance, if it is close enough to be a typo.

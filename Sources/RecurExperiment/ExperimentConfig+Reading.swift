@@ -151,18 +151,14 @@ extension ExperimentConfig {
         context.seqLen = seqLen
         let stateful = try v(K.stateful)
         context.stateful = stateful
-        var data = DataSection(
+        let data = DataSection(
             kind: kind, path: path, columns: try opt(K.columns), targets: try opt(K.targets),
             normalize: try v(K.normalize), missing: try v(K.missing), seqLen: seqLen, stride: try v(K.stride),
-            target: try v(K.target), horizon: try v(K.horizon), split: split, shuffle: try v(K.shuffle),
+            target: try v(K.target), horizon: try v(K.horizon), split: split, splitSeed: UInt64(try v(K.splitSeed)),
+            features: try opt(K.features), variableLength: try v(K.variableLength), lengthColumn: try opt(K.lengthColumn),
+            labelColumn: try opt(K.labelColumn), sequenceColumn: try opt(K.sequenceColumn), shuffle: try v(K.shuffle),
             dropLast: try v(K.dropLast), stateful: stateful, minCount: try v(K.minCount), maxSize: try opt(K.maxSize),
             unknownToken: try v(K.unknown), lowercase: try v(K.lowercase))
-        data.splitSeed = UInt64(try v(K.splitSeed))
-        data.features = try opt(K.features)
-        data.variableLength = try v(K.variableLength)
-        data.lengthColumn = try opt(K.lengthColumn)
-        data.labelColumn = try opt(K.labelColumn)
-        data.sequenceColumn = try opt(K.sequenceColumn)
         var columns = LabelledOptions()
         columns.variableLength = data.variableLength
         columns.lengthColumn = data.lengthColumn; columns.labelColumn = data.labelColumn; columns.sequenceColumn = data.sequenceColumn
@@ -217,13 +213,12 @@ extension ExperimentConfig {
         if early == nil, s.has(K.earlyMinDelta.path) || s.has(K.earlyMetric.path) {
             throw s.error(K.earlyPatience.path, "early stopping needs patience (evaluations without improvement before the run stops)")
         }
-        var training = TrainingSection(
-            epochs: epochs ?? (steps == nil ? 10 : nil), steps: steps, batchSize: try v(K.batchSize),
-            optimizer: optimizer, schedule: schedule, scheduleHorizon: horizon, clipNorm: try v(K.clipNorm), clipValue: try opt(K.clipValue),
+        let training = TrainingSection(
+            epochs: epochs ?? (steps == nil ? K.defaultEpochs : nil), steps: steps, batchSize: try v(K.batchSize),
+            accumulate: try v(K.accumulate), optimizer: optimizer, schedule: schedule, scheduleHorizon: horizon, clipNorm: try v(K.clipNorm), clipValue: try opt(K.clipValue),
             logEvery: try v(K.logEvery), evalEvery: try v(K.evalEvery), checkpointEvery: try v(K.checkpointEvery),
             keepCheckpoints: try v(K.keepCheckpoints), onNonFinite: try v(K.onNonFinite),
             maxConsecutiveSkips: try v(K.maxConsecutiveSkips), plateau: plateau, earlyStopping: early)
-        training.accumulate = try v(K.accumulate)
 
         // MARK: parallel, output
         let parallel = ParallelSection(threads: try opt(K.threads), bucketSize: try v(K.bucketSize),
@@ -233,10 +228,8 @@ extension ExperimentConfig {
         if output.dir.isEmpty {
             throw s.error(K.outputDir.path, "must not be empty: give a directory such as runs/\(name), or leave the key out for that default")
         }
-        var config = ExperimentConfig(name: name, seed: UInt64(seed), data: data, model: model, training: training,
-                                      parallel: parallel, output: output)
-        config.sweepGrid = try opt(K.sweepGrid)
-        return config
+        return ExperimentConfig(name: name, seed: UInt64(seed), data: data, model: model, training: training,
+                                parallel: parallel, output: output, sweepGrid: try opt(K.sweepGrid))
     }
 
     static func readOptimizer(_ s: ConfigSource, _ context: inout SchemaContext) throws -> OptimizerConfig {

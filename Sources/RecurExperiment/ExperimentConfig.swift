@@ -1,6 +1,7 @@
 // One experiment as resolved from its YAML file: every section with defaults filled in.
 // Plain values; the keys, defaults and ranges are declared once in ExperimentSchema, which
-// reads (ExperimentConfig+Reading) and writes (ExperimentConfig+Writing) them.
+// reads (ExperimentConfig+Reading) and writes (ExperimentConfig+Writing) them. So no property
+// here has a default value of its own: the reader gives every one, from the schema.
 
 import RecurData
 import RecurModel
@@ -30,7 +31,7 @@ public struct ExperimentConfig: Sendable, Equatable {
     public var parallel: ParallelSection
     public var output: OutputSection
     /// For `recur sweep`: grid axes `KEY=[v1,v2,…]`, as --grid takes them; training ignores them.
-    public var sweepGrid: [String]? = nil
+    public var sweepGrid: [String]?
 }
 
 public struct DataSection: Sendable, Equatable {
@@ -49,17 +50,17 @@ public struct DataSection: Sendable, Equatable {
     public var split: SplitFractions
     /// Labelled sequences: the seed of the shuffle before the split, apart from experiment.seed
     /// so that changing the run's seed keeps the test set.
-    public var splitSeed: UInt64 = 1
+    public var splitSeed: UInt64
     /// Labelled sequences: features per step (nil: derived from the data).
-    public var features: Int? = nil
+    public var features: Int?
     /// Labelled sequences of 1 … seqLen steps each.
-    public var variableLength = false
+    public var variableLength: Bool
     /// With `variableLength`: the CSV column of each row's length (nil: ragged rows).
-    public var lengthColumn: String? = nil
+    public var lengthColumn: String?
     /// Labelled sequences: the column of each step's class (sequence labelling), or nil.
-    public var labelColumn: String? = nil
+    public var labelColumn: String?
     /// With `labelColumn` and one CSV: the column naming each row's sequence.
-    public var sequenceColumn: String? = nil
+    public var sequenceColumn: String?
     public var shuffle: Bool
     public var dropLast: Bool
     /// Truncated BPTT over contiguous streams; hidden state carried between windows.
@@ -84,7 +85,7 @@ public struct ModelSection: Sendable, Equatable {
     public var forgetBias: Bool
     public var initFrom: String?
     /// Every layer also reads each window backward (Note [Bidirectional layers]).
-    public var bidirectional = false
+    public var bidirectional: Bool
 }
 
 public struct TrainingSection: Sendable, Equatable {
@@ -92,7 +93,7 @@ public struct TrainingSection: Sendable, Equatable {
     public var steps: Int?
     public var batchSize: Int
     /// Batches whose gradients are added up before each optimizer update.
-    public var accumulate: Int = 1
+    public var accumulate: Int
     public var optimizer: OptimizerConfig
     public var schedule: LRSchedule
     /// The schedule's horizon as the file gave it (cosine total_steps); nil: the run's length,
@@ -110,9 +111,9 @@ public struct TrainingSection: Sendable, Equatable {
     /// With `on_nonfinite: skip`, stop after this many skipped steps in a row.
     public var maxConsecutiveSkips: Int
     /// `schedule.kind: plateau` (the rate then follows the validation loss, not the step).
-    public var plateau: PlateauSettings? = nil
+    public var plateau: PlateauSettings?
     /// Stop when the monitored validation metric has not improved for this long.
-    public var earlyStopping: EarlyStopping? = nil
+    public var earlyStopping: EarlyStopping?
 }
 
 /// training.early_stopping: stop after `patience` evaluations without an improvement of more
@@ -138,9 +139,9 @@ public struct ParallelSection: Sendable, Equatable {
     /// Micro-shards per batch when deterministic.
     public var microShards: Int
     /// Seconds one exchange between ranks may wait before the job ends (Note [Exchange deadline]).
-    public var exchangeTimeout: Double = 20
+    public var exchangeTimeout: Double
     /// Exchange gradients while backward runs (Note [Overlapped exchange]).
-    public var overlap = true
+    public var overlap: Bool
 }
 
 public struct OutputSection: Sendable, Equatable {

@@ -5,6 +5,7 @@
 
 import Foundation
 import RecurData
+import RecurEngine
 import RecurModel
 import RecurOptim
 import Yams
@@ -309,7 +310,9 @@ enum ExperimentSchema {
                                     doc: "a model.safetensors to start from", value: { $0.model.initFrom })
 
     // training
-    static let epochs = SchemaKey(path: "training.epochs", type: T.int(min: 1), default: .absent("`10` unless `steps` is given"), applies: .always,
+    /// Epochs of a run that gives neither `epochs` nor `steps`.
+    static let defaultEpochs = 10
+    static let epochs = SchemaKey(path: "training.epochs", type: T.int(min: 1), default: .absent("`\(defaultEpochs)` unless `steps` is given"), applies: .always,
                                   doc: "passes over the training windows (give `epochs` or `steps`)", value: { $0.training.epochs },
                                 mayChangeOnResume: true)
     static let steps = SchemaKey(path: "training.steps", type: T.int(min: 1), default: .absent("—"), applies: .always,
@@ -496,7 +499,7 @@ enum ExperimentSchema {
                                            value: { $0.parallel.exchangeTimeout },
                                 mayChangeOnResume: true)
     static let overlap = SchemaKey(path: "parallel.overlap", type: T.bool, default: .value(true), applies: .always,
-                                   doc: "exchange each layer's gradients between processes while backward computes the layers below, for models of at least 262144 parameters (same bits either way; not with `deterministic`)",
+                                   doc: "exchange each layer's gradients between processes while backward computes the layers below, for models of at least \(Engine.smallestOverlappedModel) parameters (same bits either way; not with `deterministic`)",
                                    value: { $0.parallel.overlap },
                                 mayChangeOnResume: true)
     static let outputDir = SchemaKey(path: "output.dir", type: T.string, default: .derived("`runs/<experiment.name>`", { "runs/\($0.name)" }),

@@ -17,12 +17,6 @@ public struct SeededRandom: RandomNumberGenerator, Sendable, Equatable {
         state = (splitmix(), splitmix(), splitmix(), splitmix())
     }
 
-    /// Restores a generator from `stateWords` (checkpoints).
-    public init(stateWords: [UInt64]) {
-        precondition(stateWords.count == 4, "SeededRandom needs 4 state words")
-        state = (stateWords[0], stateWords[1], stateWords[2], stateWords[3])
-    }
-
     public var stateWords: [UInt64] { [state.0, state.1, state.2, state.3] }
 
     /// A generator for a named sub-stream: same (seed, stream) → same numbers.

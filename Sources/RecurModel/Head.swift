@@ -34,14 +34,28 @@ final class Head {
     private(set) var rows = 0
 
     init(network: RecurrentNetwork, maxRows: Int) {
-        let c = network.config, H = network.headInputSize, O = c.outputSize, GH = c.cell.gateCount * c.hiddenSize
-        self.H = H; self.O = O
+        H = network.headInputSize; O = network.config.outputSize
         weight = network.headWeight; bias = network.headBias
-        outputs = FloatBuffer(count: maxRows * O)
-        dOutputs = FloatBuffer(count: maxRows * O)
+        outputs = FloatBuffer(count: Self.outputCount(network: network, maxRows: maxRows))
+        dOutputs = FloatBuffer(count: Self.outputCount(network: network, maxRows: maxRows))
+        packed = FloatBuffer(count: Self.packedCount(network: network))
+    }
+
+    /// Floats of `packed`: W_head's packed size, or 0 where OpenBLAS runs the head.
+    static func packedCount(network: RecurrentNetwork) -> Int {
+        let c = network.config, H = network.headInputSize, O = c.outputSize, GH = c.cell.gateCount * c.hiddenSize
         let own = max(recur_packed_size(H, O), recur_packed_size(O, H))
         let layer = max(recur_packed_size(c.hiddenSize, GH), recur_packed_size(GH, c.hiddenSize))
-        packed = FloatBuffer(count: recur_packed_gemm_available() != 0 && own <= layer ? own : 0)
+        return recur_packed_gemm_available() != 0 && own <= layer ? own : 0
+    }
+
+    /// Floats of `outputs` (and of `dOutputs`): [maxRows, O].
+    static func outputCount(network: RecurrentNetwork, maxRows: Int) -> Int { maxRows * network.config.outputSize }
+
+    /// Floats a head for `maxRows` rows allocates: outputs and their gradient, and `packed`
+    /// (NetworkWorkspace.Sizes counts them).
+    static func floatCount(network: RecurrentNetwork, maxRows: Int) -> Int {
+        2 * outputCount(network: network, maxRows: maxRows) + packedCount(network: network)
     }
 
     /// outputs[rows, O] = y[rows, H] · W_headᵀ + b_head.

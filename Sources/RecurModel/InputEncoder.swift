@@ -49,26 +49,30 @@ final class InputEncoder {
     init(network: RecurrentNetwork, direction: Int = 0) {
         self.network = network
         lo = network.offsets(0, direction)
-        let c = network.config, GH = c.cell.gateCount * c.hiddenSize, I = lo.inputSize
-        switch c.input {
-        case .embedding: path = .embeddingTable
-        case .oneHot: path = .oneHot
-        case .features: path = I <= Self.fewFeatures ? .fewFeatures : .features
+        path = Self.path(network: network, direction: direction)
+        weightT = FloatBuffer(count: Self.tableCount(network: network, direction: direction))
+    }
+
+    /// The path layer 0's input takes in `direction`.
+    static func path(network: RecurrentNetwork, direction: Int) -> Path {
+        switch network.config.input {
+        case .embedding: return .embeddingTable
+        case .oneHot: return .oneHot
+        case .features: return network.offsets(0, direction).inputSize <= fewFeatures ? .fewFeatures : .features
         }
-        switch path {
-        case .embeddingTable, .oneHot: weightT = FloatBuffer(count: c.vocabularySize * GH)
-        case .fewFeatures: weightT = FloatBuffer(count: I * GH)
-        case .features: weightT = FloatBuffer(count: 0)
+    }
+
+    /// Floats of `weightT` (what an encoder allocates; NetworkWorkspace.Sizes counts it).
+    static func tableCount(network: RecurrentNetwork, direction: Int) -> Int {
+        let c = network.config, GH = c.cell.gateCount * c.hiddenSize
+        switch path(network: network, direction: direction) {
+        case .embeddingTable, .oneHot: return c.vocabularySize * GH
+        case .fewFeatures: return network.offsets(0, direction).inputSize * GH
+        case .features: return 0
         }
     }
 
     private var GH: Int { network.config.cell.gateCount * network.config.hiddenSize }
-
-    /// The features layer 0 reads, or nil for token inputs.
-    func features(_ input: ModelInput) -> UnsafePointer<Float>? {
-        if case .features(let x) = input { return x }
-        return nil
-    }
 
     // MARK: Forward
 

@@ -80,70 +80,138 @@ public final class NetworkWorkspace: @unchecked Sendable {
     private var activeRows: UnsafeMutablePointer<Int32>?
     private let activeStorage: UnsafeMutablePointer<Int32>
     private var dropoutActive = false
+    /// Each gradient group's index in `network.gradientGroups`, the milestone backward reports.
+    private let milestones: [RecurrentNetwork.GradientGroup: Int]
 
     public init(network: RecurrentNetwork, maxBatch: Int, maxSteps: Int) {
         precondition(maxBatch > 0 && maxSteps > 0, "workspace needs a positive batch and length")
         self.network = network
         self.maxBatch = maxBatch
         self.maxSteps = maxSteps
-        let c = network.config, cell = c.cellType, H = c.hiddenSize, G = cell.gateCount, L = c.layers
-        let D = c.directions
-        self.cell = cell
-        self.D = D
-        let rows = maxBatch * maxSteps
+        let sizes = Sizes(network: network, maxBatch: maxBatch, maxSteps: maxSteps)
+        cell = sizes.cell
+        D = sizes.D
         encoders = (0..<D).map { InputEncoder(network: network, direction: $0) }
-        head = Head(network: network, maxRows: c.head == .everyStep ? rows : maxBatch)
-        hs = (0..<(L * D)).map { _ in FloatBuffer(count: (maxSteps + 1) * maxBatch * H) }
-        cs = (0..<(L * D)).map { _ in FloatBuffer(count: cell.keepsCellState ? (maxSteps + 1) * maxBatch * H : 0) }
-        gates = (0..<(L * D)).map { _ in FloatBuffer(count: rows * G * H) }
-        extra = (0..<(L * D)).map { _ in FloatBuffer(count: cell.keepsStepExtra ? rows * H : 0) }
-        let useDropout = c.dropout > 0
-        dropped = (0..<L).map { l in FloatBuffer(count: l > 0 && useDropout ? rows * D * H : 0) }
-        masks = (0..<L).map { l in FloatBuffer(count: l > 0 && useDropout ? rows * D * H : 0) }
-        joined = (0..<L).map { _ in FloatBuffer(count: D == 2 ? rows * 2 * H : 0) }
-        lastRows = FloatBuffer(count: c.head == .lastStep ? maxBatch * D * H : 0)
-        lastGrad = FloatBuffer(count: c.head == .lastStep ? maxBatch * D * H : 0)
-        let widest = max(network.layers[0].inputSize, D * H)
-        reversedTokens = .allocate(capacity: D == 2 ? rows : 0)
-        activeStorage = .allocate(capacity: maxSteps)
-        reversedRows = FloatBuffer(count: D == 2 ? rows * widest : 0)
-        reverseScratch = FloatBuffer(count: D == 2 ? rows * widest : 0)
-        dOutDirection = FloatBuffer(count: D == 2 ? rows * H : 0)
-        dG = FloatBuffer(count: rows * G * H)
-        dHG = FloatBuffer(count: cell.separateHiddenGradient ? rows * G * H : 0)
-        tmp = FloatBuffer(count: maxBatch * G * H)
-        biasRow = FloatBuffer(count: G * H)
-        dhNext = FloatBuffer(count: maxBatch * H)
-        dcNext = FloatBuffer(count: maxBatch * H)
-        sumX = FloatBuffer(count: G * H)
-        sumH = FloatBuffer(count: G * H)
-        dYa = FloatBuffer(count: rows * D * H)
-        dYb = FloatBuffer(count: rows * D * H)
-        finalH = FloatBuffer(count: L * D * maxBatch * H)
-        finalC = FloatBuffer(count: cell.keepsCellState ? L * D * maxBatch * H : 0)
-        let first = cell.firstPackedBlock, rest = G - first
-        let blocks = max(recur_packed_size(H, first * H), recur_packed_size(first * H, H))
-            + (rest > 0 ? max(recur_packed_size(H, rest * H), recur_packed_size(rest * H, H)) : 0)
-        packedW = FloatBuffer(count: recur_packed_gemm_available() != 0 ? blocks : 0)
+        head = Head(network: network, maxRows: sizes.headRows)
+        hs = sizes.floats(.hs); cs = sizes.floats(.cs); gates = sizes.floats(.gates); extra = sizes.floats(.extra)
+        dropped = sizes.floats(.dropped); masks = sizes.floats(.masks); joined = sizes.floats(.joined)
+        lastRows = sizes.float(.lastRows); lastGrad = sizes.float(.lastGrad)
+        reversedTokens = .allocate(capacity: sizes.count(.reversedTokens))
+        activeStorage = .allocate(capacity: sizes.count(.activeRows))
+        reversedRows = sizes.float(.reversedRows); reverseScratch = sizes.float(.reverseScratch)
+        dOutDirection = sizes.float(.dOutDirection)
+        dG = sizes.float(.dG); dHG = sizes.float(.dHG); tmp = sizes.float(.tmp); biasRow = sizes.float(.biasRow)
+        dhNext = sizes.float(.dhNext); dcNext = sizes.float(.dcNext); sumX = sizes.float(.sumX); sumH = sizes.float(.sumH)
+        dYa = sizes.float(.dYa); dYb = sizes.float(.dYb)
+        finalH = sizes.float(.finalH); finalC = sizes.float(.finalC)
+        packedW = sizes.float(.packedW)
+        milestones = Dictionary(uniqueKeysWithValues: network.gradientGroups.enumerated().map { ($0.element.group, $0.offset) })
     }
 
     deinit { reversedTokens.deallocate(); activeStorage.deallocate() }
 
+    /// Every buffer a workspace allocates and its length, the one table `init` allocates from
+    /// and `estimatedBytes` sums (with the encoders' and the head's own tables).
+    struct Sizes {
+        /// The workspace's buffers, by the name of the property that holds them (`activeRows`:
+        /// `activeStorage`).
+        enum Buffer: CaseIterable {
+            case hs, cs, gates, extra, dropped, masks, joined, lastRows, lastGrad, reversedTokens, activeRows
+            case reversedRows, reverseScratch, dOutDirection, dG, dHG, tmp, biasRow, dhNext, dcNext, sumX, sumH
+            case dYa, dYb, finalH, finalC, packedW
+        }
+
+        let network: RecurrentNetwork
+        let cell: any RecurrentCell.Type
+        let B: Int, T: Int, H: Int, G: Int, L: Int, D: Int
+        /// Rows of a batch of whole windows, maxBatch · maxSteps.
+        let rows: Int
+
+        init(network: RecurrentNetwork, maxBatch: Int, maxSteps: Int) {
+            let c = network.config
+            self.network = network
+            cell = c.cellType
+            B = maxBatch; T = maxSteps; H = c.hiddenSize; G = cell.gateCount; L = c.layers; D = c.directions
+            rows = maxBatch * maxSteps
+        }
+
+        /// Rows the head scores at most: every step's, or one per sequence.
+        var headRows: Int { network.config.head == .everyStep ? rows : B }
+
+        /// Copies of `buffer`: one per layer and direction, one per layer, or one.
+        func copies(_ buffer: Buffer) -> Int {
+            switch buffer {
+            case .hs, .cs, .gates, .extra: return L * D
+            case .dropped, .masks, .joined: return L
+            default: return 1
+            }
+        }
+
+        /// Elements of copy `i` (the layer, or layer · D + direction) of `buffer`.
+        func count(_ buffer: Buffer, _ i: Int = 0) -> Int {
+            let c = network.config, dropout = c.dropout > 0, lastStep = c.head == .lastStep
+            switch buffer {
+            case .hs: return (T + 1) * B * H                                       // [(T+1)·B, H]
+            case .cs: return cell.keepsCellState ? (T + 1) * B * H : 0
+            case .gates: return rows * G * H                                       // [T·B, G·H]
+            case .extra: return cell.keepsStepExtra ? rows * H : 0
+            case .dropped, .masks: return i > 0 && dropout ? rows * D * H : 0      // layers above the first
+            case .joined: return D == 2 ? rows * 2 * H : 0
+            case .lastRows, .lastGrad: return lastStep ? B * D * H : 0
+            case .reversedTokens: return D == 2 ? rows : 0
+            case .activeRows: return T
+            case .reversedRows, .reverseScratch: return D == 2 ? rows * max(network.layers[0].inputSize, D * H) : 0
+            case .dOutDirection: return D == 2 ? rows * H : 0
+            case .dG: return rows * G * H
+            case .dHG: return cell.separateHiddenGradient ? rows * G * H : 0
+            case .tmp: return B * G * H
+            case .biasRow, .sumX, .sumH: return G * H
+            case .dhNext, .dcNext: return B * H
+            case .dYa, .dYb: return rows * D * H
+            case .finalH: return L * D * B * H
+            case .finalC: return cell.keepsCellState ? L * D * B * H : 0
+            case .packedW:
+                // W_hh of one layer as the cell's first block and the rest, for either pass.
+                guard recur_packed_gemm_available() != 0 else { return 0 }
+                let first = cell.firstPackedBlock, rest = G - first
+                return max(recur_packed_size(H, first * H), recur_packed_size(first * H, H))
+                    + (rest > 0 ? max(recur_packed_size(H, rest * H), recur_packed_size(rest * H, H)) : 0)
+            }
+        }
+
+        /// Bytes per element of `buffer`.
+        func elementSize(_ buffer: Buffer) -> Int {
+            switch buffer {
+            case .reversedTokens, .activeRows: return MemoryLayout<Int32>.stride
+            default: return MemoryLayout<Float>.stride
+            }
+        }
+
+        /// Every copy of a float buffer, allocated.
+        func floats(_ buffer: Buffer) -> [FloatBuffer] {
+            (0..<copies(buffer)).map { FloatBuffer(count: count(buffer, $0)) }
+        }
+
+        /// A float buffer of one copy, allocated.
+        func float(_ buffer: Buffer) -> FloatBuffer {
+            precondition(copies(buffer) == 1 && elementSize(buffer) == MemoryLayout<Float>.stride)
+            return FloatBuffer(count: count(buffer))
+        }
+
+        /// Bytes of everything a workspace allocates: its buffers, its encoders' and its head's.
+        var bytes: Int {
+            let own = Buffer.allCases.reduce(0) { sum, buffer in
+                sum + (0..<copies(buffer)).reduce(0) { $0 + count(buffer, $1) } * elementSize(buffer)
+            }
+            let encoders = (0..<D).reduce(0) { $0 + InputEncoder.tableCount(network: network, direction: $1) }
+            return own + (encoders + Head.floatCount(network: network, maxRows: headRows)) * MemoryLayout<Float>.stride
+        }
+    }
+
     /// Bytes a workspace for `network` at this batch and length allocates (the sizes `init`
-    /// uses), so a run can be refused before it allocates more than the machine has.
+    /// allocates, `Sizes`), so a run can be refused before it allocates more than the machine has.
     public static func estimatedBytes(network: RecurrentNetwork, maxBatch: Int, maxSteps: Int) -> Double {
-        let c = network.config, cell = c.cellType, H = Double(c.hiddenSize), G = Double(cell.gateCount)
-        let L = Double(c.layers), B = Double(maxBatch), T = Double(maxSteps), rows = B * T, O = Double(c.outputSize)
-        let D = Double(c.directions), I = Double(network.layers[0].inputSize)
-        var floats = D * L * (T + 1) * B * H * (cell.keepsCellState ? 2 : 1)    // hs, cs
-        floats += D * (L * rows * G * H + (cell.keepsStepExtra ? L * rows * H : 0)) // gates, extra
-        floats += c.dropout > 0 ? 2 * (L - 1) * rows * D * H : 0                 // dropped, masks
-        floats += rows * G * H * (cell.separateHiddenGradient ? 2 : 1)           // dG, dHG
-        floats += 2 * rows * D * H + (c.head == .everyStep ? 2 * rows * O : 2 * B * O) // dY pair, outputs
-        floats += D * Double(max(c.vocabularySize, network.layers[0].inputSize)) * G * H  // encoder tables
-        floats += 3 * G * H * H + L * D * B * H * 2 + 2 * B * D * H              // packed W_hh, final states, last rows
-        if D == 2 { floats += L * rows * 2 * H + 2 * rows * max(I, 2 * H) + rows * H + rows / 4 } // joined, reversed
-        return floats * Double(MemoryLayout<Float>.stride)
+        Double(Sizes(network: network, maxBatch: maxBatch, maxSteps: maxSteps).bytes)
     }
 
     /// Head outputs of the last forward: [outputRows, outputSize].
@@ -402,6 +470,7 @@ public final class NetworkWorkspace: @unchecked Sendable {
         guard let input else { preconditionFailure("backward before forward") }
         let c = network.config, H = c.hiddenSize, GH = cell.gateCount * H, W = D * H
         let rows = T * b
+        var reported = -1
 
         // Head: dY = dOut · W_head (the last step's rows only, for a last-step head).
         var dY = dYa.base, dNext = dYb.base
@@ -418,7 +487,7 @@ public final class NetworkWorkspace: @unchecked Sendable {
                 if D == 2 { Vec.copy(g + j * W + H, dY + j * W + H, count: H) }
             }
         }
-        finished(0)
+        report(.head, after: &reported, finished)
 
         for l in stride(from: c.layers - 1, through: 0, by: -1) {
             for d in 0..<D {
@@ -451,13 +520,12 @@ public final class NetworkWorkspace: @unchecked Sendable {
                     if hiddenSums { recur_add_column_sums(dHG + t * b * GH, b, GH, GH, sumH) }
                     if l == 0 { encoder.accumulateStep(t, b: b, dG: dG, input: x0) }
                 }
-                let milestone = 1 + 2 * D * (c.layers - 1 - l) + 2 * d
-                finished(milestone)
+                report(.hiddenSide(layer: l, direction: d), after: &reported, finished)
                 // Input side: db_ih += Σ dG; dW_ih += dGᵀ · X; dX = dG · W_ih (above layer 0)
                 Vec.add(sumX, into: grads + lo.bIH, count: GH)
                 if l == 0 {
                     encoder.finishBackward(params: params, grads: grads, dG: dG, input: x0, rows: rows)
-                    finished(milestone + 1)
+                    report(.inputSide(layer: l, direction: d), after: &reported, finished)
                     continue
                 }
                 let I = lo.inputSize
@@ -465,7 +533,7 @@ public final class NetworkWorkspace: @unchecked Sendable {
                 if d == 1 { reverseTime(x, width: I, into: reversedRows.base); x = UnsafePointer(reversedRows.base) }
                 BLAS.gemm(.transposed, .none, m: GH, n: I, k: rows, a: dG, lda: GH, b: x, ldb: I,
                           beta: 1, c: grads + lo.wIH, ldc: I)
-                finished(milestone + 1)
+                report(.inputSide(layer: l, direction: d), after: &reported, finished)
                 if d == 0 {
                     BLAS.gemm(.none, .none, m: rows, n: I, k: GH, a: dG, lda: GH, b: params + lo.wIH, ldb: I,
                               beta: 0, c: dNext, ldc: I)
@@ -490,5 +558,15 @@ public final class NetworkWorkspace: @unchecked Sendable {
             }
             swap(&dY, &dNext)
         }
+    }
+
+    /// Tells `finished` that `group`'s gradients are final, by its index in
+    /// `network.gradientGroups`; backward must finish the groups in that order.
+    @inline(__always)
+    private func report(_ group: RecurrentNetwork.GradientGroup, after previous: inout Int, _ finished: (Int) -> Void) {
+        let m = milestones[group]!
+        precondition(m == previous + 1, "backward finished gradient group \(group) out of RecurrentNetwork.gradientGroups' order")
+        previous = m
+        finished(m)
     }
 }

@@ -59,27 +59,41 @@ public struct RecurrentNetwork: Sendable, Equatable {
     /// Width of the rows the head reads: H, or 2H (forward ‖ reverse) when bidirectional.
     public var headInputSize: Int { config.directions * config.hiddenSize }
 
-    /// The parameter ranges whose gradients backward finishes, in the order it finishes them
+    /// A group of gradients that backward finishes at once (Note [Overlapped exchange]).
+    public enum GradientGroup: Hashable, Sendable {
+        case head
+        /// Layer `layer`'s hidden side in `direction` (W_hh, b_hh), final after its time loop.
+        case hiddenSide(layer: Int, direction: Int)
+        /// Its input side (W_ih, b_ih, and the embedding with layer 0's last direction), final
+        /// after its weight-gradient GEMM.
+        case inputSide(layer: Int, direction: Int)
+    }
+
+    /// The gradient groups and their parameter ranges, in the order backward finishes them
     /// (Note [Overlapped exchange]): the head; then, from the top layer down, each layer's
-    /// hidden side (W_hh, b_hh) after its time loop and its input side (W_ih, b_ih, and the
-    /// embedding with layer 0) after its weight-gradient GEMM. NetworkWorkspace.backward
-    /// reports milestone m when group m is final. Every parameter is in exactly one group.
-    public var gradientMilestones: [[Range<Int>]] {
+    /// hidden side after its time loop and its input side after its weight-gradient GEMM.
+    /// This is the one statement of that order: NetworkWorkspace.backward reports each group by
+    /// its index here. Every parameter is in exactly one group.
+    public var gradientGroups: [(group: GradientGroup, ranges: [Range<Int>])] {
         let GH = config.cell.gateCount * config.hiddenSize, H = config.hiddenSize
-        var groups: [[Range<Int>]] = [[headWeight..<layout.totalCount]]
+        var groups: [(group: GradientGroup, ranges: [Range<Int>])] = [(.head, [headWeight..<layout.totalCount])]
         let D = config.directions
         for l in stride(from: layers.count - 1, through: 0, by: -1) {
             for d in 0..<D {
                 let lo = offsets(l, d)
-                groups.append([lo.wHH..<(lo.wHH + GH * H), lo.bHH..<(lo.bHH + GH)])
+                groups.append((.hiddenSide(layer: l, direction: d), [lo.wHH..<(lo.wHH + GH * H), lo.bHH..<(lo.bHH + GH)]))
                 var input = [lo.wIH..<(lo.wIH + GH * lo.inputSize), lo.bIH..<(lo.bIH + GH)]
                 // The embedding is final once the last direction of layer 0 has added to it.
                 if l == 0 && d == D - 1, let e = embedding { input.append(e..<(e + config.vocabularySize * config.embeddingSize)) }
-                groups.append(input)
+                groups.append((.inputSide(layer: l, direction: d), input))
             }
         }
         return groups
     }
+
+    /// The parameter ranges of `gradientGroups`, in that order: backward reports milestone m
+    /// when group m is final.
+    public var gradientMilestones: [[Range<Int>]] { gradientGroups.map(\.ranges) }
 
     /// Fills `parameters` as PyTorch initialises the equivalent modules: embeddings N(0, 1);
     /// recurrent weights and biases U(−1/√H, 1/√H); the head as nn.Linear (U(−1/√H, 1/√H) for

@@ -1,5 +1,5 @@
 // Checkpoints on disk: `model.safetensors` (parameters under PyTorch's names, loadable with
-// tools/torch_model.py) and `training-state.safetensors` (optimizer moments, counters, RNG words,
+// tools/torch_model.py) and `training-state.safetensors` (optimizer moments, counters, 64-bit words,
 // carried hidden states), saved together as one directory that appears atomically. It does not
 // decide when to save or what the counters mean; the trainer does.
 
@@ -180,8 +180,9 @@ public struct StoredTensor: Equatable, Sendable {
 /// `training-state.safetensors`.
 ///
 /// File names by kind: optimizer slots are F32 `optimizer.<slot>`; `tensors` are F32 under their
-/// own names; `counters` are I64 scalars; `counterVectors` are I64 vectors; `words` (RNG states)
-/// are U64 vectors. All names are unique across the kinds.
+/// own names; `counters` are I64 scalars; `words` are U64 vectors. All names are unique across
+/// the kinds. An I64 vector, which no Recur state is, is skipped on reading, so a file holding
+/// one still loads.
 public struct TrainingState: Equatable, Sendable {
     public static let fileName = "training-state.safetensors"
     public static let format = "recur-training-state"
@@ -196,20 +197,16 @@ public struct TrainingState: Equatable, Sendable {
     public var tensors: [String: StoredTensor]
     /// Scalar counters: step, epoch, position in the epoch …
     public var counters: [String: Int64]
-    /// Small integer vectors (per-rank positions and the like).
-    public var counterVectors: [String: [Int64]]
-    /// Raw 64-bit words: `SeededRandom.stateWords` of each generator.
+    /// Raw 64-bit words (the seed, the data's fingerprint).
     public var words: [String: [UInt64]]
     /// Header metadata (not `format` / `format_version`).
     public var metadata: [String: String]
 
     public init(optimizer: [String: [Float]] = [:], tensors: [String: StoredTensor] = [:],
-                counters: [String: Int64] = [:], counterVectors: [String: [Int64]] = [:],
-                words: [String: [UInt64]] = [:], metadata: [String: String] = [:]) {
+                counters: [String: Int64] = [:], words: [String: [UInt64]] = [:], metadata: [String: String] = [:]) {
         self.optimizer = optimizer
         self.tensors = tensors
         self.counters = counters
-        self.counterVectors = counterVectors
         self.words = words
         self.metadata = metadata
     }
@@ -249,9 +246,6 @@ public struct TrainingState: Equatable, Sendable {
             out.append(SafeTensor(name: name, shape: tensors[name]!.shape, floats: tensors[name]!.values))
         }
         for name in counters.keys.sorted() { out.append(SafeTensor(name: name, shape: [], int64s: [counters[name]!])) }
-        for name in counterVectors.keys.sorted() {
-            out.append(SafeTensor(name: name, shape: [counterVectors[name]!.count], int64s: counterVectors[name]!))
-        }
         for name in words.keys.sorted() { out.append(SafeTensor(name: name, shape: [words[name]!.count], uint64s: words[name]!)) }
         var meta = metadata
         meta["format"] = Self.format
@@ -295,7 +289,7 @@ public struct TrainingState: Equatable, Sendable {
             case .I64 where t.shape.isEmpty:
                 counters[t.name] = t.int64s![0]
             case .I64 where t.shape.count == 1:
-                counterVectors[t.name] = t.int64s!
+                continue    // not a Recur state (see above): skipped
             case .U64 where t.shape.count == 1:
                 words[t.name] = t.uint64s!
             default:

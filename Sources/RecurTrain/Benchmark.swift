@@ -1,4 +1,5 @@
-// `recur bench`'s engine: fixed synthetic workloads (those of tools/torch_rnn_bench.py), the
+// `recur bench`'s engine: fixed synthetic workloads (launch/bench-compare reads them from
+// `recur bench --list --json` to run the same ones in tools/torch_rnn_bench.py), the
 // machine's measured GEMM peak, and timed REAL training steps (Engine.step: replicas, thread
 // reduction, allreduce, clipping at norm 5, Adam). It prints nothing and parses no flags
 // (Sources/recur/BenchCommand.swift does); allocation counting is handed in by the executable.
@@ -16,7 +17,8 @@ import Glibc
 import Darwin
 #endif
 
-/// One benchmark model and batch, matching a command line of tools/torch_rnn_bench.py.
+/// One benchmark model and batch. `all` is the one list of them: `recur bench --list --json`
+/// prints it, and launch/bench-compare turns each into tools/torch_rnn_bench.py's flags.
 public struct BenchWorkload: Sendable, Equatable, Codable {
     public var name: String
     public var cell: CellKind
@@ -58,15 +60,6 @@ public struct BenchWorkload: Sendable, Equatable, Codable {
     public static var standard: [BenchWorkload] { all.filter { !$0.name.hasPrefix("tiny") } }
 
     public static func named(_ name: String) -> BenchWorkload? { all.first { $0.name == name } }
-
-    /// The same model and batch for tools/torch_rnn_bench.py (threads and world size aside).
-    public var torchArguments: [String] {
-        var a = ["--cell", cell.rawValue, "--hidden", "\(hiddenSize)", "--layers", "\(layers)",
-                 "--batch", "\(batchSize)", "--seq", "\(seqLen)"]
-        if vocabularySize > 0 { a += ["--vocab", "\(vocabularySize)", "--embed", "\(embeddingSize)"] }
-        else { a += ["--vocab", "0", "--input", "\(features)"] }
-        return a
-    }
 
     /// Floating-point operations of one training step's GEMMs, counted from the layer shapes.
     ///

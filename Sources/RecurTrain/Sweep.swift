@@ -46,10 +46,9 @@ public struct SweepOutcome: Equatable, Sendable {
     public var status: String
     public var bestLoss: Double?
     public var bestStep: Int?
-    public var lastLoss: Double?
 
-    public init(status: String, bestLoss: Double? = nil, bestStep: Int? = nil, lastLoss: Double? = nil) {
-        self.status = status; self.bestLoss = bestLoss; self.bestStep = bestStep; self.lastLoss = lastLoss
+    public init(status: String, bestLoss: Double? = nil, bestStep: Int? = nil) {
+        self.status = status; self.bestLoss = bestLoss; self.bestStep = bestStep
     }
 
     /// The outcome of a run that exited with `exitStatus` and wrote `jsonLines` (--log-format json).
@@ -60,7 +59,6 @@ public struct SweepOutcome: Equatable, Sendable {
                   object["kind"] as? String == "summary" else { continue }
             bestLoss = object["best_validation_loss"] as? Double
             bestStep = (object["best_step"] as? Double).map { Int($0) }
-            lastLoss = object["validation_loss"] as? Double
             break
         }
     }

@@ -47,7 +47,7 @@ struct Bench: ParsableCommand {
     @Flag(help: "Print one JSON document instead of a table.")
     var json = false
 
-    @Flag(help: "List the workloads (with --json: their settings, which tools/torch_rnn_bench.py reads) and exit.")
+    @Flag(help: "List the workloads (with --json: their settings, which launch/bench-compare reads) and exit.")
     var list = false
 
     func validate() throws {
@@ -58,6 +58,18 @@ struct Bench: ParsableCommand {
         if let microShards, microShards < 1 { throw ValidationError("--micro-shards must be at least 1, got \(microShards)") }
         for name in workloads where BenchWorkload.named(name) == nil {
             throw ValidationError("unknown workload '\(name)'; choose from \(BenchWorkload.all.map(\.name).joined(separator: ", "))")
+        }
+    }
+
+    /// One workload as `--list --json` prints it: its settings and whether it runs when none is named.
+    struct ListedWorkload: Encodable {
+        var workload: BenchWorkload
+        var standard: Bool
+        private enum Keys: String, CodingKey { case standard }
+        func encode(to encoder: Encoder) throws {
+            try workload.encode(to: encoder)
+            var keyed = encoder.container(keyedBy: Keys.self)
+            try keyed.encode(standard, forKey: .standard)
         }
     }
 
@@ -75,7 +87,8 @@ struct Bench: ParsableCommand {
                 let encoder = JSONEncoder()
                 encoder.keyEncodingStrategy = .convertToSnakeCase
                 encoder.outputFormatting = [.sortedKeys]
-                Console.out(String(decoding: try encoder.encode(BenchWorkload.all), as: UTF8.self) + "\n")
+                let listed = BenchWorkload.all.map { ListedWorkload(workload: $0, standard: BenchWorkload.standard.contains($0)) }
+                Console.out(String(decoding: try encoder.encode(listed), as: UTF8.self) + "\n")
             } else {
                 for w in BenchWorkload.all { Console.out("\(w.name)\n") }
             }

@@ -44,7 +44,6 @@ final class SafeTensorsTests: XCTestCase {
             tensors: ["hidden.l0.h": StoredTensor(shape: [2, 1, 4], values: (0..<8).map { Float($0) - 3.5 }),
                       "hidden.l0.c": StoredTensor(shape: [2, 1, 4], values: (0..<8).map { Float($0) * 0.25 })],
             counters: ["step": 120, "epoch": 3, "position": Int64.max, "negative": Int64.min],
-            counterVectors: ["rank_positions": [0, 5, -1, 1 << 40]],
             words: ["rng.data": SeededRandom(seed: 5).stateWords, "rng.dropout": [0, .max, 1, 1 << 63]],
             metadata: ["note": "quotes \" backslash \\ newline \n tab \t unicode ✓ control \u{01}"])
         state.capture(optimizer)
@@ -150,6 +149,15 @@ final class SafeTensorsTests: XCTestCase {
             try back.restore(into: Optimizer(config: .sgd(momentum: 0.9), parameterCount: 10))
         }
         assertRefused(.differentModel, ["10"]) { try back.restore(into: Optimizer(config: .adam(), parameterCount: 11)) }
+    }
+
+    /// An I64 vector is no Recur state; a file holding one still reads, without it.
+    func testTrainingState_WithAnInt64Vector_ReadsTheRest() throws {
+        let state = trainingState(parameterCount: 10)
+        var file = state.safeTensors
+        file.tensors.append(SafeTensor(name: "rank_positions", shape: [4], int64s: [0, 5, -1, 1 << 40]))
+        let back = try TrainingState(safeTensors: SafeTensorsFile.parse(file.serialized(), path: "mem"), path: "mem")
+        XCTAssertEqual(back, state)
     }
 
     // MARK: Refusal of damaged files
