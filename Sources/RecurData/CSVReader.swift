@@ -125,7 +125,9 @@ struct CSVReader {
         if a == b { return .missing }
         // Short fields become small Strings, which do not allocate.
         let s = String(decoding: bytes[a..<b], as: UTF8.self)
-        if let v = Double(s) {
+        // Only what a CSV reader of record reads as a number is one: Double("0x1p3") is a hex
+        // float, and Double("7\0.25") is 7 (the C parser stops at the NUL).
+        if Self.isDecimalNumber(bytes, a, b) || Self.isSpecialNumber(s), let v = Double(s) {
             if v.isFinite { return .number(v) }
             if v.isNaN { return .missing }
             return .text(s)
@@ -134,6 +136,34 @@ struct CSVReader {
         case "na", "n/a", "null", "none": return .missing
         default: return .text(s)
         }
+    }
+}
+
+extension CSVReader {
+    /// `[+-]? (digits [. digits?] | . digits) ([eE] [+-]? digits)?` exactly, as pandas and
+    /// Python's float() read decimals (no hex, no NUL, no thousands separators).
+    static func isDecimalNumber(_ bytes: [UInt8], _ start: Int, _ end: Int) -> Bool {
+        var i = start
+        func digits() -> Int {
+            let from = i
+            while i < end && bytes[i] >= 0x30 && bytes[i] <= 0x39 { i += 1 }
+            return i - from
+        }
+        if i < end && (bytes[i] == 0x2B || bytes[i] == 0x2D) { i += 1 }
+        var mantissa = digits()
+        if i < end && bytes[i] == 0x2E { i += 1; mantissa += digits() }
+        guard mantissa > 0 else { return false }
+        if i < end && (bytes[i] == 0x65 || bytes[i] == 0x45) {
+            i += 1
+            if i < end && (bytes[i] == 0x2B || bytes[i] == 0x2D) { i += 1 }
+            guard digits() > 0 else { return false }
+        }
+        return i == end
+    }
+
+    /// nan and inf as pandas spells them (any case, signed).
+    static func isSpecialNumber(_ s: String) -> Bool {
+        ["nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"].contains(s.lowercased())
     }
 }
 

@@ -49,8 +49,9 @@ public struct DataError: UserInputError, Sendable, Equatable, CustomStringConver
             place += ":\(line)"
             if let column { place += ":\(column)" }
         }
-        var text = "\(place): error: \(problem)"
+        // Problems quote the user's data: printed safely and capped (quotedForMessage).
+        var text = "\(quotedForMessage(place, limit: 400)): error: \(quotedForMessage(problem, limit: 600))"
         if let byteOffset { text += " (byte offset \(byteOffset))" }
-        return text + ". Fix: \(fix)."
+        return text + ". Fix: \(quotedForMessage(fix, limit: 600))."
     }
 }

@@ -43,8 +43,13 @@ struct ExampleReader {
     /// A label cell as a class id, or nil when the example is dropped.
     private func label(_ csv: CSVReader, _ field: CSVField, line: Int, column: Int) throws(DataError) -> Int32? {
         switch csv.cell(field) {
-        case .number(let v) where v == v.rounded() && v >= 0 && v < Double(Int32.max):
+        case .number(let v) where v == v.rounded() && v >= 0 && v < Double(LabelledOptions.maxClasses):
             return Int32(v)
+        case .number(let v) where v == v.rounded() && v >= Double(LabelledOptions.maxClasses):
+            // Checked here, before anything is sized by the largest label.
+            throw DataError(.labelOutOfRange, file: csv.path, line: line, column: column,
+                            problem: "label \(v < 1e18 ? String(Int64(v)) : "\(v)") is more than a classifier's \(LabelledOptions.maxClasses) classes",
+                            fix: "number the classes 0…C−1")
         case .number(let v) where v == v.rounded() && v < 0:
             throw DataError(.labelOutOfRange, file: csv.path, line: line, column: column,
                             problem: "label \(Int(v)) is negative", fix: "number the classes 0…C−1")
@@ -356,7 +361,7 @@ struct ExampleReader {
                 let featureNames = names.enumerated().filter { $0.offset != labelIndex && $0.offset != sequenceIndex }.map(\.element)
                 if let f = features, f != featureNames.count, self.featureNames == nil {
                     throw DataError(.wrongFieldCount, file: path, line: line,
-                                    problem: "there are \(featureNames.count) feature columns (\(featureNames.joined(separator: ", "))) but data.features is \(f)",
+                                    problem: "there are \(featureNames.count) feature columns (\(listing(featureNames))) but data.features is \(f)",
                                     fix: "remove data.features (the columns besides the label and sequence columns are the features) or correct it")
                 }
                 if self.featureNames == nil { self.featureNames = featureNames }

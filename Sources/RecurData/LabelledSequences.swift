@@ -17,6 +17,8 @@ public enum HeaderMode: String, Sendable, Codable, CaseIterable {
 
 /// Settings of a labelled-sequence data set.
 public struct LabelledOptions: Sendable, Equatable, Codable {
+    /// The most classes a classifier may have (labels 0 … maxClasses − 1).
+    public static let maxClasses = 1 << 16
     /// Steps per sequence (T), or with `variableLength` the most a sequence may have; nil:
     /// derived from the row length and `features` (fixed lengths only).
     public var steps: Int?

@@ -92,7 +92,7 @@ public struct TimeSeries: Sendable {
                 guard let i = header.firstIndex(of: name) else {
                     throw DataError(.unknownColumn, file: path, line: headerLine,
                                     problem: "\(role) column '\(name)' is not in the header",
-                                    fix: "use one of the columns the file has: \(header.map { "'\($0)'" }.joined(separator: ", "))")
+                                    fix: "use one of the columns the file has: \(listing(header))")
                 }
                 indices.append(i)
             }
@@ -105,7 +105,7 @@ public struct TimeSeries: Sendable {
         let featureFields = try options.features.map { (n) throws(DataError) in try resolve(n, "feature") } ?? numeric
         if featureFields.isEmpty {
             throw DataError(.invalidSetting, file: path,
-                            problem: "no column holds numbers (columns: \(header.joined(separator: ", ")))",
+                            problem: "no column holds numbers (columns: \(listing(header)))",
                             fix: "check the file, or name the feature and target columns")
         }
         let targetFields = try options.targets.map { (n) throws(DataError) in try resolve(n, "target") } ?? featureFields
@@ -248,4 +248,10 @@ extension String {
         while let l = s.last, l == " " || l == "\t" { s.removeLast() }
         return String(s)
     }
+}
+
+/// Column names for a message: the first 20 quoted, then how many more there are.
+func listing(_ names: [String], limit: Int = 20) -> String {
+    let shown = names.prefix(limit).map { "'\($0)'" }.joined(separator: ", ")
+    return names.count > limit ? shown + " … and \(names.count - limit) more columns" : shown
 }

@@ -18,6 +18,7 @@ public struct ConfigError: UserInputError, CustomStringConvertible, Equatable {
     }
     public var description: String {
         let place = line.map { "\(file):\($0)" } ?? file
+        let message = quotedForMessage(self.message, limit: 800)   // it may quote the user's text
         return key.isEmpty ? "\(place): \(message)" : "\(place): \(key): \(message)"
     }
 }

@@ -18,12 +18,57 @@ extension ExperimentConfig {
         return p
     }
 
+    // Note [Portable runs]
+    // A run directory stores its data path relative to itself when the two share more than the
+    // root (runs/x and data/s.csv under one project: "../../data/s.csv"), in config.yaml and in
+    // the experiment every checkpoint carries; so a project moved or shared with its data still
+    // evaluates and resumes, and no machine's absolute path is written into model.safetensors.
+    // A stored relative path is taken from the run directory (its config.yaml's directory). A
+    // data file that moved on its own is named with --data (eval, forecast, resume), and accepted
+    // when its content fingerprint is the one the checkpoint recorded.
+
+    /// This experiment as a run directory stores it: the data path relative to `runDirectory`
+    /// when they share more than the root (Note [Portable runs]).
+    public func storedForRun(at runDirectory: URL) -> ExperimentConfig {
+        var c = self
+        c.data.path = Self.relativePath(of: data.path, from: runDirectory)
+        return c
+    }
+
+    /// `path` (absolute) from `directory`, or `path` itself when they share only the root.
+    static func relativePath(of path: String, from directory: URL) -> String {
+        guard path.hasPrefix("/") else { return path }
+        let target = URL(fileURLWithPath: path).standardizedFileURL.pathComponents
+        let base = directory.standardizedFileURL.resolvingSymlinksInPath().pathComponents
+        let resolvedTarget = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().pathComponents
+        let t = resolvedTarget.count > 1 ? resolvedTarget : target
+        var common = 0
+        while common < min(t.count, base.count) && t[common] == base[common] { common += 1 }
+        guard common > 1 else { return path }   // only "/" in common
+        return (Array(repeating: "..", count: base.count - common) + t[common...]).joined(separator: "/")
+    }
+
     /// Reads the data set this experiment trains on.
     /// - Parameter stored: what a checkpoint stored with the model (vocabulary, normalisation),
     ///   used instead of fitting them again so a resumed or evaluated model sees the same ids and units.
     /// - Throws: `DataError` naming file, line and column where there is one.
     public func loadDataset(configPath: String?, stored: DataManifest? = nil) throws -> any WindowedDataset {
-        try readDataset(path: resolvedDataPath(configPath: configPath), stored: stored, newData: false)
+        let path = resolvedDataPath(configPath: configPath)
+        if !FileManager.default.fileExists(atPath: path) {
+            // Say the rule that was followed, not only the path that failed.
+            let cwd = FileManager.default.currentDirectoryPath
+            var rule = "an absolute path is taken as it is"
+            if !data.path.hasPrefix("/") {
+                let dir = configPath.map { (($0 as NSString).deletingLastPathComponent as NSString).isEqual(to: "") ? "." : ($0 as NSString).deletingLastPathComponent }
+                rule = dir.map { "a relative data.path is taken from the experiment file's directory (\($0)) first, then from the working directory (\(cwd)); neither holds it" }
+                    ?? "a relative data.path is taken from the working directory (\(cwd))"
+            }
+            let movedHint = configPath.map { ($0 as NSString).lastPathComponent == "config.yaml" } == true
+                ? "; if the run's data moved, name it with --data PATH" : "; fix data.path"
+            throw ConfigError(file: configPath ?? "experiment", line: nil, key: "data.path",
+                              message: "no such file '\(data.path)': \(rule)\(movedHint)")
+        }
+        return try readDataset(path: path, stored: stored, newData: false)
     }
 
     /// New data for `recur predict`: `path` read as this experiment's data kind, through what the

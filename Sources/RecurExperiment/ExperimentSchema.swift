@@ -191,7 +191,7 @@ enum ScheduleKind: String, CaseIterable { case constant, step, exponential, cosi
 // MARK: The keys
 
 /// Every experiment key, in file and documentation order.
-enum ExperimentSchema {
+public enum ExperimentSchema {
     typealias T = SchemaTypes
 
     // experiment
@@ -249,7 +249,7 @@ enum ExperimentSchema {
                                   default: .derived("`next` (text), `last`", { $0.text ? .next : .last }), applies: .always,
                                   doc: "`next`: a target at every step (the following value/token); `last`: one target after the window",
                                   value: { $0.data.target })
-    static let horizon = SchemaKey(path: "data.horizon", type: T.int(min: 1), default: .value(1), applies: .data(.series),
+    static let horizon = SchemaKey(path: "data.horizon", type: T.int(min: 1, max: 1 << 16), default: .value(1), applies: .data(.series),
                                    doc: "predict the next k values (multi-step forecasting)", value: { $0.data.horizon })
     static let splitTrain = SchemaKey(path: "data.split.train", type: T.double(atLeast: 0, atMost: 1), default: .value(0.8), applies: .always,
                                       doc: "fraction of the data for training, taken first (by time for series and text)",
@@ -294,7 +294,7 @@ enum ExperimentSchema {
     static let input = SchemaKey(path: "model.input", type: T.choice(InputKind.self),
                                  default: .derived("`embedding` (text), `features`", { $0.text ? .embedding : .features }), applies: .always,
                                  doc: "text: `embedding` or `one_hot`; series and sequences: `features`", value: { $0.model.input })
-    static let embeddingSize = SchemaKey(path: "model.embedding_size", type: T.int(min: 1), default: .value(64), applies: .text,
+    static let embeddingSize = SchemaKey(path: "model.embedding_size", type: T.int(min: 1, max: 1 << 16), default: .value(64), applies: .text,
                                          doc: "embedding width (with `input: embedding`)", value: { $0.model.embeddingSize })
     static let gruReset = SchemaKey(path: "model.gru.reset", type: T.choice(GRUReset.self), default: .value(.after), applies: .cells(.gru),
                                     doc: "`after`: n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)) (PyTorch); `before`: n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn)",
@@ -312,13 +312,16 @@ enum ExperimentSchema {
     // training
     /// Epochs of a run that gives neither `epochs` nor `steps`.
     static let defaultEpochs = 10
-    static let epochs = SchemaKey(path: "training.epochs", type: T.int(min: 1), default: .absent("`\(defaultEpochs)` unless `steps` is given"), applies: .always,
+    /// The most optimizer updates a run may make (2^50, about 10^15): a count every product of
+    /// steps stays far from overflowing (epochs × updates per epoch is checked against it too).
+    public static let maxSteps = 1 << 50
+    static let epochs = SchemaKey(path: "training.epochs", type: T.int(min: 1, max: 1_000_000_000), default: .absent("`\(defaultEpochs)` unless `steps` is given"), applies: .always,
                                   doc: "passes over the training windows (give `epochs` or `steps`)", value: { $0.training.epochs },
                                 mayChangeOnResume: true)
-    static let steps = SchemaKey(path: "training.steps", type: T.int(min: 1), default: .absent("—"), applies: .always,
+    static let steps = SchemaKey(path: "training.steps", type: T.int(min: 1, max: maxSteps), default: .absent("—"), applies: .always,
                                  doc: "optimizer updates in total", value: { $0.training.steps },
                                 mayChangeOnResume: true)
-    static let batchSize = SchemaKey(path: "training.batch_size", type: T.int(min: 1), default: .value(32), applies: .always,
+    static let batchSize = SchemaKey(path: "training.batch_size", type: T.int(min: 1, max: 1 << 24), default: .value(32), applies: .always,
                                      doc: "global batch: windows per update across all processes and threads (stateful: the number of streams)",
                                      value: { $0.training.batchSize })
     static let accumulate = SchemaKey(path: "training.accumulate", type: T.int(min: 1, max: 1 << 20), default: .value(1), applies: .always,
@@ -394,7 +397,7 @@ enum ExperimentSchema {
                                         doc: "`cosine`: lr·(s+1)/W during warm-up, then cosine from lr to min_lr at `total_steps`; `plateau`: as PyTorch's ReduceLROnPlateau on the validation loss, after every evaluation",
                                         value: { $0.training.plateau != nil ? .plateau : ScheduleKind(rawValue: $0.training.schedule.kindName) },
                                 mayChangeOnResume: true)
-    static let stepSize = SchemaKey(path: "training.schedule.step_size", type: T.int(min: 1), default: .value(1000), applies: .schedules("step"),
+    static let stepSize = SchemaKey(path: "training.schedule.step_size", type: T.int(min: 1, max: maxSteps), default: .value(1000), applies: .schedules("step"),
                                     doc: "updates between decays",
                                     value: { if case let .step(n, _) = $0.training.schedule { return n } else { return nil } },
                                 mayChangeOnResume: true)
@@ -407,11 +410,11 @@ enum ExperimentSchema {
                                      default: return nil
                                      } },
                                 mayChangeOnResume: true)
-    static let warmupSteps = SchemaKey(path: "training.schedule.warmup_steps", type: T.int(min: 0), default: .value(0), applies: .schedules("cosine"),
+    static let warmupSteps = SchemaKey(path: "training.schedule.warmup_steps", type: T.int(min: 0, max: maxSteps), default: .value(0), applies: .schedules("cosine"),
                                        doc: "linear warm-up updates",
                                        value: { if case let .cosine(w, _, _) = $0.training.schedule { return w } else { return nil } },
                                 mayChangeOnResume: true)
-    static let totalSteps = SchemaKey(path: "training.schedule.total_steps", type: T.int(min: 1),
+    static let totalSteps = SchemaKey(path: "training.schedule.total_steps", type: T.int(min: 1, max: maxSteps),
                                       default: .absent("the run's length"), applies: .schedules("cosine"),
                                       doc: "the update where the cosine reaches `min_lr` (a warning says when it is not the run's length)",
                                       value: { $0.training.scheduleHorizon },
@@ -481,7 +484,7 @@ enum ExperimentSchema {
     static let threads = SchemaKey(path: "parallel.threads", type: T.int(min: 1, max: 1024), default: .absent("cores / processes on this node"),
                                    applies: .always, doc: "replicas (threads) per process", value: { $0.parallel.threads },
                                 mayChangeOnResume: true)
-    static let bucketSize = SchemaKey(path: "parallel.bucket_size", type: T.int(min: 1), default: .value(1 << 20), applies: .always,
+    static let bucketSize = SchemaKey(path: "parallel.bucket_size", type: T.int(min: 1, max: 1 << 30), default: .value(1 << 20), applies: .always,
                                       doc: "floats per allreduce bucket", value: { $0.parallel.bucketSize },
                                 mayChangeOnResume: true)
     static let deterministic = SchemaKey(path: "parallel.deterministic", type: T.bool, default: .value(false), applies: .always,

@@ -40,7 +40,7 @@ extension TrainedModel {
     /// process (default: every core).
     /// - Throws: `UsageError` when the split holds no window; the data's and engine's errors.
     public func evaluate(_ split: DataSplit, threads: Int? = nil) throws -> EvaluationReport {
-        let dataset = try experiment.loadDataset(configPath: nil, stored: manifest)
+        let dataset = try trainingData()
         guard dataset.windowCount(split) > 0 else {
             throw UsageError("the \(split.rawValue) split of \(experiment.data.path) holds no window (its fraction is \(experiment.data.split.fraction(split)))")
         }
@@ -89,14 +89,14 @@ extension TrainedModel {
         guard experiment.data.kind == .series else {
             throw UsageError("--plot draws actual against predicted values, for series models; \(location.path) is a \(experiment.data.kind.rawValue) model")
         }
-        let dataset = try experiment.loadDataset(configPath: nil, stored: manifest)
+        let dataset = try trainingData()
         guard let first = try predictionTable(dataset, split: split).firstTarget, let series = dataset as? SeriesDataset else {
             throw UsageError("the \(split.rawValue) split holds no window to plot")
         }
         // Window w's last-step prediction is for row start(w) + seq_len of the file.
         let range = series.series.range(split), w = series.windowing
         let rows = (0..<first.actual.count).map { range.lowerBound + w.offset(of: $0, length: range.count) + w.seqLen }
-        let time = Self.timeColumn(path: experiment.resolvedDataPath(configPath: nil), series: series.series)
+        let time = Self.timeColumn(path: dataPath, series: series.series)
         func x(_ i: Int) -> Double { time.map { $0.values[rows[i]] } ?? Double(i + 1) }
         func points(_ v: [Double]) -> [(x: Double, y: Double)] { v.indices.map { (x: x($0), y: v[$0]) } }
         return LineChart(title: "\(experiment.name): \(first.name), \(split.rawValue) split", xLabel: time?.name ?? "window",
@@ -131,7 +131,8 @@ extension TrainedModel {
         guard (1...Self.maxForecastSteps).contains(steps) else {
             throw UsageError("--steps must be 1 to \(Self.maxForecastSteps), got \(steps)")
         }
-        let path = input ?? experiment.data.path
+        if input == nil && dataMoved { _ = try trainingData() }   // a moved --data file must be the training data
+        let path = input ?? dataPath
         let series = try TimeSeries.load(path: path, options: SeriesOptions(
             features: manifest?.featureColumns, targets: manifest?.targetColumns,
             normalization: experiment.data.normalize, missing: experiment.data.missing,
@@ -174,11 +175,26 @@ extension TrainedModel {
     /// The most future steps one `forecast` call makes.
     public static let maxForecastSteps = 1_000_000
 
+    /// The run directory the model's checkpoint lives in (…/RUN/checkpoints/step-N), if it does.
+    public var runDirectory: URL? {
+        let parent = location.deletingLastPathComponent()
+        return parent.lastPathComponent == "checkpoints" ? parent.deletingLastPathComponent() : nil
+    }
+
     /// Where a plot of this model goes by default: `name` in its run directory, or `./name`.
     public func defaultPlotPath(_ name: String) -> String {
-        let parent = location.deletingLastPathComponent()
-        guard parent.lastPathComponent == "checkpoints" else { return name }
-        return parent.deletingLastPathComponent().appendingPathComponent(name).path
+        runDirectory.map { $0.appendingPathComponent(name).path } ?? name
+    }
+
+    /// Refuses an output of a command on this model that would replace its data, `inputs` or
+    /// its own files, or land in another run's directory (`OutputPath.checkSeparate`).
+    public func checkOutput(_ path: String, what: String, inputs: [String] = []) throws {
+        var read = inputs + [dataPath]
+        if FileManager.default.fileExists(atPath: location.path) {
+            read += [location.path, location.appendingPathComponent(ModelCheckpoint.fileName).path,
+                     location.appendingPathComponent(TrainingState.fileName).path]
+        }
+        try OutputPath.checkSeparate(path, what: what, inputs: read, ownRun: runDirectory)
     }
 
     /// A column of the file that is not a feature and reads as time — named year, date, time,

@@ -13,3 +13,22 @@ public struct UsageError: UserInputError {
     public var description: String
     public init(_ description: String) { self.description = description }
 }
+
+/// User data quoted in a message, made safe to print: control characters (a NUL, an escape
+/// sequence) written as `\u{…}`, and anything past `limit` characters cut with a count of what
+/// was left out, so a 100 kB cell or a header of 5,000 columns does not flood the terminal.
+public func quotedForMessage(_ text: String, limit: Int = 200) -> String {
+    var out = ""
+    var count = 0
+    for u in text.unicodeScalars {
+        if count >= limit { break }
+        if u.value < 0x20 || u.value == 0x7F {
+            out += "\\u{" + String(u.value, radix: 16) + "}"
+        } else {
+            out.unicodeScalars.append(u)
+        }
+        count += 1
+    }
+    let total = text.unicodeScalars.count
+    return total > limit ? out + "… (\(total - limit) more characters)" : out
+}

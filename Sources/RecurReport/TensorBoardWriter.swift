@@ -52,7 +52,7 @@ public final class TensorBoardWriter {
                                           wallTime: wallTime.timeIntervalSince1970))
     }
 
-    /// Marks a restart at `step`, after resuming from a checkpoint taken there.
+    /// Marks a restart at `step`: after resuming from a checkpoint of step k, `step` is k + 1.
     ///
     /// TensorBoard then discards the points it read earlier with a step at or after `step`, so
     /// the curves show the resumed run and not the lost tail of the killed one.

@@ -51,6 +51,43 @@ public enum OutputPath {
         try probeWritable(dir) { RunOutputError(path: path, line: nil, message: "\(what): cannot write in \(dir): \($0)") }
     }
 
+    /// Refuses an output that would replace one of the command's own inputs (the same file, by
+    /// any path or link), or land inside a run directory other than `ownRun`.
+    /// - Parameters:
+    ///   - inputs: the files the command reads (data, model, metrics).
+    ///   - ownRun: the run the command works on, whose directory it may write into.
+    /// - Throws: `RunOutputError` naming the output and what it would overwrite.
+    public static func checkSeparate(_ path: String, what: String, inputs: [String], ownRun: URL? = nil) throws {
+        let output = canonical(path)
+        for input in inputs where canonical(input) == output || sameFile(path, input) {
+            throw RunOutputError(path: path, line: nil, message: "\(what) is \(input), which this command reads; writing it would replace its input: choose another file")
+        }
+        var dir = URL(fileURLWithPath: output).deletingLastPathComponent()
+        let own = ownRun.map { canonical($0.path) }
+        while dir.path != "/" && !dir.path.isEmpty {
+            if RunDirectoryLock.holdsRun(dir.path) {
+                if canonical(dir.path) != own {
+                    throw RunOutputError(path: path, line: nil, message: "\(what) is inside the run directory \(dir.path)\(ownRun == nil ? "" : ", not the run this command uses"); choose a place outside other runs")
+                }
+                break
+            }
+            dir.deleteLastPathComponent()
+        }
+    }
+
+    /// `path` absolute, with `.`/`..` and the links of its existing part resolved.
+    static func canonical(_ path: String) -> String {
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        if FileManager.default.fileExists(atPath: url.path) { return url.resolvingSymlinksInPath().path }
+        return url.deletingLastPathComponent().resolvingSymlinksInPath().appendingPathComponent(url.lastPathComponent).path
+    }
+
+    /// Whether two existing paths are one file (hard links included).
+    static func sameFile(_ a: String, _ b: String) -> Bool {
+        var x = stat(), y = stat()
+        return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino
+    }
+
     /// Whether files can be made in `dir`, without making one: access(2) reports a read-only
     /// file system (EROFS) even to root, and missing permissions to others.
     private static func probeWritable(_ dir: String, _ fail: (String) -> RunOutputError) throws {

@@ -51,6 +51,11 @@ public final class TrainingRun {
         self.schedule = config.training.schedule
         plan = try BatchPlan.training(engine.dataset, batchSize: c.training.batchSize, shuffle: c.data.shuffle,
                                       seed: c.seed, dropLast: c.data.dropLast)
+        let (total, overflow) = (c.training.epochs ?? 0).multipliedReportingOverflow(by: updatesPerEpoch)
+        if c.training.steps == nil && (overflow || total > ExperimentSchema.maxSteps) {
+            throw ConfigError(file: "experiment", line: nil, key: "training.epochs",
+                              message: "\(c.training.epochs!) epochs of \(updatesPerEpoch) updates each are more than the \(ExperimentSchema.maxSteps) steps a run may make; lower training.epochs")
+        }
         try resolveSchedule()
         if config.training.plateau != nil { progress.plateau = PlateauState(learningRate: config.training.optimizer.lr) }
     }

@@ -45,9 +45,11 @@ public final class TrainingSession: TrainingRunObserver {
     ///   - configPath: the experiment file (nil when resuming).
     ///   - resume: a run directory to continue from its latest checkpoint.
     /// - Throws: ConfigError, DataError, CheckpointError, ModelConfigError… (user input, exit 2).
-    public convenience init(configPath: String?, overrides: [String], resume: String?, threads: Int?, job: Job,
+    ///   - data: with `resume`, the run's data file where it is now (it moved); accepted when its
+    ///     content is the data the checkpoint was trained on (Note [Portable runs]).
+    public convenience init(configPath: String?, overrides: [String], resume: String?, data: String? = nil, threads: Int?, job: Job,
                             reporter: ProgressReporter) throws {
-        try self.init(configPath: configPath, overrides: overrides, resume: resume, threads: threads, comm: job.communicator,
+        try self.init(configPath: configPath, overrides: overrides, resume: resume, data: data, threads: threads, comm: job.communicator,
                       reporter: reporter)
     }
 
@@ -66,11 +68,15 @@ public final class TrainingSession: TrainingRunObserver {
                       dataConfigPath: nil, threads: threads, comm: job.communicator, reporter: reporter, source: config.name)
     }
 
-    convenience init(configPath: String?, overrides: [String], resume: String?, threads: Int?, comm: Communicator,
+    convenience init(configPath: String?, overrides: [String], resume: String?, data: String? = nil, threads: Int?, comm: Communicator,
                      reporter: ProgressReporter) throws {
+        if data != nil && resume == nil {
+            throw ConfigError(file: "--data", line: nil, key: "", message: "names where a run's data file moved, with --resume; a new run takes data.path from its experiment (or --set data.path=…)")
+        }
         if let resume {
             // A run directory reached through a link is the directory it points to.
-            let dir = URL(fileURLWithPath: resume).resolvingSymlinksInPath()
+            let given = URL(fileURLWithPath: resume)
+            let dir = given.resolvingSymlinksInPath() == given.standardizedFileURL ? given : given.resolvingSymlinksInPath()
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue else {
                 throw ConfigError(file: resume, line: nil, key: "", message: "no such run directory to resume (give the directory a run wrote, e.g. runs/sunspots-lstm)")
@@ -79,10 +85,18 @@ public final class TrainingSession: TrainingRunObserver {
             guard FileManager.default.fileExists(atPath: stored) else {
                 throw ConfigError(file: resume, line: nil, key: "", message: "holds no run to resume (no config.yaml); give a directory that recur train wrote, e.g. runs/sunspots-lstm")
             }
-            let original = try ExperimentConfig.load(path: stored)
+            var original = try ExperimentConfig.load(path: stored)
             try original.checkResumeOverrideKeys(overrides, run: resume)
-            let config = try ExperimentConfig.load(path: stored, overrides: overrides)
+            var config = try ExperimentConfig.load(path: stored, overrides: overrides)
             try original.checkResumeChanges(to: config, run: resume, source: "--set")
+            if let data {
+                guard FileManager.default.fileExists(atPath: data) else {
+                    throw ConfigError(file: "--data", line: nil, key: "", message: "\(data) does not exist; give the path of the run's data file where it is now")
+                }
+                // The content is checked against the checkpoint's fingerprint in `restore`.
+                let moved = URL(fileURLWithPath: data).standardizedFileURL.path
+                original.data.path = moved; config.data.path = moved
+            }
             try RunIdentity.checkOwnCheckpoints(dir)
             guard let latest = try Checkpoint.latest(in: dir.appendingPathComponent("checkpoints")) else {
                 throw ConfigError(file: resume, line: nil, key: "", message: "holds no complete checkpoint to resume from; start a new run instead")
@@ -91,8 +105,10 @@ public final class TrainingSession: TrainingRunObserver {
             let id = try RunIdentity.read(dir)
             try RunIdentity.check(latest, state: checkpoint.state, belongsTo: dir, id: id)
             // config.yaml edited by hand: what the checkpoint was trained with is the reference.
-            if let yaml = checkpoint.model.metadata["experiment"],
-               let trained = try? ExperimentConfig.parse(yaml: yaml, file: latest.path + " (stored experiment)") {
+            if var trained = try? ExperimentConfig.parse(yaml: checkpoint.model.metadata["experiment"] ?? "",
+                                                         file: latest.path + " (stored experiment)") {
+                // Paths may be written relative or absolute (older runs), and --data moves them.
+                trained.data.path = original.data.path
                 try trained.checkResumeChanges(to: original, run: resume, source: stored)
             }
             try self.init(config: config, checkpoint: checkpoint, resumedFrom: latest, runDirectory: dir, dataConfigPath: stored,
@@ -101,6 +117,9 @@ public final class TrainingSession: TrainingRunObserver {
         } else {
             guard let configPath else { throw ConfigError(file: "recur train", line: nil, key: "", message: "give an experiment file or --resume RUN_DIR") }
             var config = try ExperimentConfig.load(path: configPath, overrides: overrides)
+            if !FileManager.default.fileExists(atPath: config.resolvedDataPath(configPath: configPath)) {
+                _ = try config.loadDataset(configPath: configPath)   // says the resolution rule it followed
+            }
             // Store the data path as resolved now, so the run can be resumed from anywhere.
             config.data.path = URL(fileURLWithPath: config.resolvedDataPath(configPath: configPath)).standardizedFileURL.path
             try self.init(config: config, checkpoint: nil, resumedFrom: nil, runDirectory: try Self.newRunDirectory(config),
@@ -169,7 +188,7 @@ public final class TrainingSession: TrainingRunObserver {
         }
         if let stored = c.state.words["data_fingerprint"]?.first, stored != dataset.fingerprint() {
             throw CheckpointError(.differentModel, path: path, "was trained on different data than \(config.data.path) holds now",
-                                  remedy: "restore the original data file, or start a new run")
+                                  remedy: "restore the original data file (or name where it moved with --data), or start a new run")
         }
         engine.setParameters(c.model.parameters)
         try c.state.restore(into: engine.optimizer, path: path)
@@ -190,7 +209,7 @@ public final class TrainingSession: TrainingRunObserver {
 
     private func writeCheckpoint(_ progress: RunProgress, epoch: Int, hidden: [Float]?, cell: [Float]?) throws {
         let net = engine.network
-        var meta: [String: String] = ["experiment": (try? config.yaml()) ?? ""]
+        var meta: [String: String] = ["experiment": (try? config.storedForRun(at: runDirectory).yaml()) ?? ""]
         if let json = try? JSONEncoder().encode(engine.dataset.manifest) { meta["data_manifest"] = String(decoding: json, as: UTF8.self) }
         var state = TrainingState()
         state.capture(engine.optimizer)
@@ -313,7 +332,7 @@ public final class TrainingSession: TrainingRunObserver {
         let fm = FileManager.default
         try fm.createDirectory(at: runDirectory.appendingPathComponent("checkpoints"), withIntermediateDirectories: true)
         let configFile = runDirectory.appendingPathComponent("config.yaml")
-        let text = try config.yaml()
+        let text = try config.storedForRun(at: runDirectory).yaml()
         if resumedFrom == nil || (try? RunIdentity.read(runDirectory)) == nil {
             try RunIdentity.write(runID, to: runDirectory)
         }
@@ -330,7 +349,9 @@ public final class TrainingSession: TrainingRunObserver {
         let k = resumedFrom == nil ? nil : run.progress.step
         metrics = try MetricsLog(path: runDirectory.appendingPathComponent("metrics.jsonl").path, truncatingAfterStep: k)
         tensorboard = try TensorBoardWriter(directory: runDirectory.path)
-        if let k { try tensorboard?.markRestart(atStep: k) }
+        // TensorBoard drops the points at and after a restart's step: the checkpoint's own step
+        // belongs to the resumed run too, so the restart is marked one step later.
+        if let k { try tensorboard?.markRestart(atStep: k + 1) }
         reporter.note("run directory \(runDirectory.relativePath)" + (resumedFrom.map { "; resuming from \($0.lastPathComponent)" } ?? ""))
     }
 

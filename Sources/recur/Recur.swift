@@ -105,6 +105,8 @@ struct Train: ParsableCommand {
 
     @OptionGroup var threads: Threads
 
+    @OptionGroup var data: MovedData
+
     @Flag(help: "Print only errors and the final summary.")
     var quiet = false
 
@@ -125,8 +127,8 @@ struct Train: ParsableCommand {
                                         sinks: job.isRoot ? .standard : .init(out: { _ in }, progress: { _ in }))
         let session: TrainingSession
         do {
-            session = try TrainingSession(configPath: config, overrides: overrides.values, resume: resume, threads: threads.count,
-                                          job: job, reporter: reporter)
+            session = try TrainingSession(configPath: config, overrides: overrides.values, resume: resume, data: data.path,
+                                          threads: threads.count, job: job, reporter: reporter)
         } catch let error as UserInputError {
             // Every rank read the same input and reached the same verdict: rank 0 says it once
             // and all end together, without an abort.

@@ -8,6 +8,12 @@ import RecurTrain
 
 extension DataSplit: ExpressibleByArgument {}
 
+/// `--data PATH`: where a run's training data is now, when it moved (Note [Portable runs]).
+struct MovedData: ParsableArguments {
+    @Option(name: .customLong("data"), help: ArgumentHelp("The model's training data where it is now, when it moved (checked against the checkpoint's fingerprint).", valueName: "PATH"))
+    var path: String?
+}
+
 struct Eval: RecurCommand {
     static let configuration = CommandConfiguration(
         abstract: "Loss and the task's metrics of a trained model on one split.",
@@ -17,6 +23,7 @@ struct Eval: RecurCommand {
     @Option(help: "Replicas (threads).") var threads: Int?
     @Flag(help: "Print the report as JSON.") var json = false
     @Option(help: "Forecasters: also draw actual against predicted over the split to this SVG file.") var plot: String?
+    @OptionGroup var data: MovedData
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
@@ -26,7 +33,8 @@ struct Eval: RecurCommand {
     func execute() throws {
         let which = DataSplit(rawValue: split)!
         if let plot { try OutputPath.checkFile(plot, what: "--plot") }
-        let trained = try TrainedModel.locate(model)
+        let trained = try TrainedModel.locate(model, data: data.path)
+        if let plot { try trained.checkOutput(plot, what: "--plot") }
         if plot != nil, trained.experiment.data.kind != .series {
             throw ValidationError("--plot draws actual against predicted values, for series models; \(model) is a \(trained.experiment.data.kind.rawValue) model")
         }
@@ -59,7 +67,9 @@ struct Predict: RecurCommand {
 
     func execute() throws {
         if let output { try OutputPath.checkFile(output, what: "--output") }
-        let table = try TrainedModel.locate(model).predict(input: input)
+        let trained = try TrainedModel.locate(model)
+        if let output { try trained.checkOutput(output, what: "--output", inputs: [input]) }
+        let table = try trained.predict(input: input)
         if let output {
             try writeAtomically(Data(table.csv.utf8), to: URL(fileURLWithPath: output))
             Console.error("recur: \(input): \(table.summary); written to \(output)\n")
@@ -102,6 +112,7 @@ struct Forecast: RecurCommand {
     @Option(help: "Future steps to forecast.") var steps: Int = 10
     @Option(help: "CSV with the same columns as the training data (default: the training data file).") var input: String?
     @Option(help: "Where to write the plot (default: forecast.svg next to the checkpoint's run, or ./forecast.svg).") var plot: String?
+    @OptionGroup var data: MovedData
 
     func validate() throws {
         if !(1...TrainedModel.maxForecastSteps).contains(steps) { throw ValidationError("--steps must be 1 to \(TrainedModel.maxForecastSteps), got \(steps)") }
@@ -109,9 +120,11 @@ struct Forecast: RecurCommand {
 
     func execute() throws {
         if let plot { try OutputPath.checkFile(plot, what: "--plot") }
-        let trained = try TrainedModel.locate(model)
-        let result = try trained.forecast(input: input, steps: steps) { try StandardOutput.write($0) }
+        let trained = try TrainedModel.locate(model, data: data.path)
         let out = plot ?? trained.defaultPlotPath("forecast.svg")
+        try OutputPath.checkFile(out, what: "--plot")
+        try trained.checkOutput(out, what: "--plot", inputs: input.map { [$0] } ?? [])
+        let result = try trained.forecast(input: input, steps: steps) { try StandardOutput.write($0) }
         try result.chart.write(to: out)
         Console.error("recur: plot written to \(out)\n")
     }
@@ -136,6 +149,8 @@ struct Plot: RecurCommand {
         let runs = try directories.map { (name: URL(fileURLWithPath: $0).lastPathComponent, records: try LossCurves.records(ofRun: $0)) }
         let chart = LossCurves.chart(runs: runs, smoothing: smoothing, logScale: !linear)
         let out = output ?? (runs.count == 1 ? URL(fileURLWithPath: directories[0]).appendingPathComponent("loss.svg").path : "loss-comparison.svg")
+        try OutputPath.checkSeparate(out, what: "--output", inputs: directories.map { URL(fileURLWithPath: $0).appendingPathComponent("metrics.jsonl").path },
+                                     ownRun: directories.count == 1 ? URL(fileURLWithPath: directories[0]) : nil)
         try chart.write(to: out)
         try StandardOutput.line(out)
     }
@@ -149,7 +164,11 @@ struct Metrics: RecurCommand {
     @Option(help: "Write the CSV here instead of standard output.") var output: String?
 
     func execute() throws {
-        if let output { try OutputPath.checkFile(output, what: "--output") }
+        if let output {
+            try OutputPath.checkFile(output, what: "--output")
+            try OutputPath.checkSeparate(output, what: "--output", inputs: [URL(fileURLWithPath: directory).appendingPathComponent("metrics.jsonl").path],
+                                         ownRun: URL(fileURLWithPath: directory))
+        }
         let text = MetricsLog.csv(try LossCurves.records(ofRun: directory))
         if let output { try writeAtomically(Data(text.utf8), to: URL(fileURLWithPath: output)) } else { try StandardOutput.write(text) }
     }

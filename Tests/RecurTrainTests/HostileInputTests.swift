@@ -107,7 +107,7 @@ final class HostileInputTests: XCTestCase {
             Case(kind: "crash", args: ["bench", "tiny", "--steps", "0"], status: 2, fragment: "--steps must be at least 1"),
             Case(kind: "crash", args: ["sample", "done"], status: 2, fragment: "is not a text model", prepare: withRun),
             Case(kind: "crash", args: ["sample", "done", "--top-k", "0"], status: 2, fragment: "--top-k must be at least 1", prepare: withRun),
-            Case(kind: "crash", args: ["forecast", "done", "--steps", "0"], status: 2, fragment: "--steps must be at least 1", prepare: withRun),
+            Case(kind: "crash", args: ["forecast", "done", "--steps", "0"], status: 2, fragment: "--steps must be 1 to 1000000", prepare: withRun),
             Case(kind: "crash", args: ["config", "validate", "e.yaml", "--ranks", "0"], status: 2, fragment: "--ranks must be at least 1"),
             Case(kind: "crash", args: ["train", "e.yaml", "--set", "model.hidden_size=60000"], status: 2, fragment: "this run needs about"),
             Case(kind: "crash", args: ["train", "e.yaml", "--set", "model.hidden_size=5000", "--set", "model.layers=60"],
