@@ -35,6 +35,11 @@ struct CSVReader {
         let bad = bytes.withUnsafeBufferPointer { UTF8Scan.firstInvalidOffset($0) }
         if let bad { throw bytes.withUnsafeBufferPointer { UTF8Scan.notUTF8(path, offset: bad, bytes: $0) } }
         startOffset = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        // Lines ended by CR alone (classic Mac OS) would read as one long row.
+        if bytes.contains(0x0D) && !bytes.contains(0x0A) {
+            throw DataError(.malformedCSV, file: path, line: 1, problem: "its lines end with CR alone (classic Mac OS line endings), so the file reads as one row",
+                            fix: "convert the line endings to LF or CR LF, e.g. tr '\\r' '\\n' < \(path) > fixed.csv")
+        }
     }
 
     /// Calls `body(line, fields)` for every row that is not blank, in file order, until it

@@ -185,6 +185,7 @@ extension ExperimentConfig {
             input: try v(K.input), embeddingSize: try v(K.embeddingSize), gruReset: try v(K.gruReset),
             nonlinearity: try v(K.nonlinearity), forgetBias: try v(K.forgetBias), initFrom: try opt(K.initFrom),
             bidirectional: try v(K.bidirectional))
+        context.layers = model.layers
         if model.bidirectional && data.target == .next {
             throw s.error(K.bidirectional.path, "the reverse direction reads each window from its end, so with a target at every step (data.target: next: a next-token language model, next-step forecasting) it would see the very values it predicts; remove model.bidirectional, or predict after the window with data.target: last")
         }
@@ -210,6 +211,9 @@ extension ExperimentConfig {
             ? PlateauSettings(factor: try v(K.factor), patience: try v(K.patience), cooldown: try v(K.cooldown),
                               minLR: try v(K.minLR), threshold: try v(K.threshold)) : nil
         let early = try opt(K.earlyPatience).map { EarlyStopping(patience: $0, minDelta: try v(K.earlyMinDelta), metric: try v(K.earlyMetric)) }
+        if let early, early.metric == .validationAccuracy, kind == .series {
+            throw s.error(K.earlyMetric.path, "a forecaster has no accuracy (data.kind is series), so early stopping would never stop; use validation_loss")
+        }
         if early == nil, s.has(K.earlyMinDelta.path) || s.has(K.earlyMetric.path) {
             throw s.error(K.earlyPatience.path, "early stopping needs patience (evaluations without improvement before the run stops)")
         }

@@ -61,7 +61,7 @@ extension ExperimentSchema {
         be overridden from the command line with `--set key.path=value` (repeatable); the value is read
         as YAML, so it is typed exactly like the file (`--set model.layers=2`, `--set data.columns=[a,b]`).
 
-        This file is generated from `Sources/RecurTrain/ExperimentSchema.swift` by
+        This file is generated from `Sources/RecurExperiment/ExperimentSchema.swift` by
         `recur config docs > docs/config.md`; a test fails when the two differ.
 
         """

@@ -20,13 +20,14 @@ struct SchemaContext {
     var optimizer: OptimizerConfig.Kind = .adam
     var schedule = "constant"
     var cell: CellKind = .lstm
+    var layers = 1
     var text: Bool { kind == .chars || kind == .words }
 
     init() {}
 
     init(_ c: ExperimentConfig) {
         name = c.name; kind = c.data.kind; stateful = c.data.stateful; seqLen = c.data.seqLen
-        optimizer = c.training.optimizer.kind; cell = c.model.cell
+        optimizer = c.training.optimizer.kind; cell = c.model.cell; layers = c.model.layers
         schedule = c.training.plateau != nil ? "plateau" : c.training.schedule.kindName
     }
 }
@@ -38,31 +39,46 @@ struct Applicability {
     /// The setting that decides, as the message names it ("data.kind is chars").
     let decidedBy: (SchemaContext) -> String
     let test: (SchemaContext) -> Bool
+    /// A setting (`--set` form) under which the key does not apply, given a series LSTM with
+    /// Adam and a constant rate: the tests derive one refusal per rule from it.
+    let outside: String?
 
-    static let always = Applicability(text: nil, decidedBy: { _ in "" }, test: { _ in true })
+    static let always = Applicability(text: nil, decidedBy: { _ in "" }, test: { _ in true }, outside: nil)
 
     static func data(_ kinds: DataKind...) -> Applicability {
         Applicability(text: kinds.map(\.rawValue).joined(separator: ", ") + " data",
-                      decidedBy: { "data.kind is \($0.kind.rawValue)" }, test: { kinds.contains($0.kind) })
+                      decidedBy: { "data.kind is \($0.kind.rawValue)" }, test: { kinds.contains($0.kind) },
+                      outside: DataKind.allCases.first { !kinds.contains($0) }.map { $0 == .series ? "" : "data.kind=\($0.rawValue)" })
     }
 
     static let text = Applicability(text: "text (chars, words)", decidedBy: { "data.kind is \($0.kind.rawValue)" },
-                                    test: { $0.text })
+                                    test: { $0.text }, outside: "")
 
     static func optimizers(_ kinds: OptimizerConfig.Kind...) -> Applicability {
-        Applicability(text: "optimizer " + kinds.map(\.rawValue).joined(separator: ", "),
-                      decidedBy: { "training.optimizer.kind is \($0.optimizer.rawValue)" }, test: { kinds.contains($0.optimizer) })
+        let other = OptimizerConfig.Kind.allCases.first { !kinds.contains($0) }!
+        return Applicability(text: "optimizer " + kinds.map(\.rawValue).joined(separator: ", "),
+                             decidedBy: { "training.optimizer.kind is \($0.optimizer.rawValue)" }, test: { kinds.contains($0.optimizer) },
+                             outside: "training.optimizer.kind=\(other.rawValue)")
     }
 
     static func schedules(_ names: String...) -> Applicability {
         Applicability(text: "schedule " + names.joined(separator: ", "),
-                      decidedBy: { "training.schedule.kind is \($0.schedule)" }, test: { names.contains($0.schedule) })
+                      decidedBy: { "training.schedule.kind is \($0.schedule)" }, test: { names.contains($0.schedule) },
+                      outside: names.contains("constant") ? "training.schedule.kind=step" : "")
     }
 
     static func cells(_ cells: CellKind...) -> Applicability {
-        Applicability(text: "cell " + cells.map(\.rawValue).joined(separator: ", "),
-                      decidedBy: { "model.cell is \($0.cell.rawValue)" }, test: { cells.contains($0.cell) })
+        let other = CellKind.allCases.first { !cells.contains($0) }!
+        return Applicability(text: "cell " + cells.map(\.rawValue).joined(separator: ", "),
+                             decidedBy: { "model.cell is \($0.cell.rawValue)" }, test: { cells.contains($0.cell) },
+                             outside: "model.cell=\(other.rawValue)")
     }
+
+    /// Between stacked layers (dropout): PyTorch's RNN modules apply it to every layer's output
+    /// but the last, so with one layer it would do nothing.
+    static let stackedLayers = Applicability(text: "two or more layers (it acts between layers)",
+                                             decidedBy: { "model.layers is \($0.layers)" }, test: { $0.layers >= 2 },
+                                             outside: "model.layers=1")
 }
 
 /// A key's default.
@@ -91,6 +107,8 @@ protocol SchemaEntry {
     var defaultText: String { get }
     var doc: String { get }
     var applies: Applicability { get }
+    /// A valid value in `--set` form, when the key has a plain default (tests use it).
+    var exampleValue: String? { get }
     /// Whether `recur train --resume` may change it (`--set` or an edited config.yaml): how long
     /// to train and how to log, checkpoint, schedule, clip and lay out the replicas. Every other
     /// key shapes what a checkpoint holds (model, data and windows, batch, optimizer state).
@@ -121,6 +139,11 @@ struct SchemaKey<T>: SchemaEntry {
     }
 
     func node(_ config: ExperimentConfig) -> Node? { value(config).map(type.write) }
+
+    var exampleValue: String? {
+        guard case .value(let v) = `default`, let text = try? Yams.serialize(node: type.write(v)) else { return nil }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
 
     /// Reads the key (ranges checked), or its default in `context`.
     /// - Throws: `ConfigError` for a bad value, or for a required key that is missing.
@@ -289,7 +312,7 @@ public enum ExperimentSchema {
                                       applies: .always, doc: "hidden units per layer", value: { $0.model.hiddenSize })
     static let layers = SchemaKey(path: "model.layers", type: T.int(min: 1, max: 64), default: .value(1), applies: .always,
                                   doc: "stacked layers", value: { $0.model.layers })
-    static let dropout = SchemaKey(path: "model.dropout", type: T.double(atLeast: 0, below: 1), default: .value(0), applies: .always,
+    static let dropout = SchemaKey(path: "model.dropout", type: T.double(atLeast: 0, below: 1), default: .value(0), applies: .stackedLayers,
                                    doc: "dropout between stacked layers, training only", value: { $0.model.dropout })
     static let input = SchemaKey(path: "model.input", type: T.choice(InputKind.self),
                                  default: .derived("`embedding` (text), `features`", { $0.text ? .embedding : .features }), applies: .always,
@@ -450,7 +473,7 @@ public enum ExperimentSchema {
                                          value: { $0.training.earlyStopping?.minDelta })
     static let earlyMetric = SchemaKey(path: "training.early_stopping.metric", type: T.choice(EarlyStopping.Metric.self),
                                        default: .value(.validationLoss), applies: .always,
-                                       doc: "`validation_loss` (lower is better) or `validation_accuracy` (classifiers and text)",
+                                       doc: "`validation_loss` (lower is better) or `validation_accuracy` (classifiers and text; refused for series, which have no accuracy)",
                                        value: { $0.training.earlyStopping?.metric })
     static let clipNorm = SchemaKey(path: "training.clip.norm", type: T.double(atLeast: 0), default: .value(5), applies: .always,
                                     doc: "clip gradients by global norm (0 turns it off)", value: { $0.training.clipNorm ?? 0 },

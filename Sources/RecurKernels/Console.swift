@@ -48,8 +48,15 @@ public enum Console {
         }
     }
 
-    /// Whether file descriptor `fd` is a terminal (progress bars only then).
+    /// Whether file descriptor `fd` is a terminal.
     public static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) != 0 }
+
+    /// Whether a bar may be redrawn in place on `fd` with escape codes: a terminal whose TERM is
+    /// not `dumb` (Emacs shells, some CI logs), which gets plain lines instead.
+    public static func drawsInPlace(_ fd: Int32) -> Bool {
+        guard isTerminal(fd) else { return false }
+        return getenv("TERM").map { String(cString: $0) != "dumb" } ?? true
+    }
 
     /// The width of the terminal on `fd`, asked of the terminal itself (TIOCGWINSZ), else
     /// $COLUMNS (which shells set but do not export), else nil.

@@ -91,7 +91,7 @@ public final class ProgressReporter {
         /// Minimum seconds between redraws of the bar, so fast steps do not flood the terminal.
         public var redrawInterval: Double
 
-        public init(format: Format = .text, quiet: Bool = false, isTerminal: Bool = Console.isTerminal(2),
+        public init(format: Format = .text, quiet: Bool = false, isTerminal: Bool = Console.drawsInPlace(2),
                     plainEvery: Int = 1, barWidth: Int = 24,
                     columns: Int? = nil,
                     redrawInterval: Double = 0.1) {

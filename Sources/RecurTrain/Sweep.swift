@@ -113,8 +113,12 @@ public final class Sweep {
     ///   - grid: `--grid` entries (the experiment's `sweep.grid` when empty).
     ///   - parallel: runs at a time; `cores` are split between them.
     /// - Throws: `UsageError`, `ConfigError`, `DataError` (user input); writes nothing.
+    /// The most runs one sweep may have.
+    public static let maxRuns = 10_000
+
+    /// - Parameter checking: told how many runs there are before their experiments are read.
     public init(experiment: String, grid: [String], overrides: [String], parallel: Int, directory: String?,
-                cores: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
+                cores: Int = ProcessInfo.processInfo.activeProcessorCount, checking: (Int) -> Void = { _ in }) throws {
         guard parallel >= 1 else { throw UsageError("--parallel must be at least 1, got \(parallel)") }
         let base = try ExperimentConfig.load(path: experiment, overrides: overrides)
         let entries = grid.isEmpty ? base.sweepGrid ?? [] : grid
@@ -125,6 +129,11 @@ public final class Sweep {
         if let repeated = Dictionary(grouping: axes, by: \.key).first(where: { $0.value.count > 1 })?.key {
             throw UsageError("--grid \(repeated) is given twice; list all its values in one --grid")
         }
+        let count = axes.reduce(1) { n, axis in n.multipliedReportingOverflow(by: axis.values.count).overflow ? Int.max : n * axis.values.count }
+        guard count <= Self.maxRuns else {
+            throw UsageError("the grid makes \(count == Int.max ? "more than \(Int.max)" : String(count)) runs (\(axes.map { "\($0.values.count) \($0.key)" }.joined(separator: " × "))), more than the \(Self.maxRuns) a sweep may have; give fewer values")
+        }
+        checking(count)
         let combos = Self.combinations(axes)
         for values in combos {
             _ = try ExperimentConfig.load(path: experiment, overrides: overrides + zip(axes, values).map { "\($0.key)=\($1)" })

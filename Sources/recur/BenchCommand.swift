@@ -52,10 +52,12 @@ struct Bench: ParsableCommand {
 
     func validate() throws {
         if threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if threads > Threads.most { throw ValidationError("--threads must be at most \(Threads.most), got \(threads)") }
         if steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
-        if warmup < 0 { throw ValidationError("--warmup must be 0 or more, got \(warmup)") }
-        if let batch, batch < 1 { throw ValidationError("--batch must be at least 1, got \(batch)") }
-        if let microShards, microShards < 1 { throw ValidationError("--micro-shards must be at least 1, got \(microShards)") }
+        if steps > 100_000 { throw ValidationError("--steps must be at most 100000 (the median is reported), got \(steps)") }
+        if warmup < 0 || warmup > 100_000 { throw ValidationError("--warmup must be 0 to 100000, got \(warmup)") }
+        if let batch, batch < 1 || batch > 1 << 24 { throw ValidationError("--batch must be 1 to \(1 << 24), got \(batch)") }
+        if let microShards, microShards < 1 || microShards > 4096 { throw ValidationError("--micro-shards must be 1 to 4096, got \(microShards)") }
         for name in workloads where BenchWorkload.named(name) == nil {
             throw ValidationError("unknown workload '\(name)'; choose from \(BenchWorkload.all.map(\.name).joined(separator: ", "))")
         }

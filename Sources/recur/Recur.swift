@@ -80,11 +80,14 @@ struct Overrides: ParsableArguments {
 
 /// `--threads N`.
 struct Threads: ParsableArguments {
+    /// As parallel.threads allows.
+    static let most = 1024
     @Option(name: .customLong("threads"), help: "Replicas (threads) per process; default: cores / processes on this node.")
     var count: Int?
 
     func validate() throws {
         if let count, count < 1 { throw ValidationError("--threads must be at least 1, got \(count)") }
+        if let count, count > Threads.most { throw ValidationError("--threads must be at most \(Threads.most), got \(count)") }
     }
 }
 

@@ -26,7 +26,9 @@ struct Sweep: RecurCommand {
     }
 
     func execute() throws {
-        let sweep = try RecurTrain.Sweep(experiment: experiment, grid: grid, overrides: overrides.values, parallel: parallel, directory: dir)
+        let sweep = try RecurTrain.Sweep(experiment: experiment, grid: grid, overrides: overrides.values, parallel: parallel, directory: dir) { n in
+            if n > 50 { Console.error("recur: sweep: checking the experiments of \(n) runs\n") }
+        }
         let lock = try sweep.open()
         defer { withExtendedLifetime(lock) {} }
         StopRequest.install(announcing: true)

@@ -27,6 +27,7 @@ struct Eval: RecurCommand {
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if let threads, threads > Threads.most { throw ValidationError("--threads must be at most \(Threads.most), got \(threads)") }
         if DataSplit(rawValue: split) == nil { throw ValidationError("--split must be train, validation or test, got '\(split)'") }
     }
 

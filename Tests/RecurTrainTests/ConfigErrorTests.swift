@@ -338,3 +338,40 @@ final class SplitSeedTests: XCTestCase {
         XCTAssertNotEqual(try testSet(", seed: 5"), base, "data.split.seed did not change the test set")
     }
 }
+
+/// Every "applies to … only" rule of the schema refuses its key where it does not apply: one
+/// refusal per rule, derived from the schema itself (Applicability.outside names a setting
+/// outside it), so a key added with a rule is tested with it.
+final class ApplicabilityRuleTests: XCTestCase {
+    func testEveryRule_RefusesItsKey_WhereItDoesNotApply() throws {
+        let base = ["data.kind=series", "data.path=s.csv", "data.seq_len=8", "model.cell=lstm", "model.hidden_size=8", "training.steps=2"]
+        // Keys without a plain default get an example value here.
+        let examples = ["data.columns": "[value]", "data.targets": "[value]", "data.features": "2", "data.length_column": "n",
+                        "data.label_column": "tag", "data.sequence_column": "id", "data.vocabulary.max_size": "100",
+                        "data.normalize": "zscore", "data.stride": "2", "data.shuffle": "true", "data.vocabulary.unknown": "true",
+                        "model.input": "features", "training.optimizer.lr": "0.01", "training.optimizer.eps": "1e-8",
+                        "training.optimizer.momentum": "0.9", "training.schedule.gamma": "0.5", "training.schedule.total_steps": "10",
+                        "training.schedule.step_size": "5"]
+        var checked: [String] = []
+        for e in ExperimentSchema.entries where e.applies.text != nil {
+            guard let outside = e.applies.outside else { XCTFail("\(e.path): its rule names no setting outside it"); continue }
+            guard let value = examples[e.path] ?? e.exampleValue else { XCTFail("\(e.path): give it an example value here"); continue }
+            let overrides = base + (outside.isEmpty ? [] : [outside]) + ["\(e.path)=\(value)"]
+            XCTAssertThrowsError(try ExperimentConfig.parse(yaml: "{}", file: "t.yaml", overrides: overrides), e.path) { error in
+                // "applies to … only", or a rule between keys that fires first, naming the key either way.
+                XCTAssert("\(error)".contains("\(e.path): "), "\(e.path) with \(outside): \(error)")
+            }
+            checked.append(e.path)
+        }
+        XCTAssertGreaterThan(checked.count, 20, "\(checked)")
+        XCTAssert(checked.contains("model.dropout"), "dropout with one layer does nothing, as in PyTorch: refused")
+    }
+
+    func testEarlyStoppingOnAccuracy_ForAForecaster_IsRefused() {
+        XCTAssertThrowsError(try ExperimentConfig.parse(yaml: "{}", file: "t.yaml", overrides: [
+            "data.kind=series", "data.path=s.csv", "data.seq_len=8", "model.cell=lstm", "model.hidden_size=8",
+            "training.early_stopping={patience: 2, metric: validation_accuracy}"])) { error in
+            XCTAssert("\(error)".contains("training.early_stopping.metric: a forecaster has no accuracy"), "\(error)")
+        }
+    }
+}
