@@ -361,7 +361,7 @@ struct ExampleReader {
                 let featureNames = names.enumerated().filter { $0.offset != labelIndex && $0.offset != sequenceIndex }.map(\.element)
                 if let f = features, f != featureNames.count, self.featureNames == nil {
                     throw DataError(.wrongFieldCount, file: path, line: line,
-                                    problem: "there are \(featureNames.count) feature columns (\(listing(featureNames))) but data.features is \(f)",
+                                    problem: "there are \(featureNames.count) feature columns (\(listing(featureNames, quoted: false))) but data.features is \(f)",
                                     fix: "remove data.features (the columns besides the label and sequence columns are the features) or correct it")
                 }
                 if self.featureNames == nil { self.featureNames = featureNames }

@@ -105,7 +105,7 @@ public struct TimeSeries: Sendable {
         let featureFields = try options.features.map { (n) throws(DataError) in try resolve(n, "feature") } ?? numeric
         if featureFields.isEmpty {
             throw DataError(.invalidSetting, file: path,
-                            problem: "no column holds numbers (columns: \(listing(header)))",
+                            problem: "no column holds numbers (columns: \(listing(header, quoted: false)))",
                             fix: "check the file, or name the feature and target columns")
         }
         let targetFields = try options.targets.map { (n) throws(DataError) in try resolve(n, "target") } ?? featureFields
@@ -250,8 +250,8 @@ extension String {
     }
 }
 
-/// Column names for a message: the first 20 quoted, then how many more there are.
-func listing(_ names: [String], limit: Int = 20) -> String {
-    let shown = names.prefix(limit).map { "'\($0)'" }.joined(separator: ", ")
+/// Column names for a message: the first 20 (quoted, or as they are), then how many more there are.
+func listing(_ names: [String], limit: Int = 20, quoted: Bool = true) -> String {
+    let shown = names.prefix(limit).map { quoted ? "'\($0)'" : $0 }.joined(separator: ", ")
     return names.count > limit ? shown + " … and \(names.count - limit) more columns" : shown
 }

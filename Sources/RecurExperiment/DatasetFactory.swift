@@ -66,7 +66,7 @@ extension ExperimentConfig {
             let movedHint = configPath.map { ($0 as NSString).lastPathComponent == "config.yaml" } == true
                 ? "; if the run's data moved, name it with --data PATH" : "; fix data.path"
             throw ConfigError(file: configPath ?? "experiment", line: nil, key: "data.path",
-                              message: "no such file '\(data.path)': \(rule)\(movedHint)")
+                              message: "'\(data.path)' does not exist: \(rule)\(movedHint)")
         }
         return try readDataset(path: path, stored: stored, newData: false)
     }

@@ -56,7 +56,8 @@ struct Bench: ParsableCommand {
         if steps < 1 { throw ValidationError("--steps must be at least 1, got \(steps)") }
         if steps > 100_000 { throw ValidationError("--steps must be at most 100000 (the median is reported), got \(steps)") }
         if warmup < 0 || warmup > 100_000 { throw ValidationError("--warmup must be 0 to 100000, got \(warmup)") }
-        if let batch, batch < 1 || batch > 1 << 24 { throw ValidationError("--batch must be 1 to \(1 << 24), got \(batch)") }
+        if let batch, batch < 1 { throw ValidationError("--batch must be at least 1, got \(batch)") }
+        if let batch, batch > 1 << 24 { throw ValidationError("--batch must be at most \(1 << 24), got \(batch)") }
         if let microShards, microShards < 1 || microShards > 4096 { throw ValidationError("--micro-shards must be 1 to 4096, got \(microShards)") }
         for name in workloads where BenchWorkload.named(name) == nil {
             throw ValidationError("unknown workload '\(name)'; choose from \(BenchWorkload.all.map(\.name).joined(separator: ", "))")

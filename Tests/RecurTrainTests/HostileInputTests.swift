@@ -10,7 +10,8 @@ import Foundation
 import XCTest
 
 final class HostileInputTests: XCTestCase {
-    enum Program { case recur, launchTrain }
+    /// `shell`: args[0] is a bash script, with $RECUR the release binary (pipes, redirections, FIFOs).
+    enum Program { case recur, launchTrain, shell }
 
     struct Case {
         var kind: String
@@ -97,7 +98,7 @@ final class HostileInputTests: XCTestCase {
     var cases: [Case] {
         let lastCheckpoint = "done/checkpoints/step-000004"
         var c: [Case] = []
-        // 1. Crashes: numeric flags, resources.
+        // 1. Crashes: numeric flags, resources. (The classes of the edges issue: HostileInputTests+Edges.swift.)
         c += [
             Case(kind: "crash", args: ["eval", "done", "--threads", "0"], status: 2, fragment: "--threads must be at least 1", prepare: withRun),
             Case(kind: "crash", args: ["eval", "done", "--threads", "-3"], status: 2, fragment: "--threads", prepare: withRun),
@@ -291,8 +292,8 @@ final class HostileInputTests: XCTestCase {
     }
 
     func testHostileCases_EachEndsWithItsStatusAndMessage_AndBadInputWritesNothing() throws {
-        let all = cases
-        XCTAssertGreaterThanOrEqual(all.count, 60)
+        let all = cases + edgeCases
+        XCTAssertGreaterThanOrEqual(all.count, 150)
         var byKind: [String: Int] = [:]
         for (i, c) in all.enumerated() {
             byKind[c.kind, default: 0] += 1
@@ -305,6 +306,8 @@ final class HostileInputTests: XCTestCase {
                 r = try runProcess(try releaseRecurExecutable().path, c.args, in: dir, environment: [:], timeout: 120)
             case .launchTrain:
                 r = try runProcess(Self.root.appendingPathComponent("launch/train").path, c.args, in: dir, environment: [:], timeout: 300)
+            case .shell:
+                r = try runProcess("/bin/bash", ["-c", c.args[0]], in: dir, environment: ["RECUR": try releaseRecurExecutable().path], timeout: 120)
             }
             let label = "case \(i) [\(c.kind)] \(c.args.joined(separator: " "))"
             XCTAssertEqual(r.status, c.status, "\(label): \(r.stderr)")
@@ -312,6 +315,10 @@ final class HostileInputTests: XCTestCase {
             if !c.fragment.isEmpty { XCTAssert(r.stderr.contains(c.fragment), "\(label): expected «\(c.fragment)» in\n\(r.stderr)") }
             if c.status == 2 {
                 XCTAssert(r.stderr.contains("error") || r.stderr.contains("launch/train:"), "\(label): \(r.stderr)")
+                // One message, with one "error:" in it.
+                if c.program == .recur {
+                    XCTAssertEqual(r.stderr.components(separatedBy: "error:").count, 2, "\(label): one 'error:' in \(r.stderr)")
+                }
             }
             if !c.mayWrite {
                 let after = snapshot(dir).filter { !$0.key.hasPrefix("err-") && !$0.key.hasPrefix("out-") }

@@ -77,6 +77,43 @@ final class SignalTests: XCTestCase {
         XCTAssertEqual(try params(dir, "resumed.bin"), try params(dir, "full.bin"), "stopped at \(step) and resumed to \(target)")
     }
 
+    /// SIGHUP (the terminal closed) and SIGQUIT (Ctrl-\\) stop like SIGINT: the step's checkpoint,
+    /// the resume hint, 128 + the signal, and no crash report.
+    func testSIGHUP_AndSIGQUIT_StopWithACheckpoint_NoCrashReport() throws {
+        let recur = try recurExecutable().path
+        for (signal, name) in [(SIGHUP, "SIGHUP"), (SIGQUIT, "SIGQUIT")] {
+            let dir = try setUpDir("signal-\(name)")
+            let r = try runAndSignal(recur, ["train", "e.yaml", "--threads", "2", "--set", "output.dir=part"], in: dir,
+                                     metrics: "part/metrics.jsonl", signal: signal)
+            XCTAssertEqual(r.status, 128 + signal, r.stderr)
+            let step = try stoppedStep(dir, run: "part")
+            XCTAssert(r.stderr.contains("stopped by \(name) at step \(step)"), r.stderr)
+            XCTAssert(r.stderr.contains("continue with: recur train --resume"), r.stderr)
+            for crash in ["Crash", "Backtrace", "Fatal error", "💣"] { XCTAssertFalse(r.stderr.contains(crash), r.stderr) }
+        }
+    }
+
+    /// `recur train … | head -1`: the reader goes away after one line, the run does not (SIGPIPE
+    /// is ignored, lost progress is no error) and ends with its last checkpoint, exit 0.
+    func testSIGPIPE_ReaderGone_RunFinishesWithItsCheckpoint() throws {
+        let dir = try setUpDir()
+        let recur = try recurExecutable().path
+        try yaml.replacingOccurrences(of: "steps: 100000000", with: "steps: 300")
+            .replacingOccurrences(of: "log_every: 100000000", with: "log_every: 1")
+            .write(to: dir.appendingPathComponent("e.yaml"), atomically: true, encoding: .utf8)
+        let r = try runProcess("/bin/bash", ["-c", "'\(recur)' train e.yaml --threads 2 2>&1 | head -1; exit ${PIPESTATUS[0]}"],
+                               in: dir, environment: [:], timeout: 120)
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertEqual(r.stdout.split(separator: "\n").count, 1, r.stdout)
+        XCTAssert(FileManager.default.fileExists(atPath: dir.appendingPathComponent("runs/s/checkpoints/step-000300").path))
+        // The JSON events are the output itself: a reader that goes away is an error, after the checkpoint.
+        let json = try runProcess("/bin/bash", ["-c", "'\(recur)' train e.yaml --threads 2 --log-format json --set output.dir=j | head -1 >/dev/null; exit ${PIPESTATUS[0]}"],
+                                  in: dir, environment: [:], timeout: 120)
+        XCTAssertEqual(json.status, 1, json.stderr)
+        XCTAssert(json.stderr.contains("standard output: cannot write the JSON events: Broken pipe"), json.stderr)
+        XCTAssert(FileManager.default.fileExists(atPath: dir.appendingPathComponent("j/checkpoints/step-000300").path))
+    }
+
     /// mpirun passes SIGTERM on to both ranks (and kills them a second later): both stop after the
     /// same step, agreed through the step's allreduce, and write that step's checkpoint in time.
     func testSIGTERM_UnderMPI_BothRanksStopAtOneStep_AndResumeIsExact() throws {
