@@ -74,6 +74,8 @@ public struct SeriesDataset: WindowedDataset {
         series.normalization.denormalize(values, columns: series.targetIndices)
     }
 
+    public var notes: [String] { series.notes }
+
     public func fingerprint() -> UInt64 {
         var h = StableHasher()
         h.combine("series")

@@ -2,6 +2,8 @@
 // name, missing cells by policy, time-ordered splits, normalisation fitted on the training rows
 // only. It does not cut windows (SeriesDataset) and writes nothing anywhere.
 
+import RecurKernels
+
 /// Settings of a time-series table.
 public struct SeriesOptions: Sendable, Equatable, Codable {
     /// Input columns by name; nil: every numeric column (a column is numeric when its first
@@ -15,10 +17,15 @@ public struct SeriesOptions: Sendable, Equatable, Codable {
     public var missing: MissingValuePolicy
     /// Fractions of the rows in each split, in time order.
     public var splits: SplitFractions
+    /// Whether the first row names the columns; nil is `.auto`: it does, and a first row that
+    /// reads as numbers only is said to be taken as the header (`notes`). Without one the
+    /// columns are named column1, column2, …
+    public var header: HeaderMode?
 
     /// Defaults: every numeric column as feature and target, zscore, `missing: error`, 90/10.
     public init(features: [String]? = nil, targets: [String]? = nil, normalization: NormalizationKind = .zscore,
-                missing: MissingValuePolicy = .error, splits: SplitFractions = SplitFractions()) {
+                missing: MissingValuePolicy = .error, splits: SplitFractions = SplitFractions(), header: HeaderMode? = nil) {
+        self.header = header
         self.features = features
         self.targets = targets
         self.normalization = normalization
@@ -48,6 +55,8 @@ public struct TimeSeries: Sendable {
     /// Statistics of every column in `columns`, fitted on the training rows (or given).
     public let normalization: NormalizationStats
     private let splitRanges: [Range<Int>]
+    /// What the reader decided and the user should know (a numeric first row taken as the header).
+    public var notes: [String] = []
 
     /// The row range of one split.
     public func range(_ split: DataSplit) -> Range<Int> { splitRanges[split.index] }
@@ -77,10 +86,20 @@ public struct TimeSeries: Sendable {
         let csv = try CSVReader(path: path)
         var header: [String] = []
         var headerLine = 1
+        var firstRowNumeric = false
         try csv.forEachRow { (line, fields) throws(DataError) -> Bool in
             header = fields.map { csv.text($0).trimmingSpaces() }
+            firstRowNumeric = fields.allSatisfy { if case .number = csv.cell($0) { return true } else { return false } }
             headerLine = line
             return false
+        }
+        var notes: [String] = []
+        if options.header == .absent {
+            // No header: every row is data, and the columns are named by position.
+            header = (1...max(header.count, 1)).map { "column\($0)" }
+            headerLine = 0
+        } else if options.header != .present && firstRowNumeric {
+            notes.append("\(path):\(headerLine): the first row (\(quotedForMessage(header.prefix(4).joined(separator: ", "), limit: 80))\(header.count > 4 ? ", …" : "")) reads as numbers but was taken as the header (data.header: auto); set data.header: false if the file has no header (its columns are then column1, column2, …), or true to keep it and silence this")
         }
         if let dup = firstDuplicate(header) {
             throw DataError(.malformedCSV, file: path, line: headerLine,
@@ -187,10 +206,12 @@ public struct TimeSeries: Sendable {
         for r in 0..<rowCount {
             for j in 0..<c { values[r * c + j] = stats.normalize(raw[r * c + j], column: j) }
         }
-        return TimeSeries(path: path, options: options, columns: names,
-                          featureIndices: featureFields.map { used.firstIndex(of: $0)! },
-                          targetIndices: targetFields.map { used.firstIndex(of: $0)! },
-                          values: values, rowCount: rowCount, lines: lines, normalization: stats, splitRanges: ranges)
+        var series = TimeSeries(path: path, options: options, columns: names,
+                                featureIndices: featureFields.map { used.firstIndex(of: $0)! },
+                                targetIndices: targetFields.map { used.firstIndex(of: $0)! },
+                                values: values, rowCount: rowCount, lines: lines, normalization: stats, splitRanges: ranges)
+        series.notes = notes
+        return series
     }
 
     private init(path: String, options: SeriesOptions, columns: [String], featureIndices: [Int], targetIndices: [Int],

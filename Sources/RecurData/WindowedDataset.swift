@@ -78,12 +78,16 @@ public protocol WindowedDataset: Sendable {
     func windowLength(_ split: DataSplit, _ window: Int) -> Int
     /// A stable 64-bit hash of the loaded data and its settings (O(data size); call once).
     func fingerprint() -> UInt64
+    /// What the reader decided that the user should know (a numeric first row taken as the
+    /// header), said once when a run starts.
+    var notes: [String] { get }
     /// What is stored with the model: vocabulary, normalisation, columns, windowing.
     var manifest: DataManifest { get }
 }
 
 extension WindowedDataset {
     public var hasVariableLengths: Bool { false }
+    public var notes: [String] { [] }
     public func windowLength(_ split: DataSplit, _ window: Int) -> Int { seqLen }
 
     /// Each window's steps, when they differ (`hasVariableLengths`); nil when all are `seqLen`.

@@ -96,7 +96,7 @@ extension ExperimentConfig {
             let series = try TimeSeries.load(path: path, options: SeriesOptions(
                 features: newData ? stored?.featureColumns ?? d.columns : d.columns,
                 targets: newData ? stored?.targetColumns ?? d.targets : d.targets,
-                normalization: d.normalize, missing: d.missing, splits: splits), normalization: stored?.normalization)
+                normalization: d.normalize, missing: d.missing, splits: splits, header: d.header.mode), normalization: stored?.normalization)
             return try SeriesDataset(series: series, windowing: windowing)
         case .chars, .words:
             let corpus = try TextCorpus.load(path: path, options: TextOptions(
@@ -105,8 +105,8 @@ extension ExperimentConfig {
             return try TokenDataset(corpus: corpus, windowing: windowing)
         case .sequences:
             // Examples are independent, so training data is shuffled (by its own seed) before the split.
-            var options = LabelledOptions(steps: d.seqLen, features: d.features, normalization: d.normalize, missing: d.missing,
-                                          splits: splits, splitSeed: newData ? nil : d.splitSeed)
+            var options = LabelledOptions(steps: d.seqLen, features: d.features, header: d.header.mode, normalization: d.normalize,
+                                          missing: d.missing, splits: splits, splitSeed: newData ? nil : d.splitSeed)
             options.variableLength = d.variableLength
             options.lengthColumn = d.lengthColumn
             options.labelColumn = d.labelColumn

@@ -43,6 +43,8 @@ public struct DataSection: Sendable, Equatable {
     public var targets: [String]?
     public var normalize: NormalizationKind
     public var missing: MissingValuePolicy
+    /// Whether a CSV's first row names the columns.
+    public var header: HeaderSetting
     public var seqLen: Int
     public var stride: Int
     public var target: WindowTarget

@@ -208,6 +208,18 @@ enum SchemaTypes {
     }
 }
 
+/// `data.header`: whether a CSV's first row names its columns.
+public enum HeaderSetting: String, CaseIterable, Sendable {
+    /// Series: yes, saying so when that row reads as numbers; sequences: when any field of it
+    /// is not a number.
+    case auto
+    case yes = "true"
+    case no = "false"
+
+    /// The readers' form.
+    public var mode: HeaderMode { self == .auto ? .auto : self == .yes ? .present : .absent }
+}
+
 /// The schedules by name (LRSchedule's cases carry their parameters).
 enum ScheduleKind: String, CaseIterable { case constant, step, exponential, cosine, plateau }
 
@@ -243,6 +255,10 @@ public enum ExperimentSchema {
                                    applies: .data(.series, .sequences),
                                    doc: "a missing or non-numeric cell is an `error`, or is filled by `interpolate` / `forward_fill`, or its row is dropped (`drop`)",
                                    value: { $0.data.missing })
+    static let header = SchemaKey(path: "data.header", type: T.choice(HeaderSetting.self), default: .value(.auto),
+                                  applies: .data(.series, .sequences),
+                                  doc: "whether a CSV's first row names the columns: `auto` (series: it does, and a first row of numbers only is said to be taken as the header; sequences: when any of its fields is not a number), `true`, or `false` (columns column1, column2, …)",
+                                  value: { $0.data.header })
     static let seqLen = SchemaKey(path: "data.seq_len", type: T.int(min: 1, max: 100_000), default: .required("the window length in steps"),
                                   applies: .always,
                                   doc: "window length in steps (sequences: steps per example, or with `variable_length` the most an example may have)",
@@ -539,7 +555,7 @@ public enum ExperimentSchema {
     /// Every key, in file and documentation order.
     static let entries: [any SchemaEntry] = [
         name, seed,
-        kind, path, columns, targets, normalize, missing, seqLen, features, variableLength, lengthColumn, labelColumn, sequenceColumn, stride, target, horizon, splitTrain, splitValidation, splitTest, splitSeed,
+        kind, path, columns, targets, normalize, missing, header, seqLen, features, variableLength, lengthColumn, labelColumn, sequenceColumn, stride, target, horizon, splitTrain, splitValidation, splitTest, splitSeed,
         shuffle, dropLast, stateful, minCount, maxSize, unknown, lowercase,
         cell, hiddenSize, layers, dropout, input, embeddingSize, gruReset, nonlinearity, forgetBias, bidirectional, initFrom,
         epochs, steps, batchSize, accumulate, optimizerKind, lr, weightDecay, momentum, dampening, nesterov, beta1, beta2, eps, amsgrad,

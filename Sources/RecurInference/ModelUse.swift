@@ -136,7 +136,7 @@ extension TrainedModel {
         let series = try TimeSeries.load(path: path, options: SeriesOptions(
             features: manifest?.featureColumns, targets: manifest?.targetColumns,
             normalization: experiment.data.normalize, missing: experiment.data.missing,
-            splits: SplitFractions(train: 1, validation: 0, test: 0)), normalization: stored)
+            splits: SplitFractions(train: 1, validation: 0, test: 0), header: experiment.data.header.mode), normalization: stored)
         let names = series.targetIndices.map { series.columns[$0] }
         try stream(ForecastResult.header(names))
         var produced = 0

@@ -260,6 +260,7 @@ public final class TrainingSession: TrainingRunObserver {
             reporter.report(start); onEvent?(start)
             try openRunDirectory()
             if let warning = run.scheduleWarning { Console.error("recur: warning: \(warning)\n") }
+            for note in engine.dataset.notes { reporter.note(note) }
         }
         run.observer = self
         ExchangeDeadline.start(seconds: config.parallel.exchangeTimeout, comm: comm,

@@ -200,6 +200,16 @@ extension HostileInputTests {
                      try "data: {kind: sequences, path: l.csv, seq_len: 2}\nmodel: {cell: gru, hidden_size: 4}\ntraining: {steps: 2, batch_size: 2}\n"
                          .write(to: dir.appendingPathComponent("l.yaml"), atomically: true, encoding: .utf8)
                  }),
+            // data.header: a header-less file is said to have its first row taken as the header
+            // (auto), or read whole with columns named by position (false).
+            Case(kind: "files", args: e + ["--set", "data.path=n.csv", "--set", "data.columns=null"], status: 0,
+                 fragment: "n.csv:1: the first row (0.5) reads as numbers but was taken as the header", mayWrite: true,
+                 prepare: csv((0..<160).map { "\(Double($0 % 7) + 0.5)" }.joined(separator: "\n") + "\n", "n.csv")),
+            Case(kind: "files", args: e + ["--set", "data.path=n.csv", "--set", "data.header=false", "--set", "data.columns=[column1]", "--quiet"],
+                 status: 0, fragment: "", mayWrite: true,
+                 prepare: csv((0..<160).map { "\(Double($0 % 7) + 0.5)" }.joined(separator: "\n") + "\n", "n.csv")),
+            Case(kind: "files", args: e + ["--set", "data.header=false"], status: 2, fragment: "feature column 'value' is not in the header"),
+            Case(kind: "files", args: ["train", "c.yaml", "--set", "data.header=true"], status: 2, fragment: "data.header: applies to series, sequences data only"),
             Case(kind: "files", args: e + ["--set", "data.path=loop.csv"], status: 2, fragment: "loop.csv",
                  prepare: { try FileManager.default.createSymbolicLink(atPath: $0.appendingPathComponent("loop.csv").path, withDestinationPath: "loop.csv") }),
         ]
