@@ -199,6 +199,13 @@ final class ConfigSource {
 
     func has(_ key: String) -> Bool { asked.insert(key); return entries[key] != nil && !isNull(key) }
 
+    /// Where each key came from.
+    var origins: KeyOrigins {
+        var o = KeyOrigins()
+        for (k, e) in entries { o.places[k] = (e.origin, e.line) }
+        return o
+    }
+
     private func isNull(_ key: String) -> Bool {
         guard let n = entries[key]?.node, case .scalar(let s) = n else { return false }
         return (s.string == "" && s.style == .plain) || s.string == "~" || s.string == "null"

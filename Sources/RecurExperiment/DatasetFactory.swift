@@ -65,7 +65,8 @@ extension ExperimentConfig {
             }
             let movedHint = configPath.map { ($0 as NSString).lastPathComponent == "config.yaml" } == true
                 ? "; if the run's data moved, name it with --data PATH" : "; fix data.path"
-            throw ConfigError(file: configPath ?? "experiment", line: nil, key: "data.path",
+            let given = origins["data.path"]
+            throw ConfigError(file: given?.file ?? configPath ?? "experiment", line: given?.line, key: "data.path",
                               message: "'\(data.path)' does not exist: \(rule)\(movedHint)")
         }
         return try readDataset(path: path, stored: stored, newData: false)

@@ -116,7 +116,8 @@ extension ExperimentConfig {
             try src.section(section)
         }
         var context = SchemaContext()
-        let config = try read(src, &context)
+        var config = try read(src, &context)
+        config.origins = src.origins
         // A key that does not apply would be ignored: refuse it, naming the setting that decides.
         for e in ExperimentSchema.entries where !e.applies.test(context) && src.has(e.path) {
             throw src.error(e.path, "applies to \(e.applies.text ?? "") only, and \(e.applies.decidedBy(context)); remove it")

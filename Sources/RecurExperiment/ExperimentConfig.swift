@@ -32,6 +32,9 @@ public struct ExperimentConfig: Sendable, Equatable {
     public var output: OutputSection
     /// For `recur sweep`: grid axes `KEY=[v1,v2,…]`, as --grid takes them; training ignores them.
     public var sweepGrid: [String]?
+    /// Where each key was given (file or `--set`, and line), for messages found after reading
+    /// (a data file that does not exist). Not part of the experiment: never compared.
+    public var origins = KeyOrigins()
 }
 
 public struct DataSection: Sendable, Equatable {
@@ -148,4 +151,14 @@ public struct ParallelSection: Sendable, Equatable {
 
 public struct OutputSection: Sendable, Equatable {
     public var dir: String
+}
+
+/// Where an experiment's keys were given; equal whatever they hold, so two experiments compare
+/// by their settings alone.
+public struct KeyOrigins: Equatable, Sendable {
+    var places: [String: (file: String, line: Int?)] = [:]
+    public init() {}
+    /// The file (or `--set`) and line that gave `key`, if it was given.
+    public subscript(key: String) -> (file: String, line: Int?)? { places[key] }
+    public static func == (_: KeyOrigins, _: KeyOrigins) -> Bool { true }
 }

@@ -83,6 +83,19 @@ extension HostileInputTests {
             Case(kind: "writes", args: ["predict", "done", "--input", "s.csv", "--output", "p.csv"], status: 0, fragment: "", mayWrite: true, prepare: withRun,
                  check: { dir, _ in XCTAssert(FileManager.default.fileExists(atPath: dir.appendingPathComponent("p.csv").path)) }),
         ]
+        // 2. Signals (SignalTests holds resume after them): a closed pipe, a closed terminal, Ctrl-\\.
+        func signalled(_ sig: String) -> String {
+            #""$RECUR" train e.yaml --set training.steps=100000000 --set training.checkpoint_every=100000000 --set output.dir=h & p=$!; "#
+                + #"for i in $(seq 600); do [ -s h/metrics.jsonl ] && break; sleep 0.05; done; sleep 0.3; kill -\#(sig) $p; wait $p"#
+        }
+        c += [
+            Case(kind: "signals", args: [#""$RECUR" train e.yaml --set training.steps=300 --set training.log_every=1 2>&1 | head -1 > /dev/null; exit ${PIPESTATUS[0]}"#],
+                 status: 0, fragment: "", program: .shell, mayWrite: true,
+                 check: { dir, _ in XCTAssert(FileManager.default.fileExists(atPath: dir.appendingPathComponent("runs/e/checkpoints/step-000300").path), "the run went on to its end") }),
+            Case(kind: "signals", args: [signalled("HUP")], status: 129, fragment: "stopped by SIGHUP at step", program: .shell, mayWrite: true),
+            Case(kind: "signals", args: [signalled("QUIT")], status: 131, fragment: "stopped by SIGQUIT at step", program: .shell, mayWrite: true,
+                 check: { _, r in XCTAssertFalse(r.stderr.contains("Backtrace") || r.stderr.contains("Crash"), "no crash report: \(r.stderr)") }),
+        ]
         // 3. Run identity: checkpoints of another run, linked checkpoints, edits of fixed keys.
         c += [
             Case(kind: "identity", args: ["train", "--resume", "done", "--set", "training.steps=6"], status: 2, fragment: "belongs to run",

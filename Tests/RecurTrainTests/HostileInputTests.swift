@@ -311,7 +311,7 @@ final class HostileInputTests: XCTestCase {
             }
             let label = "case \(i) [\(c.kind)] \(c.args.joined(separator: " "))"
             XCTAssertEqual(r.status, c.status, "\(label): \(r.stderr)")
-            XCTAssertLessThan(r.status, 128, "\(label) ended on a signal")
+            if c.kind != "signals" { XCTAssertLessThan(r.status, 128, "\(label) ended on a signal") }
             if !c.fragment.isEmpty { XCTAssert(r.stderr.contains(c.fragment), "\(label): expected «\(c.fragment)» in\n\(r.stderr)") }
             if c.status == 2 {
                 XCTAssert(r.stderr.contains("error") || r.stderr.contains("launch/train:"), "\(label): \(r.stderr)")
