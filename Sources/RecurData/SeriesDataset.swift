@@ -76,6 +76,21 @@ public struct SeriesDataset: WindowedDataset {
 
     public var notes: [String] { series.notes }
 
+    /// The mean |y_t − y_{t−m}| of target column `targetColumn` (0-based among the targets) over
+    /// the training rows, in original units: the in-sample error of the seasonal naive forecast,
+    /// MASE's scale. NaN when the training rows are no more than `seasonality`.
+    public func seasonalNaiveMAE(targetColumn: Int, seasonality m: Int) -> Double {
+        let rows = series.range(.train), C = series.columns.count, col = series.targetIndices[targetColumn]
+        guard m >= 1, rows.count > m else { return .nan }
+        var sum = 0.0
+        for r in (rows.lowerBound + m)..<rows.upperBound {
+            let a = series.normalization.denormalize(series.values[r * C + col], column: col)
+            let b = series.normalization.denormalize(series.values[(r - m) * C + col], column: col)
+            sum += abs(a - b)
+        }
+        return sum / Double(rows.count - m)
+    }
+
     public func fingerprint() -> UInt64 {
         var h = StableHasher()
         h.combine("series")

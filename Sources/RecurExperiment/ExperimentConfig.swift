@@ -52,6 +52,8 @@ public struct DataSection: Sendable, Equatable {
     public var stride: Int
     public var target: WindowTarget
     public var horizon: Int
+    /// The season length of MASE's naive forecast (eval).
+    public var seasonality: Int
     public var split: SplitFractions
     /// Labelled sequences: the seed of the shuffle before the split, apart from experiment.seed
     /// so that changing the run's seed keeps the test set.

@@ -290,6 +290,9 @@ public enum ExperimentSchema {
                                   value: { $0.data.target })
     static let horizon = SchemaKey(path: "data.horizon", type: T.int(min: 1, max: 1 << 16), default: .value(1), applies: .data(.series),
                                    doc: "predict the next k values (multi-step forecasting)", value: { $0.data.horizon })
+    static let seasonality = SchemaKey(path: "data.seasonality", type: T.int(min: 1, max: 1 << 20), default: .value(1), applies: .data(.series),
+                                       doc: "the season length m of MASE's scale, the in-sample error of the seasonal naive forecast y_t = y_{t−m} (12 for monthly data with a yearly season; 1: the previous value)",
+                                       value: { $0.data.seasonality })
     static let splitTrain = SchemaKey(path: "data.split.train", type: T.double(atLeast: 0, atMost: 1), default: .value(0.8), applies: .always,
                                       doc: "fraction of the data for training, taken first (by time for series and text)",
                                       value: { $0.data.split.train })
@@ -555,7 +558,7 @@ public enum ExperimentSchema {
     /// Every key, in file and documentation order.
     static let entries: [any SchemaEntry] = [
         name, seed,
-        kind, path, columns, targets, normalize, missing, header, seqLen, features, variableLength, lengthColumn, labelColumn, sequenceColumn, stride, target, horizon, splitTrain, splitValidation, splitTest, splitSeed,
+        kind, path, columns, targets, normalize, missing, header, seqLen, features, variableLength, lengthColumn, labelColumn, sequenceColumn, stride, target, horizon, seasonality, splitTrain, splitValidation, splitTest, splitSeed,
         shuffle, dropLast, stateful, minCount, maxSize, unknown, lowercase,
         cell, hiddenSize, layers, dropout, input, embeddingSize, gruReset, nonlinearity, forgetBias, bidirectional, initFrom,
         epochs, steps, batchSize, accumulate, optimizerKind, lr, weightDecay, momentum, dampening, nesterov, beta1, beta2, eps, amsgrad,

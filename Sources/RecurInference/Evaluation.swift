@@ -22,6 +22,15 @@ public struct EvaluationReport: Encodable, Sendable {
     /// Series: per target column, in the data's original units.
     public var rmse: [String: Double]?
     public var mae: [String: Double]?
+    /// Series, per target column: MAPE and sMAPE in percent (as the M4 competition defines them:
+    /// |y − ŷ| / |y| and 2|y − ŷ| / (|y| + |ŷ|), over the values where they are defined), and
+    /// MASE, the MAE over the in-sample seasonal naive forecast's (|y_t − y_{t−m}| on the
+    /// training rows, m = data.seasonality).
+    public var mape: [String: Double]?
+    public var smape: [String: Double]?
+    public var mase: [String: Double]?
+    /// Series: the target columns in the experiment's order (the maps above are unordered).
+    public var columns: [String]?
     public var accuracy: Double?
     /// Classification: confusion[true][predicted] counts.
     public var confusion: [[Int]]?
@@ -32,7 +41,7 @@ public struct EvaluationReport: Encodable, Sendable {
     public var weighted: ClassScores?
 
     enum CodingKeys: String, CodingKey {
-        case split, windows, targets, loss, perplexity, rmse, mae, accuracy, confusion, macro, weighted
+        case split, windows, targets, loss, perplexity, rmse, mae, mape, smape, mase, columns, accuracy, confusion, macro, weighted
         case bitsPerToken = "bits_per_token", perClass = "per_class"
     }
 
@@ -56,6 +65,10 @@ public struct EvaluationReport: Encodable, Sendable {
         try number(bitsPerToken, .bitsPerToken)
         try numbers(rmse, .rmse)
         try numbers(mae, .mae)
+        try numbers(mape, .mape)
+        try numbers(smape, .smape)
+        try numbers(mase, .mase)
+        try c.encodeIfPresent(columns, forKey: .columns)
         try number(accuracy, .accuracy)
         try c.encodeIfPresent(confusion, forKey: .confusion)
         try c.encodeIfPresent(perClass, forKey: .perClass)
@@ -95,13 +108,16 @@ public struct ClassScores: Encodable, Sendable, Equatable {
 
 extension Engine {
     /// Evaluates every window of `split` once and computes the task's metrics.
-    public func evaluationReport(_ split: DataSplit) throws -> EvaluationReport {
+    /// - Parameter seasonality: the season length m of MASE's naive forecast (series).
+    public func evaluationReport(_ split: DataSplit, seasonality: Int = 1) throws -> EvaluationReport {
         let plan = try BatchPlan.evaluation(dataset, split: split, batchSize: config.batchSize)
         let series = dataset as? SeriesDataset
         let classes = dataset.targetKind.isClassification ? dataset.outputSize : 0
         let columns = series.map { s in s.series.targetIndices.map { s.series.columns[$0] } } ?? []
-        // sums: loss, correct, then per column (squared, absolute), then the confusion matrix
-        var sums = [Double](repeating: 0, count: 2 + 2 * columns.count + classes * classes)
+        // sums: loss, correct, then per column (squared, absolute, APE sum and count, sAPE sum and
+        // count), then the confusion matrix
+        let per = 6
+        var sums = [Double](repeating: 0, count: 2 + per * columns.count + classes * classes)
         let pass = evaluationPass(plan, split: split) { out in
             let n = out.rows * out.outputSize
             if let series, let t = out.targetValues {
@@ -110,11 +126,13 @@ extension Engine {
                 y.withUnsafeMutableBufferPointer { series.denormalizeTargets($0) }
                 target.withUnsafeMutableBufferPointer { series.denormalizeTargets($0) }
                 for i in 0..<n {
-                    let c = i % columns.count, d = Double(y[i] - target[i])
-                    sums[2 + 2 * c] += d * d; sums[3 + 2 * c] += abs(d)
+                    let c = i % columns.count, a = Double(target[i]), p = Double(y[i]), d = p - a, s = 2 + per * c
+                    sums[s] += d * d; sums[s + 1] += abs(d)
+                    if a != 0 { sums[s + 2] += abs(d) / abs(a); sums[s + 3] += 1 }
+                    if abs(a) + abs(p) > 0 { sums[s + 4] += 2 * abs(d) / (abs(a) + abs(p)); sums[s + 5] += 1 }
                 }
             } else if classes > 0, let t = out.targetTokens {
-                let base = 2 + 2 * columns.count
+                let base = 2 + per * columns.count
                 for j in 0..<out.rows where t[j] >= 0 {   // −1: a padded step
                     let row = out.outputs + j * classes
                     sums[base + Int(t[j]) * classes + Act.argmax(row, count: classes)] += 1
@@ -134,18 +152,26 @@ extension Engine {
             report.accuracy = sums[1] / targets
         case .classLabel, .stepClasses:
             report.accuracy = sums[1] / targets
-            let base = 2 + 2 * columns.count
+            let base = 2 + per * columns.count
             report.confusion = (0..<classes).map { t in (0..<classes).map { p in Int(sums[base + t * classes + p]) } }
             let scores = ClassScores.from(confusion: report.confusion!)
             report.perClass = scores.perClass; report.macro = scores.macro; report.weighted = scores.weighted
         case .nextValues, .lastValues:
             let perColumn = targets / Double(max(columns.count, 1))
             var rmse: [String: Double] = [:], mae: [String: Double] = [:]
+            var mape: [String: Double] = [:], smape: [String: Double] = [:], mase: [String: Double] = [:]
             for (c, name) in columns.enumerated() {
-                rmse[name] = (sums[2 + 2 * c] / perColumn).squareRoot()
-                mae[name] = sums[3 + 2 * c] / perColumn
+                let s = 2 + per * c
+                rmse[name] = (sums[s] / perColumn).squareRoot()
+                mae[name] = sums[s + 1] / perColumn
+                mape[name] = sums[s + 3] > 0 ? 100 * sums[s + 2] / sums[s + 3] : .nan
+                smape[name] = sums[s + 5] > 0 ? 100 * sums[s + 4] / sums[s + 5] : .nan
+                let scale = series.map { $0.seasonalNaiveMAE(targetColumn: c, seasonality: seasonality) } ?? .nan
+                mase[name] = scale > 0 ? mae[name]! / scale : .nan
             }
             report.rmse = rmse; report.mae = mae
+            report.mape = mape; report.smape = smape; report.mase = mase
+            report.columns = columns
         }
         return report
     }

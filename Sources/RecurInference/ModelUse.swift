@@ -48,7 +48,7 @@ extension TrainedModel {
         let engine = try Engine(experiment.engineConfig(for: dataset, threads: min(k, experiment.training.batchSize)),
                                 dataset: dataset, comm: SingleProcessCommunicator())
         engine.setParameters(checkpoint.parameters)
-        return try engine.evaluationReport(split)
+        return try engine.evaluationReport(split, seasonality: experiment.data.seasonality)
     }
 
     /// An evaluation as `recur eval` prints it.
@@ -59,7 +59,14 @@ extension TrainedModel {
             lines.append(String(format: "perplexity %.4f, %.4f bits per %@", p, b, experiment.data.kind == .chars ? "character" : "token"))
         }
         if let rmse = r.rmse, let mae = r.mae {
-            for name in rmse.keys.sorted() { lines.append(String(format: "%@: RMSE %.4f, MAE %.4f (original units)", name, rmse[name]!, mae[name]!)) }
+            // In the experiment's target order.
+            for name in r.columns ?? rmse.keys.sorted() {
+                var line = String(format: "%@: RMSE %.4f, MAE %.4f (original units)", name, rmse[name]!, mae[name]!)
+                if let mape = r.mape?[name], let smape = r.smape?[name], let mase = r.mase?[name] {
+                    line += String(format: ", MAPE %.2f%%, sMAPE %.2f%%, MASE %.4f (m = %d)", mape, smape, mase, experiment.data.seasonality)
+                }
+                lines.append(line)
+            }
         }
         if let a = r.accuracy { lines.append(String(format: "accuracy %.4f", a)) }
         if let m = r.confusion {
