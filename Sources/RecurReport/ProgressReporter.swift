@@ -11,7 +11,9 @@ public final class ProgressReporter {
 
     /// One thing worth telling the user: a logged step, an evaluation, or the end of the run.
     public struct Event {
-        public enum Kind: String, Sendable { case start, train, validation, summary }
+        /// `progress`: every step, for the bar only (not logged, not recorded): the bar moves with
+        /// each step, rate-limited, while `train` events come at `training.log_every`.
+        public enum Kind: String, Sendable { case start, train, progress, validation, summary }
         public var kind: Kind
         /// Optimizer updates done (1-based for the step just finished).
         public var step: Int
@@ -91,7 +93,7 @@ public final class ProgressReporter {
         /// Minimum seconds between redraws of the bar, so fast steps do not flood the terminal.
         public var redrawInterval: Double
 
-        public init(format: Format = .text, quiet: Bool = false, isTerminal: Bool = Console.drawsInPlace(2),
+        public init(format: Format = .text, quiet: Bool = false, isTerminal: Bool = ProgressReporter.drawsBar,
                     plainEvery: Int = 1, barWidth: Int = 24,
                     columns: Int? = nil,
                     redrawInterval: Double = 0.1) {
@@ -119,6 +121,13 @@ public final class ProgressReporter {
         public static var standard: Sinks { Sinks(out: Console.out, progress: Console.error) }
         /// Nowhere (other ranks, programs that follow events themselves).
         public static var none: Sinks { Sinks(out: { _ in }, progress: { _ in }) }
+    }
+
+    /// Whether standard error shows a bar redrawn in place: a terminal (not TERM=dumb), or rank 0
+    /// of `launch/train --np` started on one (RECUR_PROGRESS_TERMINAL=1: mpirun pipes the ranks'
+    /// output to the terminal, and forwards the bar's bytes as they are).
+    public static var drawsBar: Bool {
+        Console.drawsInPlace(2) || ProcessInfo.processInfo.environment["RECUR_PROGRESS_TERMINAL"] == "1"
     }
 
     /// A reporter that shows nothing: for programs that follow `TrainingSession.onEvent` instead.
@@ -166,12 +175,14 @@ public final class ProgressReporter {
         var event = event
         totalStepsSeen = event.totalSteps
         switch event.kind {
-        case .train: updateStepTime(step: event.step, now: now)
+        case .train, .progress: updateStepTime(step: event.step, now: now)
         case .validation: if let last = lastTrain { lastTrain = (last.step, now) }  // evaluation time is not step time
         case .summary: if event.elapsedSeconds == nil { event.elapsedSeconds = now - startTime }
         case .start: break
         }
         if options.quiet && event.kind != .summary { return }
+        // Per-step progress only moves a bar; logs and JSON keep the log_every cadence.
+        if event.kind == .progress && (options.format != .text || !options.isTerminal) { return }
 
         switch options.format {
         case .json:
@@ -222,23 +233,46 @@ public final class ProgressReporter {
 
     private func reportPlain(_ event: Event) {
         switch event.kind {
+        case .progress:
+            return
         case .train:
             let due = shownTrainEvents == 0 || event.step % options.plainEvery == 0 || event.step >= event.totalSteps
             guard due else { return }
             shownTrainEvents += 1
-            sinks.progress(trainLine(event) + "\n")
+            sinks.progress(cut(trainLine(event)) + "\n")
         case .validation:
-            sinks.progress(validationLine(event) + "\n")
+            sinks.progress(cut(validationLine(event)) + "\n")
         case .summary:
-            sinks.progress(summaryLine(event) + "\n")
+            sinks.progress(wrapped(summaryLine(event)) + "\n")
         case .start:
-            sinks.progress(startLine(event) + "\n")
+            sinks.progress(wrapped(startLine(event)) + "\n")
         }
+    }
+
+    /// The width plain lines keep to: the terminal's, when known without one (an exported
+    /// COLUMNS, as `launch/train --np` passes to the ranks), else none (log files).
+    private var plainWidth: Int? { options.columns ?? ProcessInfo.processInfo.environment["COLUMNS"].flatMap(Int.init) }
+
+    /// `line` cut to the plain width, ending in "…" when cut.
+    private func cut(_ line: String) -> String {
+        guard let w = plainWidth, w > 1, line.count > w else { return line }
+        return String(line.prefix(w - 1)) + "…"
+    }
+
+    /// `text` broken at spaces into lines of at most the plain width (nothing is lost).
+    private func wrapped(_ text: String) -> String {
+        guard let w = plainWidth, w > 10, text.count > w else { return text }
+        var lines: [String] = [], line = ""
+        for word in text.split(separator: " ", omittingEmptySubsequences: false) {
+            if !line.isEmpty && line.count + 1 + word.count > w { lines.append(line); line = "  " + word } else { line += (line.isEmpty ? "" : " ") + word }
+        }
+        lines.append(line)
+        return lines.joined(separator: "\n")
     }
 
     private func reportOnTerminal(_ event: Event, now: Double) {
         switch event.kind {
-        case .train:
+        case .train, .progress:
             let isLast = event.step >= event.totalSteps
             guard lastBar == nil || isLast || now - lastDrawTime >= options.redrawInterval else {
                 lastBar = barLine(event)  // remembered so a validation line can redraw the latest

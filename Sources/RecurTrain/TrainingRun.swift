@@ -125,13 +125,13 @@ public final class TrainingRun {
                 let seconds = MonotonicClock.seconds() - started
                 try checkFinite(r)
                 progress.step += 1
-                if progress.step % c.logEvery == 0 || progress.step == total || progress.step == 1 {
-                    report(ProgressReporter.Event(kind: .train, step: progress.step, totalSteps: total, epoch: epoch + 1, loss: r.loss,
-                                                  learningRate: Double(lr), gradientNorm: r.gradientNorm,
-                                                  sequencesPerSecond: Double(r.windows) / seconds,
-                                                  tokensPerSecond: Double(r.steps ?? r.windows * engine.dataset.seqLen) / seconds,
-                                                  elapsedSeconds: elapsed))
-                }
+                // Every step moves the bar; every log_every-th is logged (metrics.jsonl, lines, JSON).
+                let logged = progress.step % c.logEvery == 0 || progress.step == total || progress.step == 1
+                report(ProgressReporter.Event(kind: logged ? .train : .progress, step: progress.step, totalSteps: total, epoch: epoch + 1,
+                                              loss: r.loss, learningRate: Double(lr), gradientNorm: r.gradientNorm,
+                                              sequencesPerSecond: Double(r.windows) / seconds,
+                                              tokensPerSecond: Double(r.steps ?? r.windows * engine.dataset.seqLen) / seconds,
+                                              elapsedSeconds: elapsed))
                 let endOfEpoch = u == updatesPerEpoch - 1
                 var improved = false
                 if !r.stopRequested && ((c.evalEvery > 0 && progress.step % c.evalEvery == 0) || (c.evalEvery == 0 && endOfEpoch)

@@ -361,6 +361,7 @@ public final class TrainingSession: TrainingRunObserver {
         guard comm.rank == 0 else { return }
         reporter.report(e)
         onEvent?(e)
+        if e.kind == .progress { return }   // the bar's, not a record
         recording(e.step) { try metrics?.append(e.fields) }
         let prefix = e.kind == .validation ? "validation" : "train"
         var scalars: [(String, Double)] = []

@@ -278,6 +278,10 @@ extension HostileInputTests {
             Case(kind: "messages", args: [#"TERM=dumb script -qec '"$RECUR" train e.yaml --set training.steps=30' /dev/null"#], status: 0, fragment: "",
                  program: .shell, mayWrite: true,
                  check: { _, r in XCTAssertFalse(r.stdout.contains("\u{1b}["), "TERM=dumb gets no escape codes: \(r.stdout.debugDescription)") }),
+            // launch/train --np on a terminal: mpirun pipes the ranks, yet rank 0 draws its bar there.
+            Case(kind: "messages", args: [#"script -qec 'RECUR_BIN="$RECUR" "# + Self.root.path + #"/launch/train e.yaml --np 2 --set training.steps=30' /dev/null"#],
+                 status: 0, fragment: "", program: .shell, mayWrite: true,
+                 check: { _, r in XCTAssert(r.stdout.contains("\u{1b}[K"), "rank 0's bar on the terminal: \(r.stdout.debugDescription)") }),
             Case(kind: "messages", args: [#"script -qec '"$RECUR" train e.yaml --set training.steps=30' /dev/null"#], status: 0, fragment: "",
                  program: .shell, mayWrite: true,
                  check: { _, r in XCTAssert(r.stdout.contains("\u{1b}[K"), "a terminal gets the bar redrawn in place") }),

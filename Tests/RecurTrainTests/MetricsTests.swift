@@ -407,6 +407,41 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(lines.last, "done: 100/100 steps in 1:02:05  loss 0.01")
     }
 
+    /// The bar moves with every step (progress events, rate-limited), not only at log_every;
+    /// plain lines and JSON keep the log cadence and never see progress events.
+    func testProgressEvents_MoveTheBarRateLimited_PlainAndJSONIgnoreThem() {
+        func progress(_ step: Int) -> ProgressReporter.Event {
+            var e = trainEvent(step); e.kind = .progress; return e
+        }
+        let capture = Capture(), clock = FakeClock()
+        let bar = ProgressReporter(options: .init(isTerminal: true, columns: 100, redrawInterval: 0.1), sinks: capture.sinks, clock: { clock.now })
+        bar.report(trainEvent(1))
+        for step in 2...40 { clock.now += 0.01; bar.report(progress(step)) }   // 0.39 s of 10 ms steps
+        let draws = capture.progress.components(separatedBy: "\r").count - 1
+        XCTAssertEqual(draws, 4, "drawn at the first step, then every 0.1 s: \(capture.progress.debugDescription)")
+        XCTAssert(capture.progress.contains("31/100"), "the bar shows the latest steps, not only logged ones")
+        for format in [ProgressReporter.Format.text, .json] {
+            let c = Capture()
+            let r = ProgressReporter(options: .init(format: format, isTerminal: false), sinks: c.sinks, clock: { clock.now })
+            for step in 2...40 { r.report(progress(step)) }
+            XCTAssertEqual(c.out + c.progress, "", "\(format) mode logs at log_every only")
+        }
+    }
+
+    /// Plain lines keep to the terminal's width when it is known (launch/train --np passes it).
+    func testPlainLines_KeepToTheWidth_SummaryWrappedWhole() {
+        let capture = Capture()
+        let reporter = ProgressReporter(options: .init(isTerminal: false, columns: 40), sinks: capture.sinks)
+        reporter.report(trainEvent(1))
+        var summary = ProgressReporter.Event(kind: .summary, step: 100, totalSteps: 100, loss: 0.01, elapsedSeconds: 10)
+        summary.labels = ["run_dir": "runs/a-rather-long-run-directory-name", "best_checkpoint": "runs/x/checkpoints/step-000100"]
+        reporter.report(summary)
+        let lines = capture.progress.split(separator: "\n")
+        XCTAssert(lines.allSatisfy { $0.count <= 40 }, capture.progress)
+        XCTAssert(lines[0].hasSuffix("…"), "a step line is cut: \(lines[0])")
+        XCTAssert(capture.progress.contains("runs/a-rather-long-run-directory-name"), "a summary is wrapped, never cut")
+    }
+
     func testProgress_JSONMode_OneObjectPerEventOnStdout() throws {
         let capture = Capture(), clock = FakeClock()
         let reporter = ProgressReporter(options: .init(format: .json, isTerminal: true), sinks: capture.sinks, clock: { clock.now })
