@@ -23,11 +23,14 @@ public struct DataManifest: Codable, Sendable, Equatable {
     public var steps: Int?
     /// Number of classes (labelled sequences).
     public var classCount: Int?
+    /// The classes' names in id order, when they are named (Note [Named classes]).
+    public var classNames: [String]?
 
     /// A manifest; readers and datasets build it (`WindowedDataset.manifest`).
     public init(kind: Kind, vocabulary: Vocabulary? = nil, normalization: NormalizationStats? = nil,
                 featureColumns: [String] = [], targetColumns: [String] = [], windowing: Windowing? = nil,
-                steps: Int? = nil, classCount: Int? = nil) {
+                steps: Int? = nil, classCount: Int? = nil, classNames: [String]? = nil) {
+        self.classNames = classNames
         self.kind = kind
         self.vocabulary = vocabulary
         self.normalization = normalization

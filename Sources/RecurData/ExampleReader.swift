@@ -24,24 +24,64 @@ struct ExampleReader {
     private(set) var labelOrigins: [(file: String, line: Int, column: Int)] = []
     private(set) var featureNames: [String]?
     private var scratch: [Double] = []
+    /// Labels read as names (Note [Named classes]): each name's id, in order of first appearance
+    /// (or of `options.classNames` when given).
+    private(set) var namesMode: Bool
+    private var classIndex: [String: Int32] = [:]
+    private(set) var namesInOrder: [String] = []
 
-    init(options: LabelledOptions) {
+    init(options: LabelledOptions, namesMode: Bool = false) {
         self.options = options
         steps = options.steps
         features = options.features
+        self.namesMode = namesMode || options.classNames != nil
+        if let given = options.classNames {
+            namesInOrder = given
+            for (i, name) in given.enumerated() { classIndex[name] = Int32(i) }
+        }
     }
 
+    /// The error that restarts a read with labels as names: a label that is not a whole number.
+    static let namedLabelSeen = DataError(.invalidSetting, problem: "named labels", fix: "read them as names")
+
     /// Whether the first row `fields` is a header under `mode`.
-    private static func isHeader(_ csv: CSVReader, _ fields: [CSVField], _ mode: HeaderMode) -> Bool {
+    /// - Parameter labelLast: the row ends with a label, which may be a name (Note [Named
+    ///   classes]): only the fields before it decide.
+    private static func isHeader(_ csv: CSVReader, _ fields: [CSVField], _ mode: HeaderMode, labelLast: Bool = false) -> Bool {
         switch mode {
         case .present: return true
         case .absent: return false
-        case .auto: return fields.contains { if case .text = csv.cell($0) { return true } else { return false } }
+        case .auto:
+            let deciding = labelLast && fields.count > 1 ? fields.dropLast() : fields[...]
+            return deciding.contains { if case .text = csv.cell($0) { return true } else { return false } }
         }
     }
 
     /// A label cell as a class id, or nil when the example is dropped.
-    private func label(_ csv: CSVReader, _ field: CSVField, line: Int, column: Int) throws(DataError) -> Int32? {
+    private mutating func label(_ csv: CSVReader, _ field: CSVField, line: Int, column: Int) throws(DataError) -> Int32? {
+        if namesMode {
+            if csv.cell(field).isMissing {
+                if options.missing == .drop { return nil }
+                throw DataError(.badCell, file: csv.path, line: line, column: column, problem: "the label is missing",
+                                fix: "give every example a class, or choose missing: drop")
+            }
+            let name = csv.text(field).trimmingSpaces()
+            if let id = classIndex[name] { return id }
+            if let given = options.classNames {
+                throw DataError(.labelOutOfRange, file: csv.path, line: line, column: column,
+                                problem: "the label '\(name)' is not one of the classes (\(given.prefix(20).joined(separator: ", "))\(given.count > 20 ? ", …" : ""))",
+                                fix: "correct the label (the classes are data.classes, or those the model was trained on)")
+            }
+            guard namesInOrder.count < LabelledOptions.maxClasses else {
+                throw DataError(.labelOutOfRange, file: csv.path, line: line, column: column,
+                                problem: "the label '\(name)' is one more than a classifier's \(LabelledOptions.maxClasses) classes",
+                                fix: "check the label column")
+            }
+            let id = Int32(namesInOrder.count)
+            classIndex[name] = id
+            namesInOrder.append(name)
+            return id
+        }
         switch csv.cell(field) {
         case .number(let v) where v == v.rounded() && v >= 0 && v < Double(LabelledOptions.maxClasses):
             return Int32(v)
@@ -58,10 +98,21 @@ struct ExampleReader {
             throw DataError(.badCell, file: csv.path, line: line, column: column, problem: "the label is missing",
                             fix: "give every example a class, or choose missing: drop")
         default:
-            throw DataError(.badCell, file: csv.path, line: line, column: column,
-                            problem: "the label '\(csv.text(field).trimmingSpaces())' is not a whole number ≥ 0",
-                            fix: "write classes as numbers 0…C−1")
+            // A named class ("walking", "spk1", "0x1"): the read starts again with labels as names.
+            throw Self.namedLabelSeen
         }
+    }
+
+    /// Names sorted (when they were not given), and every label renumbered to its name's place.
+    mutating func sortNames() {
+        guard namesMode, options.classNames == nil else { return }
+        let sorted = namesInOrder.sorted()
+        let place = Dictionary(uniqueKeysWithValues: sorted.enumerated().map { ($0.element, Int32($0.offset)) })
+        let remap = namesInOrder.map { place[$0]! }
+        for i in labels.indices where labels[i] >= 0 { labels[i] = remap[Int(labels[i])] }
+        for i in stepLabels.indices where stepLabels[i] >= 0 { stepLabels[i] = remap[Int(stepLabels[i])] }
+        largestStepLabel = Int32(sorted.count - 1)
+        namesInOrder = sorted
     }
 
     /// Parses one value cell into `scratch`; false when the example is to be dropped.
@@ -112,7 +163,7 @@ struct ExampleReader {
         try csv.forEachRow { (line, fields) throws(DataError) -> Bool in
             if first {
                 first = false
-                if ExampleReader.isHeader(csv, fields, options.header) { return true }
+                if ExampleReader.isHeader(csv, fields, options.header, labelLast: true) { return true }
             }
             let n = fields.count
             if steps == nil || features == nil {
@@ -247,7 +298,7 @@ struct ExampleReader {
                     lengthIndex = k
                     return true
                 }
-                if ExampleReader.isHeader(csv, fields, options.header) { return true }
+                if ExampleReader.isHeader(csv, fields, options.header, labelLast: true) { return true }
             }
             let n = fields.count
             // The label's field: the last one, except an unlabelled fixed-width row (no field).

@@ -15,6 +15,14 @@ public enum HeaderMode: String, Sendable, Codable, CaseIterable {
     case absent
 }
 
+// Note [Named classes]
+// Class labels may be any text ("walking", "spk1"): a file whose labels are all whole numbers
+// keeps them as class ids 0…C−1, and a file with any other label is read again with every label
+// a name, the classes sorted by name. `data.classes: [...]` fixes the names and their order (and
+// refuses any other label), so integer labels with gaps ("3", "7") are two classes. The names
+// are stored in the checkpoint (DataManifest.classNames): evaluation, prediction and a resume map
+// labels through them, and eval's confusion matrix, P/R/F1 and predict's columns show them.
+
 /// Settings of a labelled-sequence data set.
 public struct LabelledOptions: Sendable, Equatable, Codable {
     /// The most classes a classifier may have (labels 0 … maxClasses − 1).
@@ -28,6 +36,10 @@ public struct LabelledOptions: Sendable, Equatable, Codable {
     public var header: HeaderMode
     /// Number of classes; nil: the largest label + 1. Every class must have an example.
     public var classCount: Int?
+    /// The classes by name, in id order (Note [Named classes]): labels are read as these names
+    /// (so "3" and "7" can be two classes), and any other label is refused. Nil: whole-number
+    /// labels are ids 0…C−1; any other label makes every label a name, the classes sorted.
+    public var classNames: [String]?
     /// How features are scaled (per feature, fitted on the training examples).
     public var normalization: NormalizationKind
     /// Missing values: filled along time within an example (interpolate, forward_fill), or the
@@ -122,6 +134,8 @@ public struct LabelledSequences: WindowedDataset {
     public let featuresPerStep: Int
     /// Number of classes C (labels are 0 ..< C).
     public let classCount: Int
+    /// The classes' names in id order, when the labels were names (Note [Named classes]).
+    public let classNames: [String]?
     /// Examples per class over the whole data set.
     public let classCounts: [Int]
     /// Feature names (header names when there is one, else f0, f1, …).
@@ -156,18 +170,28 @@ public struct LabelledSequences: WindowedDataset {
                             normalization: NormalizationStats? = nil) throws(DataError) -> LabelledSequences {
         try options.validate()
         var reader = ExampleReader(options: options)
+        func read(_ reader: inout ExampleReader) throws(DataError) {
+            if options.labelColumn != nil {
+                try reader.readStepLabelled(path)
+            } else if FileReader.isDirectory(path) {
+                try reader.readDirectory(path)
+            } else {
+                try reader.readCSV(path)
+            }
+        }
         if FileReader.isDirectory(path), let key = options.lengthColumn != nil ? "data.length_column" : options.sequenceColumn != nil ? "data.sequence_column" : nil {
             throw DataError(.invalidSetting, file: path,
                             problem: "\(key) names a column of one CSV, but this is a directory of one file per sequence (its length is its row count)",
                             fix: "remove \(key), or point data.path at a single CSV")
         }
-        if options.labelColumn != nil {
-            try reader.readStepLabelled(path)
-        } else if FileReader.isDirectory(path) {
-            try reader.readDirectory(path)
-        } else {
-            try reader.readCSV(path)
+        do {
+            try read(&reader)
+        } catch let e where e == ExampleReader.namedLabelSeen {
+            // A label that is not a whole number: every label is a class name (Note [Named classes]).
+            reader = ExampleReader(options: options, namesMode: true)
+            try read(&reader)
         }
+        reader.sortNames()
         return try LabelledSequences(path: path, options: options, read: reader, stored: normalization)
     }
 
@@ -184,7 +208,7 @@ public struct LabelledSequences: WindowedDataset {
         let n = labels.count
         guard n > 0 else { throw DataError(.emptyFile, file: path, problem: "there are no examples", fix: "add rows") }
         let maxLabel = perStep ? max(Int(read.largestStepLabel), 0) : Int(labels.max()!)
-        let classCount = options.classCount ?? maxLabel + 1
+        let classCount = read.namesMode ? read.namesInOrder.count : options.classCount ?? maxLabel + 1
         if !perStep, let bad = labels.firstIndex(where: { Int($0) >= classCount }) {
             let o = read.labelOrigins[bad]
             throw DataError(.labelOutOfRange, file: o.file, line: o.line, column: o.column,
@@ -198,9 +222,14 @@ public struct LabelledSequences: WindowedDataset {
             for l in labels { counts[Int(l)] += 1 }
         }
         if !options.labelsOptional, let empty = counts.firstIndex(of: 0) {
+            if read.namesMode {
+                throw DataError(.classWithoutExamples, file: path,
+                                problem: "class '\(read.namesInOrder[empty])' of data.classes has no examples",
+                                fix: "remove it from data.classes, or add examples of it")
+            }
             throw DataError(.classWithoutExamples, file: path,
                             problem: "class \(empty) of the \(classCount) classes 0…\(classCount - 1) has no examples",
-                            fix: "number the classes 0…C−1 without gaps")
+                            fix: "number the classes 0…C−1 without gaps, or name the classes with data.classes (then labels are read as names)")
         }
         // Example e's steps are rows offsets[e] ..< offsets[e + 1] of the [Σ n_e, F] view.
         var offsets = Self.offsets(lengths)
@@ -238,6 +267,7 @@ public struct LabelledSequences: WindowedDataset {
         self.steps = t
         self.featuresPerStep = f
         self.classCount = classCount
+        self.classNames = read.namesMode ? read.namesInOrder : nil
         self.classCounts = counts
         self.featureNames = names
         self.values = values
@@ -325,6 +355,6 @@ public struct LabelledSequences: WindowedDataset {
 
     public var manifest: DataManifest {
         DataManifest(kind: .labelled, normalization: normalization, featureColumns: featureNames,
-                     steps: steps, classCount: classCount)
+                     steps: steps, classCount: classCount, classNames: classNames)
     }
 }

@@ -108,6 +108,7 @@ extension ExperimentConfig {
             // Examples are independent, so training data is shuffled (by its own seed) before the split.
             var options = LabelledOptions(steps: d.seqLen, features: d.features, header: d.header.mode, normalization: d.normalize,
                                           missing: d.missing, splits: splits, splitSeed: newData ? nil : d.splitSeed)
+            options.classNames = stored?.classNames ?? d.classes
             options.variableLength = d.variableLength
             options.lengthColumn = d.lengthColumn
             options.labelColumn = d.labelColumn

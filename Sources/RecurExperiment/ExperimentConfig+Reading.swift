@@ -154,7 +154,7 @@ extension ExperimentConfig {
         context.stateful = stateful
         let data = DataSection(
             kind: kind, path: path, columns: try opt(K.columns), targets: try opt(K.targets),
-            normalize: try v(K.normalize), missing: try v(K.missing), header: try v(K.header), seqLen: seqLen, stride: try v(K.stride),
+            normalize: try v(K.normalize), missing: try v(K.missing), header: try v(K.header), classes: try opt(K.classes), seqLen: seqLen, stride: try v(K.stride),
             target: try v(K.target), horizon: try v(K.horizon), seasonality: try v(K.seasonality), split: split, splitSeed: UInt64(try v(K.splitSeed)),
             features: try opt(K.features), variableLength: try v(K.variableLength), lengthColumn: try opt(K.lengthColumn),
             labelColumn: try opt(K.labelColumn), sequenceColumn: try opt(K.sequenceColumn), shuffle: try v(K.shuffle),

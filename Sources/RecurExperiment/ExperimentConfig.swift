@@ -48,6 +48,8 @@ public struct DataSection: Sendable, Equatable {
     public var missing: MissingValuePolicy
     /// Whether a CSV's first row names the columns.
     public var header: HeaderSetting
+    /// Class names in id order (labelled sequences), when given.
+    public var classes: [String]?
     public var seqLen: Int
     public var stride: Int
     public var target: WindowTarget

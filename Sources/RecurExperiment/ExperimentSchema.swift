@@ -259,6 +259,10 @@ public enum ExperimentSchema {
                                   applies: .data(.series, .sequences),
                                   doc: "whether a CSV's first row names the columns: `auto` (series: it does, and a first row of numbers only is said to be taken as the header; sequences: when any of its fields is not a number), `true`, or `false` (columns column1, column2, …)",
                                   value: { $0.data.header })
+    static let classes = SchemaKey(path: "data.classes", type: T.names, default: .absent("whole-number labels are ids 0…C−1; other labels are names, sorted"),
+                                   applies: .data(.sequences),
+                                   doc: "the class names in id order: labels are read as these names (integer labels with gaps too: [\"3\", \"7\"]), any other label is refused; stored with the model, shown by eval and predict",
+                                   value: { $0.data.classes })
     static let seqLen = SchemaKey(path: "data.seq_len", type: T.int(min: 1, max: 100_000), default: .required("the window length in steps"),
                                   applies: .always,
                                   doc: "window length in steps (sequences: steps per example, or with `variable_length` the most an example may have)",
@@ -558,7 +562,7 @@ public enum ExperimentSchema {
     /// Every key, in file and documentation order.
     static let entries: [any SchemaEntry] = [
         name, seed,
-        kind, path, columns, targets, normalize, missing, header, seqLen, features, variableLength, lengthColumn, labelColumn, sequenceColumn, stride, target, horizon, seasonality, splitTrain, splitValidation, splitTest, splitSeed,
+        kind, path, columns, targets, normalize, missing, header, classes, seqLen, features, variableLength, lengthColumn, labelColumn, sequenceColumn, stride, target, horizon, seasonality, splitTrain, splitValidation, splitTest, splitSeed,
         shuffle, dropLast, stateful, minCount, maxSize, unknown, lowercase,
         cell, hiddenSize, layers, dropout, input, embeddingSize, gruReset, nonlinearity, forgetBias, bidirectional, initFrom,
         epochs, steps, batchSize, accumulate, optimizerKind, lr, weightDecay, momentum, dampening, nesterov, beta1, beta2, eps, amsgrad,

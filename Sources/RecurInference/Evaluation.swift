@@ -34,6 +34,9 @@ public struct EvaluationReport: Encodable, Sendable {
     public var accuracy: Double?
     /// Classification: confusion[true][predicted] counts.
     public var confusion: [[Int]]?
+    /// Classification: the classes' names in id order, when they are named (rows and columns of
+    /// `confusion`, entries of `perClass`).
+    public var classNames: [String]?
     /// Classification: precision, recall, F1 and support per class, and their macro and
     /// support-weighted averages (as scikit-learn's classification_report; 0 where undefined).
     public var perClass: [ClassScores]?
@@ -42,6 +45,7 @@ public struct EvaluationReport: Encodable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case split, windows, targets, loss, perplexity, rmse, mae, mape, smape, mase, columns, accuracy, confusion, macro, weighted
+        case classNames = "class_names"
         case bitsPerToken = "bits_per_token", perClass = "per_class"
     }
 
@@ -71,6 +75,7 @@ public struct EvaluationReport: Encodable, Sendable {
         try c.encodeIfPresent(columns, forKey: .columns)
         try number(accuracy, .accuracy)
         try c.encodeIfPresent(confusion, forKey: .confusion)
+        try c.encodeIfPresent(classNames, forKey: .classNames)
         try c.encodeIfPresent(perClass, forKey: .perClass)
         try c.encodeIfPresent(macro, forKey: .macro)
         try c.encodeIfPresent(weighted, forKey: .weighted)
@@ -154,6 +159,7 @@ extension Engine {
             report.accuracy = sums[1] / targets
             let base = 2 + per * columns.count
             report.confusion = (0..<classes).map { t in (0..<classes).map { p in Int(sums[base + t * classes + p]) } }
+            report.classNames = (dataset as? LabelledSequences)?.classNames
             let scores = ClassScores.from(confusion: report.confusion!)
             report.perClass = scores.perClass; report.macro = scores.macro; report.weighted = scores.weighted
         case .nextValues, .lastValues:

@@ -71,18 +71,21 @@ extension TrainedModel {
         if let a = r.accuracy { lines.append(String(format: "accuracy %.4f", a)) }
         if let m = r.confusion {
             lines.append("confusion matrix (rows: true class, columns: predicted)")
-            let width = max(4, String(m.flatMap { $0 }.max() ?? 0).count + 1)
+            let names = r.classNames ?? (0..<m.count).map(String.init)
+            let width = max(4, String(m.flatMap { $0 }.max() ?? 0).count + 1, (names.map(\.count).max() ?? 0) + 1)
             func pad(_ s: String) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }
-            lines.append(pad("") + (0..<m.count).map { pad(String($0)) }.joined())
-            for (i, row) in m.enumerated() { lines.append(pad(String(i)) + row.map { pad(String($0)) }.joined()) }
+            lines.append(pad("") + names.map(pad).joined())
+            for (i, row) in m.enumerated() { lines.append(pad(names[i]) + row.map { pad(String($0)) }.joined()) }
         }
         if let perClass = r.perClass, let macro = r.macro, let weighted = r.weighted {
-            lines.append("class     precision  recall   f1      support")
+            let names = r.classNames ?? perClass.indices.map(String.init)
+            let column = max(9, (names.map(\.count).max() ?? 0) + 1)
+            lines.append("class".padding(toLength: column, withPad: " ", startingAt: 0) + " precision  recall   f1      support")
             func row(_ name: String, _ s: ClassScores) -> String {
-                name.padding(toLength: 9, withPad: " ", startingAt: 0)
+                name.padding(toLength: column, withPad: " ", startingAt: 0)
                     + String(format: " %9.4f %7.4f %7.4f %8d", s.precision, s.recall, s.f1, s.support)
             }
-            for (i, s) in perClass.enumerated() { lines.append(row(String(i), s)) }
+            for (i, s) in perClass.enumerated() { lines.append(row(names[i], s)) }
             lines.append(row("macro", macro))
             lines.append(row("weighted", weighted))
         }

@@ -43,7 +43,9 @@ extension Engine {
             // length are padding and get no row).
             let labelled = dataset as? LabelledSequences, perStep = dataset.targetKind == .stepClasses
             let c = dataset.outputSize
-            header = ["example"] + (perStep ? ["step"] : []) + ["predicted"] + (0..<c).map { "p\($0)" } + ["label"]
+            // Named classes (Note [Named classes]) by their names, else by their ids.
+            let names = (labelled?.classNames ?? (0..<c).map(String.init)).map(csvField)
+            header = ["example"] + (perStep ? ["step"] : []) + ["predicted"] + names.map { labelled?.classNames == nil ? "p\($0)" : "p_\($0)" } + ["label"]
             var correct = 0, known = 0, steps = 0
             var p = [Float](repeating: 0, count: c)
             _ = evaluationPass(plan, split: split) { out in
@@ -55,10 +57,10 @@ extension Engine {
                         var label = ""
                         let hasLabel = perStep ? (out.targetTokens?[r] ?? -1) >= 0 : labelled?.hasLabel[window + j] ?? true
                         if hasLabel, let tt = out.targetTokens {
-                            label = String(tt[r]); known += 1
+                            label = names[Int(tt[r])]; known += 1
                             if Int(tt[r]) == best { correct += 1 }
                         }
-                        rows.append([String(window + j)] + (perStep ? [String(t)] : []) + [String(best)] + p.map { number(Double($0)) } + [label])
+                        rows.append([String(window + j)] + (perStep ? [String(t)] : []) + [names[best]] + p.map { number(Double($0)) } + [label])
                         steps += 1
                     }
                 }
@@ -122,6 +124,12 @@ extension Engine {
             return PredictionTable(header: header, rows: rows, summary: summary, firstTarget: first)
         }
     }
+}
+
+/// `text` as one CSV field: quoted when it holds a comma, a quote or a line break.
+func csvField(_ text: String) -> String {
+    guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+    return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
 }
 
 extension TrainedModel {

@@ -207,7 +207,7 @@ extension HostileInputTests {
                  prepare: csv("value\r" + (0..<40).map { "\($0)" }.joined(separator: "\r") + "\r")),
             Case(kind: "files", args: e + ["--set", "data.path=x.csv"], status: 0, fragment: "", mayWrite: true,
                  prepare: csv("value\r\n" + (0..<160).map { "\($0 % 9).5e-1" }.joined(separator: "\r\n") + "\r\n")),
-            Case(kind: "files", args: ["train", "l.yaml"], status: 2, fragment: "the label '0x1' is not a whole number",
+            Case(kind: "files", args: ["train", "l.yaml", "--set", "data.classes=[a, b]"], status: 2, fragment: "l.csv:1:3: error: the label '0' is not one of the classes (a, b)",
                  prepare: { dir in
                      try ("1,2,0\n3,4,0x1\n").write(to: dir.appendingPathComponent("l.csv"), atomically: true, encoding: .utf8)
                      try "data: {kind: sequences, path: l.csv, seq_len: 2}\nmodel: {cell: gru, hidden_size: 4}\ntraining: {steps: 2, batch_size: 2}\n"
