@@ -242,7 +242,7 @@ final class MessageKeyTests: XCTestCase {
                                     "eta_s", "momentum_buffer", "exp_avg", "exp_avg_sq", "max_exp_avg_sq", "square_avg",
                                     "grad_avg", "pthread_create", "training_windows", "run_dir", "best_validation_loss", "best_step",
                                     "validation_accuracy", "plateau_state", "early_stopping_state", "best_evaluation", "stopped_early", "per_class", "state_dict",
-                                    "run_progress", "torch_rnn_bench", "run_id"]
+                                    "run_progress", "torch_rnn_bench", "run_id", "class_names"]
         var problems: [String] = []
         let files = FileManager.default.enumerator(atPath: sources.path)!.compactMap { $0 as? String }.filter { $0.hasSuffix(".swift") }
         let stringLiteral = try NSRegularExpression(pattern: #""([^"\\\n]|\\.)*""#)
@@ -351,7 +351,7 @@ final class ApplicabilityRuleTests: XCTestCase {
                         "data.normalize": "zscore", "data.stride": "2", "data.shuffle": "true", "data.vocabulary.unknown": "true",
                         "model.input": "features", "training.optimizer.lr": "0.01", "training.optimizer.eps": "1e-8",
                         "training.optimizer.momentum": "0.9", "training.schedule.gamma": "0.5", "training.schedule.total_steps": "10",
-                        "training.schedule.step_size": "5"]
+                        "training.schedule.step_size": "5", "data.classes": "[a, b]"]
         var checked: [String] = []
         for e in ExperimentSchema.entries where e.applies.text != nil {
             guard let outside = e.applies.outside else { XCTFail("\(e.path): its rule names no setting outside it"); continue }
