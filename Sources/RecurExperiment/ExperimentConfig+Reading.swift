@@ -109,7 +109,7 @@ extension ExperimentConfig {
 
     static func parse(yaml: String, file: String, overrides: [String], removing: Set<String>) throws -> ExperimentConfig {
         let src = try ConfigSource(yaml: yaml, file: file)
-        try src.applyOverrides(overrides, alternatives: [[ExperimentSchema.epochs.path, ExperimentSchema.steps.path]])
+        try src.applyOverrides(overrides, alternatives: [[ExperimentSchema.keys.epochs.path, ExperimentSchema.keys.steps.path]])
         for key in removing { src.remove(key) }
         try src.rejectUnknownKeys(known: ExperimentSchema.knownPaths)
         for section in ExperimentSchema.knownPaths where ExperimentSchema.knownPaths.contains(where: { $0.hasPrefix(section + ".") }) {
@@ -118,6 +118,7 @@ extension ExperimentConfig {
         var context = SchemaContext()
         var config = try read(src, &context)
         config.origins = src.origins
+        for e in ExperimentSchema.entries { try e.readSetting(src, context, into: &config) }
         // A key that does not apply would be ignored: refuse it, naming the setting that decides.
         for e in ExperimentSchema.entries where !e.applies.test(context) && src.has(e.path) {
             throw src.error(e.path, "applies to \(e.applies.text ?? "") only, and \(e.applies.decidedBy(context)); remove it")
@@ -128,7 +129,7 @@ extension ExperimentConfig {
     /// Reads every key through its schema declaration (ExperimentSchema), filling `context` as
     /// the keys that others depend on are read, then checks what spans several keys.
     static func read(_ s: ConfigSource, _ context: inout SchemaContext) throws -> ExperimentConfig {
-        typealias K = ExperimentSchema
+        let K = ExperimentSchema.keys
         func v<T>(_ key: SchemaKey<T>) throws -> T { try key.read(s, context)! }
         func opt<T>(_ key: SchemaKey<T>) throws -> T? { try key.read(s, context) }
 
@@ -155,7 +156,7 @@ extension ExperimentConfig {
         let data = DataSection(
             kind: kind, path: path, columns: try opt(K.columns), targets: try opt(K.targets),
             normalize: try v(K.normalize), missing: try v(K.missing), header: try v(K.header), classes: try opt(K.classes), seqLen: seqLen, stride: try v(K.stride),
-            target: try v(K.target), horizon: try v(K.horizon), seasonality: try v(K.seasonality), split: split, splitSeed: UInt64(try v(K.splitSeed)),
+            target: try v(K.target), horizon: try v(K.horizon), split: split, splitSeed: UInt64(try v(K.splitSeed)),
             features: try opt(K.features), variableLength: try v(K.variableLength), lengthColumn: try opt(K.lengthColumn),
             labelColumn: try opt(K.labelColumn), sequenceColumn: try opt(K.sequenceColumn), shuffle: try v(K.shuffle),
             dropLast: try v(K.dropLast), stateful: stateful, minCount: try v(K.minCount), maxSize: try opt(K.maxSize),
@@ -219,7 +220,7 @@ extension ExperimentConfig {
             throw s.error(K.earlyPatience.path, "early stopping needs patience (evaluations without improvement before the run stops)")
         }
         let training = TrainingSection(
-            epochs: epochs ?? (steps == nil ? K.defaultEpochs : nil), steps: steps, batchSize: try v(K.batchSize),
+            epochs: epochs ?? (steps == nil ? ExperimentSchema.defaultEpochs : nil), steps: steps, batchSize: try v(K.batchSize),
             accumulate: try v(K.accumulate), optimizer: optimizer, schedule: schedule, scheduleHorizon: horizon, clipNorm: try v(K.clipNorm), clipValue: try opt(K.clipValue),
             logEvery: try v(K.logEvery), evalEvery: try v(K.evalEvery), checkpointEvery: try v(K.checkpointEvery),
             keepCheckpoints: try v(K.keepCheckpoints), onNonFinite: try v(K.onNonFinite),
@@ -238,7 +239,7 @@ extension ExperimentConfig {
     }
 
     static func readOptimizer(_ s: ConfigSource, _ context: inout SchemaContext) throws -> OptimizerConfig {
-        typealias K = ExperimentSchema
+        let K = ExperimentSchema.keys
         let kind = try K.optimizerKind.read(s, context)!
         context.optimizer = kind
         func v<T>(_ key: SchemaKey<T>) throws -> T { try key.read(s, context)! }
@@ -259,7 +260,7 @@ extension ExperimentConfig {
     /// a cosine runs to `runSteps` or to the end of its warm-up).
     static func readSchedule(_ s: ConfigSource, _ context: inout SchemaContext, baseLR: Double,
                              runSteps: Int?) throws -> (LRSchedule, Int?) {
-        typealias K = ExperimentSchema
+        let K = ExperimentSchema.keys
         let kind = try K.scheduleKind.read(s, context)!
         context.schedule = kind.rawValue
         func v<T>(_ key: SchemaKey<T>) throws -> T { try key.read(s, context)! }

@@ -35,6 +35,16 @@ public struct ExperimentConfig: Sendable, Equatable {
     /// Where each key was given (file or `--set`, and line), for messages found after reading
     /// (a data file that does not exist). Not part of the experiment: never compared.
     public var origins = KeyOrigins()
+    /// The values of keys declared without a field (Note [One declaration per key]).
+    var settings = ExperimentSettings()
+
+    /// The value of a settings key: `experiment[ExperimentSchema.keys.seasonality]`.
+    public subscript<T>(key: SchemaKey<T>) -> T {
+        guard let v = settings.values[key.path]?.value as? T else {
+            preconditionFailure("\(key.path) was not read: build experiments with ExperimentConfig.parse, load or init(settings:)")
+        }
+        return v
+    }
 }
 
 public struct DataSection: Sendable, Equatable {
@@ -54,8 +64,6 @@ public struct DataSection: Sendable, Equatable {
     public var stride: Int
     public var target: WindowTarget
     public var horizon: Int
-    /// The season length of MASE's naive forecast (eval).
-    public var seasonality: Int
     public var split: SplitFractions
     /// Labelled sequences: the seed of the shuffle before the split, apart from experiment.seed
     /// so that changing the run's seed keeps the test set.
@@ -165,4 +173,13 @@ public struct KeyOrigins: Equatable, Sendable {
     /// The file (or `--set`) and line that gave `key`, if it was given.
     public subscript(key: String) -> (file: String, line: Int?)? { places[key] }
     public static func == (_: KeyOrigins, _: KeyOrigins) -> Bool { true }
+}
+
+/// Values of keys that live in an experiment's settings, compared by their canonical text.
+struct ExperimentSettings: Equatable, @unchecked Sendable {
+    struct Value { var value: Any; var text: String }
+    var values: [String: Value] = [:]
+    static func == (a: ExperimentSettings, b: ExperimentSettings) -> Bool {
+        a.values.mapValues(\.text) == b.values.mapValues(\.text)
+    }
 }

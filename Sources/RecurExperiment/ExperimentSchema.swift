@@ -115,10 +115,12 @@ protocol SchemaEntry {
     var mayChangeOnResume: Bool { get }
     /// The key's value in a resolved experiment as YAML (nil: absent).
     func node(_ config: ExperimentConfig) -> Node?
+    /// Reads a key that lives in the experiment's settings (Note [One declaration per key]).
+    func readSetting(_ s: ConfigSource, _ context: SchemaContext, into config: inout ExperimentConfig) throws
 }
 
 /// One experiment key, declared once.
-struct SchemaKey<T>: SchemaEntry {
+public struct SchemaKey<T>: SchemaEntry {
     let path: String
     let type: SchemaType<T>
     let `default`: SchemaDefault<T>
@@ -127,6 +129,9 @@ struct SchemaKey<T>: SchemaEntry {
     let value: (ExperimentConfig) -> T?
     /// See `SchemaEntry.mayChangeOnResume`.
     var mayChangeOnResume = false
+    /// Whether the value lives in the experiment's settings (`config[key]`) rather than in a
+    /// field of a section (Note [One declaration per key]).
+    var inSettings = false
 
     var typeText: String { type.text }
     var defaultText: String {
@@ -139,6 +144,12 @@ struct SchemaKey<T>: SchemaEntry {
     }
 
     func node(_ config: ExperimentConfig) -> Node? { value(config).map(type.write) }
+
+    /// Reads a settings key into `config.settings` (nothing for keys with a field).
+    func readSetting(_ s: ConfigSource, _ context: SchemaContext, into config: inout ExperimentConfig) throws {
+        guard inSettings, let v = try read(s, context) else { return }
+        config.settings.values[path] = .init(value: v, text: type.show(v))
+    }
 
     var exampleValue: String? {
         guard case .value(let v) = `default`, let text = try? Yams.serialize(node: type.write(v)) else { return nil }
@@ -157,6 +168,26 @@ struct SchemaKey<T>: SchemaEntry {
         case .value(let v): return v
         case .derived(_, let rule): return rule(context)
         }
+    }
+}
+
+// Note [One declaration per key]
+// A key is declared once, in `ExperimentSchema.Keys`: path, type and range, default, where it
+// applies, whether a resume may change it, and its doc line. `entries` lists the declarations
+// by reflection, in declaration order (the file's and docs/config.md's order). A key declared
+// without `value:` lives in the experiment's settings and is read and written by its
+// declaration alone: adding one is that declaration plus its use, `experiment[K.name]` (as
+// data.seasonality is). Keys that sections hold in fields (most, for typed access throughout the
+// engine's configuration) name their field in `value:` and are read into it in
+// ExperimentConfig+Reading.
+
+extension SchemaKey {
+    /// A key whose value lives in the experiment's settings: its declaration is all there is,
+    /// and `experiment[key]` reads it (Note [One declaration per key]).
+    init(path: String, type: SchemaType<T>, default: SchemaDefault<T>, applies: Applicability, doc: String,
+         mayChangeOnResume: Bool = false) {
+        self.init(path: path, type: type, default: `default`, applies: applies, doc: doc,
+                  value: { $0.settings.values[path]?.value as? T }, mayChangeOnResume: mayChangeOnResume, inSettings: true)
     }
 }
 
@@ -221,7 +252,7 @@ public enum HeaderSetting: String, CaseIterable, Sendable {
 }
 
 /// The schedules by name (LRSchedule's cases carry their parameters).
-enum ScheduleKind: String, CaseIterable { case constant, step, exponential, cosine, plateau }
+public enum ScheduleKind: String, CaseIterable, Sendable { case constant, step, exponential, cosine, plateau }
 
 // MARK: The keys
 
@@ -229,348 +260,346 @@ enum ScheduleKind: String, CaseIterable { case constant, step, exponential, cosi
 public enum ExperimentSchema {
     typealias T = SchemaTypes
 
-    // experiment
-    static let name = SchemaKey(path: "experiment.name", type: T.string, default: .value("experiment"), applies: .always,
-                                doc: "run name; the run directory defaults to `runs/<name>`", value: { $0.name })
-    static let seed = SchemaKey(path: "experiment.seed", type: T.int(min: 0), default: .value(1), applies: .always,
-                                doc: "seeds initialisation, data order (with the epoch) and dropout masks", value: { Int($0.seed) })
-
-    // data
-    static let kind = SchemaKey(path: "data.kind", type: T.choice(DataKind.self), default: .required("one of series, chars, words, sequences"),
-                                applies: .always,
-                                doc: "`series` (CSV table, forecasting), `chars`, `words` (text, language modelling), `sequences` (labelled sequences, classification)",
-                                value: { $0.data.kind })
-    static let path = SchemaKey(path: "data.path", type: T.string, default: .required("the file to train on"), applies: .always,
-                                doc: "data file; a relative path is taken from the experiment file's directory first, then from the current directory",
-                                value: { $0.data.path })
-    static let columns = SchemaKey(path: "data.columns", type: T.names, default: .absent("all numeric columns"), applies: .data(.series),
-                                   doc: "input feature columns, by header name", value: { $0.data.columns })
-    static let targets = SchemaKey(path: "data.targets", type: T.names, default: .absent("the feature columns"), applies: .data(.series),
-                                   doc: "columns to predict", value: { $0.data.targets })
-    static let normalize = SchemaKey(path: "data.normalize", type: T.choice(NormalizationKind.self),
-                                     default: .derived("`zscore` (series), `none`", { $0.kind == .series ? .zscore : NormalizationKind.none }),
-                                     applies: .data(.series, .sequences),
-                                     doc: "`zscore`, `minmax` or `none`, fitted on the training split only", value: { $0.data.normalize })
-    static let missing = SchemaKey(path: "data.missing", type: T.choice(MissingValuePolicy.self), default: .value(.error),
-                                   applies: .data(.series, .sequences),
-                                   doc: "a missing or non-numeric cell is an `error`, or is filled by `interpolate` / `forward_fill`, or its row is dropped (`drop`)",
-                                   value: { $0.data.missing })
-    static let header = SchemaKey(path: "data.header", type: T.choice(HeaderSetting.self), default: .value(.auto),
-                                  applies: .data(.series, .sequences),
-                                  doc: "whether a CSV's first row names the columns: `auto` (series: it does, and a first row of numbers only is said to be taken as the header; sequences: when any of its fields is not a number), `true`, or `false` (columns column1, column2, …)",
-                                  value: { $0.data.header })
-    static let classes = SchemaKey(path: "data.classes", type: T.names, default: .absent("whole-number labels are ids 0…C−1; other labels are names, sorted"),
-                                   applies: .data(.sequences),
-                                   doc: "the class names in id order: labels are read as these names (integer labels with gaps too: [\"3\", \"7\"]), any other label is refused; stored with the model, shown by eval and predict",
-                                   value: { $0.data.classes })
-    static let seqLen = SchemaKey(path: "data.seq_len", type: T.int(min: 1, max: 100_000), default: .required("the window length in steps"),
-                                  applies: .always,
-                                  doc: "window length in steps (sequences: steps per example, or with `variable_length` the most an example may have)",
-                                  value: { $0.data.seqLen })
-    static let features = SchemaKey(path: "data.features", type: T.int(min: 1, max: 1 << 20),
-                                     default: .absent("values per row / `seq_len`; `1` for ragged rows; the files' columns (directory)"),
-                                     applies: .data(.sequences), doc: "features per step of a labelled sequence",
-                                     value: { $0.data.features })
-    static let variableLength = SchemaKey(path: "data.variable_length", type: T.bool, default: .value(false), applies: .data(.sequences),
-                                          doc: "sequences may have 1 … `seq_len` steps: files of any number of rows, CSV rows of n·features values then the label, or a `length_column`; batches are padded and each sequence ends at its own last step (padding changes nothing)",
-                                          value: { $0.data.variableLength })
-    static let lengthColumn = SchemaKey(path: "data.length_column", type: T.string, default: .absent("ragged rows"), applies: .data(.sequences),
-                                        doc: "with `variable_length`: the header name of a CSV column holding each row's number of steps; rows then hold `seq_len`·features values (those after the length are ignored) and the label",
-                                        value: { $0.data.lengthColumn })
-    static let labelColumn = SchemaKey(path: "data.label_column", type: T.string, default: .absent("one class per sequence"),
-                                       applies: .data(.sequences),
-                                       doc: "a class at every step (sequence labelling): the header name of the column holding each step's class; the other columns are its features. Sequences are the files of a directory (a row per step) or runs of rows of one CSV with the same `sequence_column`",
-                                       value: { $0.data.labelColumn })
-    static let sequenceColumn = SchemaKey(path: "data.sequence_column", type: T.string, default: .absent("—"), applies: .data(.sequences),
-                                          doc: "with `label_column` and one CSV: the column naming each row's sequence (consecutive rows with the same value are one sequence)",
-                                          value: { $0.data.sequenceColumn })
-    static let stride = SchemaKey(path: "data.stride", type: T.int(min: 1),
-                                  default: .derived("`1` (series), `seq_len` (text, stateful)", { $0.stateful || $0.text ? $0.seqLen : 1 }),
-                                  applies: .data(.series, .chars, .words), doc: "steps between window starts; `stride < seq_len` overlaps windows",
-                                  value: { $0.data.stride })
-    static let target = SchemaKey(path: "data.target", type: T.choice(WindowTarget.self),
-                                  default: .derived("`next` (text), `last`", { $0.text ? .next : .last }), applies: .always,
-                                  doc: "`next`: a target at every step (the following value/token); `last`: one target after the window",
-                                  value: { $0.data.target })
-    static let horizon = SchemaKey(path: "data.horizon", type: T.int(min: 1, max: 1 << 16), default: .value(1), applies: .data(.series),
-                                   doc: "predict the next k values (multi-step forecasting)", value: { $0.data.horizon })
-    static let seasonality = SchemaKey(path: "data.seasonality", type: T.int(min: 1, max: 1 << 20), default: .value(1), applies: .data(.series),
-                                       doc: "the season length m of MASE's scale, the in-sample error of the seasonal naive forecast y_t = y_{t−m} (12 for monthly data with a yearly season; 1: the previous value)",
-                                       value: { $0.data.seasonality })
-    static let splitTrain = SchemaKey(path: "data.split.train", type: T.double(atLeast: 0, atMost: 1), default: .value(0.8), applies: .always,
-                                      doc: "fraction of the data for training, taken first (by time for series and text)",
-                                      value: { $0.data.split.train })
-    static let splitValidation = SchemaKey(path: "data.split.validation", type: T.double(atLeast: 0, atMost: 1), default: .value(0.1),
-                                           applies: .always, doc: "fraction for validation, after the training part",
-                                           value: { $0.data.split.validation })
-    static let splitTest = SchemaKey(path: "data.split.test", type: T.double(atLeast: 0, atMost: 1), default: .value(0.1), applies: .always,
-                                     doc: "fraction for testing, last; series and text are split by position, never shuffled across",
-                                     value: { $0.data.split.test })
-    static let splitSeed = SchemaKey(path: "data.split.seed", type: T.int(min: 0), default: .value(1), applies: .data(.sequences),
-                                     doc: "labelled sequences are shuffled with this seed before the split (not experiment.seed, so another run seed keeps the same test set)",
-                                     value: { Int($0.data.splitSeed) })
-    static let shuffle = SchemaKey(path: "data.shuffle", type: T.bool, default: .derived("`true` (`false` when stateful)", { !$0.stateful }),
-                                   applies: .always, doc: "window order per epoch derived from (seed, epoch); `false` keeps stored order",
-                                   value: { $0.data.shuffle })
-    static let dropLast = SchemaKey(path: "data.drop_last", type: T.bool, default: .value(false), applies: .always,
-                                    doc: "drop the last partial global batch; otherwise it is used, with losses divided by its true size",
-                                    value: { $0.data.dropLast })
-    static let stateful = SchemaKey(path: "data.stateful", type: T.bool, default: .value(false), applies: .always,
-                                    doc: "truncated BPTT: the data is cut into `batch_size` contiguous streams and each window starts from the previous window's final (detached) state",
-                                    value: { $0.data.stateful })
-    static let minCount = SchemaKey(path: "data.vocabulary.min_count", type: T.int(min: 1), default: .value(1), applies: .data(.words),
-                                    doc: "drop words seen fewer times (they become `<unk>`)", value: { $0.data.minCount })
-    static let maxSize = SchemaKey(path: "data.vocabulary.max_size", type: T.int(min: 2), default: .absent("unlimited"), applies: .data(.words),
-                                   doc: "keep the most frequent words", value: { $0.data.maxSize })
-    static let unknown = SchemaKey(path: "data.vocabulary.unknown", type: T.bool,
-                                   default: .derived("`true` (words), `false` (chars)", { $0.kind == .words }), applies: .text,
-                                   doc: "reserve an `<unk>` id for unseen tokens", value: { $0.data.unknownToken })
-    static let lowercase = SchemaKey(path: "data.vocabulary.lowercase", type: T.bool, default: .value(false), applies: .data(.words),
-                                     doc: "lowercase words before counting", value: { $0.data.lowercase })
-
-    // model
-    static let cell = SchemaKey(path: "model.cell", type: T.choice(CellKind.self), default: .required("one of rnn, gru, lstm"), applies: .always,
-                                doc: "`rnn` (Elman), `gru` or `lstm`", value: { $0.model.cell })
-    static let hiddenSize = SchemaKey(path: "model.hidden_size", type: T.int(min: 1, max: 1 << 16), default: .required("hidden units per layer (e.g. 128)"),
-                                      applies: .always, doc: "hidden units per layer", value: { $0.model.hiddenSize })
-    static let layers = SchemaKey(path: "model.layers", type: T.int(min: 1, max: 64), default: .value(1), applies: .always,
-                                  doc: "stacked layers", value: { $0.model.layers })
-    static let dropout = SchemaKey(path: "model.dropout", type: T.double(atLeast: 0, below: 1), default: .value(0), applies: .stackedLayers,
-                                   doc: "dropout between stacked layers, training only", value: { $0.model.dropout })
-    static let input = SchemaKey(path: "model.input", type: T.choice(InputKind.self),
-                                 default: .derived("`embedding` (text), `features`", { $0.text ? .embedding : .features }), applies: .always,
-                                 doc: "text: `embedding` or `one_hot`; series and sequences: `features`", value: { $0.model.input })
-    static let embeddingSize = SchemaKey(path: "model.embedding_size", type: T.int(min: 1, max: 1 << 16), default: .value(64), applies: .text,
-                                         doc: "embedding width (with `input: embedding`)", value: { $0.model.embeddingSize })
-    static let gruReset = SchemaKey(path: "model.gru.reset", type: T.choice(GRUReset.self), default: .value(.after), applies: .cells(.gru),
-                                    doc: "`after`: n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)) (PyTorch); `before`: n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn)",
-                                    value: { $0.model.gruReset })
-    static let nonlinearity = SchemaKey(path: "model.rnn.nonlinearity", type: T.choice(Nonlinearity.self), default: .value(.tanh),
-                                        applies: .cells(.rnn), doc: "Elman RNN activation: `tanh` or `relu`", value: { $0.model.nonlinearity })
-    static let forgetBias = SchemaKey(path: "model.forget_bias", type: T.bool, default: .value(false), applies: .cells(.lstm),
-                                      doc: "start the forget-gate bias at 1", value: { $0.model.forgetBias })
-    static let bidirectional = SchemaKey(path: "model.bidirectional", type: T.bool, default: .value(false), applies: .always,
-                                         doc: "every layer also reads each window from its end (PyTorch's `*_reverse` tensors); outputs forward ‖ reverse, a last-step head reads both final states. Not with `target: next` (it would see the values it predicts) nor `stateful`",
-                                         value: { $0.model.bidirectional })
-    static let initFrom = SchemaKey(path: "model.init_from", type: T.string, default: .absent("—"), applies: .always,
-                                    doc: "a model.safetensors to start from", value: { $0.model.initFrom })
-
-    // training
     /// Epochs of a run that gives neither `epochs` nor `steps`.
     static let defaultEpochs = 10
     /// The most optimizer updates a run may make (2^50, about 10^15): a count every product of
     /// steps stays far from overflowing (epochs × updates per epoch is checked against it too).
     public static let maxSteps = 1 << 50
-    static let epochs = SchemaKey(path: "training.epochs", type: T.int(min: 1, max: 1_000_000_000), default: .absent("`\(defaultEpochs)` unless `steps` is given"), applies: .always,
-                                  doc: "passes over the training windows (give `epochs` or `steps`)", value: { $0.training.epochs },
-                                mayChangeOnResume: true)
-    static let steps = SchemaKey(path: "training.steps", type: T.int(min: 1, max: maxSteps), default: .absent("—"), applies: .always,
-                                 doc: "optimizer updates in total", value: { $0.training.steps },
-                                mayChangeOnResume: true)
-    static let batchSize = SchemaKey(path: "training.batch_size", type: T.int(min: 1, max: 1 << 24), default: .value(32), applies: .always,
-                                     doc: "global batch: windows per update across all processes and threads (stateful: the number of streams)",
-                                     value: { $0.training.batchSize })
-    static let accumulate = SchemaKey(path: "training.accumulate", type: T.int(min: 1, max: 1 << 20), default: .value(1), applies: .always,
-                                      doc: "batches whose gradients are added before each update: k batches of batch_size act as one of k·batch_size (steps count updates)",
-                                      value: { $0.training.accumulate })
-    static let optimizerKind = SchemaKey(path: "training.optimizer.kind", type: T.choice(OptimizerConfig.Kind.self), default: .value(.adam),
-                                         applies: .always, doc: "the optimizer, as `torch.optim`'s", value: { $0.training.optimizer.kind })
-    static let lr = SchemaKey(path: "training.optimizer.lr", type: T.double(above: 0),
-                              default: .derived("`0.1` (sgd), else PyTorch's (`0.001`; rmsprop, adagrad `0.01`)",
-                                                { $0.optimizer == .sgd ? 0.1 : OptimizerConfig.defaults(for: $0.optimizer).lr }),
-                              applies: .always, doc: "base learning rate", value: { $0.training.optimizer.lr },
-                                mayChangeOnResume: true)
-    static let weightDecay = SchemaKey(path: "training.optimizer.weight_decay", type: T.double(atLeast: 0),
-                                       default: .derived("PyTorch's (`0`; adamw `0.01`)", { OptimizerConfig.defaults(for: $0.optimizer).weightDecay }),
-                                       applies: .always, doc: "L2 penalty (decoupled for `adamw`)", value: { $0.training.optimizer.weightDecay },
-                                mayChangeOnResume: true)
-    static let momentum = SchemaKey(path: "training.optimizer.momentum", type: T.double(atLeast: 0), default: .value(0),
-                                    applies: .optimizers(.sgd, .rmsprop), doc: "momentum factor",
-                                    value: { c in
-                                        switch c.training.optimizer.algorithm {
-                                        case let .sgd(m, _, _), let .rmsprop(_, _, m, _): return m
-                                        default: return nil
-                                        } })
-    static let dampening = SchemaKey(path: "training.optimizer.dampening", type: T.double(atLeast: 0), default: .value(0),
-                                     applies: .optimizers(.sgd), doc: "dampening for momentum",
-                                     value: { if case let .sgd(_, d, _) = $0.training.optimizer.algorithm { return d } else { return nil } })
-    static let nesterov = SchemaKey(path: "training.optimizer.nesterov", type: T.bool, default: .value(false), applies: .optimizers(.sgd),
-                                    doc: "Nesterov momentum (needs momentum > 0 and dampening 0)",
-                                    value: { if case let .sgd(_, _, n) = $0.training.optimizer.algorithm { return n } else { return nil } })
-    static let beta1 = SchemaKey(path: "training.optimizer.beta1", type: T.double(atLeast: 0, below: 1), default: .value(0.9),
-                                 applies: .optimizers(.adam, .adamw), doc: "first-moment decay",
-                                 value: { c in
-                                     switch c.training.optimizer.algorithm {
-                                     case let .adam(b, _, _, _), let .adamw(b, _, _, _): return b
-                                     default: return nil
-                                     } })
-    static let beta2 = SchemaKey(path: "training.optimizer.beta2", type: T.double(atLeast: 0, below: 1), default: .value(0.999),
-                                 applies: .optimizers(.adam, .adamw), doc: "second-moment decay",
-                                 value: { c in
-                                     switch c.training.optimizer.algorithm {
-                                     case let .adam(_, b, _, _), let .adamw(_, b, _, _): return b
-                                     default: return nil
-                                     } })
-    static let eps = SchemaKey(path: "training.optimizer.eps", type: T.double(above: 0),
-                               default: .derived("`1e-08` (adagrad `1e-10`)", { $0.optimizer == .adagrad ? 1e-10 : 1e-8 }),
-                               applies: .optimizers(.adam, .adamw, .rmsprop, .adagrad), doc: "term added to the denominator",
-                               value: { c in
-                                   switch c.training.optimizer.algorithm {
-                                   case let .adam(_, _, e, _), let .adamw(_, _, e, _), let .rmsprop(_, e, _, _), let .adagrad(_, e, _): return e
-                                   default: return nil
-                                   } })
-    static let amsgrad = SchemaKey(path: "training.optimizer.amsgrad", type: T.bool, default: .value(false), applies: .optimizers(.adam, .adamw),
-                                   doc: "AMSGrad's maximum of second moments",
+
+    /// Every key, declared once, in file and documentation order: `entries` lists them by
+    /// reflection, so a key is one declaration here (Note [One declaration per key]).
+    public struct Keys {
+        // experiment
+        public let name = SchemaKey(path: "experiment.name", type: T.string, default: .value("experiment"), applies: .always,
+                                    doc: "run name; the run directory defaults to `runs/<name>`", value: { $0.name })
+        public let seed = SchemaKey(path: "experiment.seed", type: T.int(min: 0), default: .value(1), applies: .always,
+                                    doc: "seeds initialisation, data order (with the epoch) and dropout masks", value: { Int($0.seed) })
+
+        // data
+        public let kind = SchemaKey(path: "data.kind", type: T.choice(DataKind.self), default: .required("one of series, chars, words, sequences"),
+                                    applies: .always,
+                                    doc: "`series` (CSV table, forecasting), `chars`, `words` (text, language modelling), `sequences` (labelled sequences, classification)",
+                                    value: { $0.data.kind })
+        public let path = SchemaKey(path: "data.path", type: T.string, default: .required("the file to train on"), applies: .always,
+                                    doc: "data file; a relative path is taken from the experiment file's directory first, then from the current directory",
+                                    value: { $0.data.path })
+        public let columns = SchemaKey(path: "data.columns", type: T.names, default: .absent("all numeric columns"), applies: .data(.series),
+                                       doc: "input feature columns, by header name", value: { $0.data.columns })
+        public let targets = SchemaKey(path: "data.targets", type: T.names, default: .absent("the feature columns"), applies: .data(.series),
+                                       doc: "columns to predict", value: { $0.data.targets })
+        public let normalize = SchemaKey(path: "data.normalize", type: T.choice(NormalizationKind.self),
+                                         default: .derived("`zscore` (series), `none`", { $0.kind == .series ? .zscore : NormalizationKind.none }),
+                                         applies: .data(.series, .sequences),
+                                         doc: "`zscore`, `minmax` or `none`, fitted on the training split only", value: { $0.data.normalize })
+        public let missing = SchemaKey(path: "data.missing", type: T.choice(MissingValuePolicy.self), default: .value(.error),
+                                       applies: .data(.series, .sequences),
+                                       doc: "a missing or non-numeric cell is an `error`, or is filled by `interpolate` / `forward_fill`, or its row is dropped (`drop`)",
+                                       value: { $0.data.missing })
+        public let header = SchemaKey(path: "data.header", type: T.choice(HeaderSetting.self), default: .value(.auto),
+                                      applies: .data(.series, .sequences),
+                                      doc: "whether a CSV's first row names the columns: `auto` (series: it does, and a first row of numbers only is said to be taken as the header; sequences: when any of its fields is not a number), `true`, or `false` (columns column1, column2, …)",
+                                      value: { $0.data.header })
+        public let classes = SchemaKey(path: "data.classes", type: T.names, default: .absent("whole-number labels are ids 0…C−1; other labels are names, sorted"),
+                                       applies: .data(.sequences),
+                                       doc: "the class names in id order: labels are read as these names (integer labels with gaps too: [\"3\", \"7\"]), any other label is refused; stored with the model, shown by eval and predict",
+                                       value: { $0.data.classes })
+        public let seqLen = SchemaKey(path: "data.seq_len", type: T.int(min: 1, max: 100_000), default: .required("the window length in steps"),
+                                      applies: .always,
+                                      doc: "window length in steps (sequences: steps per example, or with `variable_length` the most an example may have)",
+                                      value: { $0.data.seqLen })
+        public let features = SchemaKey(path: "data.features", type: T.int(min: 1, max: 1 << 20),
+                                         default: .absent("values per row / `seq_len`; `1` for ragged rows; the files' columns (directory)"),
+                                         applies: .data(.sequences), doc: "features per step of a labelled sequence",
+                                         value: { $0.data.features })
+        public let variableLength = SchemaKey(path: "data.variable_length", type: T.bool, default: .value(false), applies: .data(.sequences),
+                                              doc: "sequences may have 1 … `seq_len` steps: files of any number of rows, CSV rows of n·features values then the label, or a `length_column`; batches are padded and each sequence ends at its own last step (padding changes nothing)",
+                                              value: { $0.data.variableLength })
+        public let lengthColumn = SchemaKey(path: "data.length_column", type: T.string, default: .absent("ragged rows"), applies: .data(.sequences),
+                                            doc: "with `variable_length`: the header name of a CSV column holding each row's number of steps; rows then hold `seq_len`·features values (those after the length are ignored) and the label",
+                                            value: { $0.data.lengthColumn })
+        public let labelColumn = SchemaKey(path: "data.label_column", type: T.string, default: .absent("one class per sequence"),
+                                           applies: .data(.sequences),
+                                           doc: "a class at every step (sequence labelling): the header name of the column holding each step's class; the other columns are its features. Sequences are the files of a directory (a row per step) or runs of rows of one CSV with the same `sequence_column`",
+                                           value: { $0.data.labelColumn })
+        public let sequenceColumn = SchemaKey(path: "data.sequence_column", type: T.string, default: .absent("—"), applies: .data(.sequences),
+                                              doc: "with `label_column` and one CSV: the column naming each row's sequence (consecutive rows with the same value are one sequence)",
+                                              value: { $0.data.sequenceColumn })
+        public let stride = SchemaKey(path: "data.stride", type: T.int(min: 1),
+                                      default: .derived("`1` (series), `seq_len` (text, stateful)", { $0.stateful || $0.text ? $0.seqLen : 1 }),
+                                      applies: .data(.series, .chars, .words), doc: "steps between window starts; `stride < seq_len` overlaps windows",
+                                      value: { $0.data.stride })
+        public let target = SchemaKey(path: "data.target", type: T.choice(WindowTarget.self),
+                                      default: .derived("`next` (text), `last`", { $0.text ? .next : .last }), applies: .always,
+                                      doc: "`next`: a target at every step (the following value/token); `last`: one target after the window",
+                                      value: { $0.data.target })
+        public let horizon = SchemaKey(path: "data.horizon", type: T.int(min: 1, max: 1 << 16), default: .value(1), applies: .data(.series),
+                                       doc: "predict the next k values (multi-step forecasting)", value: { $0.data.horizon })
+        public let seasonality = SchemaKey(path: "data.seasonality", type: T.int(min: 1, max: 1 << 20), default: .value(1), applies: .data(.series),
+                                           doc: "the season length m of MASE's scale, the in-sample error of the seasonal naive forecast y_t = y_{t−m} (12 for monthly data with a yearly season; 1: the previous value)",
+                                           mayChangeOnResume: true)
+        public let splitTrain = SchemaKey(path: "data.split.train", type: T.double(atLeast: 0, atMost: 1), default: .value(0.8), applies: .always,
+                                          doc: "fraction of the data for training, taken first (by time for series and text)",
+                                          value: { $0.data.split.train })
+        public let splitValidation = SchemaKey(path: "data.split.validation", type: T.double(atLeast: 0, atMost: 1), default: .value(0.1),
+                                               applies: .always, doc: "fraction for validation, after the training part",
+                                               value: { $0.data.split.validation })
+        public let splitTest = SchemaKey(path: "data.split.test", type: T.double(atLeast: 0, atMost: 1), default: .value(0.1), applies: .always,
+                                         doc: "fraction for testing, last; series and text are split by position, never shuffled across",
+                                         value: { $0.data.split.test })
+        public let splitSeed = SchemaKey(path: "data.split.seed", type: T.int(min: 0), default: .value(1), applies: .data(.sequences),
+                                         doc: "labelled sequences are shuffled with this seed before the split (not experiment.seed, so another run seed keeps the same test set)",
+                                         value: { Int($0.data.splitSeed) })
+        public let shuffle = SchemaKey(path: "data.shuffle", type: T.bool, default: .derived("`true` (`false` when stateful)", { !$0.stateful }),
+                                       applies: .always, doc: "window order per epoch derived from (seed, epoch); `false` keeps stored order",
+                                       value: { $0.data.shuffle })
+        public let dropLast = SchemaKey(path: "data.drop_last", type: T.bool, default: .value(false), applies: .always,
+                                        doc: "drop the last partial global batch; otherwise it is used, with losses divided by its true size",
+                                        value: { $0.data.dropLast })
+        public let stateful = SchemaKey(path: "data.stateful", type: T.bool, default: .value(false), applies: .always,
+                                        doc: "truncated BPTT: the data is cut into `batch_size` contiguous streams and each window starts from the previous window's final (detached) state",
+                                        value: { $0.data.stateful })
+        public let minCount = SchemaKey(path: "data.vocabulary.min_count", type: T.int(min: 1), default: .value(1), applies: .data(.words),
+                                        doc: "drop words seen fewer times (they become `<unk>`)", value: { $0.data.minCount })
+        public let maxSize = SchemaKey(path: "data.vocabulary.max_size", type: T.int(min: 2), default: .absent("unlimited"), applies: .data(.words),
+                                       doc: "keep the most frequent words", value: { $0.data.maxSize })
+        public let unknown = SchemaKey(path: "data.vocabulary.unknown", type: T.bool,
+                                       default: .derived("`true` (words), `false` (chars)", { $0.kind == .words }), applies: .text,
+                                       doc: "reserve an `<unk>` id for unseen tokens", value: { $0.data.unknownToken })
+        public let lowercase = SchemaKey(path: "data.vocabulary.lowercase", type: T.bool, default: .value(false), applies: .data(.words),
+                                         doc: "lowercase words before counting", value: { $0.data.lowercase })
+
+        // model
+        public let cell = SchemaKey(path: "model.cell", type: T.choice(CellKind.self), default: .required("one of rnn, gru, lstm"), applies: .always,
+                                    doc: "`rnn` (Elman), `gru` or `lstm`", value: { $0.model.cell })
+        public let hiddenSize = SchemaKey(path: "model.hidden_size", type: T.int(min: 1, max: 1 << 16), default: .required("hidden units per layer (e.g. 128)"),
+                                          applies: .always, doc: "hidden units per layer", value: { $0.model.hiddenSize })
+        public let layers = SchemaKey(path: "model.layers", type: T.int(min: 1, max: 64), default: .value(1), applies: .always,
+                                      doc: "stacked layers", value: { $0.model.layers })
+        public let dropout = SchemaKey(path: "model.dropout", type: T.double(atLeast: 0, below: 1), default: .value(0), applies: .stackedLayers,
+                                       doc: "dropout between stacked layers, training only", value: { $0.model.dropout })
+        public let input = SchemaKey(path: "model.input", type: T.choice(InputKind.self),
+                                     default: .derived("`embedding` (text), `features`", { $0.text ? .embedding : .features }), applies: .always,
+                                     doc: "text: `embedding` or `one_hot`; series and sequences: `features`", value: { $0.model.input })
+        public let embeddingSize = SchemaKey(path: "model.embedding_size", type: T.int(min: 1, max: 1 << 16), default: .value(64), applies: .text,
+                                             doc: "embedding width (with `input: embedding`)", value: { $0.model.embeddingSize })
+        public let gruReset = SchemaKey(path: "model.gru.reset", type: T.choice(GRUReset.self), default: .value(.after), applies: .cells(.gru),
+                                        doc: "`after`: n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)) (PyTorch); `before`: n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn)",
+                                        value: { $0.model.gruReset })
+        public let nonlinearity = SchemaKey(path: "model.rnn.nonlinearity", type: T.choice(Nonlinearity.self), default: .value(.tanh),
+                                            applies: .cells(.rnn), doc: "Elman RNN activation: `tanh` or `relu`", value: { $0.model.nonlinearity })
+        public let forgetBias = SchemaKey(path: "model.forget_bias", type: T.bool, default: .value(false), applies: .cells(.lstm),
+                                          doc: "start the forget-gate bias at 1", value: { $0.model.forgetBias })
+        public let bidirectional = SchemaKey(path: "model.bidirectional", type: T.bool, default: .value(false), applies: .always,
+                                             doc: "every layer also reads each window from its end (PyTorch's `*_reverse` tensors); outputs forward ‖ reverse, a last-step head reads both final states. Not with `target: next` (it would see the values it predicts) nor `stateful`",
+                                             value: { $0.model.bidirectional })
+        public let initFrom = SchemaKey(path: "model.init_from", type: T.string, default: .absent("—"), applies: .always,
+                                        doc: "a model.safetensors to start from", value: { $0.model.initFrom })
+
+        // training
+        public let epochs = SchemaKey(path: "training.epochs", type: T.int(min: 1, max: 1_000_000_000), default: .absent("`\(defaultEpochs)` unless `steps` is given"), applies: .always,
+                                      doc: "passes over the training windows (give `epochs` or `steps`)", value: { $0.training.epochs },
+                                    mayChangeOnResume: true)
+        public let steps = SchemaKey(path: "training.steps", type: T.int(min: 1, max: maxSteps), default: .absent("—"), applies: .always,
+                                     doc: "optimizer updates in total", value: { $0.training.steps },
+                                    mayChangeOnResume: true)
+        public let batchSize = SchemaKey(path: "training.batch_size", type: T.int(min: 1, max: 1 << 24), default: .value(32), applies: .always,
+                                         doc: "global batch: windows per update across all processes and threads (stateful: the number of streams)",
+                                         value: { $0.training.batchSize })
+        public let accumulate = SchemaKey(path: "training.accumulate", type: T.int(min: 1, max: 1 << 20), default: .value(1), applies: .always,
+                                          doc: "batches whose gradients are added before each update: k batches of batch_size act as one of k·batch_size (steps count updates)",
+                                          value: { $0.training.accumulate })
+        public let optimizerKind = SchemaKey(path: "training.optimizer.kind", type: T.choice(OptimizerConfig.Kind.self), default: .value(.adam),
+                                             applies: .always, doc: "the optimizer, as `torch.optim`'s", value: { $0.training.optimizer.kind })
+        public let lr = SchemaKey(path: "training.optimizer.lr", type: T.double(above: 0),
+                                  default: .derived("`0.1` (sgd), else PyTorch's (`0.001`; rmsprop, adagrad `0.01`)",
+                                                    { $0.optimizer == .sgd ? 0.1 : OptimizerConfig.defaults(for: $0.optimizer).lr }),
+                                  applies: .always, doc: "base learning rate", value: { $0.training.optimizer.lr },
+                                    mayChangeOnResume: true)
+        public let weightDecay = SchemaKey(path: "training.optimizer.weight_decay", type: T.double(atLeast: 0),
+                                           default: .derived("PyTorch's (`0`; adamw `0.01`)", { OptimizerConfig.defaults(for: $0.optimizer).weightDecay }),
+                                           applies: .always, doc: "L2 penalty (decoupled for `adamw`)", value: { $0.training.optimizer.weightDecay },
+                                    mayChangeOnResume: true)
+        public let momentum = SchemaKey(path: "training.optimizer.momentum", type: T.double(atLeast: 0), default: .value(0),
+                                        applies: .optimizers(.sgd, .rmsprop), doc: "momentum factor",
+                                        value: { c in
+                                            switch c.training.optimizer.algorithm {
+                                            case let .sgd(m, _, _), let .rmsprop(_, _, m, _): return m
+                                            default: return nil
+                                            } })
+        public let dampening = SchemaKey(path: "training.optimizer.dampening", type: T.double(atLeast: 0), default: .value(0),
+                                         applies: .optimizers(.sgd), doc: "dampening for momentum",
+                                         value: { if case let .sgd(_, d, _) = $0.training.optimizer.algorithm { return d } else { return nil } })
+        public let nesterov = SchemaKey(path: "training.optimizer.nesterov", type: T.bool, default: .value(false), applies: .optimizers(.sgd),
+                                        doc: "Nesterov momentum (needs momentum > 0 and dampening 0)",
+                                        value: { if case let .sgd(_, _, n) = $0.training.optimizer.algorithm { return n } else { return nil } })
+        public let beta1 = SchemaKey(path: "training.optimizer.beta1", type: T.double(atLeast: 0, below: 1), default: .value(0.9),
+                                     applies: .optimizers(.adam, .adamw), doc: "first-moment decay",
+                                     value: { c in
+                                         switch c.training.optimizer.algorithm {
+                                         case let .adam(b, _, _, _), let .adamw(b, _, _, _): return b
+                                         default: return nil
+                                         } })
+        public let beta2 = SchemaKey(path: "training.optimizer.beta2", type: T.double(atLeast: 0, below: 1), default: .value(0.999),
+                                     applies: .optimizers(.adam, .adamw), doc: "second-moment decay",
+                                     value: { c in
+                                         switch c.training.optimizer.algorithm {
+                                         case let .adam(_, b, _, _), let .adamw(_, b, _, _): return b
+                                         default: return nil
+                                         } })
+        public let eps = SchemaKey(path: "training.optimizer.eps", type: T.double(above: 0),
+                                   default: .derived("`1e-08` (adagrad `1e-10`)", { $0.optimizer == .adagrad ? 1e-10 : 1e-8 }),
+                                   applies: .optimizers(.adam, .adamw, .rmsprop, .adagrad), doc: "term added to the denominator",
                                    value: { c in
                                        switch c.training.optimizer.algorithm {
-                                       case let .adam(_, _, _, a), let .adamw(_, _, _, a): return a
+                                       case let .adam(_, _, e, _), let .adamw(_, _, e, _), let .rmsprop(_, e, _, _), let .adagrad(_, e, _): return e
                                        default: return nil
                                        } })
-    static let alpha = SchemaKey(path: "training.optimizer.alpha", type: T.double(atLeast: 0), default: .value(0.99), applies: .optimizers(.rmsprop),
-                                 doc: "smoothing constant",
-                                 value: { if case let .rmsprop(a, _, _, _) = $0.training.optimizer.algorithm { return a } else { return nil } })
-    static let centered = SchemaKey(path: "training.optimizer.centered", type: T.bool, default: .value(false), applies: .optimizers(.rmsprop),
-                                    doc: "normalise by the estimated variance",
-                                    value: { if case let .rmsprop(_, _, _, c) = $0.training.optimizer.algorithm { return c } else { return nil } })
-    static let lrDecay = SchemaKey(path: "training.optimizer.lr_decay", type: T.double(atLeast: 0), default: .value(0), applies: .optimizers(.adagrad),
-                                   doc: "learning-rate decay",
-                                   value: { if case let .adagrad(d, _, _) = $0.training.optimizer.algorithm { return d } else { return nil } })
-    static let initialAccumulator = SchemaKey(path: "training.optimizer.initial_accumulator_value", type: T.double(atLeast: 0), default: .value(0),
-                                              applies: .optimizers(.adagrad), doc: "starting value of the sum of squares",
-                                              value: { if case let .adagrad(_, _, v) = $0.training.optimizer.algorithm { return v } else { return nil } })
-    static let scheduleKind = SchemaKey(path: "training.schedule.kind", type: T.choice(ScheduleKind.self), default: .value(.constant),
-                                        applies: .always,
-                                        doc: "`cosine`: lr·(s+1)/W during warm-up, then cosine from lr to min_lr at `total_steps`; `plateau`: as PyTorch's ReduceLROnPlateau on the validation loss, after every evaluation",
-                                        value: { $0.training.plateau != nil ? .plateau : ScheduleKind(rawValue: $0.training.schedule.kindName) },
-                                mayChangeOnResume: true)
-    static let stepSize = SchemaKey(path: "training.schedule.step_size", type: T.int(min: 1, max: maxSteps), default: .value(1000), applies: .schedules("step"),
-                                    doc: "updates between decays",
-                                    value: { if case let .step(n, _) = $0.training.schedule { return n } else { return nil } },
-                                mayChangeOnResume: true)
-    static let gamma = SchemaKey(path: "training.schedule.gamma", type: T.double(above: 0),
-                                 default: .derived("`0.1` (step), `0.999` (exponential)", { $0.schedule == "step" ? 0.1 : 0.999 }),
-                                 applies: .schedules("step", "exponential"), doc: "decay factor",
-                                 value: { c in
-                                     switch c.training.schedule {
-                                     case let .step(_, g), let .exponential(g): return g
-                                     default: return nil
-                                     } },
-                                mayChangeOnResume: true)
-    static let warmupSteps = SchemaKey(path: "training.schedule.warmup_steps", type: T.int(min: 0, max: maxSteps), default: .value(0), applies: .schedules("cosine"),
-                                       doc: "linear warm-up updates",
-                                       value: { if case let .cosine(w, _, _) = $0.training.schedule { return w } else { return nil } },
-                                mayChangeOnResume: true)
-    static let totalSteps = SchemaKey(path: "training.schedule.total_steps", type: T.int(min: 1, max: maxSteps),
-                                      default: .absent("the run's length"), applies: .schedules("cosine"),
-                                      doc: "the update where the cosine reaches `min_lr` (a warning says when it is not the run's length)",
-                                      value: { $0.training.scheduleHorizon },
-                                mayChangeOnResume: true)
-    static let minLR = SchemaKey(path: "training.schedule.min_lr", type: T.double(atLeast: 0), default: .value(0),
-                                 applies: .schedules("cosine", "plateau"), doc: "the rate the cosine ends at; the lowest a plateau schedule goes",
-                                 value: { c in
-                                     if let p = c.training.plateau { return p.minLR }
-                                     if case let .cosine(_, _, m) = c.training.schedule { return m }
-                                     return nil },
-                                mayChangeOnResume: true)
-    static let factor = SchemaKey(path: "training.schedule.factor", type: T.double(above: 0, below: 1), default: .value(0.1),
-                                  applies: .schedules("plateau"), doc: "the rate is multiplied by this on a plateau",
-                                  value: { $0.training.plateau?.factor },
-                                mayChangeOnResume: true)
-    static let patience = SchemaKey(path: "training.schedule.patience", type: T.int(min: 0), default: .value(10), applies: .schedules("plateau"),
-                                    doc: "evaluations without improvement before the rate is lowered",
-                                    value: { $0.training.plateau?.patience },
-                                mayChangeOnResume: true)
-    static let cooldown = SchemaKey(path: "training.schedule.cooldown", type: T.int(min: 0), default: .value(0), applies: .schedules("plateau"),
-                                    doc: "evaluations to wait after lowering before counting again",
-                                    value: { $0.training.plateau?.cooldown },
-                                mayChangeOnResume: true)
-    static let threshold = SchemaKey(path: "training.schedule.threshold", type: T.double(atLeast: 0, below: 1), default: .value(1e-4),
-                                     applies: .schedules("plateau"), doc: "relative improvement that counts: loss < best·(1 − threshold)",
-                                     value: { $0.training.plateau?.threshold },
-                                mayChangeOnResume: true)
-    static let earlyPatience = SchemaKey(path: "training.early_stopping.patience", type: T.int(min: 1), default: .absent("off"),
-                                         applies: .always, doc: "stop after this many evaluations without improvement; the summary names the best checkpoint",
-                                         value: { $0.training.earlyStopping?.patience })
-    static let earlyMinDelta = SchemaKey(path: "training.early_stopping.min_delta", type: T.double(atLeast: 0), default: .value(0),
-                                         applies: .always, doc: "an improvement must be larger than this",
-                                         value: { $0.training.earlyStopping?.minDelta })
-    static let earlyMetric = SchemaKey(path: "training.early_stopping.metric", type: T.choice(EarlyStopping.Metric.self),
-                                       default: .value(.validationLoss), applies: .always,
-                                       doc: "`validation_loss` (lower is better) or `validation_accuracy` (classifiers and text; refused for series, which have no accuracy)",
-                                       value: { $0.training.earlyStopping?.metric })
-    static let clipNorm = SchemaKey(path: "training.clip.norm", type: T.double(atLeast: 0), default: .value(5), applies: .always,
-                                    doc: "clip gradients by global norm (0 turns it off)", value: { $0.training.clipNorm ?? 0 },
-                                mayChangeOnResume: true)
-    static let clipValue = SchemaKey(path: "training.clip.value", type: T.double(above: 0), default: .absent("—"), applies: .always,
-                                     doc: "clip each gradient to [−value, value]", value: { $0.training.clipValue },
-                                mayChangeOnResume: true)
-    static let logEvery = SchemaKey(path: "training.log_every", type: T.int(min: 1), default: .value(10), applies: .always,
-                                    doc: "steps between training log lines", value: { $0.training.logEvery },
-                                mayChangeOnResume: true)
-    static let evalEvery = SchemaKey(path: "training.eval_every", type: T.int(min: 0), default: .value(0), applies: .always,
-                                     doc: "steps between validation passes (0: at the end of each epoch)", value: { $0.training.evalEvery },
-                                mayChangeOnResume: true)
-    static let checkpointEvery = SchemaKey(path: "training.checkpoint_every", type: T.int(min: 0), default: .value(0), applies: .always,
-                                           doc: "steps between checkpoints (0: at the end of each epoch)", value: { $0.training.checkpointEvery },
-                                mayChangeOnResume: true)
-    static let keepCheckpoints = SchemaKey(path: "training.keep_checkpoints", type: T.int(min: 1), default: .value(3), applies: .always,
-                                           doc: "most recent checkpoints kept (the best is kept too)", value: { $0.training.keepCheckpoints },
-                                mayChangeOnResume: true)
-    static let onNonFinite = SchemaKey(path: "training.on_nonfinite", type: T.choice(NonFinitePolicy.self), default: .value(.stop),
-                                       applies: .always, doc: "a NaN or infinite loss `stop`s the run with a message, or `skip`s the update",
-                                       value: { $0.training.onNonFinite },
-                                mayChangeOnResume: true)
-    static let maxConsecutiveSkips = SchemaKey(path: "training.max_consecutive_skips", type: T.int(min: 1), default: .value(10),
-                                               applies: .always,
-                                               doc: "with `on_nonfinite: skip`, stop with a message after this many skipped steps in a row",
-                                               value: { $0.training.maxConsecutiveSkips },
-                                mayChangeOnResume: true)
+        public let amsgrad = SchemaKey(path: "training.optimizer.amsgrad", type: T.bool, default: .value(false), applies: .optimizers(.adam, .adamw),
+                                       doc: "AMSGrad's maximum of second moments",
+                                       value: { c in
+                                           switch c.training.optimizer.algorithm {
+                                           case let .adam(_, _, _, a), let .adamw(_, _, _, a): return a
+                                           default: return nil
+                                           } })
+        public let alpha = SchemaKey(path: "training.optimizer.alpha", type: T.double(atLeast: 0), default: .value(0.99), applies: .optimizers(.rmsprop),
+                                     doc: "smoothing constant",
+                                     value: { if case let .rmsprop(a, _, _, _) = $0.training.optimizer.algorithm { return a } else { return nil } })
+        public let centered = SchemaKey(path: "training.optimizer.centered", type: T.bool, default: .value(false), applies: .optimizers(.rmsprop),
+                                        doc: "normalise by the estimated variance",
+                                        value: { if case let .rmsprop(_, _, _, c) = $0.training.optimizer.algorithm { return c } else { return nil } })
+        public let lrDecay = SchemaKey(path: "training.optimizer.lr_decay", type: T.double(atLeast: 0), default: .value(0), applies: .optimizers(.adagrad),
+                                       doc: "learning-rate decay",
+                                       value: { if case let .adagrad(d, _, _) = $0.training.optimizer.algorithm { return d } else { return nil } })
+        public let initialAccumulator = SchemaKey(path: "training.optimizer.initial_accumulator_value", type: T.double(atLeast: 0), default: .value(0),
+                                                  applies: .optimizers(.adagrad), doc: "starting value of the sum of squares",
+                                                  value: { if case let .adagrad(_, _, v) = $0.training.optimizer.algorithm { return v } else { return nil } })
+        public let scheduleKind = SchemaKey(path: "training.schedule.kind", type: T.choice(ScheduleKind.self), default: .value(.constant),
+                                            applies: .always,
+                                            doc: "`cosine`: lr·(s+1)/W during warm-up, then cosine from lr to min_lr at `total_steps`; `plateau`: as PyTorch's ReduceLROnPlateau on the validation loss, after every evaluation",
+                                            value: { $0.training.plateau != nil ? .plateau : ScheduleKind(rawValue: $0.training.schedule.kindName) },
+                                    mayChangeOnResume: true)
+        public let stepSize = SchemaKey(path: "training.schedule.step_size", type: T.int(min: 1, max: maxSteps), default: .value(1000), applies: .schedules("step"),
+                                        doc: "updates between decays",
+                                        value: { if case let .step(n, _) = $0.training.schedule { return n } else { return nil } },
+                                    mayChangeOnResume: true)
+        public let gamma = SchemaKey(path: "training.schedule.gamma", type: T.double(above: 0),
+                                     default: .derived("`0.1` (step), `0.999` (exponential)", { $0.schedule == "step" ? 0.1 : 0.999 }),
+                                     applies: .schedules("step", "exponential"), doc: "decay factor",
+                                     value: { c in
+                                         switch c.training.schedule {
+                                         case let .step(_, g), let .exponential(g): return g
+                                         default: return nil
+                                         } },
+                                    mayChangeOnResume: true)
+        public let warmupSteps = SchemaKey(path: "training.schedule.warmup_steps", type: T.int(min: 0, max: maxSteps), default: .value(0), applies: .schedules("cosine"),
+                                           doc: "linear warm-up updates",
+                                           value: { if case let .cosine(w, _, _) = $0.training.schedule { return w } else { return nil } },
+                                    mayChangeOnResume: true)
+        public let totalSteps = SchemaKey(path: "training.schedule.total_steps", type: T.int(min: 1, max: maxSteps),
+                                          default: .absent("the run's length"), applies: .schedules("cosine"),
+                                          doc: "the update where the cosine reaches `min_lr` (a warning says when it is not the run's length)",
+                                          value: { $0.training.scheduleHorizon },
+                                    mayChangeOnResume: true)
+        public let minLR = SchemaKey(path: "training.schedule.min_lr", type: T.double(atLeast: 0), default: .value(0),
+                                     applies: .schedules("cosine", "plateau"), doc: "the rate the cosine ends at; the lowest a plateau schedule goes",
+                                     value: { c in
+                                         if let p = c.training.plateau { return p.minLR }
+                                         if case let .cosine(_, _, m) = c.training.schedule { return m }
+                                         return nil },
+                                    mayChangeOnResume: true)
+        public let factor = SchemaKey(path: "training.schedule.factor", type: T.double(above: 0, below: 1), default: .value(0.1),
+                                      applies: .schedules("plateau"), doc: "the rate is multiplied by this on a plateau",
+                                      value: { $0.training.plateau?.factor },
+                                    mayChangeOnResume: true)
+        public let patience = SchemaKey(path: "training.schedule.patience", type: T.int(min: 0), default: .value(10), applies: .schedules("plateau"),
+                                        doc: "evaluations without improvement before the rate is lowered",
+                                        value: { $0.training.plateau?.patience },
+                                    mayChangeOnResume: true)
+        public let cooldown = SchemaKey(path: "training.schedule.cooldown", type: T.int(min: 0), default: .value(0), applies: .schedules("plateau"),
+                                        doc: "evaluations to wait after lowering before counting again",
+                                        value: { $0.training.plateau?.cooldown },
+                                    mayChangeOnResume: true)
+        public let threshold = SchemaKey(path: "training.schedule.threshold", type: T.double(atLeast: 0, below: 1), default: .value(1e-4),
+                                         applies: .schedules("plateau"), doc: "relative improvement that counts: loss < best·(1 − threshold)",
+                                         value: { $0.training.plateau?.threshold },
+                                    mayChangeOnResume: true)
+        public let earlyPatience = SchemaKey(path: "training.early_stopping.patience", type: T.int(min: 1), default: .absent("off"),
+                                             applies: .always, doc: "stop after this many evaluations without improvement; the summary names the best checkpoint",
+                                             value: { $0.training.earlyStopping?.patience })
+        public let earlyMinDelta = SchemaKey(path: "training.early_stopping.min_delta", type: T.double(atLeast: 0), default: .value(0),
+                                             applies: .always, doc: "an improvement must be larger than this",
+                                             value: { $0.training.earlyStopping?.minDelta })
+        public let earlyMetric = SchemaKey(path: "training.early_stopping.metric", type: T.choice(EarlyStopping.Metric.self),
+                                           default: .value(.validationLoss), applies: .always,
+                                           doc: "`validation_loss` (lower is better) or `validation_accuracy` (classifiers and text; refused for series, which have no accuracy)",
+                                           value: { $0.training.earlyStopping?.metric })
+        public let clipNorm = SchemaKey(path: "training.clip.norm", type: T.double(atLeast: 0), default: .value(5), applies: .always,
+                                        doc: "clip gradients by global norm (0 turns it off)", value: { $0.training.clipNorm ?? 0 },
+                                    mayChangeOnResume: true)
+        public let clipValue = SchemaKey(path: "training.clip.value", type: T.double(above: 0), default: .absent("—"), applies: .always,
+                                         doc: "clip each gradient to [−value, value]", value: { $0.training.clipValue },
+                                    mayChangeOnResume: true)
+        public let logEvery = SchemaKey(path: "training.log_every", type: T.int(min: 1), default: .value(10), applies: .always,
+                                        doc: "steps between training log lines", value: { $0.training.logEvery },
+                                    mayChangeOnResume: true)
+        public let evalEvery = SchemaKey(path: "training.eval_every", type: T.int(min: 0), default: .value(0), applies: .always,
+                                         doc: "steps between validation passes (0: at the end of each epoch)", value: { $0.training.evalEvery },
+                                    mayChangeOnResume: true)
+        public let checkpointEvery = SchemaKey(path: "training.checkpoint_every", type: T.int(min: 0), default: .value(0), applies: .always,
+                                               doc: "steps between checkpoints (0: at the end of each epoch)", value: { $0.training.checkpointEvery },
+                                    mayChangeOnResume: true)
+        public let keepCheckpoints = SchemaKey(path: "training.keep_checkpoints", type: T.int(min: 1), default: .value(3), applies: .always,
+                                               doc: "most recent checkpoints kept (the best is kept too)", value: { $0.training.keepCheckpoints },
+                                    mayChangeOnResume: true)
+        public let onNonFinite = SchemaKey(path: "training.on_nonfinite", type: T.choice(NonFinitePolicy.self), default: .value(.stop),
+                                           applies: .always, doc: "a NaN or infinite loss `stop`s the run with a message, or `skip`s the update",
+                                           value: { $0.training.onNonFinite },
+                                    mayChangeOnResume: true)
+        public let maxConsecutiveSkips = SchemaKey(path: "training.max_consecutive_skips", type: T.int(min: 1), default: .value(10),
+                                                   applies: .always,
+                                                   doc: "with `on_nonfinite: skip`, stop with a message after this many skipped steps in a row",
+                                                   value: { $0.training.maxConsecutiveSkips },
+                                    mayChangeOnResume: true)
 
-    // parallel, output
-    static let threads = SchemaKey(path: "parallel.threads", type: T.int(min: 1, max: 1024), default: .absent("cores / processes on this node"),
-                                   applies: .always, doc: "replicas (threads) per process", value: { $0.parallel.threads },
-                                mayChangeOnResume: true)
-    static let bucketSize = SchemaKey(path: "parallel.bucket_size", type: T.int(min: 1, max: 1 << 30), default: .value(1 << 20), applies: .always,
-                                      doc: "floats per allreduce bucket", value: { $0.parallel.bucketSize },
-                                mayChangeOnResume: true)
-    static let deterministic = SchemaKey(path: "parallel.deterministic", type: T.bool, default: .value(false), applies: .always,
-                                         doc: "the same bits at every processes × threads layout, on one CPU family and kernel level (cost: docs/benchmarks.md)",
-                                         value: { $0.parallel.deterministic },
-                                mayChangeOnResume: true)
-    static let microShards = SchemaKey(path: "parallel.micro_shards", type: T.int(min: 1, max: 4096), default: .value(8),
-                                       applies: .always,
-                                       doc: "with `deterministic`, fixed pieces each batch is cut into, whatever the layout (at most this many replicas get work)",
-                                       value: { $0.parallel.microShards },
-                                mayChangeOnResume: true)
-    static let exchangeTimeout = SchemaKey(path: "parallel.exchange_timeout", type: T.double(atLeast: 1, atMost: 86400), default: .value(20.0),
+        // parallel, output
+        public let threads = SchemaKey(path: "parallel.threads", type: T.int(min: 1, max: 1024), default: .absent("cores / processes on this node"),
+                                       applies: .always, doc: "replicas (threads) per process", value: { $0.parallel.threads },
+                                    mayChangeOnResume: true)
+        public let bucketSize = SchemaKey(path: "parallel.bucket_size", type: T.int(min: 1, max: 1 << 30), default: .value(1 << 20), applies: .always,
+                                          doc: "floats per allreduce bucket", value: { $0.parallel.bucketSize },
+                                    mayChangeOnResume: true)
+        public let deterministic = SchemaKey(path: "parallel.deterministic", type: T.bool, default: .value(false), applies: .always,
+                                             doc: "the same bits at every processes × threads layout, on one CPU family and kernel level (cost: docs/benchmarks.md)",
+                                             value: { $0.parallel.deterministic },
+                                    mayChangeOnResume: true)
+        public let microShards = SchemaKey(path: "parallel.micro_shards", type: T.int(min: 1, max: 4096), default: .value(8),
                                            applies: .always,
-                                           doc: "seconds one exchange between processes may wait for a peer before the job ends naming it (a lost host or link); raise it when ranks can be that far apart",
-                                           value: { $0.parallel.exchangeTimeout },
-                                mayChangeOnResume: true)
-    static let overlap = SchemaKey(path: "parallel.overlap", type: T.bool, default: .value(true), applies: .always,
-                                   doc: "exchange each layer's gradients between processes while backward computes the layers below, for models of at least \(Engine.smallestOverlappedModel) parameters (same bits either way; not with `deterministic`)",
-                                   value: { $0.parallel.overlap },
-                                mayChangeOnResume: true)
-    static let outputDir = SchemaKey(path: "output.dir", type: T.string, default: .derived("`runs/<experiment.name>`", { "runs/\($0.name)" }),
-                                     applies: .always, doc: "run directory", value: { $0.output.dir })
+                                           doc: "with `deterministic`, fixed pieces each batch is cut into, whatever the layout (at most this many replicas get work)",
+                                           value: { $0.parallel.microShards },
+                                    mayChangeOnResume: true)
+        public let exchangeTimeout = SchemaKey(path: "parallel.exchange_timeout", type: T.double(atLeast: 1, atMost: 86400), default: .value(20.0),
+                                               applies: .always,
+                                               doc: "seconds one exchange between processes may wait for a peer before the job ends naming it (a lost host or link); raise it when ranks can be that far apart",
+                                               value: { $0.parallel.exchangeTimeout },
+                                    mayChangeOnResume: true)
+        public let overlap = SchemaKey(path: "parallel.overlap", type: T.bool, default: .value(true), applies: .always,
+                                       doc: "exchange each layer's gradients between processes while backward computes the layers below, for models of at least \(Engine.smallestOverlappedModel) parameters (same bits either way; not with `deterministic`)",
+                                       value: { $0.parallel.overlap },
+                                    mayChangeOnResume: true)
+        public let outputDir = SchemaKey(path: "output.dir", type: T.string, default: .derived("`runs/<experiment.name>`", { "runs/\($0.name)" }),
+                                         applies: .always, doc: "run directory", value: { $0.output.dir })
 
-    // sweep
-    static let sweepGrid = SchemaKey(path: "sweep.grid", type: T.names, default: .absent("—"), applies: .always,
-                                     doc: "for `recur sweep`: entries `\"KEY=[v1,v2,…]\"`, as `--grid` takes them (which replaces this list); training ignores it",
-                                     value: { $0.sweepGrid })
+        // sweep
+        public let sweepGrid = SchemaKey(path: "sweep.grid", type: T.names, default: .absent("—"), applies: .always,
+                                         doc: "for `recur sweep`: entries `\"KEY=[v1,v2,…]\"`, as `--grid` takes them (which replaces this list); training ignores it",
+                                         value: { $0.sweepGrid })
+    }
 
-    /// Every key, in file and documentation order.
-    static let entries: [any SchemaEntry] = [
-        name, seed,
-        kind, path, columns, targets, normalize, missing, header, classes, seqLen, features, variableLength, lengthColumn, labelColumn, sequenceColumn, stride, target, horizon, seasonality, splitTrain, splitValidation, splitTest, splitSeed,
-        shuffle, dropLast, stateful, minCount, maxSize, unknown, lowercase,
-        cell, hiddenSize, layers, dropout, input, embeddingSize, gruReset, nonlinearity, forgetBias, bidirectional, initFrom,
-        epochs, steps, batchSize, accumulate, optimizerKind, lr, weightDecay, momentum, dampening, nesterov, beta1, beta2, eps, amsgrad,
-        alpha, centered, lrDecay, initialAccumulator, scheduleKind, stepSize, gamma, warmupSteps, totalSteps, minLR,
-        factor, patience, cooldown, threshold, earlyPatience, earlyMinDelta, earlyMetric,
-        clipNorm, clipValue, logEvery, evalEvery, checkpointEvery, keepCheckpoints, onNonFinite, maxConsecutiveSkips,
-        threads, bucketSize, deterministic, microShards, exchangeTimeout, overlap, outputDir, sweepGrid,
-    ]
+    /// The keys (`ExperimentSchema.keys.seqLen`).
+    public static let keys = Keys()
+
+    /// Every key, in file and documentation order: the declarations of `Keys`, in order.
+    static let entries: [any SchemaEntry] = Mirror(reflecting: keys).children.compactMap { $0.value as? any SchemaEntry }
 
     /// Every key path and every section above one (`data`, `data.split`, …).
     static let knownPaths: Set<String> = {

@@ -48,7 +48,7 @@ extension TrainedModel {
         let engine = try Engine(experiment.engineConfig(for: dataset, threads: min(k, experiment.training.batchSize)),
                                 dataset: dataset, comm: SingleProcessCommunicator())
         engine.setParameters(checkpoint.parameters)
-        return try engine.evaluationReport(split, seasonality: experiment.data.seasonality)
+        return try engine.evaluationReport(split, seasonality: experiment[ExperimentSchema.keys.seasonality])
     }
 
     /// An evaluation as `recur eval` prints it.
@@ -63,7 +63,7 @@ extension TrainedModel {
             for name in r.columns ?? rmse.keys.sorted() {
                 var line = String(format: "%@: RMSE %.4f, MAE %.4f (original units)", name, rmse[name]!, mae[name]!)
                 if let mape = r.mape?[name], let smape = r.smape?[name], let mase = r.mase?[name] {
-                    line += String(format: ", MAPE %.2f%%, sMAPE %.2f%%, MASE %.4f (m = %d)", mape, smape, mase, experiment.data.seasonality)
+                    line += String(format: ", MAPE %.2f%%, sMAPE %.2f%%, MASE %.4f (m = %d)", mape, smape, mase, experiment[ExperimentSchema.keys.seasonality])
                 }
                 lines.append(line)
             }

@@ -375,3 +375,30 @@ final class ApplicabilityRuleTests: XCTestCase {
         }
     }
 }
+
+/// Note [One declaration per key]: a key declared in the schema alone (data.seasonality) is read,
+/// range-checked, refused where it does not apply, written back and documented from that
+/// declaration, and read where it is used as experiment[key].
+final class OneDeclarationTests: XCTestCase {
+    let base = ["data.kind=series", "data.path=s.csv", "data.seq_len=8", "model.cell=lstm", "model.hidden_size=8"]
+
+    func testSettingsKey_ReadWrittenCheckedAndDocumented_FromItsDeclaration() throws {
+        let K = ExperimentSchema.keys
+        let c = try ExperimentConfig.parse(yaml: "{}", file: "t.yaml", overrides: base + ["data.seasonality=12"])
+        XCTAssertEqual(c[K.seasonality], 12)
+        XCTAssertEqual(try ExperimentConfig.parse(yaml: "{}", file: "t.yaml", overrides: base)[K.seasonality], 1, "its default")
+        let yaml = try c.yaml()
+        XCTAssert(yaml.contains("seasonality: 12"), yaml)
+        XCTAssertEqual(try ExperimentConfig.parse(yaml: yaml, file: "back.yaml"), c, "written back and read again")
+        XCTAssertNotEqual(try ExperimentConfig.parse(yaml: "{}", file: "t.yaml", overrides: base + ["data.seasonality=4"]), c)
+        XCTAssertThrowsError(try ExperimentConfig.parse(yaml: "{}", file: "t.yaml", overrides: base + ["data.seasonality=0"])) { error in
+            XCTAssert("\(error)".contains("data.seasonality: must be at least 1"), "\(error)")
+        }
+        XCTAssertThrowsError(try ExperimentConfig.parse(yaml: "{}", file: "t.yaml", overrides: base + ["data.kind=chars", "data.seasonality=3"])) { error in
+            XCTAssert("\(error)".contains("data.seasonality: applies to series data only"), "\(error)")
+        }
+        XCTAssert(ExperimentConfig.schemaMarkdown.contains("| `seasonality` |"))
+        XCTAssert(ExperimentSchema.resumablePaths.contains("data.seasonality"))
+        XCTAssertEqual(ExperimentSchema.entries.count, Mirror(reflecting: K).children.count, "every declaration is an entry")
+    }
+}
