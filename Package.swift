@@ -45,13 +45,15 @@ let package = Package(
         // MARK: Library modules
         .target(name: "RecurKernels", dependencies: ["CBLAS", "CKernels"]),
         .target(name: "RecurData", dependencies: ["RecurKernels"]),
+        // Which windows go where: batch plans, epoch orders, shards, work-balanced parts.
+        .target(name: "RecurPlan", dependencies: ["RecurKernels", "RecurData"]),
         .target(name: "RecurModel", dependencies: ["RecurKernels", "CKernels"]),
         .target(name: "RecurOptim", dependencies: ["RecurKernels"]),
         .target(name: "RecurParallel", dependencies: ["CMPI", "CKernels", "RecurKernels"]),
         // The synchronized step: replicas, worker pool, thread sum, allreduce, clip, update,
         // and the start-up agreement (docs/ARCHITECTURE.md, "Modules and what they may import").
         .target(name: "RecurEngine",
-                dependencies: ["RecurKernels", "RecurData", "RecurModel", "RecurOptim", "RecurParallel", "CKernels"]),
+                dependencies: ["RecurKernels", "RecurData", "RecurPlan", "RecurModel", "RecurOptim", "RecurParallel", "CKernels"]),
         // The product layer, by concern (docs/ARCHITECTURE.md, "Modules and what they may import").
         // Files on disk: safetensors, checkpoints, atomic writes, CRC-32C, run-directory paths, FileError.
         .target(name: "RecurStore", dependencies: ["RecurKernels", "RecurModel", "RecurOptim"]),
@@ -63,11 +65,11 @@ let package = Package(
         .target(name: "RecurReport", dependencies: ["RecurKernels", "RecurStore"]),
         // Using a trained model: evaluate, predict, sample, forecast (over RecurEngine's API).
         .target(name: "RecurInference",
-                dependencies: ["RecurKernels", "RecurData", "RecurModel", "RecurParallel", "RecurEngine",
+                dependencies: ["RecurKernels", "RecurData", "RecurPlan", "RecurModel", "RecurParallel", "RecurEngine",
                                "RecurStore", "RecurExperiment", "RecurReport"]),
         // The top module: session, run loop, sweep scheduling, bench; re-exports the product layer.
         .target(name: "RecurTrain",
-                dependencies: ["RecurKernels", "RecurData", "RecurModel", "RecurOptim", "RecurParallel", "RecurEngine",
+                dependencies: ["RecurKernels", "RecurData", "RecurPlan", "RecurModel", "RecurOptim", "RecurParallel", "RecurEngine",
                                "RecurStore", "RecurExperiment", "RecurReport", "RecurInference"]),
 
         // MARK: Command-line tool
@@ -76,13 +78,13 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "RecurKernelsTests", dependencies: ["RecurKernels"]),
-        .testTarget(name: "RecurDataTests", dependencies: ["RecurData", "RecurKernels"]),
+        .testTarget(name: "RecurDataTests", dependencies: ["RecurData", "RecurPlan", "RecurKernels"]),
         .testTarget(name: "RecurModelTests", dependencies: ["RecurModel", "RecurKernels", "CKernels"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "RecurOptimTests", dependencies: ["RecurOptim"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RecurParallelTests", dependencies: ["RecurParallel", "RecurKernels"]),
-        .testTarget(name: "RecurEngineTests", dependencies: ["RecurEngine", "RecurParallel", "RecurData", "RecurModel", "RecurOptim", "RecurKernels"]),
-        .testTarget(name: "RecurTrainTests", dependencies: ["RecurTrain", "RecurEngine", "RecurExperiment", "RecurInference", "RecurReport", "RecurStore", "RecurParallel"]),
+        .testTarget(name: "RecurEngineTests", dependencies: ["RecurEngine", "RecurParallel", "RecurData", "RecurPlan", "RecurModel", "RecurOptim", "RecurKernels"]),
+        .testTarget(name: "RecurTrainTests", dependencies: ["RecurTrain", "RecurEngine", "RecurExperiment", "RecurInference", "RecurReport", "RecurStore", "RecurParallel", "RecurPlan"]),
     ],
     // Swift 6 tools; the language mode stays 5 because replicas share raw pointers across
     // Dispatch threads by design (ARCHITECTURE.md §5), which strict checking cannot express.

@@ -2,6 +2,7 @@
 // read and restored as one tensor in global stream order, so a checkpoint holds it the same way
 // whatever the layout of ranks and threads that wrote or reads it.
 
+import RecurPlan
 import RecurKernels
 import RecurParallel
 

@@ -3,6 +3,7 @@
 // metrics are computed outside the engine without reaching into replicas or workspaces.
 
 import RecurData
+import RecurPlan
 import RecurKernels
 import RecurModel
 

@@ -7,6 +7,7 @@
 
 import CKernels
 import RecurData
+import RecurPlan
 import RecurKernels
 import RecurModel
 import RecurParallel

@@ -8,6 +8,7 @@
 
 import CKernels
 import RecurData
+import RecurPlan
 import RecurKernels
 import RecurModel
 import RecurOptim

@@ -8,6 +8,7 @@
 // Each owns what it synchronises with; the step (Engine.step) times the phases and applies
 // the result. None allocates in a step.
 
+import RecurPlan
 import RecurKernels
 import RecurModel
 import RecurParallel

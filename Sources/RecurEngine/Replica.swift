@@ -3,6 +3,7 @@
 // a step only fills buffers and runs forward, loss and backward over them.
 
 import RecurData
+import RecurPlan
 import RecurKernels
 import RecurModel
 

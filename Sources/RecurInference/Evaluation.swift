@@ -7,6 +7,7 @@ import RecurExperiment
 import RecurStore
 import RecurReport
 import RecurData
+import RecurPlan
 import RecurEngine
 import RecurKernels
 

@@ -9,6 +9,7 @@ import Foundation
 import RecurExperiment
 import RecurStore
 import RecurData
+import RecurPlan
 import RecurEngine
 import RecurKernels
 import RecurParallel

@@ -6,6 +6,7 @@
 
 import Foundation
 import RecurData
+import RecurPlan
 import RecurEngine
 import RecurKernels
 import RecurModel

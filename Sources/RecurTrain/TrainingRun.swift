@@ -7,6 +7,7 @@ import Foundation
 import Glibc
 #endif
 import RecurData
+import RecurPlan
 import RecurEngine
 import RecurKernels
 import RecurOptim

@@ -5,6 +5,7 @@
 import XCTest
 import RecurKernels
 @testable import RecurData
+import RecurPlan
 
 final class BatchPlanTests: XCTestCase {
 

@@ -3,6 +3,7 @@
 
 import XCTest
 @testable import RecurData
+import RecurPlan
 
 final class StatefulStreamTests: XCTestCase {
 

@@ -5,6 +5,7 @@
 
 @testable import RecurEngine
 import RecurData
+import RecurPlan
 import RecurKernels
 import RecurModel
 import RecurOptim

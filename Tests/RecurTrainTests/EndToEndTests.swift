@@ -5,6 +5,7 @@ import Foundation
 import RecurEngine
 import XCTest
 import RecurData
+import RecurPlan
 import RecurParallel
 @testable import RecurTrain
 @testable import RecurExperiment

@@ -3,6 +3,7 @@
 // from the plan's numbers, (seed, epoch) alone — never from a rank's own shard — so every rank
 // agrees on it without talking. It does not fill buffers (WindowedDataset.fill) or sum losses.
 
+import RecurData
 import RecurKernels
 
 /// The steps of one epoch over one split.
