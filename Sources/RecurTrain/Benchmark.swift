@@ -176,42 +176,11 @@ public struct GemmPeak: Codable, Sendable {
     public static let shape = (m: 1024, n: 1024, k: 256)
 
     /// Every rank runs `threads` single-threaded sgemm loops at once for about `seconds`; the
-    /// result is the sum of their speeds over all threads and ranks.
+    /// result is the sum of their speeds over all threads and ranks (GemmSpeed, RecurEngine).
     public static func measure(threads: Int, comm: Communicator, seconds: Double = 0.6) -> GemmPeak {
-        BLAS.useSingleThread()
         let (m, n, k) = shape
-        var speeds = [Double](repeating: 0, count: threads)
-        let a = (0..<threads).map { _ in FloatBuffer(count: m * k) }
-        let b = (0..<threads).map { _ in FloatBuffer(count: k * n) }
-        let c = (0..<threads).map { _ in FloatBuffer(count: m * n) }
-        for t in 0..<threads {
-            var rng = SeededRandom(seed: UInt64(t + 1))
-            for i in 0..<a[t].count { a[t][i] = rng.uniform(-1, 1) }
-            for i in 0..<b[t].count { b[t][i] = rng.uniform(-1, 1) }
-        }
-        comm.barrier()
-        speeds.withUnsafeMutableBufferPointer { out in
-            let out = out
-            WorkerPool.run(threads) { t in
-                let gemm = {
-                    BLAS.gemm(.none, .none, m: m, n: n, k: k, a: a[t].base, lda: k, b: b[t].base, ldb: n,
-                              beta: 0, c: c[t].base, ldc: n)
-                }
-                gemm()  // warm caches and OpenBLAS's buffers
-                var calls = 0
-                let start = MonotonicClock.seconds()
-                var elapsed = 0.0
-                while elapsed < seconds || calls < 3 {
-                    gemm()
-                    calls += 1
-                    elapsed = MonotonicClock.seconds() - start
-                }
-                out[t] = 2 * Double(m) * Double(n) * Double(k) * Double(calls) / elapsed / 1e9
-            }
-        }
-        var total = [speeds.reduce(0, +)]
-        comm.allreduceSum(&total)
-        return GemmPeak(m: m, n: n, k: k, concurrent: threads * comm.size, gflops: total[0])
+        let gflops = GemmSpeed.measure(m: m, n: n, k: k, threads: threads, comm: comm, seconds: seconds)
+        return GemmPeak(m: m, n: n, k: k, concurrent: threads * comm.size, gflops: gflops)
     }
 }
 
