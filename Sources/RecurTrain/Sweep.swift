@@ -46,6 +46,9 @@ public struct SweepOutcome: Equatable, Sendable {
     public var status: String
     public var bestLoss: Double?
     public var bestStep: Int?
+    /// Forecasters: the best checkpoint's validation RMSE, MAE, MAPE, sMAPE and MASE (original
+    /// units, means over the target columns), by those names.
+    public var forecastMetrics: [String: Double]?
 
     public init(status: String, bestLoss: Double? = nil, bestStep: Int? = nil) {
         self.status = status; self.bestLoss = bestLoss; self.bestStep = bestStep
@@ -224,7 +227,8 @@ public final class Sweep {
                 running[i] = nil
                 finished += 1
                 let events = (try? String(contentsOf: try run(i).events, encoding: .utf8)) ?? ""
-                let outcome = SweepOutcome(exitStatus: p.exitStatus, jsonLines: events)
+                var outcome = SweepOutcome(exitStatus: p.exitStatus, jsonLines: events)
+                if outcome.status == "done" { outcome.forecastMetrics = Self.forecastMetrics(ofRun: try run(i).directory) }
                 outcomes[i] = outcome
                 let settings = zip(axes, combinations[i]).map { "\($0.key)=\($1)" }.joined(separator: " ")
                 let result = outcome.bestLoss.map { String(format: "best validation loss %.6g at step %d", $0, outcome.bestStep ?? 0) } ?? outcome.status
@@ -235,6 +239,21 @@ public final class Sweep {
         try writeTable(outcomes)
         return outcomes
     }
+
+    /// The forecast metrics' names, in the table's order.
+    public static let forecastMetricNames = ["rmse", "mae", "mape", "smape", "mase"]
+
+    /// A finished forecaster's best checkpoint on its validation split (nil for other models, or
+    /// when the run left no readable checkpoint).
+    static func forecastMetrics(ofRun directory: URL) -> [String: Double]? {
+        guard let model = try? TrainedModel.locate(directory.path), model.experiment.data.kind == .series,
+              let r = try? model.evaluate(.validation, threads: 1), let columns = r.columns, !columns.isEmpty else { return nil }
+        func mean(_ m: [String: Double]?) -> Double { (m.map { d in columns.map { d[$0] ?? .nan }.reduce(0, +) } ?? .nan) / Double(columns.count) }
+        return ["rmse": mean(r.rmse), "mae": mean(r.mae), "mape": mean(r.mape), "smape": mean(r.smape), "mase": mean(r.mase)]
+    }
+
+    /// Whether any outcome has forecast metrics (the table then shows them).
+    static func hasForecastMetrics(_ outcomes: [SweepOutcome?]) -> Bool { outcomes.contains { $0?.forecastMetrics != nil } }
 
     /// Runs ordered by best validation loss (runs without one last, in grid order).
     public static func order(_ outcomes: [SweepOutcome?]) -> [Int] {
@@ -250,12 +269,15 @@ public final class Sweep {
 
     /// sweep.csv: every run, best first.
     public func writeTable(_ outcomes: [SweepOutcome?]) throws {
-        var lines = [(["rank"] + axes.map(\.key) + ["best_validation_loss", "best_step", "status", "run"]).joined(separator: ",")]
+        let forecast = Self.hasForecastMetrics(outcomes)
+        var lines = [(["rank"] + axes.map(\.key) + ["best_validation_loss", "best_step", "status", "run"]
+                      + (forecast ? Self.forecastMetricNames : [])).joined(separator: ",")]
         for (rank, i) in Self.order(outcomes).enumerated() {
             let o = outcomes[i]
             let loss: String = o?.bestLoss.map { String($0) } ?? ""
             let step: String = o?.bestStep.map { String($0) } ?? ""
-            let cells: [String] = [String(rank + 1)] + combinations[i] + [loss, step, o?.status ?? "not run", names[i]]
+            var cells: [String] = [String(rank + 1)] + combinations[i] + [loss, step, o?.status ?? "not run", names[i]]
+            if forecast { cells += Self.forecastMetricNames.map { name in o?.forecastMetrics?[name].map { String($0) } ?? "" } }
             lines.append(cells.joined(separator: ","))
         }
         try writeAtomically(Data((lines.joined(separator: "\n") + "\n").utf8), to: directory.appendingPathComponent("sweep.csv"))
@@ -263,13 +285,17 @@ public final class Sweep {
 
     /// The table `recur sweep` prints: every run, best first.
     public func table(_ outcomes: [SweepOutcome?]) -> String {
-        let header = ["rank"] + axes.map(\.key) + ["best val loss", "step", "status"]
+        let forecast = Self.hasForecastMetrics(outcomes)
+        let header = ["rank"] + axes.map(\.key) + ["best val loss", "step", "status"] + (forecast ? ["val MASE", "sMAPE %"] : [])
         var rows = [header]
         for (rank, i) in Self.order(outcomes).enumerated() {
             let o = outcomes[i]
             let loss: String = o?.bestLoss.map { String(format: "%.6g", $0) } ?? "-"
             let step: String = o?.bestStep.map { String($0) } ?? "-"
-            let row: [String] = [String(rank + 1)] + combinations[i] + [loss, step, o?.status ?? "not run"]
+            var row: [String] = [String(rank + 1)] + combinations[i] + [loss, step, o?.status ?? "not run"]
+            if forecast {
+                row += ["mase", "smape"].map { name in o?.forecastMetrics?[name].map { String(format: name == "mase" ? "%.4f" : "%.2f", $0) } ?? "-" }
+            }
             rows.append(row)
         }
         let widths = header.indices.map { c in rows.map { $0[c].count }.max()! }

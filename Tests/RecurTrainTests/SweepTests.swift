@@ -38,7 +38,7 @@ final class SweepTests: XCTestCase {
         let table = clean.stdout.split(separator: "\n")
         XCTAssertEqual(table.count, 5, clean.stdout)
         let csv = try String(contentsOf: dir.appendingPathComponent("clean/sweep.csv"), encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(csv.first, "rank,model.hidden_size,training.optimizer.lr,best_validation_loss,best_step,status,run")
+        XCTAssertEqual(csv.first, "rank,model.hidden_size,training.optimizer.lr,best_validation_loss,best_step,status,run,rmse,mae,mape,smape,mase")
         // Sorted by best validation loss, every run done, each run's best equal to its own metrics.jsonl minimum.
         let rows = csv.dropFirst().map { $0.split(separator: ",").map(String.init) }
         XCTAssertEqual(rows.count, 4)
@@ -52,6 +52,11 @@ final class SweepTests: XCTestCase {
             }
             XCTAssertEqual(losses.min(), Double(r[3]), r[6])
             XCTAssertTrue(r[6].contains("hidden_size=\(r[1])") && r[6].contains("lr=\(r[2])"), r[6])
+            // The forecast metrics of the run's best checkpoint on its validation split, as eval gives them.
+            let eval = try runRecur(["eval", "clean/\(r[6])", "--split", "validation", "--json", "--threads", "1"], in: dir)
+            let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as? [String: Any])
+            let mase = try XCTUnwrap((report["mase"] as? [String: Double])?["value"])
+            XCTAssertEqual(Double(r[11])!, mase, accuracy: 1e-9 * max(1, mase), "sweep.csv's MASE is eval's")
         }
 
         // The same sweep, killed with SIGKILL while its second run trains, then run again.
