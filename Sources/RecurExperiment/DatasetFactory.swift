@@ -53,6 +53,13 @@ extension ExperimentConfig {
     ///   used instead of fitting them again so a resumed or evaluated model sees the same ids and units.
     /// - Throws: `DataError` naming file, line and column where there is one.
     public func loadDataset(configPath: String?, stored: DataManifest? = nil) throws -> any WindowedDataset {
+        try readDataset(path: requireDataFile(configPath: configPath), stored: stored, newData: false)
+    }
+
+    /// The data file's resolved path.
+    /// - Throws: `ConfigError` at data.path's file and line, saying the resolution rule it
+    ///   followed, when no file is there.
+    public func requireDataFile(configPath: String?) throws -> String {
         let path = resolvedDataPath(configPath: configPath)
         if !FileManager.default.fileExists(atPath: path) {
             // Say the rule that was followed, not only the path that failed.
@@ -69,7 +76,7 @@ extension ExperimentConfig {
             throw ConfigError(file: given?.file ?? configPath ?? "experiment", line: given?.line, key: "data.path",
                               message: "'\(data.path)' does not exist: \(rule)\(movedHint)")
         }
-        return try readDataset(path: path, stored: stored, newData: false)
+        return path
     }
 
     /// New data for `recur predict`: `path` read as this experiment's data kind, through what the

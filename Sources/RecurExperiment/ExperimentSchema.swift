@@ -398,10 +398,10 @@ public enum ExperimentSchema {
         // training
         public let epochs = SchemaKey(path: "training.epochs", type: T.int(min: 1, max: 1_000_000_000), default: .absent("`\(defaultEpochs)` unless `steps` is given"), applies: .always,
                                       doc: "passes over the training windows (give `epochs` or `steps`)", value: { $0.training.epochs },
-                                    mayChangeOnResume: true)
+                                      mayChangeOnResume: true)
         public let steps = SchemaKey(path: "training.steps", type: T.int(min: 1, max: maxSteps), default: .absent("—"), applies: .always,
                                      doc: "optimizer updates in total", value: { $0.training.steps },
-                                    mayChangeOnResume: true)
+                                     mayChangeOnResume: true)
         public let batchSize = SchemaKey(path: "training.batch_size", type: T.int(min: 1, max: 1 << 24), default: .value(32), applies: .always,
                                          doc: "global batch: windows per update across all processes and threads (stateful: the number of streams)",
                                          value: { $0.training.batchSize })
@@ -414,11 +414,11 @@ public enum ExperimentSchema {
                                   default: .derived("`0.1` (sgd), else PyTorch's (`0.001`; rmsprop, adagrad `0.01`)",
                                                     { $0.optimizer == .sgd ? 0.1 : OptimizerConfig.defaults(for: $0.optimizer).lr }),
                                   applies: .always, doc: "base learning rate", value: { $0.training.optimizer.lr },
-                                    mayChangeOnResume: true)
+                                  mayChangeOnResume: true)
         public let weightDecay = SchemaKey(path: "training.optimizer.weight_decay", type: T.double(atLeast: 0),
                                            default: .derived("PyTorch's (`0`; adamw `0.01`)", { OptimizerConfig.defaults(for: $0.optimizer).weightDecay }),
                                            applies: .always, doc: "L2 penalty (decoupled for `adamw`)", value: { $0.training.optimizer.weightDecay },
-                                    mayChangeOnResume: true)
+                                           mayChangeOnResume: true)
         public let momentum = SchemaKey(path: "training.optimizer.momentum", type: T.double(atLeast: 0), default: .value(0),
                                         applies: .optimizers(.sgd, .rmsprop), doc: "momentum factor",
                                         value: { c in
@@ -477,11 +477,11 @@ public enum ExperimentSchema {
                                             applies: .always,
                                             doc: "`cosine`: lr·(s+1)/W during warm-up, then cosine from lr to min_lr at `total_steps`; `plateau`: as PyTorch's ReduceLROnPlateau on the validation loss, after every evaluation",
                                             value: { $0.training.plateau != nil ? .plateau : ScheduleKind(rawValue: $0.training.schedule.kindName) },
-                                    mayChangeOnResume: true)
+                                            mayChangeOnResume: true)
         public let stepSize = SchemaKey(path: "training.schedule.step_size", type: T.int(min: 1, max: maxSteps), default: .value(1000), applies: .schedules("step"),
                                         doc: "updates between decays",
                                         value: { if case let .step(n, _) = $0.training.schedule { return n } else { return nil } },
-                                    mayChangeOnResume: true)
+                                        mayChangeOnResume: true)
         public let gamma = SchemaKey(path: "training.schedule.gamma", type: T.double(above: 0),
                                      default: .derived("`0.1` (step), `0.999` (exponential)", { $0.schedule == "step" ? 0.1 : 0.999 }),
                                      applies: .schedules("step", "exponential"), doc: "decay factor",
@@ -490,39 +490,39 @@ public enum ExperimentSchema {
                                          case let .step(_, g), let .exponential(g): return g
                                          default: return nil
                                          } },
-                                    mayChangeOnResume: true)
+                                         mayChangeOnResume: true)
         public let warmupSteps = SchemaKey(path: "training.schedule.warmup_steps", type: T.int(min: 0, max: maxSteps), default: .value(0), applies: .schedules("cosine"),
                                            doc: "linear warm-up updates",
                                            value: { if case let .cosine(w, _, _) = $0.training.schedule { return w } else { return nil } },
-                                    mayChangeOnResume: true)
+                                           mayChangeOnResume: true)
         public let totalSteps = SchemaKey(path: "training.schedule.total_steps", type: T.int(min: 1, max: maxSteps),
                                           default: .absent("the run's length"), applies: .schedules("cosine"),
                                           doc: "the update where the cosine reaches `min_lr` (a warning says when it is not the run's length)",
                                           value: { $0.training.scheduleHorizon },
-                                    mayChangeOnResume: true)
+                                          mayChangeOnResume: true)
         public let minLR = SchemaKey(path: "training.schedule.min_lr", type: T.double(atLeast: 0), default: .value(0),
                                      applies: .schedules("cosine", "plateau"), doc: "the rate the cosine ends at; the lowest a plateau schedule goes",
                                      value: { c in
                                          if let p = c.training.plateau { return p.minLR }
                                          if case let .cosine(_, _, m) = c.training.schedule { return m }
                                          return nil },
-                                    mayChangeOnResume: true)
+                                         mayChangeOnResume: true)
         public let factor = SchemaKey(path: "training.schedule.factor", type: T.double(above: 0, below: 1), default: .value(0.1),
                                       applies: .schedules("plateau"), doc: "the rate is multiplied by this on a plateau",
                                       value: { $0.training.plateau?.factor },
-                                    mayChangeOnResume: true)
+                                      mayChangeOnResume: true)
         public let patience = SchemaKey(path: "training.schedule.patience", type: T.int(min: 0), default: .value(10), applies: .schedules("plateau"),
                                         doc: "evaluations without improvement before the rate is lowered",
                                         value: { $0.training.plateau?.patience },
-                                    mayChangeOnResume: true)
+                                        mayChangeOnResume: true)
         public let cooldown = SchemaKey(path: "training.schedule.cooldown", type: T.int(min: 0), default: .value(0), applies: .schedules("plateau"),
                                         doc: "evaluations to wait after lowering before counting again",
                                         value: { $0.training.plateau?.cooldown },
-                                    mayChangeOnResume: true)
+                                        mayChangeOnResume: true)
         public let threshold = SchemaKey(path: "training.schedule.threshold", type: T.double(atLeast: 0, below: 1), default: .value(1e-4),
                                          applies: .schedules("plateau"), doc: "relative improvement that counts: loss < best·(1 − threshold)",
                                          value: { $0.training.plateau?.threshold },
-                                    mayChangeOnResume: true)
+                                         mayChangeOnResume: true)
         public let earlyPatience = SchemaKey(path: "training.early_stopping.patience", type: T.int(min: 1), default: .absent("off"),
                                              applies: .always, doc: "stop after this many evaluations without improvement; the summary names the best checkpoint",
                                              value: { $0.training.earlyStopping?.patience })
@@ -535,57 +535,57 @@ public enum ExperimentSchema {
                                            value: { $0.training.earlyStopping?.metric })
         public let clipNorm = SchemaKey(path: "training.clip.norm", type: T.double(atLeast: 0), default: .value(5), applies: .always,
                                         doc: "clip gradients by global norm (0 turns it off)", value: { $0.training.clipNorm ?? 0 },
-                                    mayChangeOnResume: true)
+                                        mayChangeOnResume: true)
         public let clipValue = SchemaKey(path: "training.clip.value", type: T.double(above: 0), default: .absent("—"), applies: .always,
                                          doc: "clip each gradient to [−value, value]", value: { $0.training.clipValue },
-                                    mayChangeOnResume: true)
+                                         mayChangeOnResume: true)
         public let logEvery = SchemaKey(path: "training.log_every", type: T.int(min: 1), default: .value(10), applies: .always,
                                         doc: "steps between training log lines", value: { $0.training.logEvery },
-                                    mayChangeOnResume: true)
+                                        mayChangeOnResume: true)
         public let evalEvery = SchemaKey(path: "training.eval_every", type: T.int(min: 0), default: .value(0), applies: .always,
                                          doc: "steps between validation passes (0: at the end of each epoch)", value: { $0.training.evalEvery },
-                                    mayChangeOnResume: true)
+                                         mayChangeOnResume: true)
         public let checkpointEvery = SchemaKey(path: "training.checkpoint_every", type: T.int(min: 0), default: .value(0), applies: .always,
                                                doc: "steps between checkpoints (0: at the end of each epoch)", value: { $0.training.checkpointEvery },
-                                    mayChangeOnResume: true)
+                                               mayChangeOnResume: true)
         public let keepCheckpoints = SchemaKey(path: "training.keep_checkpoints", type: T.int(min: 1), default: .value(3), applies: .always,
                                                doc: "most recent checkpoints kept (the best is kept too)", value: { $0.training.keepCheckpoints },
-                                    mayChangeOnResume: true)
+                                               mayChangeOnResume: true)
         public let onNonFinite = SchemaKey(path: "training.on_nonfinite", type: T.choice(NonFinitePolicy.self), default: .value(.stop),
                                            applies: .always, doc: "a NaN or infinite loss `stop`s the run with a message, or `skip`s the update",
                                            value: { $0.training.onNonFinite },
-                                    mayChangeOnResume: true)
+                                           mayChangeOnResume: true)
         public let maxConsecutiveSkips = SchemaKey(path: "training.max_consecutive_skips", type: T.int(min: 1), default: .value(10),
                                                    applies: .always,
                                                    doc: "with `on_nonfinite: skip`, stop with a message after this many skipped steps in a row",
                                                    value: { $0.training.maxConsecutiveSkips },
-                                    mayChangeOnResume: true)
+                                                   mayChangeOnResume: true)
 
         // parallel, output
         public let threads = SchemaKey(path: "parallel.threads", type: T.int(min: 1, max: 1024), default: .absent("cores / processes on this node"),
                                        applies: .always, doc: "replicas (threads) per process", value: { $0.parallel.threads },
-                                    mayChangeOnResume: true)
+                                       mayChangeOnResume: true)
         public let bucketSize = SchemaKey(path: "parallel.bucket_size", type: T.int(min: 1, max: 1 << 30), default: .value(1 << 20), applies: .always,
                                           doc: "floats per allreduce bucket", value: { $0.parallel.bucketSize },
-                                    mayChangeOnResume: true)
+                                          mayChangeOnResume: true)
         public let deterministic = SchemaKey(path: "parallel.deterministic", type: T.bool, default: .value(false), applies: .always,
                                              doc: "the same bits at every processes × threads layout, on one CPU family and kernel level (cost: docs/benchmarks.md)",
                                              value: { $0.parallel.deterministic },
-                                    mayChangeOnResume: true)
+                                             mayChangeOnResume: true)
         public let microShards = SchemaKey(path: "parallel.micro_shards", type: T.int(min: 1, max: 4096), default: .value(8),
                                            applies: .always,
                                            doc: "with `deterministic`, fixed pieces each batch is cut into, whatever the layout (at most this many replicas get work)",
                                            value: { $0.parallel.microShards },
-                                    mayChangeOnResume: true)
+                                           mayChangeOnResume: true)
         public let exchangeTimeout = SchemaKey(path: "parallel.exchange_timeout", type: T.double(atLeast: 1, atMost: 86400), default: .value(20.0),
                                                applies: .always,
                                                doc: "seconds one exchange between processes may wait for a peer before the job ends naming it (a lost host or link); raise it when ranks can be that far apart",
                                                value: { $0.parallel.exchangeTimeout },
-                                    mayChangeOnResume: true)
+                                               mayChangeOnResume: true)
         public let overlap = SchemaKey(path: "parallel.overlap", type: T.bool, default: .value(true), applies: .always,
                                        doc: "exchange each layer's gradients between processes while backward computes the layers below, for models of at least \(Engine.smallestOverlappedModel) parameters (same bits either way; not with `deterministic`)",
                                        value: { $0.parallel.overlap },
-                                    mayChangeOnResume: true)
+                                       mayChangeOnResume: true)
         public let outputDir = SchemaKey(path: "output.dir", type: T.string, default: .derived("`runs/<experiment.name>`", { "runs/\($0.name)" }),
                                          applies: .always, doc: "run directory", value: { $0.output.dir })
 

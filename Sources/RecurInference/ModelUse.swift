@@ -40,6 +40,13 @@ extension TrainedModel {
     /// process (default: every core).
     /// - Throws: `UsageError` when the split holds no window; the data's and engine's errors.
     public func evaluate(_ split: DataSplit, threads: Int? = nil) throws -> EvaluationReport {
+        try evaluate(split, threads: threads, drawing: false).report
+    }
+
+    /// The evaluation and, for a forecaster when `drawing`, its actual-against-predicted chart,
+    /// from one reading of the data.
+    public func evaluate(_ split: DataSplit, threads: Int? = nil, drawing: Bool) throws -> (report: EvaluationReport, chart: LineChart?) {
+        if drawing { try requireSeriesForChart() }
         let dataset = try trainingData()
         guard dataset.windowCount(split) > 0 else {
             throw UsageError("the \(split.rawValue) split of \(experiment.data.path) holds no window (its fraction is \(experiment.data.split.fraction(split)))")
@@ -48,7 +55,8 @@ extension TrainedModel {
         let engine = try Engine(experiment.engineConfig(for: dataset, threads: min(k, experiment.training.batchSize)),
                                 dataset: dataset, comm: SingleProcessCommunicator())
         engine.setParameters(checkpoint.parameters)
-        return try engine.evaluationReport(split, seasonality: experiment[ExperimentSchema.keys.seasonality])
+        let report = try engine.evaluationReport(split, seasonality: experiment[ExperimentSchema.keys.seasonality])
+        return (report, drawing ? try actualAgainstPredicted(split, dataset: dataset) : nil)
     }
 
     /// An evaluation as `recur eval` prints it.
@@ -96,10 +104,17 @@ extension TrainedModel {
     /// predicted, in original units, against the data's own time column where it has one.
     /// - Throws: `UsageError` for a model that is not a forecaster.
     public func actualAgainstPredicted(_ split: DataSplit) throws -> LineChart {
+        try requireSeriesForChart()
+        return try actualAgainstPredicted(split, dataset: try trainingData())
+    }
+
+    private func requireSeriesForChart() throws {
         guard experiment.data.kind == .series else {
             throw UsageError("--plot draws actual against predicted values, for series models; \(location.path) is a \(experiment.data.kind.rawValue) model")
         }
-        let dataset = try trainingData()
+    }
+
+    private func actualAgainstPredicted(_ split: DataSplit, dataset: any WindowedDataset) throws -> LineChart {
         guard let first = try predictionTable(dataset, split: split).firstTarget, let series = dataset as? SeriesDataset else {
             throw UsageError("the \(split.rawValue) split holds no window to plot")
         }

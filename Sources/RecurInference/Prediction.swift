@@ -8,6 +8,7 @@
 import Foundation
 import RecurExperiment
 import RecurStore
+import RecurReport
 import RecurData
 import RecurPlan
 import RecurEngine
@@ -125,12 +126,6 @@ extension Engine {
             return PredictionTable(header: header, rows: rows, summary: summary, firstTarget: first)
         }
     }
-}
-
-/// `text` as one CSV field: quoted when it holds a comma, a quote or a line break.
-func csvField(_ text: String) -> String {
-    guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
-    return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
 }
 
 extension TrainedModel {

@@ -64,6 +64,7 @@ public struct TrainedModel {
         guard fm.fileExists(atPath: url.path, isDirectory: &isDir) else {
             throw ConfigError(file: path, line: nil, key: "", message: "no such run directory, checkpoint or model file")
         }
+        var chosenState: TrainingState?
         if isDir.boolValue && fm.fileExists(atPath: url.appendingPathComponent("checkpoints").path) {
             let run = url
             try RunIdentity.checkOwnCheckpoints(run)
@@ -72,14 +73,16 @@ public struct TrainedModel {
                 throw ConfigError(file: path, line: nil, key: "", message: "holds no complete checkpoint yet")
             }
             url = latest
-            let state = try? TrainingState.read(from: latest.appendingPathComponent(TrainingState.fileName))
-            if let best = state?.metadata["best_checkpoint"], fm.fileExists(atPath: dir.appendingPathComponent(best).path) {
+            chosenState = try? TrainingState.read(from: latest)
+            if let best = chosenState?.metadata["best_checkpoint"], best != latest.lastPathComponent,
+               fm.fileExists(atPath: dir.appendingPathComponent(best).path) {
                 url = dir.appendingPathComponent(best)
+                chosenState = try? TrainingState.read(from: url)
             }
             // The chosen checkpoint must be this run's own (Note [Run identity]).
-            if let chosen = try? TrainingState.read(from: url) {
-                try RunIdentity.check(url, state: chosen, belongsTo: run, id: try RunIdentity.read(run))
-            }
+            if let chosenState { try RunIdentity.check(url, state: chosenState, belongsTo: run, id: try RunIdentity.read(run)) }
+        } else if isDir.boolValue {
+            chosenState = try? TrainingState.read(from: url)
         }
         let model = try ModelCheckpoint.read(from: url)
         guard let yaml = model.metadata["experiment"] else {
@@ -89,7 +92,7 @@ public struct TrainedModel {
         let manifest = model.metadata["data_manifest"].flatMap { try? JSONDecoder().decode(DataManifest.self, from: Data($0.utf8)) }
         var found = TrainedModel(location: url, checkpoint: model, experiment: experiment, manifest: manifest,
                                  network: try RecurrentNetwork(model.config))
-        found.trainedOnFingerprint = (try? TrainingState.read(from: url))?.words["data_fingerprint"]?.first
+        found.trainedOnFingerprint = chosenState?.words["data_fingerprint"]?.first
         return found
     }
 }

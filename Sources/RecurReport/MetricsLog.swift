@@ -230,7 +230,7 @@ extension MetricsLog {
             case .double(let d)?: return d.isFinite ? "\(d)" : ""
             case .bool(let b)?: return b ? "true" : "false"
             case .string(let s)?:
-                return s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+                return csvField(s)
             case .null?, nil: return ""
             }
         }
@@ -278,3 +278,9 @@ func jsonNumber(_ d: Double) -> String {
 @inline(__always) private func Glibc_close(_ fd: Int32) -> Int32 { close(fd) }
 @inline(__always) private func Glibc_truncate(_ path: String, _ length: off_t) -> Int32 { truncate(path, length) }
 
+/// `text` as one CSV field (RFC 4180): quoted, its quotes doubled, when it holds a comma, a quote
+/// or a line break; as it is otherwise.
+public func csvField(_ text: String) -> String {
+    guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+    return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+}

@@ -142,6 +142,9 @@ public final class ProgressReporter {
     private var lastTrain: (step: Int, time: Double)?
     private var smoothedStepSeconds: Double?
     private var lastBar: String?
+    /// The newest step not drawn yet (rate limit): its bar is made only when it is drawn, so a
+    /// step between redraws costs no string.
+    private var undrawn: Event?
     private var lastDrawTime = -Double.infinity
     private var shownTrainEvents = 0
     private var totalStepsSeen = 0
@@ -158,6 +161,7 @@ public final class ProgressReporter {
         self.options = options
         self.sinks = sinks
         self.clock = clock
+        plainWidth = options.columns ?? ProcessInfo.processInfo.environment["COLUMNS"].flatMap(Int.init)
         self.startTime = clock()
     }
 
@@ -251,7 +255,7 @@ public final class ProgressReporter {
 
     /// The width plain lines keep to: the terminal's, when known without one (an exported
     /// COLUMNS, as `launch/train --np` passes to the ranks), else none (log files).
-    private var plainWidth: Int? { options.columns ?? ProcessInfo.processInfo.environment["COLUMNS"].flatMap(Int.init) }
+    private let plainWidth: Int?
 
     /// `line` cut to the plain width, ending in "…" when cut.
     private func cut(_ line: String) -> String {
@@ -275,16 +279,18 @@ public final class ProgressReporter {
         case .train, .progress:
             let isLast = event.step >= event.totalSteps
             guard lastBar == nil || isLast || now - lastDrawTime >= options.redrawInterval else {
-                lastBar = barLine(event)  // remembered so a validation line can redraw the latest
+                undrawn = event   // remembered so a validation line can redraw the latest
                 return
             }
             let bar = barLine(event)
             sinks.progress("\r" + bar + "\u{1B}[K")
             lastBar = bar
+            undrawn = nil
             lastDrawTime = now
         case .validation:
             // Print above the bar: clear it, write the line, draw the bar again under it.
-            let bar = lastBar
+            let bar = undrawn.map(barLine) ?? lastBar
+            if bar != nil { lastBar = bar; undrawn = nil }
             sinks.progress("\r\u{1B}[K" + validationLine(event) + "\n")
             if let bar { sinks.progress("\r" + bar + "\u{1B}[K") }
         case .summary:
@@ -300,6 +306,7 @@ public final class ProgressReporter {
             sinks.progress("\r\u{1B}[K")
         }
         lastBar = nil
+        undrawn = nil
     }
 
     // MARK: Lines

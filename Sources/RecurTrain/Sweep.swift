@@ -210,25 +210,27 @@ public final class Sweep {
     public func run(launcher: SweepLauncher, stopSignal: () -> Int32?, poll: Double = 0.05,
                     progress: (String) -> Void) throws -> [SweepOutcome?] {
         var outcomes = [SweepOutcome?](repeating: nil, count: combinations.count)
-        var running: [Int: SweepProcess] = [:]
+        var running: [Int: (run: SweepRun, process: SweepProcess)] = [:]
         var next = 0, finished = 0, forwarded = false
         while finished < combinations.count {
             while running.count < width && next < combinations.count && stopSignal() == nil {
-                running[next] = try launcher.start(try run(next))
+                // run(_:) decides resume or restart (removing a directory without a checkpoint): once, here.
+                let r = try run(next)
+                running[next] = (r, try launcher.start(r))
                 next += 1
             }
             if running.isEmpty { break }
             if poll > 0 { Thread.sleep(forTimeInterval: poll) }
             if stopSignal() != nil && !forwarded {
-                for p in running.values where p.isRunning { p.requestStop() }
+                for p in running.values.map(\.process) where p.isRunning { p.requestStop() }
                 forwarded = true
             }
-            for (i, p) in running.sorted(by: { $0.key < $1.key }) where !p.isRunning {
+            for (i, entry) in running.sorted(by: { $0.key < $1.key }) where !entry.process.isRunning {
                 running[i] = nil
                 finished += 1
-                let events = (try? String(contentsOf: try run(i).events, encoding: .utf8)) ?? ""
-                var outcome = SweepOutcome(exitStatus: p.exitStatus, jsonLines: events)
-                if outcome.status == "done" { outcome.forecastMetrics = Self.forecastMetrics(ofRun: try run(i).directory) }
+                let events = (try? String(contentsOf: entry.run.events, encoding: .utf8)) ?? ""
+                var outcome = SweepOutcome(exitStatus: entry.process.exitStatus, jsonLines: events)
+                if outcome.status == "done" { outcome.forecastMetrics = Self.forecastMetrics(ofRun: entry.run.directory) }
                 outcomes[i] = outcome
                 let settings = zip(axes, combinations[i]).map { "\($0.key)=\($1)" }.joined(separator: " ")
                 let result = outcome.bestLoss.map { String(format: "best validation loss %.6g at step %d", $0, outcome.bestStep ?? 0) } ?? outcome.status

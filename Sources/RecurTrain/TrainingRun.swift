@@ -159,7 +159,7 @@ public final class TrainingRun {
     /// (Engine.step); it stops the run, or is counted and skipped (on_nonfinite: skip).
     private func checkFinite(_ r: StepResult) throws {
         let c = config.training, step = progress.step
-        let kept = progress.lastCheckpointStep.map { "the checkpoint of step \($0) is intact" } ?? "no checkpoint was written yet"
+        var kept: String { progress.lastCheckpointStep.map { "the checkpoint of step \($0) is intact" } ?? "no checkpoint was written yet" }
         if !r.loss.isFinite || !r.gradientNorm.isFinite {
             let fixes = "lower training.optimizer.lr or training.clip.norm, or check the data for extreme values"
             if c.onNonFinite == .stop {

@@ -117,11 +117,8 @@ public final class TrainingSession: TrainingRunObserver {
         } else {
             guard let configPath else { throw ConfigError(file: "recur train", line: nil, key: "", message: "give an experiment file or --resume RUN_DIR") }
             var config = try ExperimentConfig.load(path: configPath, overrides: overrides)
-            if !FileManager.default.fileExists(atPath: config.resolvedDataPath(configPath: configPath)) {
-                _ = try config.loadDataset(configPath: configPath)   // says the resolution rule it followed
-            }
             // Store the data path as resolved now, so the run can be resumed from anywhere.
-            config.data.path = URL(fileURLWithPath: config.resolvedDataPath(configPath: configPath)).standardizedFileURL.path
+            config.data.path = URL(fileURLWithPath: try config.requireDataFile(configPath: configPath)).standardizedFileURL.path
             try self.init(config: config, checkpoint: nil, resumedFrom: nil, runDirectory: try Self.newRunDirectory(config),
                           dataConfigPath: configPath, threads: threads, comm: comm, reporter: reporter, source: configPath)
         }

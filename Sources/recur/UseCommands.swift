@@ -39,9 +39,9 @@ struct Eval: RecurCommand {
         if plot != nil, trained.experiment.data.kind != .series {
             throw ValidationError("--plot draws actual against predicted values, for series models; \(model) is a \(trained.experiment.data.kind.rawValue) model")
         }
-        let report = try trained.evaluate(which, threads: threads)
-        if let plot {
-            try trained.actualAgainstPredicted(which).write(to: plot)
+        let (report, chart) = try trained.evaluate(which, threads: threads, drawing: plot != nil)
+        if let plot, let chart {
+            try chart.write(to: plot)
             Console.error("recur: plot written to \(plot)\n")
         }
         if json {
