@@ -21,7 +21,7 @@ struct ExampleReader {
     private(set) var labels: [Int32] = []
     private(set) var unlabelledSeen = false
     /// Where each label was read, for out-of-range messages.
-    private(set) var labelOrigins: [(file: String, line: Int, column: Int)] = []
+    private(set) var labelOrigins: [(file: String, line: Int?, column: Int?)] = []
     private(set) var featureNames: [String]?
     private var scratch: [Double] = []
     /// Labels read as names (Note [Named classes]): each name's id, in order of first appearance
@@ -59,21 +59,27 @@ struct ExampleReader {
 
     /// A label cell as a class id, or nil when the example is dropped.
     private mutating func label(_ csv: CSVReader, _ field: CSVField, line: Int, column: Int) throws(DataError) -> Int32? {
+        try label(csv.cell(field), text: csv.text(field), file: csv.path, line: line, column: column)
+    }
+
+    /// A label as a class id, or nil when the example is dropped: `cell` is the label read as a
+    /// number, `text` as written (a name, under `namesMode`).
+    mutating func label(_ cell: CSVCell, text: @autoclosure () -> String, file: String, line: Int?, column: Int?) throws(DataError) -> Int32? {
         if namesMode {
-            if csv.cell(field).isMissing {
+            if cell.isMissing {
                 if options.missing == .drop { return nil }
-                throw DataError(.badCell, file: csv.path, line: line, column: column, problem: "the label is missing",
+                throw DataError(.badCell, file: file, line: line, column: column, problem: "the label is missing",
                                 fix: "give every example a class, or choose missing: drop")
             }
-            let name = csv.text(field).trimmingSpaces()
+            let name = text().trimmingSpaces()
             if let id = classIndex[name] { return id }
             if let given = options.classNames {
-                throw DataError(.labelOutOfRange, file: csv.path, line: line, column: column,
+                throw DataError(.labelOutOfRange, file: file, line: line, column: column,
                                 problem: "the label '\(name)' is not one of the classes (\(given.prefix(20).joined(separator: ", "))\(given.count > 20 ? ", …" : ""))",
                                 fix: "correct the label (the classes are data.classes, or those the model was trained on)")
             }
             guard namesInOrder.count < LabelledOptions.maxClasses else {
-                throw DataError(.labelOutOfRange, file: csv.path, line: line, column: column,
+                throw DataError(.labelOutOfRange, file: file, line: line, column: column,
                                 problem: "the label '\(name)' is one more than a classifier's \(LabelledOptions.maxClasses) classes",
                                 fix: "check the label column")
             }
@@ -82,20 +88,20 @@ struct ExampleReader {
             namesInOrder.append(name)
             return id
         }
-        switch csv.cell(field) {
+        switch cell {
         case .number(let v) where v == v.rounded() && v >= 0 && v < Double(LabelledOptions.maxClasses):
             return Int32(v)
         case .number(let v) where v == v.rounded() && v >= Double(LabelledOptions.maxClasses):
             // Checked here, before anything is sized by the largest label.
-            throw DataError(.labelOutOfRange, file: csv.path, line: line, column: column,
+            throw DataError(.labelOutOfRange, file: file, line: line, column: column,
                             problem: "label \(v < 1e18 ? String(Int64(v)) : "\(v)") is more than a classifier's \(LabelledOptions.maxClasses) classes",
                             fix: "number the classes 0…C−1")
         case .number(let v) where v == v.rounded() && v < 0:
-            throw DataError(.labelOutOfRange, file: csv.path, line: line, column: column,
+            throw DataError(.labelOutOfRange, file: file, line: line, column: column,
                             problem: "label \(Int(v)) is negative", fix: "number the classes 0…C−1")
         case .missing:
             if options.missing == .drop { return nil }
-            throw DataError(.badCell, file: csv.path, line: line, column: column, problem: "the label is missing",
+            throw DataError(.badCell, file: file, line: line, column: column, problem: "the label is missing",
                             fix: "give every example a class, or choose missing: drop")
         default:
             // A named class ("walking", "spk1", "0x1"): the read starts again with labels as names.
@@ -137,7 +143,7 @@ struct ExampleReader {
     }
 
     /// Fills gaps of the example in `scratch` along time, then stores it with `label`.
-    private mutating func commit(label: Int32, origin: (file: String, line: Int, column: Int), file: String, line: Int) throws(DataError) {
+    private mutating func commit(label: Int32, origin: (file: String, line: Int?, column: Int?), file: String, line: Int?) throws(DataError) {
         let f = features!, t = scratch.count / f
         if options.missing == .interpolate || options.missing == .forwardFill, scratch.contains(where: { $0.isNaN }) {
             for q in 0..<f where !GapFill.fill(&scratch, range: 0..<t, stride: f, offset: q, policy: options.missing) {
@@ -151,6 +157,49 @@ struct ExampleReader {
         lengths.append(t)
         labels.append(label)
         labelOrigins.append(origin)
+    }
+
+    // MARK: Examples from other readers
+
+    /// Adds one example that a reader other than CSV parsed (`.ts`, NumPy): `values` its n·F
+    /// values step by step, NaN where one is missing (handled by `options.missing`), `label`
+    /// its label as a cell (nil: none, allowed under `labelsOptional`) and `labelText` as written.
+    /// `line`/`column` place the example in `file` for messages (nil where a format has none).
+    /// - Throws: `DataError` for a feature count unlike the others', a length outside the
+    ///   allowed, a missing value under `missing: error`, or a label as for CSV.
+    mutating func addExample(_ values: [Double], features f: Int, label: CSVCell?, labelText: @autoclosure () -> String,
+                             file: String, line: Int?, column: Int?, place: String) throws(DataError) {
+        if let known = features, known != f {
+            throw DataError(.wrongFieldCount, file: file, line: line, column: column,
+                            problem: "\(place) has \(f) features per step but \(options.features != nil ? "the setting is" : "the others have") \(known)",
+                            fix: "give every example the same features (dimensions)")
+        }
+        features = f
+        let n = f > 0 ? values.count / f : 0
+        try checkSteps(n, file: file, line: line)
+        scratch.removeAll(keepingCapacity: true)
+        scratch.append(contentsOf: values)
+        if let missingAt = scratch.firstIndex(where: { $0.isNaN }) {
+            switch options.missing {
+            case .error:
+                throw DataError(.badCell, file: file, line: line, column: column,
+                                problem: "\(place) has a missing value at step \(missingAt / f + 1), feature \(missingAt % f + 1)",
+                                fix: "fill it in, or choose missing: interpolate, forward_fill or drop")
+            case .drop: return
+            case .interpolate, .forwardFill: break
+            }
+        }
+        guard let cell = label else {
+            guard options.labelsOptional else {
+                throw DataError(.badCell, file: file, line: line, column: column, problem: "\(place) has no label",
+                                fix: "give every example a class")
+            }
+            unlabelledSeen = true
+            try commit(label: -1, origin: (file, line, column), file: file, line: line)
+            return
+        }
+        guard let l = try self.label(cell, text: labelText(), file: file, line: line, column: column) else { return }
+        try commit(label: l, origin: (file, line, column), file: file, line: line)
     }
 
     // MARK: One example per CSV row

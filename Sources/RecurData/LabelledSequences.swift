@@ -173,6 +173,11 @@ public struct LabelledSequences: WindowedDataset {
         func read(_ reader: inout ExampleReader) throws(DataError) {
             if options.labelColumn != nil {
                 try reader.readStepLabelled(path)
+            } else if let format = ArrayFormat(path: path) {
+                switch format {
+                case .ts: try reader.readTS(path)
+                case .npy, .npz: try reader.readNumPy(path)
+                }
             } else if FileReader.isDirectory(path) {
                 try reader.readDirectory(path)
             } else {
