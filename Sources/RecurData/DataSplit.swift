@@ -65,6 +65,26 @@ public struct SplitFractions: Sendable, Equatable, Codable {
         return [0..<b1, b1..<b2, b2..<b3]
     }
 
+    // Note [Given splits]
+    // Benchmarks come as TRAIN and TEST files: data.validation_path and data.test_path name a
+    // split's file, read with what the training file fitted (normalisation, vocabulary, columns,
+    // classes), never fitting anything of their own, and appended after it: a split given as a
+    // file is exactly that file, in its order. The training file is divided, as before, among the
+    // training split and the splits no file was given for, their fractions scaled to fill it
+    // (`forTrainingFile`); a fraction set for a split that has a file is refused, so all three
+    // files leave no fraction to set. Each data set joins the parts (`joined`), so windows never
+    // cross from one file into the next.
+
+    /// The fractions that divide the training file when `given` splits come as files of their
+    /// own (Note [Given splits]): those splits get none, and the others' are scaled to add up
+    /// to 1 — the training file then holds exactly the training split and the splits without a file.
+    public func forTrainingFile(given: Set<DataSplit>) -> SplitFractions {
+        guard !given.isEmpty else { return self }
+        let v = given.contains(.validation) ? 0 : validation, t = given.contains(.test) ? 0 : test
+        let total = train + v + t
+        return SplitFractions(train: train / total, validation: v / total, test: t / total)
+    }
+
     /// The fraction of one split.
     public func fraction(_ split: DataSplit) -> Double {
         switch split { case .train: train; case .validation: validation; case .test: test }

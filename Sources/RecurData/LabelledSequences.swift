@@ -55,6 +55,9 @@ public struct LabelledOptions: Sendable, Equatable, Codable {
     /// Prediction on new data: a CSV row may hold only the T·F values (no label; needs `steps`
     /// and `features`), and classes need not all have examples (needs `classCount`).
     public var labelsOptional: Bool = false
+    /// A given split's file (Note [Given splits]): the classes are the training file's
+    /// (`classCount`, `classNames`), and some of them may have no example here.
+    public var classesFromTraining: Bool = false
     /// Sequences have 1 … `steps` steps each: files of any number of rows, CSV rows of n·F
     /// values then the label (F = `features`, default 1), or rows with a `lengthColumn`.
     public var variableLength: Bool = false
@@ -137,30 +140,47 @@ public struct LabelledSequences: WindowedDataset {
     /// The classes' names in id order, when the labels were names (Note [Named classes]).
     public let classNames: [String]?
     /// Examples per class over the whole data set.
-    public let classCounts: [Int]
+    public private(set) var classCounts: [Int]
     /// Feature names (header names when there is one, else f0, f1, …).
     public let featureNames: [String]
     /// The examples' steps one after another, [Σ n_e, F], normalised.
-    public let values: [Float]
+    public private(set) var values: [Float]
     /// Example e's steps are rows `offsets[e] ..< offsets[e + 1]` of `values` (n_e = their count).
-    public let offsets: [Int]
+    public private(set) var offsets: [Int]
     /// Whether examples may differ in length (`LabelledOptions.variableLength`).
     public let variableLength: Bool
     /// The class of each example (0 where `hasLabel` is false; 0 with `stepLabels`).
-    public let labels: [Int32]
+    public private(set) var labels: [Int32]
     /// With `LabelledOptions.labelColumn`: each step's class, aligned with `values`' rows (−1: none).
-    public let stepLabels: [Int32]?
+    public private(set) var stepLabels: [Int32]?
     /// Whether each example came with a label (always, unless `labelsOptional`).
-    public let hasLabel: [Bool]
+    public private(set) var hasLabel: [Bool]
     /// Statistics per feature, fitted on the training examples (or given).
     public let normalization: NormalizationStats
-    private let splitRanges: [Range<Int>]
+    private var splitRanges: [Range<Int>]
 
     /// Number of examples.
     public var exampleCount: Int { labels.count }
 
     /// The example range of one split.
     public func range(_ split: DataSplit) -> Range<Int> { splitRanges[split.index] }
+
+    /// These examples with `other`'s after them as the split `split` (Note [Given splits]).
+    /// - Precondition: `other` was read with these classes, shapes and normalisation.
+    public func appending(_ other: LabelledSequences, as split: DataSplit) -> LabelledSequences {
+        precondition(other.featuresPerStep == featuresPerStep && other.classCount == classCount
+                     && (other.stepLabels == nil) == (stepLabels == nil), "appending: a given split is read with the training file's shapes")
+        var s = self
+        let start = exampleCount, rows = offsets.last!
+        s.values += other.values
+        s.offsets += other.offsets.dropFirst().map { $0 + rows }
+        s.labels += other.labels
+        s.hasLabel += other.hasLabel
+        if let more = other.stepLabels { s.stepLabels! += more }
+        for k in 0..<classCount { s.classCounts[k] += other.classCounts[k] }
+        s.splitRanges[split.index] = start ..< start + other.exampleCount
+        return s
+    }
 
     /// Reads a CSV file or, when `path` is a directory, the directory form.
     /// - Parameter normalization: stored statistics used instead of fitting.
@@ -226,7 +246,7 @@ public struct LabelledSequences: WindowedDataset {
         } else {
             for l in labels { counts[Int(l)] += 1 }
         }
-        if !options.labelsOptional, let empty = counts.firstIndex(of: 0) {
+        if !options.labelsOptional && !options.classesFromTraining, let empty = counts.firstIndex(of: 0) {
             if read.namesMode {
                 throw DataError(.classWithoutExamples, file: path,
                                 problem: "class '\(read.namesInOrder[empty])' of data.classes has no examples",

@@ -17,6 +17,9 @@ public struct TextOptions: Sendable, Equatable, Codable {
     public var maxSize: Int?
     /// Words only: how text is split.
     public var tokenizer: WordTokenizer
+    /// A given split's file (Note [Given splits]): the stored vocabulary is the training
+    /// file's, and a character outside it is said to be missing from the training text.
+    public var vocabularyFromTrainingFile = false
 
     /// Defaults: characters, 90/10 split, no `<unk>`, every word kept.
     public init(level: Vocabulary.Level = .chars, splits: SplitFractions = SplitFractions(),
@@ -51,13 +54,29 @@ public struct TextCorpus: Sendable {
     /// Token ids, fitted on the training split or given.
     public let vocabulary: Vocabulary
     /// Every token of the file in order (16-bit when the vocabulary fits).
-    public let tokens: TokenStorage
-    /// Size of the file in bytes.
-    public let byteCount: Int
-    private let splitRanges: [Range<Int>]
+    public private(set) var tokens: TokenStorage
+    /// Size of the file in bytes (of all the files, with given splits).
+    public private(set) var byteCount: Int
+    private var splitRanges: [Range<Int>]
 
     /// The token range of one split.
     public func range(_ split: DataSplit) -> Range<Int> { splitRanges[split.index] }
+
+    /// This text with `other`'s tokens after its own as the split `split` (Note [Given splits]).
+    /// - Precondition: `other` was read with this text's vocabulary.
+    public func appending(_ other: TextCorpus, as split: DataSplit) -> TextCorpus {
+        precondition(other.vocabulary == vocabulary, "appending: a given split is read with the training file's vocabulary")
+        var c = self
+        let start = tokens.count
+        switch (tokens, other.tokens) {
+        case (.uint16(let a), .uint16(let b)): c.tokens = .uint16(a + b)
+        case (.int32(let a), .int32(let b)): c.tokens = .int32(a + b)
+        default: preconditionFailure("appending: one vocabulary stores its ids one way")
+        }
+        c.byteCount += other.byteCount
+        c.splitRanges[split.index] = start ..< start + other.tokens.count
+        return c
+    }
 
     /// Reads and encodes `path`.
     /// - Parameters:
@@ -129,7 +148,10 @@ public struct TextCorpus: Sendable {
             for k in 0..<p.scalars.count {
                 let text = String(Character(Unicode.Scalar(p.scalars[k])!))
                 guard let id = stored.id(of: text) ?? stored.unknownID else {
-                    throw unseen(k, "is not in the model's vocabulary",
+                    throw options.vocabularyFromTrainingFile
+                        ? unseen(k, "never occurs in the training text (data.path's training split)",
+                                 "set data.vocabulary.unknown: true, or remove the character")
+                        : unseen(k, "is not in the model's vocabulary",
                                  "remove the character, or train with data.vocabulary.unknown: true")
                 }
                 map[k] = Int32(id)

@@ -47,19 +47,40 @@ public struct TimeSeries: Sendable {
     /// Target columns as indices into `columns`, in output order.
     public let targetIndices: [Int]
     /// Row-major [rowCount, columns.count], normalised.
-    public let values: [Float]
+    public private(set) var values: [Float]
     /// Time steps (rows kept).
-    public let rowCount: Int
+    public private(set) var rowCount: Int
     /// The file line of each row (rows may have been dropped).
-    public let lines: [Int]
+    public private(set) var lines: [Int]
     /// Statistics of every column in `columns`, fitted on the training rows (or given).
     public let normalization: NormalizationStats
-    private let splitRanges: [Range<Int>]
+    private var splitRanges: [Range<Int>]
     /// What the reader decided and the user should know (a numeric first row taken as the header).
     public var notes: [String] = []
 
     /// The row range of one split.
     public func range(_ split: DataSplit) -> Range<Int> { splitRanges[split.index] }
+
+    /// This series with `other`'s rows after its own as the split `split` (Note [Given splits]),
+    /// its columns taken by name (its file may order them otherwise).
+    /// - Precondition: `other` holds this series' columns, normalised with its statistics.
+    public func appending(_ other: TimeSeries, as split: DataSplit) -> TimeSeries {
+        let place = columns.map { name in
+            guard let k = other.columns.firstIndex(of: name) else { preconditionFailure("appending: column \(name) missing") }
+            return k
+        }
+        var s = self
+        let c = columns.count, oc = other.columns.count
+        s.values.reserveCapacity(values.count + other.rowCount * c)
+        for r in 0..<other.rowCount {
+            for j in 0..<c { s.values.append(other.values[r * oc + place[j]]) }
+        }
+        s.splitRanges[split.index] = rowCount ..< rowCount + other.rowCount
+        s.rowCount += other.rowCount
+        s.lines += other.lines
+        s.notes += other.notes
+        return s
+    }
 
     /// The column names of a CSV file's header, read as `load` reads them (quotes, BOM, CR).
     /// - Throws: `DataError` for a missing, empty or non-UTF-8 file.

@@ -8,7 +8,12 @@ extension ExperimentConfig {
     /// The data file's path: relative paths are taken from the experiment file's directory
     /// (so a config works from any working directory), then from the current directory.
     public func resolvedDataPath(configPath: String?) -> String {
-        let p = data.path
+        Self.resolved(data.path, configPath: configPath)
+    }
+
+    /// `p` resolved as a data path: a relative one from the experiment file's directory when
+    /// the file is there, else as it is (from the current directory).
+    static func resolved(_ p: String, configPath: String?) -> String {
         if p.hasPrefix("/") { return p }
         if let configPath {
             let dir = (configPath as NSString).deletingLastPathComponent
@@ -17,6 +22,29 @@ extension ExperimentConfig {
         }
         return p
     }
+
+    /// The experiment with every data file's path (data.path and the given splits' files)
+    /// changed by `change`.
+    public func mappingDataPaths(_ change: (String) throws -> String) rethrows -> ExperimentConfig {
+        var c = self
+        c.data.path = try change(data.path)
+        c.data.validationPath = try data.validationPath.map(change)
+        c.data.testPath = try data.testPath.map(change)
+        return c
+    }
+
+    /// The experiment with every data file's path resolved (checked to exist) and absolute, as
+    /// a new run stores them so it can be resumed from anywhere.
+    /// - Throws: `ConfigError` at the key's line for a file that is not there.
+    public func resolvingDataFiles(configPath: String?) throws -> ExperimentConfig {
+        var c = self
+        c.data.path = try Self.absolute(requireDataFile(configPath: configPath))
+        c.data.validationPath = try data.validationPath.map { try Self.absolute(requireFile($0, key: "data.validation_path", configPath: configPath)) }
+        c.data.testPath = try data.testPath.map { try Self.absolute(requireFile($0, key: "data.test_path", configPath: configPath)) }
+        return c
+    }
+
+    private static func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
 
     // Note [Portable runs]
     // A run directory stores its data path relative to itself when the two share more than the
@@ -30,9 +58,7 @@ extension ExperimentConfig {
     /// This experiment as a run directory stores it: the data path relative to `runDirectory`
     /// when they share more than the root (Note [Portable runs]).
     public func storedForRun(at runDirectory: URL) -> ExperimentConfig {
-        var c = self
-        c.data.path = Self.relativePath(of: data.path, from: runDirectory)
-        return c
+        mappingDataPaths { Self.relativePath(of: $0, from: runDirectory) }
     }
 
     /// `path` (absolute) from `directory`, or `path` itself when they share only the root.
@@ -53,28 +79,39 @@ extension ExperimentConfig {
     ///   used instead of fitting them again so a resumed or evaluated model sees the same ids and units.
     /// - Throws: `DataError` naming file, line and column where there is one.
     public func loadDataset(configPath: String?, stored: DataManifest? = nil) throws -> any WindowedDataset {
-        try readDataset(path: requireDataFile(configPath: configPath), stored: stored, newData: false)
+        var given: [(split: DataSplit, path: String)] = []
+        if let v = data.validationPath { given.append((.validation, try requireFile(v, key: "data.validation_path", configPath: configPath))) }
+        if let t = data.testPath { given.append((.test, try requireFile(t, key: "data.test_path", configPath: configPath))) }
+        return try readDataset(path: requireDataFile(configPath: configPath), given: given, stored: stored, newData: false)
     }
 
     /// The data file's resolved path.
     /// - Throws: `ConfigError` at data.path's file and line, saying the resolution rule it
     ///   followed, when no file is there.
     public func requireDataFile(configPath: String?) throws -> String {
-        let path = resolvedDataPath(configPath: configPath)
+        try requireFile(data.path, key: "data.path", configPath: configPath)
+    }
+
+    /// The resolved path of `p`, the data file that `key` names.
+    /// - Throws: `ConfigError` at the key's file and line, saying the resolution rule it
+    ///   followed, when no file is there.
+    func requireFile(_ p: String, key: String, configPath: String?) throws -> String {
+        let path = Self.resolved(p, configPath: configPath)
         if !FileManager.default.fileExists(atPath: path) {
             // Say the rule that was followed, not only the path that failed.
             let cwd = FileManager.default.currentDirectoryPath
             var rule = "an absolute path is taken as it is"
-            if !data.path.hasPrefix("/") {
+            if !p.hasPrefix("/") {
                 let dir = configPath.map { (($0 as NSString).deletingLastPathComponent as NSString).isEqual(to: "") ? "." : ($0 as NSString).deletingLastPathComponent }
-                rule = dir.map { "a relative data.path is taken from the experiment file's directory (\($0)) first, then from the working directory (\(cwd)); neither holds it" }
-                    ?? "a relative data.path is taken from the working directory (\(cwd))"
+                rule = dir.map { "a relative \(key) is taken from the experiment file's directory (\($0)) first, then from the working directory (\(cwd)); neither holds it" }
+                    ?? "a relative \(key) is taken from the working directory (\(cwd))"
             }
             let movedHint = configPath.map { ($0 as NSString).lastPathComponent == "config.yaml" } == true
-                ? "; if the run's data moved, name it with --data PATH" : "; fix data.path"
-            let given = origins["data.path"]
-            throw ConfigError(file: given?.file ?? configPath ?? "experiment", line: given?.line, key: "data.path",
-                              message: "'\(data.path)' does not exist: \(rule)\(movedHint)")
+                ? (key == "data.path" ? "; if the run's data moved, name it with --data PATH" : "; if it moved, put it back where \(key) says or edit the run's config.yaml")
+                : "; fix \(key)"
+            let given = origins[key]
+            throw ConfigError(file: given?.file ?? configPath ?? "experiment", line: given?.line, key: key,
+                              message: "'\(p)' does not exist: \(rule)\(movedHint)")
         }
         return path
     }
@@ -93,24 +130,44 @@ extension ExperimentConfig {
     }
 
     /// The one place a data section becomes a data set. `newData`: the whole file in the train
-    /// split, in file order, shaped by what the model stored, labels optional.
-    private func readDataset(path: String, stored: DataManifest?, newData: Bool) throws -> any WindowedDataset {
+    /// split, in file order, shaped by what the model stored, labels optional. `given`: the
+    /// splits that come as files of their own (Note [Given splits]), read after `path` with
+    /// what it fitted and appended as those splits.
+    private func readDataset(path: String, given: [(split: DataSplit, path: String)] = [], stored: DataManifest?,
+                             newData: Bool) throws -> any WindowedDataset {
         let d = data
-        let splits = newData ? SplitFractions(train: 1, validation: 0, test: 0) : d.split
+        let whole = SplitFractions(train: 1, validation: 0, test: 0)
+        let splits = newData ? whole : d.split.forTrainingFile(given: Set(given.map(\.split)))
         let windowing = Windowing(seqLen: d.seqLen, stride: d.stride, target: d.target, horizon: d.horizon,
                                   streams: d.stateful ? training.batchSize : nil)
+        let dataset: any WindowedDataset
         switch d.kind {
         case .series:
-            let series = try TimeSeries.load(path: path, options: SeriesOptions(
+            func options(features: [String]?, targets: [String]?, splits: SplitFractions) -> SeriesOptions {
+                SeriesOptions(features: features, targets: targets, normalization: d.normalize, missing: d.missing, splits: splits, header: d.header.mode)
+            }
+            var series = try TimeSeries.load(path: path, options: options(
                 features: newData ? stored?.featureColumns ?? d.columns : d.columns,
-                targets: newData ? stored?.targetColumns ?? d.targets : d.targets,
-                normalization: d.normalize, missing: d.missing, splits: splits, header: d.header.mode), normalization: stored?.normalization)
-            return try SeriesDataset(series: series, windowing: windowing)
+                targets: newData ? stored?.targetColumns ?? d.targets : d.targets, splits: splits), normalization: stored?.normalization)
+            for (split, file) in given {
+                let part = try TimeSeries.load(path: file, options: options(
+                    features: series.featureIndices.map { series.columns[$0] }, targets: series.targetIndices.map { series.columns[$0] },
+                    splits: whole), normalization: series.normalization)
+                series = series.appending(part, as: split)
+            }
+            dataset = try SeriesDataset(series: series, windowing: windowing)
         case .chars, .words:
-            let corpus = try TextCorpus.load(path: path, options: TextOptions(
-                level: d.kind == .chars ? .chars : .words, splits: splits, unknownToken: d.unknownToken,
-                minCount: d.minCount, maxSize: d.maxSize, tokenizer: WordTokenizer(lowercase: d.lowercase)), vocabulary: stored?.vocabulary)
-            return try TokenDataset(corpus: corpus, windowing: windowing)
+            func options(_ splits: SplitFractions) -> TextOptions {
+                TextOptions(level: d.kind == .chars ? .chars : .words, splits: splits, unknownToken: d.unknownToken,
+                            minCount: d.minCount, maxSize: d.maxSize, tokenizer: WordTokenizer(lowercase: d.lowercase))
+            }
+            var corpus = try TextCorpus.load(path: path, options: options(splits), vocabulary: stored?.vocabulary)
+            for (split, file) in given {
+                var part = options(whole)
+                part.vocabularyFromTrainingFile = stored == nil
+                corpus = corpus.appending(try TextCorpus.load(path: file, options: part, vocabulary: corpus.vocabulary), as: split)
+            }
+            dataset = try TokenDataset(corpus: corpus, windowing: windowing)
         case .sequences:
             // Examples are independent, so training data is shuffled (by its own seed) before the split.
             var options = LabelledOptions(steps: d.seqLen, features: d.features, header: d.header.mode, normalization: d.normalize,
@@ -126,7 +183,24 @@ extension ExperimentConfig {
                 options.classCount = stored?.classCount
                 options.labelsOptional = options.features != nil && options.classCount != nil
             }
-            return try LabelledSequences.load(path: path, options: options, normalization: stored?.normalization)
+            var examples = try LabelledSequences.load(path: path, options: options, normalization: stored?.normalization)
+            for (split, file) in given {
+                // The training file's classes and shapes; file order, every example in the split.
+                var part = options
+                part.splits = whole
+                part.splitSeed = nil
+                part.classNames = examples.classNames
+                part.classCount = examples.classCount
+                part.features = examples.featuresPerStep
+                part.classesFromTraining = true
+                examples = examples.appending(try LabelledSequences.load(path: file, options: part, normalization: examples.normalization), as: split)
+            }
+            dataset = examples
         }
+        for (split, file) in given where dataset.windowCount(split) == 0 {
+            throw DataError(.tooShort, file: file, problem: "holds no complete window of \(d.seqLen) steps\(d.kind == .series ? " and the \(d.horizon) after them" : "") for the \(split.name) split",
+                            fix: "give the \(split.name) file at least seq_len\(d.kind == .series ? " + horizon" : "") steps, or lower data.seq_len")
+        }
+        return dataset
     }
 }

@@ -144,7 +144,18 @@ extension ExperimentConfig {
         let kind = try v(K.kind)
         context.kind = kind
         let path = try v(K.path)
-        let split = SplitFractions(train: try v(K.splitTrain), validation: try v(K.splitValidation), test: try v(K.splitTest))
+        // Note [Given splits]: a split with a file of its own has no fraction (the schema's
+        // applicability refuses one).
+        let validationPath = try opt(K.validationPath), testPath = try opt(K.testPath)
+        for (key, given) in [(K.validationPath, validationPath), (K.testPath, testPath)] where given?.isEmpty == true {
+            throw s.error(key.path, "must not be empty: give the split's file, or remove the key")
+        }
+        if validationPath != nil { context.givenSplits.insert(.validation) }
+        if testPath != nil { context.givenSplits.insert(.test) }
+        let given = context.givenSplits
+        let split = SplitFractions(train: given.count == 2 ? 1 : try v(K.splitTrain),
+                                   validation: given.contains(.validation) ? 0 : try v(K.splitValidation),
+                                   test: given.contains(.test) ? 0 : try v(K.splitTest))
         if split.train + split.validation + split.test > 1 + 1e-9 {
             throw s.error("data.split", "train + validation + test must add up to at most 1, got \(split.train + split.validation + split.test)")
         }
@@ -160,7 +171,7 @@ extension ExperimentConfig {
             features: try opt(K.features), variableLength: try v(K.variableLength), lengthColumn: try opt(K.lengthColumn),
             labelColumn: try opt(K.labelColumn), sequenceColumn: try opt(K.sequenceColumn), shuffle: try v(K.shuffle),
             dropLast: try v(K.dropLast), stateful: stateful, minCount: try v(K.minCount), maxSize: try opt(K.maxSize),
-            unknownToken: try v(K.unknown), lowercase: try v(K.lowercase))
+            unknownToken: try v(K.unknown), lowercase: try v(K.lowercase), validationPath: validationPath, testPath: testPath)
         var columns = LabelledOptions()
         columns.variableLength = data.variableLength
         columns.lengthColumn = data.lengthColumn; columns.labelColumn = data.labelColumn; columns.sequenceColumn = data.sequenceColumn

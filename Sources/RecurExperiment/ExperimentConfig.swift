@@ -87,6 +87,10 @@ public struct DataSection: Sendable, Equatable {
     public var maxSize: Int?
     public var unknownToken: Bool
     public var lowercase: Bool
+    /// The validation split's own file (Note [Given splits]), or nil: a fraction of `path`.
+    public var validationPath: String? = nil
+    /// The test split's own file (Note [Given splits]), or nil: a fraction of `path`.
+    public var testPath: String? = nil
 }
 
 public struct ModelSection: Sendable, Equatable {

@@ -21,6 +21,8 @@ struct SchemaContext {
     var schedule = "constant"
     var cell: CellKind = .lstm
     var layers = 1
+    /// The splits that come as files of their own (Note [Given splits]).
+    var givenSplits: Set<DataSplit> = []
     var text: Bool { kind == .chars || kind == .words }
 
     init() {}
@@ -29,6 +31,7 @@ struct SchemaContext {
         name = c.name; kind = c.data.kind; stateful = c.data.stateful; seqLen = c.data.seqLen
         optimizer = c.training.optimizer.kind; cell = c.model.cell; layers = c.model.layers
         schedule = c.training.plateau != nil ? "plateau" : c.training.schedule.kindName
+        givenSplits = Set([c.data.validationPath.map { _ in DataSplit.validation }, c.data.testPath.map { _ in .test }].compactMap { $0 })
     }
 }
 
@@ -39,8 +42,8 @@ struct Applicability {
     /// The setting that decides, as the message names it ("data.kind is chars").
     let decidedBy: (SchemaContext) -> String
     let test: (SchemaContext) -> Bool
-    /// A setting (`--set` form) under which the key does not apply, given a series LSTM with
-    /// Adam and a constant rate: the tests derive one refusal per rule from it.
+    /// Settings (`--set` form, several joined by "; ") under which the key does not apply, given
+    /// a series LSTM with Adam and a constant rate: the tests derive one refusal per rule from it.
     let outside: String?
 
     static let always = Applicability(text: nil, decidedBy: { _ in "" }, test: { _ in true }, outside: nil)
@@ -49,6 +52,17 @@ struct Applicability {
         Applicability(text: kinds.map(\.rawValue).joined(separator: ", ") + " data",
                       decidedBy: { "data.kind is \($0.kind.rawValue)" }, test: { kinds.contains($0.kind) },
                       outside: DataKind.allCases.first { !kinds.contains($0) }.map { $0 == .series ? "" : "data.kind=\($0.rawValue)" })
+    }
+
+    /// Split fractions: a split with a file of its own has none, and with both the validation
+    /// and test files data.path is all training data (Note [Given splits]).
+    static func fraction(of split: DataSplit) -> Applicability {
+        let files: Set<DataSplit> = split == .train ? [.validation, .test] : [split]
+        let keys = DataSplit.allCases.filter(files.contains).map { "data.\($0.rawValue)_path" }
+        return Applicability(text: "data without " + keys.joined(separator: " and "),
+                             decidedBy: { _ in keys.joined(separator: " and ") + (keys.count > 1 ? " are" : " is") + " set, so data.path holds no \(split == .train ? "other split" : "\(split.name) split") to take a fraction of" },
+                             test: { !files.isSubset(of: $0.givenSplits) },
+                             outside: keys.map { "\($0)=\($0 == "data.test_path" ? "test.csv" : "validation.csv")" }.joined(separator: "; "))
     }
 
     static let text = Applicability(text: "text (chars, words)", decidedBy: { "data.kind is \($0.kind.rawValue)" },
@@ -283,6 +297,14 @@ public enum ExperimentSchema {
         public let path = SchemaKey(path: "data.path", type: T.string, default: .required("the file to train on"), applies: .always,
                                     doc: "data file; a relative path is taken from the experiment file's directory first, then from the current directory",
                                     value: { $0.data.path })
+        public let validationPath = SchemaKey(path: "data.validation_path", type: T.string, default: .absent("a fraction of data.path (data.split.validation)"),
+                                              applies: .always,
+                                              doc: "the validation split's own file, laid out as data.path's and read with what the training file fitted (normalisation, vocabulary, classes); data.split.validation must then be left out",
+                                              value: { $0.data.validationPath })
+        public let testPath = SchemaKey(path: "data.test_path", type: T.string, default: .absent("a fraction of data.path (data.split.test)"),
+                                        applies: .always,
+                                        doc: "the test split's own file (a benchmark's TEST file), as data.validation_path; the fractions of the splits without a file then divide data.path",
+                                        value: { $0.data.testPath })
         public let columns = SchemaKey(path: "data.columns", type: T.names, default: .absent("all numeric columns"), applies: .data(.series),
                                        doc: "input feature columns, by header name", value: { $0.data.columns })
         public let targets = SchemaKey(path: "data.targets", type: T.names, default: .absent("the feature columns"), applies: .data(.series),
@@ -337,13 +359,13 @@ public enum ExperimentSchema {
         public let seasonality = SchemaKey(path: "data.seasonality", type: T.int(min: 1, max: 1 << 20), default: .value(1), applies: .data(.series),
                                            doc: "the season length m of MASE's scale, the in-sample error of the seasonal naive forecast y_t = y_{t−m} (12 for monthly data with a yearly season; 1: the previous value)",
                                            mayChangeOnResume: true)
-        public let splitTrain = SchemaKey(path: "data.split.train", type: T.double(atLeast: 0, atMost: 1), default: .value(0.8), applies: .always,
+        public let splitTrain = SchemaKey(path: "data.split.train", type: T.double(atLeast: 0, atMost: 1), default: .value(0.8), applies: .fraction(of: .train),
                                           doc: "fraction of the data for training, taken first (by time for series and text)",
                                           value: { $0.data.split.train })
         public let splitValidation = SchemaKey(path: "data.split.validation", type: T.double(atLeast: 0, atMost: 1), default: .value(0.1),
-                                               applies: .always, doc: "fraction for validation, after the training part",
+                                               applies: .fraction(of: .validation), doc: "fraction for validation, after the training part",
                                                value: { $0.data.split.validation })
-        public let splitTest = SchemaKey(path: "data.split.test", type: T.double(atLeast: 0, atMost: 1), default: .value(0.1), applies: .always,
+        public let splitTest = SchemaKey(path: "data.split.test", type: T.double(atLeast: 0, atMost: 1), default: .value(0.1), applies: .fraction(of: .test),
                                          doc: "fraction for testing, last; series and text are split by position, never shuffled across",
                                          value: { $0.data.split.test })
         public let splitSeed = SchemaKey(path: "data.split.seed", type: T.int(min: 0), default: .value(1), applies: .data(.sequences),

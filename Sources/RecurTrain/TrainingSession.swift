@@ -62,8 +62,7 @@ public final class TrainingSession: TrainingRunObserver {
     /// - Throws: the experiment's, data's and model's errors (user input).
     public convenience init(experiment: ExperimentConfig, threads: Int? = nil, job: Job = Job(),
                             reporter: ProgressReporter = .silent) throws {
-        var config = experiment
-        config.data.path = URL(fileURLWithPath: config.resolvedDataPath(configPath: nil)).standardizedFileURL.path
+        let config = experiment.mappingDataPaths { URL(fileURLWithPath: $0).standardizedFileURL.path }
         try self.init(config: config, checkpoint: nil, resumedFrom: nil, runDirectory: try Self.newRunDirectory(config),
                       dataConfigPath: nil, threads: threads, comm: job.communicator, reporter: reporter, source: config.name)
     }
@@ -116,9 +115,8 @@ public final class TrainingSession: TrainingRunObserver {
                           runID: id ?? checkpoint.state.metadata[RunIdentity.metadataKey] ?? RunIdentity.make())
         } else {
             guard let configPath else { throw ConfigError(file: "recur train", line: nil, key: "", message: "give an experiment file or --resume RUN_DIR") }
-            var config = try ExperimentConfig.load(path: configPath, overrides: overrides)
-            // Store the data path as resolved now, so the run can be resumed from anywhere.
-            config.data.path = URL(fileURLWithPath: try config.requireDataFile(configPath: configPath)).standardizedFileURL.path
+            // Store the data paths as resolved now, so the run can be resumed from anywhere.
+            let config = try ExperimentConfig.load(path: configPath, overrides: overrides).resolvingDataFiles(configPath: configPath)
             try self.init(config: config, checkpoint: nil, resumedFrom: nil, runDirectory: try Self.newRunDirectory(config),
                           dataConfigPath: configPath, threads: threads, comm: comm, reporter: reporter, source: configPath)
         }

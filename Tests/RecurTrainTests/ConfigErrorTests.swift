@@ -356,7 +356,7 @@ final class ApplicabilityRuleTests: XCTestCase {
         for e in ExperimentSchema.entries where e.applies.text != nil {
             guard let outside = e.applies.outside else { XCTFail("\(e.path): its rule names no setting outside it"); continue }
             guard let value = examples[e.path] ?? e.exampleValue else { XCTFail("\(e.path): give it an example value here"); continue }
-            let overrides = base + (outside.isEmpty ? [] : [outside]) + ["\(e.path)=\(value)"]
+            let overrides = base + outside.split(separator: "; ").map(String.init) + ["\(e.path)=\(value)"]
             XCTAssertThrowsError(try ExperimentConfig.parse(yaml: "{}", file: "t.yaml", overrides: overrides), e.path) { error in
                 // "applies to … only", or a rule between keys that fires first, naming the key either way.
                 XCTAssert("\(error)".contains("\(e.path): "), "\(e.path) with \(outside): \(error)")
