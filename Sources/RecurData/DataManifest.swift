@@ -25,6 +25,8 @@ public struct DataManifest: Codable, Sendable, Equatable {
     public var classCount: Int?
     /// The classes' names in id order, when they are named (Note [Named classes]).
     public var classNames: [String]?
+    /// Series with `normalize_per: series`: each series' statistics by name (Note [Many series]).
+    public var seriesNormalization: [String: NormalizationStats]? = nil
 
     /// A manifest; readers and datasets build it (`WindowedDataset.manifest`).
     public init(kind: Kind, vocabulary: Vocabulary? = nil, normalization: NormalizationStats? = nil,

@@ -38,6 +38,11 @@ public struct NormalizationStats: Codable, Sendable, Equatable {
     /// Fits `kind` to columns of a row-major table `values` with `columns.count` values per row,
     /// using only `rows` (the training split). NaNs are skipped.
     public static func fit(_ kind: NormalizationKind, columns: [String], values: [Double], rows: Range<Int>) -> NormalizationStats {
+        fit(kind, columns: columns, values: values, rows: [rows])
+    }
+
+    /// Fits over several row ranges together (the training rows of many series).
+    public static func fit(_ kind: NormalizationKind, columns: [String], values: [Double], rows ranges: [Range<Int>]) -> NormalizationStats {
         let c = columns.count
         var shift = [Double](repeating: 0, count: c)
         var scale = [Double](repeating: 1, count: c)
@@ -45,7 +50,7 @@ public struct NormalizationStats: Codable, Sendable, Equatable {
             for j in 0..<c {
                 var n = 0.0, mean = 0.0, m2 = 0.0
                 var lo = Double.infinity, hi = -Double.infinity
-                for r in rows {
+                for rows in ranges { for r in rows {
                     let x = values[r * c + j]
                     if x.isNaN { continue }
                     // Welford's update: stable for long series with a large offset.
@@ -55,7 +60,7 @@ public struct NormalizationStats: Codable, Sendable, Equatable {
                     m2 += d * (x - mean)
                     lo = min(lo, x)
                     hi = max(hi, x)
-                }
+                } }
                 guard n > 0 else { continue }
                 switch kind {
                 case .zscore:

@@ -4,19 +4,42 @@
 
 import RecurKernels
 
-/// Windows of a `TimeSeries`, each split windowed on its own (no window crosses a split).
+/// Windows of a `TimeSeries`, each series' part of each split windowed on its own (no window
+/// crosses a split or a series, Note [Many series]).
 public struct SeriesDataset: WindowedDataset {
     /// The loaded series.
     public let series: TimeSeries
     /// How its splits are cut into windows.
     public let windowing: Windowing
+    /// Per split: the first window of each piece, then the split's window count.
+    private let firstWindows: [[Int]]
 
-    /// - Throws: `DataError` for bad windowing, or a split (training, or any split with a
-    ///   positive fraction) shorter than seq_len + horizon (per stream when stateful).
+    /// - Throws: `DataError` for bad windowing, a split (training, or any split with a
+    ///   positive fraction) without a window (shorter than seq_len + horizon, per stream when
+    ///   stateful; with many series, in every series), or stateful training over many series.
     public init(series: TimeSeries, windowing: Windowing) throws(DataError) {
         try windowing.validate()
-        try windowing.checkSplitsHoldWindows(series.options.splits, file: series.path, unit: "rows",
-                                             lower: "seq_len or horizon") { series.range($0).count }
+        if series.hasManySeries && windowing.streams != nil {
+            throw DataError(.invalidSetting, file: series.path,
+                            problem: "stateful training cuts one series into streams that carry their state, but data.series_column makes this table \(series.parts.count) series",
+                            fix: "remove data.stateful (each window then starts from a zero state), or train one series at a time")
+        }
+        firstWindows = DataSplit.allCases.map { split in
+            var starts = [0]
+            for piece in series.pieces(split) { starts.append(starts.last! + windowing.windowCount(length: piece.rows.count)) }
+            return starts
+        }
+        if series.hasManySeries {
+            for split in DataSplit.allCases where (series.options.splits.fraction(split) > 0 || split == .train) && firstWindows[split.index].last! == 0 {
+                let longest = series.pieces(split).map(\.rows.count).max() ?? 0
+                throw DataError(.tooShort, file: series.path,
+                                problem: "no series has a window in the \(split.name) split: its longest part there has \(longest) rows, and seq_len \(windowing.seqLen) + horizon \(windowing.horizon) needs \(windowing.minimumLength)",
+                                fix: "lower seq_len or horizon, or give the \(split.name) split a larger fraction")
+            }
+        } else {
+            try windowing.checkSplitsHoldWindows(series.options.splits, file: series.path, unit: "rows",
+                                                 lower: "seq_len or horizon") { series.range($0).count }
+        }
         self.series = series
         self.windowing = windowing
     }
@@ -32,7 +55,26 @@ public struct SeriesDataset: WindowedDataset {
     public var targetsPerWindow: Int { (windowing.target == .next ? windowing.seqLen : 1) * outputSize }
     public var streamCount: Int? { windowing.streams }
 
-    public func windowCount(_ split: DataSplit) -> Int { windowing.windowCount(length: series.range(split).count) }
+    public func windowCount(_ split: DataSplit) -> Int { firstWindows[split.index].last! }
+
+    /// Window `w` of `split`: the piece (series' part of the split) it lies in, and its first row.
+    public func place(_ split: DataSplit, _ w: Int) -> (piece: SeriesPiece, start: Int) {
+        let starts = firstWindows[split.index], pieces = series.pieces(split)
+        var lo = 0, hi = pieces.count - 1
+        if pieces.count > 1 {
+            // The last piece whose first window is at most w.
+            while lo < hi {
+                let mid = (lo + hi + 1) / 2
+                if starts[mid] <= w { lo = mid } else { hi = mid - 1 }
+            }
+        }
+        let piece = pieces[lo]
+        return (piece, piece.rows.lowerBound + windowing.offset(of: w - starts[lo], length: piece.rows.count))
+    }
+
+    /// The row after window `w`'s last input row: the first (or only) row its last-step
+    /// prediction is for.
+    public func targetRow(_ split: DataSplit, _ w: Int) -> Int { place(split, w).start + windowing.seqLen }
 
     public func fill(_ split: DataSplit, windows: some Collection<Int>, into batch: BatchBuffers) {
         let b = windows.count
@@ -40,7 +82,7 @@ public struct SeriesDataset: WindowedDataset {
         guard let inputs = batch.inputFeatures?.base, let targets = batch.targetValues?.base else {
             preconditionFailure("fill: series batches need inputFeatures and targetValues")
         }
-        let range = series.range(split), n = range.count, count = windowing.windowCount(length: n)
+        let count = windowCount(split)
         let l = windowing.seqLen, k = windowing.horizon, next = windowing.target == .next
         let c = series.columns.count, ko = outputSize
         let features = series.featureIndices, targetColumns = series.targetIndices
@@ -49,7 +91,7 @@ public struct SeriesDataset: WindowedDataset {
             var j = 0
             for w in windows {
                 precondition(w >= 0 && w < count, "fill: window \(w) outside 0..<\(count) of the \(split) split")
-                let s = range.lowerBound + windowing.offset(of: w, length: n)
+                let s = place(split, w).start
                 for t in 0..<l {
                     let row = (s + t) * c, dst = (t * b + j) * f
                     for q in 0..<f { inputs[dst + q] = x[row + features[q]] }
@@ -68,24 +110,29 @@ public struct SeriesDataset: WindowedDataset {
         }
     }
 
-    /// Brings normalised target values (any buffer in a target layout: its innermost dimension is
-    /// the target column) back to original units, in place.
-    public func denormalizeTargets(_ values: UnsafeMutableBufferPointer<Float>) {
-        series.normalization.denormalize(values, columns: series.targetIndices)
+    /// Brings normalised target values of one series (any buffer in a target layout: its
+    /// innermost dimension is the target column) back to original units, in place.
+    /// - Parameter seriesIndex: the series they belong to (an index into `series.parts`).
+    public func denormalizeTargets(_ values: UnsafeMutableBufferPointer<Float>, series seriesIndex: Int = 0) {
+        series.stats(series: seriesIndex).denormalize(values, columns: series.targetIndices)
     }
 
     public var notes: [String] { series.notes }
 
     /// The mean |y_t − y_{t−m}| of target column `targetColumn` (0-based among the targets) over
-    /// the training rows, in original units: the in-sample error of the seasonal naive forecast,
-    /// MASE's scale. NaN when the training rows are no more than `seasonality`.
-    public func seasonalNaiveMAE(targetColumn: Int, seasonality m: Int) -> Double {
-        let rows = series.range(.train), C = series.columns.count, col = series.targetIndices[targetColumn]
+    /// the training rows of series `seriesIndex` (by its name: a given split's file holds the
+    /// same series again), in original units: the in-sample error of the seasonal naive
+    /// forecast, MASE's scale. NaN when the training rows are no more than `seasonality`.
+    public func seasonalNaiveMAE(targetColumn: Int, seasonality m: Int, series seriesIndex: Int = 0) -> Double {
+        let name = series.parts[seriesIndex].name
+        guard let piece = series.pieces(.train).first(where: { series.parts[$0.series].name == name }) else { return .nan }
+        let rows = piece.rows, C = series.columns.count, col = series.targetIndices[targetColumn]
+        let stats = series.stats(series: piece.series)
         guard m >= 1, rows.count > m else { return .nan }
         var sum = 0.0
         for r in (rows.lowerBound + m)..<rows.upperBound {
-            let a = series.normalization.denormalize(series.values[r * C + col], column: col)
-            let b = series.normalization.denormalize(series.values[(r - m) * C + col], column: col)
+            let a = stats.denormalize(series.values[r * C + col], column: col)
+            let b = stats.denormalize(series.values[(r - m) * C + col], column: col)
             sum += abs(a - b)
         }
         return sum / Double(rows.count - m)
@@ -104,15 +151,25 @@ public struct SeriesDataset: WindowedDataset {
         h.combine(array: series.normalization.scale)
         h.combine(series.options.missing.rawValue)
         for s in DataSplit.allCases { h.combine(series.range(s).lowerBound); h.combine(series.range(s).upperBound) }
+        if series.hasManySeries {
+            h.combine("many series")
+            for part in series.parts { h.combine(part.name); h.combine(part.rows.count) }
+            for s in DataSplit.allCases { for p in series.pieces(s) { h.combine(p.rows.lowerBound); h.combine(p.rows.upperBound) } }
+            for (name, stats) in (series.seriesNormalization ?? [:]).sorted(by: { $0.key < $1.key }) {
+                h.combine(name); h.combine(array: stats.shift); h.combine(array: stats.scale)
+            }
+        }
         h.combine(array: series.values)
         windowing.hash(into: &h)
         return h.finalize()
     }
 
     public var manifest: DataManifest {
-        DataManifest(kind: .series, normalization: series.normalization,
-                     featureColumns: series.featureIndices.map { series.columns[$0] },
-                     targetColumns: series.targetIndices.map { series.columns[$0] },
-                     windowing: windowing)
+        var m = DataManifest(kind: .series, normalization: series.normalization,
+                             featureColumns: series.featureIndices.map { series.columns[$0] },
+                             targetColumns: series.targetIndices.map { series.columns[$0] },
+                             windowing: windowing)
+        m.seriesNormalization = series.seriesNormalization
+        return m
     }
 }

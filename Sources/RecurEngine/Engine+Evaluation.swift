@@ -22,6 +22,8 @@ public struct ReplicaOutputs {
     public let windows: Int
     /// Each window's steps, for data of variable lengths (rows past them are padding).
     public let lengths: UnsafePointer<Int32>?
+    /// The split's window index of each of the batch's windows, in batch order.
+    public let windowIndices: WindowList?
 }
 
 extension Engine {
@@ -69,7 +71,8 @@ extension Engine {
                                           outputs: UnsafePointer(ws.outputs.base),
                                           targetTokens: r.batch.targetTokens.map { UnsafePointer($0.base) },
                                           targetValues: r.batch.targetValues.map { UnsafePointer($0.base) },
-                                          windows: r.lastCount, lengths: r.batch.lengths.map { UnsafePointer($0.base) }))
+                                          windows: r.lastCount, lengths: r.batch.lengths.map { UnsafePointer($0.base) },
+                                          windowIndices: r.lastWindows))
             }
         }
         return (loss, correct, targets)

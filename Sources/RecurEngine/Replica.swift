@@ -19,6 +19,8 @@ final class Replica: @unchecked Sendable {
     var sums = LossSums()
     /// Windows in the last step (outputs and batch targets hold that many).
     var lastCount = 0
+    /// The windows of the last step, in batch order.
+    var lastWindows: WindowList?
 
     init(network: RecurrentNetwork, dataset: some WindowedDataset, capacity: Int) {
         workspace = NetworkWorkspace(network: network, maxBatch: max(capacity, 1), maxSteps: dataset.seqLen)
@@ -66,6 +68,7 @@ final class Replica: @unchecked Sendable {
         }
         let b = windows.count
         lastCount = b
+        lastWindows = windows
         guard b > 0 else { return }
         dataset.fill(split, windows: windows, into: batch)
         let steps = dataset.batchSteps(split, windows: windows)

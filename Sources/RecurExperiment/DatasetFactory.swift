@@ -129,6 +129,18 @@ extension ExperimentConfig {
         return dataset
     }
 
+    /// How this experiment reads a series table: its columns (`features`, `targets`: nil for
+    /// the data section's), series and time columns, normalisation, missing values, header.
+    public func seriesOptions(features: [String]?, targets: [String]?, splits: SplitFractions) -> SeriesOptions {
+        let K = ExperimentSchema.keys
+        var o = SeriesOptions(features: features, targets: targets, normalization: data.normalize, missing: data.missing,
+                              splits: splits, header: data.header.mode)
+        o.seriesColumn = self[optional: K.seriesColumn]
+        o.timeColumn = self[optional: K.timeColumn]
+        o.normalizePer = self[optional: K.normalizePer] ?? .all
+        return o
+    }
+
     /// The one place a data section becomes a data set. `newData`: the whole file in the train
     /// split, in file order, shaped by what the model stored, labels optional. `given`: the
     /// splits that come as files of their own (Note [Given splits]), read after `path` with
@@ -144,15 +156,16 @@ extension ExperimentConfig {
         switch d.kind {
         case .series:
             func options(features: [String]?, targets: [String]?, splits: SplitFractions) -> SeriesOptions {
-                SeriesOptions(features: features, targets: targets, normalization: d.normalize, missing: d.missing, splits: splits, header: d.header.mode)
+                seriesOptions(features: features, targets: targets, splits: splits)
             }
             var series = try TimeSeries.load(path: path, options: options(
                 features: newData ? stored?.featureColumns ?? d.columns : d.columns,
-                targets: newData ? stored?.targetColumns ?? d.targets : d.targets, splits: splits), normalization: stored?.normalization)
+                targets: newData ? stored?.targetColumns ?? d.targets : d.targets, splits: splits),
+                normalization: stored?.normalization, seriesNormalization: stored?.seriesNormalization)
             for (split, file) in given {
                 let part = try TimeSeries.load(path: file, options: options(
                     features: series.featureIndices.map { series.columns[$0] }, targets: series.targetIndices.map { series.columns[$0] },
-                    splits: whole), normalization: series.normalization)
+                    splits: whole), normalization: series.normalization, seriesNormalization: series.seriesNormalization)
                 series = series.appending(part, as: split)
             }
             dataset = try SeriesDataset(series: series, windowing: windowing)

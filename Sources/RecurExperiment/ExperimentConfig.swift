@@ -38,6 +38,12 @@ public struct ExperimentConfig: Sendable, Equatable {
     /// The values of keys declared without a field (Note [One declaration per key]).
     var settings = ExperimentSettings()
 
+    /// The value of a settings key without a default, nil when absent:
+    /// `experiment[optional: ExperimentSchema.keys.seriesColumn]`.
+    public subscript<T>(optional key: SchemaKey<T>) -> T? {
+        settings.values[key.path]?.value as? T
+    }
+
     /// The value of a settings key: `experiment[ExperimentSchema.keys.seasonality]`.
     public subscript<T>(key: SchemaKey<T>) -> T {
         guard let v = settings.values[key.path]?.value as? T else {

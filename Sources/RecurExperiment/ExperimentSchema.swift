@@ -309,6 +309,16 @@ public enum ExperimentSchema {
                                        doc: "input feature columns, by header name", value: { $0.data.columns })
         public let targets = SchemaKey(path: "data.targets", type: T.names, default: .absent("the feature columns"), applies: .data(.series),
                                        doc: "columns to predict", value: { $0.data.targets })
+        public let seriesColumn = SchemaKey(path: "data.series_column", type: T.string, default: .absent("the table is one series"),
+                                            applies: .data(.series),
+                                            doc: "the column naming each row's series, for one model over many series in one long table: each series is split by time and windowed on its own, and eval and forecast report every series (Note [Many series])")
+        public let timeColumn = SchemaKey(path: "data.time_column", type: T.string,
+                                          default: .absent("a column named year, date, time, month, day, t, step, index, timestamp or ds that is not a feature and increases"),
+                                          applies: .data(.series),
+                                          doc: "the column of each row's time (dates such as 2024-01-31 or numbers), never a feature: the first column of forecast and predict output and the plots' axis")
+        public let normalizePer = SchemaKey(path: "data.normalize_per", type: T.choice(NormalizationScope.self), default: .value(.all),
+                                            applies: .data(.series),
+                                            doc: "with data.series_column: `all` fits one normalisation on every series' training rows, `series` one per series (series of different scales); stored with the model")
         public let normalize = SchemaKey(path: "data.normalize", type: T.choice(NormalizationKind.self),
                                          default: .derived("`zscore` (series), `none`", { $0.kind == .series ? .zscore : NormalizationKind.none }),
                                          applies: .data(.series, .sequences),

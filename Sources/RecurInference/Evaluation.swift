@@ -32,6 +32,10 @@ public struct EvaluationReport: Encodable, Sendable {
     public var mase: [String: Double]?
     /// Series: the target columns in the experiment's order (the maps above are unordered).
     public var columns: [String]?
+    /// Many series (Note [Many series]): each series' metrics, in the file's order. The
+    /// overall RMSE, MAE, MAPE and sMAPE pool every value; the overall MASE is the mean of the
+    /// series' MASEs (as the M4 competition averages it).
+    public var perSeries: [SeriesScores]?
     public var accuracy: Double?
     /// Classification: confusion[true][predicted] counts.
     public var confusion: [[Int]]?
@@ -47,7 +51,7 @@ public struct EvaluationReport: Encodable, Sendable {
     enum CodingKeys: String, CodingKey {
         case split, windows, targets, loss, perplexity, rmse, mae, mape, smape, mase, columns, accuracy, confusion, macro, weighted
         case classNames = "class_names"
-        case bitsPerToken = "bits_per_token", perClass = "per_class"
+        case bitsPerToken = "bits_per_token", perClass = "per_class", perSeries = "per_series"
     }
 
     /// snake_case keys; a non-finite number (a diverged model's loss) is written as null,
@@ -74,6 +78,7 @@ public struct EvaluationReport: Encodable, Sendable {
         try numbers(smape, .smape)
         try numbers(mase, .mase)
         try c.encodeIfPresent(columns, forKey: .columns)
+        try c.encodeIfPresent(perSeries, forKey: .perSeries)
         try number(accuracy, .accuracy)
         try c.encodeIfPresent(confusion, forKey: .confusion)
         try c.encodeIfPresent(classNames, forKey: .classNames)
@@ -112,6 +117,52 @@ public struct ClassScores: Encodable, Sendable, Equatable {
     }
 }
 
+/// One series' forecast metrics per target column, in original units (Note [Many series]).
+public struct SeriesScores: Encodable, Sendable {
+    public var name: String
+    /// Windows of the split in this series.
+    public var windows: Int
+    public var rmse: [String: Double]
+    public var mae: [String: Double]
+    public var mape: [String: Double]
+    public var smape: [String: Double]
+    public var mase: [String: Double]
+
+    enum CodingKeys: String, CodingKey { case name, windows, rmse, mae, mape, smape, mase }
+
+    /// A non-finite number (a series too short for MASE's scale) is written as null.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(windows, forKey: .windows)
+        for (m, key) in [(rmse, CodingKeys.rmse), (mae, .mae), (mape, .mape), (smape, .smape), (mase, .mase)] {
+            try c.encode(m.mapValues { $0.isFinite ? Optional($0) : nil }, forKey: key)
+        }
+    }
+}
+
+/// Forecast error sums of one target column: the metrics come from them after reduction.
+private struct ForecastSums {
+    static let width = 6
+    /// squared, absolute, APE sum and count, sAPE sum and count.
+    static func add(_ sums: inout [Double], at s: Int, actual a: Double, predicted p: Double) {
+        let d = p - a
+        sums[s] += d * d; sums[s + 1] += abs(d)
+        if a != 0 { sums[s + 2] += abs(d) / abs(a); sums[s + 3] += 1 }
+        if abs(a) + abs(p) > 0 { sums[s + 4] += 2 * abs(d) / (abs(a) + abs(p)); sums[s + 5] += 1 }
+    }
+
+    /// RMSE, MAE, MAPE, sMAPE and MASE (`scale`: the seasonal naive MAE) from the sums at `s`
+    /// over `count` values.
+    static func metrics(_ sums: [Double], at s: Int, count: Double, scale: Double) -> (rmse: Double, mae: Double, mape: Double, smape: Double, mase: Double) {
+        let n = max(count, 1), mae = sums[s + 1] / n
+        return ((sums[s] / n).squareRoot(), mae,
+                sums[s + 3] > 0 ? 100 * sums[s + 2] / sums[s + 3] : .nan,
+                sums[s + 5] > 0 ? 100 * sums[s + 4] / sums[s + 5] : .nan,
+                scale > 0 ? mae / scale : .nan)
+    }
+}
+
 extension Engine {
     /// Evaluates every window of `split` once and computes the task's metrics.
     /// - Parameter seasonality: the season length m of MASE's naive forecast (series).
@@ -120,23 +171,35 @@ extension Engine {
         let series = dataset as? SeriesDataset
         let classes = dataset.targetKind.isClassification ? dataset.outputSize : 0
         let columns = series.map { s in s.series.targetIndices.map { s.series.columns[$0] } } ?? []
-        // sums: loss, correct, then per column (squared, absolute, APE sum and count, sAPE sum and
-        // count), then the confusion matrix
-        let per = 6
-        var sums = [Double](repeating: 0, count: 2 + per * columns.count + classes * classes)
+        // sums: loss, correct, then per column ForecastSums.width sums, then the confusion
+        // matrix, then with many series each part's column sums and its window count.
+        let per = ForecastSums.width
+        let parts = series?.series.hasManySeries == true ? series!.series.parts.count : 0
+        let partBase = 2 + per * columns.count + classes * classes, partWidth = per * columns.count + 1
+        var sums = [Double](repeating: 0, count: partBase + parts * partWidth)
         let pass = evaluationPass(plan, split: split) { out in
             let n = out.rows * out.outputSize
             if let series, let t = out.targetValues {
                 var y = Array(UnsafeBufferPointer(start: out.outputs, count: n))
                 var target = Array(UnsafeBufferPointer(start: t, count: n))
-                y.withUnsafeMutableBufferPointer { series.denormalizeTargets($0) }
-                target.withUnsafeMutableBufferPointer { series.denormalizeTargets($0) }
-                for i in 0..<n {
-                    let c = i % columns.count, a = Double(target[i]), p = Double(y[i]), d = p - a, s = 2 + per * c
-                    sums[s] += d * d; sums[s + 1] += abs(d)
-                    if a != 0 { sums[s + 2] += abs(d) / abs(a); sums[s + 3] += 1 }
-                    if abs(a) + abs(p) > 0 { sums[s + 4] += 2 * abs(d) / (abs(a) + abs(p)); sums[s + 5] += 1 }
+                let b = out.windows, width = out.outputSize
+                // Each window's series: its values come back with that series' statistics.
+                let seriesOf = (0..<b).map { j in out.windowIndices.map { series.place(split, $0[$0.startIndex + j]).piece.series } ?? 0 }
+                y.withUnsafeMutableBufferPointer { yb in
+                    target.withUnsafeMutableBufferPointer { tb in
+                        for r in 0..<out.rows {
+                            let s = seriesOf[r % b]
+                            series.denormalizeTargets(UnsafeMutableBufferPointer(rebasing: yb[r * width ..< (r + 1) * width]), series: s)
+                            series.denormalizeTargets(UnsafeMutableBufferPointer(rebasing: tb[r * width ..< (r + 1) * width]), series: s)
+                        }
+                    }
                 }
+                for i in 0..<n {
+                    let c = i % columns.count, a = Double(target[i]), p = Double(y[i])
+                    ForecastSums.add(&sums, at: 2 + per * c, actual: a, predicted: p)
+                    if parts > 0 { ForecastSums.add(&sums, at: partBase + seriesOf[(i / width) % b] * partWidth + per * c, actual: a, predicted: p) }
+                }
+                if parts > 0 { for j in 0..<b { sums[partBase + seriesOf[j] * partWidth + partWidth - 1] += 1 } }
             } else if classes > 0, let t = out.targetTokens {
                 let base = 2 + per * columns.count
                 for j in 0..<out.rows where t[j] >= 0 {   // −1: a padded step
@@ -168,13 +231,36 @@ extension Engine {
             var rmse: [String: Double] = [:], mae: [String: Double] = [:]
             var mape: [String: Double] = [:], smape: [String: Double] = [:], mase: [String: Double] = [:]
             for (c, name) in columns.enumerated() {
-                let s = 2 + per * c
-                rmse[name] = (sums[s] / perColumn).squareRoot()
-                mae[name] = sums[s + 1] / perColumn
-                mape[name] = sums[s + 3] > 0 ? 100 * sums[s + 2] / sums[s + 3] : .nan
-                smape[name] = sums[s + 5] > 0 ? 100 * sums[s + 4] / sums[s + 5] : .nan
-                let scale = series.map { $0.seasonalNaiveMAE(targetColumn: c, seasonality: seasonality) } ?? .nan
-                mase[name] = scale > 0 ? mae[name]! / scale : .nan
+                let scale = parts > 0 ? .nan : series.map { $0.seasonalNaiveMAE(targetColumn: c, seasonality: seasonality) } ?? .nan
+                let m = ForecastSums.metrics(sums, at: 2 + per * c, count: perColumn, scale: scale)
+                rmse[name] = m.rmse; mae[name] = m.mae; mape[name] = m.mape; smape[name] = m.smape; mase[name] = m.mase
+            }
+            if parts > 0, let series {
+                // Parts of one name (a series again in a given split's file) are one series.
+                var order: [String] = [], byName: [String: [Double]] = [:], first: [String: Int] = [:]
+                for (k, part) in series.series.parts.enumerated() {
+                    let own = Array(sums[partBase + k * partWidth ..< partBase + (k + 1) * partWidth])
+                    if let sum = byName[part.name] { byName[part.name] = zip(sum, own).map(+) } else { order.append(part.name); byName[part.name] = own; first[part.name] = k }
+                }
+                var scored: [SeriesScores] = []
+                for name in order {
+                    let own = byName[name]!, windows = own[partWidth - 1]
+                    guard windows > 0 else { continue }
+                    var score = SeriesScores(name: name, windows: Int(windows), rmse: [:], mae: [:], mape: [:], smape: [:], mase: [:])
+                    for (c, column) in columns.enumerated() {
+                        let count = windows * Double(targets / Double(max(plan.windowCount, 1))) / Double(max(columns.count, 1))
+                        let m = ForecastSums.metrics(own, at: per * c, count: count,
+                                                     scale: series.seasonalNaiveMAE(targetColumn: c, seasonality: seasonality, series: first[name]!))
+                        score.rmse[column] = m.rmse; score.mae[column] = m.mae; score.mape[column] = m.mape
+                        score.smape[column] = m.smape; score.mase[column] = m.mase
+                    }
+                    scored.append(score)
+                }
+                report.perSeries = scored
+                for column in columns {
+                    let finite = scored.compactMap { $0.mase[column] }.filter(\.isFinite)
+                    mase[column] = finite.isEmpty ? .nan : finite.reduce(0, +) / Double(finite.count)
+                }
             }
             report.rmse = rmse; report.mae = mae
             report.mape = mape; report.smape = smape; report.mase = mase

@@ -80,28 +80,30 @@ extension TrainedModel {
     }
 
     /// Forecasts `steps` future rows of the target columns, in original units, from the last
-    /// `seq_len` rows of `series` (already normalised with the stored statistics).
+    /// `seq_len` rows of series `part` of `series` (already normalised with the stored statistics).
     /// - Parameter emit: sees each row as soon as it is computed (so output streams).
     /// - Returns: one row per future step, one value per target column.
-    public func forecast(_ series: TimeSeries, steps: Int, emit: ([Double]) throws -> Void = { _ in }) throws -> [[Double]] {
+    public func forecast(_ series: TimeSeries, part: Int = 0, steps: Int, emit: ([Double]) throws -> Void = { _ in }) throws -> [[Double]] {
         let L = experiment.data.seqLen, k = experiment.data.horizon
         let features = series.featureIndices, targets = series.targetIndices
         let O = targets.count, C = series.columns.count
-        guard series.rowCount >= L else {
-            throw ConfigError(file: series.path, line: nil, key: "", message: "has \(series.rowCount) rows; the model reads \(L) (seq_len) to forecast")
+        let rows = series.parts[part].rows, stats = series.stats(series: part)
+        let name = series.parts[part].name
+        guard rows.count >= L else {
+            throw ConfigError(file: series.path, line: nil, key: "", message: "\(name.isEmpty ? "has" : "series '\(name)' has") \(rows.count) rows; the model reads \(L) (seq_len) to forecast")
         }
         if steps > k && features != targets {
             throw ConfigError(file: series.path, line: nil, key: "", message: "forecasting \(steps) steps with a horizon of \(k) feeds predictions back as inputs, which needs the target columns to be the input columns; ask for at most \(k) steps")
         }
         // Rolling window of normalised feature rows.
-        var window: [[Float]] = (series.rowCount - L..<series.rowCount).map { r in features.map { series.values[r * C + $0] } }
+        var window: [[Float]] = (rows.upperBound - L..<rows.upperBound).map { r in features.map { series.values[r * C + $0] } }
         let runner = SequenceRunner(network: network, parameters: checkpoint.parameters, maxSteps: L)
         var result: [[Double]] = []
         while result.count < steps {
             let y = runner.run(features: window.flatMap { $0 }, steps: L)   // last step: k·O values
             for h in 0..<k where result.count < steps {
                 let row = (0..<O).map { o in y[h * O + o] }
-                result.append(row.enumerated().map { o, v in series.normalization.denormalize(v, column: targets[o]) })
+                result.append(row.enumerated().map { o, v in stats.denormalize(v, column: targets[o]) })
                 try emit(result[result.count - 1])
                 window.removeFirst()
                 window.append(row)

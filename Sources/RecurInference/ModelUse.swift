@@ -16,20 +16,47 @@ import RecurStore
 public struct ForecastResult {
     /// The target columns, in the experiment's order.
     public var targets: [String]
-    /// Per future step, one value per target (original units).
+    /// Per future step (of each series, in turn), one value per target (original units).
     public var rows: [[Double]]
-    /// History and forecast of the first target.
-    public var chart: LineChart
+    /// Each row's series name ("" for a table of one series) and time (Note [Time axis]; nil
+    /// without a time column).
+    public var places: [(series: String, time: String?)] = []
+    /// The time column's name, when the data has one (the CSV's first column).
+    public var timeName: String?
+    /// Whether the data holds many series (a series column in the CSV).
+    public var manySeries = false
+    /// History and forecast, one panel per target (of the first series, with many).
+    public var chart: Figure
 
-    /// `step,target…` then one line per future step.
-    public var csv: String { Self.header(targets) + rows.enumerated().map { Self.line(step: $0.offset + 1, $0.element) }.joined() }
+    /// The CSV as `recur forecast` streams it: the header, then one line per future step.
+    public var csv: String {
+        Self.header(targets, timeName: timeName, manySeries: manySeries)
+            + rows.indices.map { i in
+                Self.line(step: stepNumbers[i], rows[i], series: manySeries ? places[i].series : nil, time: timeName == nil ? nil : places[i].time ?? "")
+            }.joined()
+    }
 
-    /// The CSV header line.
-    public static func header(_ targets: [String]) -> String { (["step"] + targets).joined(separator: ",") + "\n" }
+    /// Each row's step number within its series (1-based).
+    private var stepNumbers: [Int] {
+        var out: [Int] = [], last: String? = nil, k = 0
+        for i in rows.indices {
+            let name = places.indices.contains(i) ? places[i].series : ""
+            k = name == last ? k + 1 : 1
+            last = name
+            out.append(k)
+        }
+        return out
+    }
 
-    /// The CSV line of future step `step` (1-based).
-    public static func line(step: Int, _ row: [Double]) -> String {
-        ([String(step)] + row.map { String(format: "%.6g", $0) }).joined(separator: ",") + "\n"
+    /// The CSV header line: the time column, the series, the step, then the targets.
+    public static func header(_ targets: [String], timeName: String? = nil, manySeries: Bool = false) -> String {
+        ((timeName.map { [csvField($0)] } ?? []) + (manySeries ? ["series"] : []) + ["step"] + targets.map(csvField)).joined(separator: ",") + "\n"
+    }
+
+    /// The CSV line of future step `step` (1-based) of `series` at `time`.
+    public static func line(step: Int, _ row: [Double], series: String? = nil, time: String? = nil) -> String {
+        ((time.map { [csvField($0)] } ?? []) + (series.map { [csvField($0)] } ?? []) + [String(step)]
+            + row.map { String(format: "%.6g", $0) }).joined(separator: ",") + "\n"
     }
 }
 
@@ -45,7 +72,7 @@ extension TrainedModel {
 
     /// The evaluation and, for a forecaster when `drawing`, its actual-against-predicted chart,
     /// from one reading of the data.
-    public func evaluate(_ split: DataSplit, threads: Int? = nil, drawing: Bool) throws -> (report: EvaluationReport, chart: LineChart?) {
+    public func evaluate(_ split: DataSplit, threads: Int? = nil, drawing: Bool) throws -> (report: EvaluationReport, chart: Figure?) {
         if drawing { try requireSeriesForChart() }
         let dataset = try trainingData()
         guard dataset.windowCount(split) > 0 else {
@@ -103,7 +130,7 @@ extension TrainedModel {
     /// Forecasters: the first target's value after each window of the split, actual and
     /// predicted, in original units, against the data's own time column where it has one.
     /// - Throws: `UsageError` for a model that is not a forecaster.
-    public func actualAgainstPredicted(_ split: DataSplit) throws -> LineChart {
+    public func actualAgainstPredicted(_ split: DataSplit) throws -> Figure {
         try requireSeriesForChart()
         return try actualAgainstPredicted(split, dataset: try trainingData())
     }
@@ -114,20 +141,24 @@ extension TrainedModel {
         }
     }
 
-    private func actualAgainstPredicted(_ split: DataSplit, dataset: any WindowedDataset) throws -> LineChart {
-        guard let first = try predictionTable(dataset, split: split).firstTarget, let series = dataset as? SeriesDataset else {
+    private func actualAgainstPredicted(_ split: DataSplit, dataset: any WindowedDataset) throws -> Figure {
+        let table = try predictionTable(dataset, split: split)
+        guard !table.targets.isEmpty, !table.targets[0].actual.isEmpty, let series = dataset as? SeriesDataset else {
             throw UsageError("the \(split.rawValue) split holds no window to plot")
         }
-        // Window w's last-step prediction is for row start(w) + seq_len of the file.
-        let range = series.series.range(split), w = series.windowing
-        let rows = (0..<first.actual.count).map { range.lowerBound + w.offset(of: $0, length: range.count) + w.seqLen }
-        let time = Self.timeColumn(path: dataPath, series: series.series)
-        func x(_ i: Int) -> Double { time.map { $0.values[rows[i]] } ?? Double(i + 1) }
-        func points(_ v: [Double]) -> [(x: Double, y: Double)] { v.indices.map { (x: x($0), y: v[$0]) } }
-        return LineChart(title: "\(experiment.name): \(first.name), \(split.rawValue) split", xLabel: time?.name ?? "window",
-                         yLabel: first.name,
-                         series: [.init(name: "actual", points: points(first.actual)),
-                                  .init(name: "predicted", points: points(first.predicted), style: .init(dash: .dashed))])
+        // With many series, the first series' windows (Note [Many series]).
+        let shown = table.windowPlaces.indices.filter { table.windowPlaces[$0].series == table.windowPlaces[0].series }
+        let time = series.series.time
+        func x(_ i: Int) -> Double { time.map { $0.values[table.windowPlaces[i].row] } ?? Double(i + 1) }
+        let name = series.series.parts[table.windowPlaces[0].series].name
+        let title = "\(experiment.name), \(split.rawValue) split" + (series.series.hasManySeries ? ", series \(name)" : "")
+        // One panel per target, in the experiment's order.
+        return Figure(panels: table.targets.map { target in
+            LineChart(title: "\(title): \(target.name)", xLabel: time?.name ?? "window", yLabel: target.name,
+                      series: [.init(name: "actual", points: shown.map { (x: x($0), y: target.actual[$0]) }),
+                               .init(name: "predicted", points: shown.map { (x: x($0), y: target.predicted[$0]) }, style: .init(dash: .dashed))],
+                      height: table.targets.count > 1 ? 320 : 480)
+        })
     }
 
     // MARK: Predict
@@ -158,34 +189,57 @@ extension TrainedModel {
         }
         if input == nil && dataMoved { _ = try trainingData() }   // a moved --data file must be the training data
         let path = input ?? dataPath
-        let series = try TimeSeries.load(path: path, options: SeriesOptions(
-            features: manifest?.featureColumns, targets: manifest?.targetColumns,
-            normalization: experiment.data.normalize, missing: experiment.data.missing,
-            splits: SplitFractions(train: 1, validation: 0, test: 0), header: experiment.data.header.mode), normalization: stored)
+        let series = try TimeSeries.load(path: path, options: experiment.seriesOptions(
+            features: manifest?.featureColumns, targets: manifest?.targetColumns, splits: SplitFractions(train: 1, validation: 0, test: 0)),
+            normalization: stored, seriesNormalization: manifest?.seriesNormalization)
         let names = series.targetIndices.map { series.columns[$0] }
-        try stream(ForecastResult.header(names))
-        var produced = 0
-        let rows = try forecast(series, steps: steps) { row in produced += 1; try stream(ForecastResult.line(step: produced, row)) }
-        // The last stretch of the first target's history, then the forecast, against the data's
-        // own time column where it has one (YEAR, date…), else steps from the last row.
-        let c = series.columns.count, t0 = series.targetIndices[0]
-        let historyCount = min(series.rowCount, max(60, 4 * steps))
-        let time = Self.timeColumn(path: path, series: series)
-        let last = series.rowCount - 1
+        let time = series.time, many = series.hasManySeries
+        try stream(ForecastResult.header(names, timeName: time?.name, manySeries: many))
+        var result = ForecastResult(targets: names, rows: [], timeName: time?.name, manySeries: many, chart: Figure(panels: []))
+        // Each series once (its last part: a series given again in a later file continues there).
+        var seen = Set<String>(), order: [Int] = []
+        for k in series.parts.indices.reversed() where seen.insert(series.parts[k].name).inserted { order.insert(k, at: 0) }
+        for k in order {
+            let part = series.parts[k], last = part.rows.upperBound - 1
+            let future = time?.labels(after: last, previous: part.rows.count > 1 ? last - 1 : nil, count: steps)
+            var produced = 0
+            let rows = try forecast(series, part: k, steps: steps) { row in
+                let label = future?[produced]
+                produced += 1
+                try stream(ForecastResult.line(step: produced, row, series: many ? part.name : nil, time: time == nil ? nil : label ?? ""))
+            }
+            result.rows += rows
+            result.places += rows.indices.map { (part.name, future?[$0]) }
+            if k == order[0] { result.chart = forecastFigure(series, part: k, rows: rows, future: future, steps: steps) }
+        }
+        return result
+    }
+
+    /// The last stretch of each target's history, then the forecast, against the data's own
+    /// time axis where it has one (YEAR, date…), else steps from the last row: a panel per target.
+    private func forecastFigure(_ series: TimeSeries, part k: Int, rows: [[Double]], future: [String]?, steps: Int) -> Figure {
+        let part = series.parts[k], c = series.columns.count, stats = series.stats(series: k)
+        let names = series.targetIndices.map { series.columns[$0] }
+        let historyCount = min(part.rows.count, max(60, 4 * steps))
+        let last = part.rows.upperBound - 1
+        let time = series.time
         func x(_ row: Int) -> Double {
             guard let time else { return Double(row - last) }
-            let spacing = last > 0 ? time.values[last] - time.values[last - 1] : 1
-            return row <= last ? time.values[row] : time.values[last] + Double(row - last) * spacing
+            if row <= last { return time.values[row] }
+            return future.flatMap { time.value(of: $0[row - last - 1]) } ?? time.values[last] + Double(row - last)
         }
-        let history = (series.rowCount - historyCount..<series.rowCount).map { r in
-            (x: x(r), y: stored.denormalize(series.values[r * c + t0], column: t0))
-        }
-        let future = [(x: x(last), y: history.last!.y)] + rows.enumerated().map { (x: x(last + $0.offset + 1), y: $0.element[0]) }
-        let chart = LineChart(title: "\(experiment.name): \(names[0]) forecast", xLabel: time?.name ?? "step (0 = last observed)", yLabel: names[0],
-                              series: [.init(name: "history", points: history),
-                                       .init(name: "forecast", points: future, style: .init(dash: .dashed, markers: true))],
-                              divider: .init(x: x(last), leftLabel: "history", rightLabel: "forecast"))
-        return ForecastResult(targets: names, rows: rows, chart: chart)
+        let title = experiment.name + (series.hasManySeries ? ", series \(part.name)" : "")
+        return Figure(panels: series.targetIndices.enumerated().map { o, t in
+            let history = (part.rows.upperBound - historyCount..<part.rows.upperBound).map { r in
+                (x: x(r), y: stats.denormalize(series.values[r * c + t], column: t))
+            }
+            let ahead = [(x: x(last), y: history.last!.y)] + rows.enumerated().map { (x: x(last + $0.offset + 1), y: $0.element[o]) }
+            return LineChart(title: "\(title): \(names[o]) forecast", xLabel: time?.name ?? "step (0 = last observed)", yLabel: names[o],
+                             series: [.init(name: "history", points: history),
+                                      .init(name: "forecast", points: ahead, style: .init(dash: .dashed, markers: true))],
+                             divider: .init(x: x(last), leftLabel: "history", rightLabel: "forecast"),
+                             height: names.count > 1 ? 320 : 480)
+        })
     }
 
     /// The commands that fit this model, for messages that turn a wrong one away.
@@ -222,18 +276,4 @@ extension TrainedModel {
         try OutputPath.checkSeparate(path, what: what, inputs: read, ownRun: runDirectory)
     }
 
-    /// A column of the file that is not a feature and reads as time — named year, date, time,
-    /// month, day, t, step or index, numeric and strictly increasing over the rows the series has.
-    static func timeColumn(path: String, series: TimeSeries) -> (name: String, values: [Double])? {
-        let timeNames: Set<String> = ["year", "date", "time", "month", "day", "t", "step", "index"]
-        guard let names = try? TimeSeries.headerNames(path: path) else { return nil }
-        for name in names where timeNames.contains(name.lowercased()) && !series.columns.contains(name) {
-            guard let column = try? TimeSeries.load(path: path, options: SeriesOptions(
-                features: [name], targets: [name], normalization: .none, missing: .error,
-                splits: SplitFractions(train: 1, validation: 0, test: 0))), column.rowCount == series.rowCount else { continue }
-            let values = column.values.map(Double.init)
-            if zip(values, values.dropFirst()).allSatisfy({ $0 < $1 }) { return (name, values) }
-        }
-        return nil
-    }
 }

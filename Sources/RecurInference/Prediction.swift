@@ -21,8 +21,15 @@ public struct PredictionTable: Sendable {
     public var rows: [[String]]
     /// Windows, and the task's summary (loss and perplexity, accuracy over labelled examples).
     public var summary: String
-    /// Forecasters: the first target's next value after each window, predicted and actual (original units).
-    public var firstTarget: (name: String, predicted: [Double], actual: [Double])?
+    /// Forecasters: each target's next value after each window, predicted and actual (original
+    /// units), in the experiment's target order.
+    public var targets: [(name: String, predicted: [Double], actual: [Double])] = []
+    /// Forecasters: each window's series (an index into the table's parts) and the row its
+    /// prediction is for.
+    public var windowPlaces: [(series: Int, row: Int)] = []
+
+    /// The first target's values (see `targets`).
+    public var firstTarget: (name: String, predicted: [Double], actual: [Double])? { targets.first }
 
     public var csv: String {
         ([header] + rows).map { $0.joined(separator: ",") }.joined(separator: "\n") + "\n"
@@ -102,28 +109,40 @@ extension Engine {
             let names = series.series.targetIndices.map { series.series.columns[$0] }
             let width = dataset.outputSize, k = width / max(names.count, 1)
             let labels = (0..<k).flatMap { h in names.map { k == 1 ? $0 : "\($0)+\(h + 1)" } }
-            header = ["window"] + labels.map { "predicted_\($0)" } + labels.map { "actual_\($0)" }
+            // The time of the row each window's prediction is for, and its series (Note [Time
+            // axis], Note [Many series]), lead the row.
+            let time = series.series.time, many = series.series.hasManySeries
+            header = (time.map { [csvField($0.name)] } ?? []) + (many ? ["series"] : []) + ["window"]
+                + labels.map { "predicted_\($0)" } + labels.map { "actual_\($0)" }
             var squared = 0.0, count = 0
-            var first = (name: names[0], predicted: [Double](), actual: [Double]())
+            var each = names.map { (name: $0, predicted: [Double](), actual: [Double]()) }
+            var places: [(series: Int, row: Int)] = []
             _ = evaluationPass(plan, split: split) { out in
                 guard let t = out.targetValues else { return }
                 // Next-step targets: the last step's row of each window.
                 let b = out.windows
                 var y = (0..<b).flatMap { j in Array(UnsafeBufferPointer(start: out.output(row: out.lastRow(window: j)), count: width)) }
                 var target = (0..<b).flatMap { j in Array(UnsafeBufferPointer(start: t + out.lastRow(window: j) * width, count: width)) }
-                y.withUnsafeMutableBufferPointer { series.denormalizeTargets($0) }
-                target.withUnsafeMutableBufferPointer { series.denormalizeTargets($0) }
                 for j in 0..<b {
+                    let place = series.place(split, window + j)
+                    y.withUnsafeMutableBufferPointer { series.denormalizeTargets(UnsafeMutableBufferPointer(rebasing: $0[j * width ..< (j + 1) * width]), series: place.piece.series) }
+                    target.withUnsafeMutableBufferPointer { series.denormalizeTargets(UnsafeMutableBufferPointer(rebasing: $0[j * width ..< (j + 1) * width]), series: place.piece.series) }
                     let p = y[j * width ..< (j + 1) * width], a = target[j * width ..< (j + 1) * width]
                     for (u, w) in zip(p, a) { squared += Double(u - w) * Double(u - w); count += 1 }
-                    rows.append([String(window)] + p.map { number(Double($0)) } + a.map { number(Double($0)) })
-                    first.predicted.append(Double(p.first!)); first.actual.append(Double(a.first!))
-                    window += 1
+                    // next: the window's last step predicts the row after it; last: the row after the window.
+                    let row = place.start + series.windowing.seqLen
+                    let lead = (time.map { [csvField($0.labels[row])] } ?? []) + (many ? [csvField(series.series.parts[place.piece.series].name)] : [])
+                    rows.append(lead + [String(window + j)] + p.map { number(Double($0)) } + a.map { number(Double($0)) })
+                    for o in names.indices {
+                        each[o].predicted.append(Double(p[p.startIndex + o])); each[o].actual.append(Double(a[a.startIndex + o]))
+                    }
+                    places.append((place.piece.series, row))
                 }
+                window += b
             }
             let summary = String(format: "%d windows: RMSE %.4f of the last step's predictions (original units)",
                                  window, (squared / Double(max(count, 1))).squareRoot())
-            return PredictionTable(header: header, rows: rows, summary: summary, firstTarget: first)
+            return PredictionTable(header: header, rows: rows, summary: summary, targets: each, windowPlaces: places)
         }
     }
 }

@@ -130,7 +130,8 @@ public struct LineChart {
     // MARK: Rendering
 
     /// The chart as a complete SVG document.
-    public func svg() -> String {
+    /// - Parameter clipID: the id of its plot area's clip path (unique per panel of a `Figure`).
+    public func svg(clipID: String = "plot-area") -> String {
         let usable = series.map { s in s.points.filter { isDrawable($0) } }
         let allPoints = usable.flatMap { $0 }
         let hasLegend = series.contains { !$0.name.isEmpty }
@@ -161,7 +162,7 @@ public struct LineChart {
         <?xml version="1.0" encoding="UTF-8"?>
         <svg xmlns="http://www.w3.org/2000/svg" width="\(f(width))" height="\(f(height))" viewBox="0 0 \(f(width)) \(f(height))" font-family="Helvetica, Arial, sans-serif" font-size="12">
         <rect x="0" y="0" width="\(f(width))" height="\(f(height))" fill="white"/>
-        <defs><clipPath id="plot-area"><rect x="\(f(left))" y="\(f(top))" width="\(f(plotWidth))" height="\(f(plotHeight))"/></clipPath></defs>
+        <defs><clipPath id="\(clipID)"><rect x="\(f(left))" y="\(f(top))" width="\(f(plotWidth))" height="\(f(plotHeight))"/></clipPath></defs>
         <text x="\(f(left + plotWidth / 2))" y="26" text-anchor="middle" font-size="16" font-weight="bold">\(xmlEscaped(title))</text>
 
         """
@@ -217,7 +218,7 @@ public struct LineChart {
         }
 
         // Series, each broken into runs of drawable points.
-        out += "<g class=\"series\" clip-path=\"url(#plot-area)\" fill=\"none\">\n"
+        out += "<g class=\"series\" clip-path=\"url(#\(clipID))\" fill=\"none\">\n"
         for (index, s) in series.enumerated() {
             let color = xmlEscaped(s.style.color ?? LineChart.palette[index % LineChart.palette.count])
             let opacity = s.style.opacity < 1 ? " stroke-opacity=\"\(f(s.style.opacity))\"" : ""
@@ -393,3 +394,35 @@ func xmlEscaped(_ s: String) -> String {
 
 /// A coordinate with two decimals, enough for screen pixels.
 private func f(_ v: Double) -> String { String(format: "%.2f", v) }
+
+/// Charts stacked one above the other in one SVG document: one panel per target of a
+/// forecaster, sharing the x axis's meaning.
+public struct Figure {
+    public var panels: [LineChart]
+
+    public init(panels: [LineChart]) { self.panels = panels }
+
+    /// The panels as one SVG document (each a nested `<svg>` at its own height).
+    public func svg() -> String {
+        guard panels.count != 1 else { return panels[0].svg() }
+        let width = panels.map(\.width).max() ?? 800, height = panels.reduce(0) { $0 + $1.height }
+        func f(_ v: Double) -> String { String(Int(v.rounded())) }
+        var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(f(width))\" height=\"\(f(height))\" viewBox=\"0 0 \(f(width)) \(f(height))\">\n"
+        var y = 0.0
+        for (i, panel) in panels.enumerated() {
+            var inner = panel.svg(clipID: "plot-area-\(i)")
+            // The panel's own document, placed at its offset.
+            if let r = inner.range(of: "<svg ") { inner.replaceSubrange(r, with: "<svg x=\"0\" y=\"\(f(y))\" ") }
+            if inner.hasPrefix("<?xml"), let end = inner.range(of: "?>\n") { inner.removeSubrange(inner.startIndex..<end.upperBound) }
+            out += inner + (inner.hasSuffix("\n") ? "" : "\n")
+            y += panel.height
+        }
+        return out + "</svg>\n"
+    }
+
+    /// Writes the SVG document to `path`.
+    /// - Throws: The file system's error when the file cannot be written.
+    public func write(to path: String) throws {
+        try writeAtomically(Array(svg().utf8), to: URL(fileURLWithPath: path))
+    }
+}

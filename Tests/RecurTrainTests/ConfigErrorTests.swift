@@ -351,7 +351,8 @@ final class ApplicabilityRuleTests: XCTestCase {
                         "data.normalize": "zscore", "data.stride": "2", "data.shuffle": "true", "data.vocabulary.unknown": "true",
                         "model.input": "features", "training.optimizer.lr": "0.01", "training.optimizer.eps": "1e-8",
                         "training.optimizer.momentum": "0.9", "training.schedule.gamma": "0.5", "training.schedule.total_steps": "10",
-                        "training.schedule.step_size": "5", "data.classes": "[a, b]"]
+                        "training.schedule.step_size": "5", "data.classes": "[a, b]",
+                        "data.series_column": "id", "data.time_column": "date"]
         var checked: [String] = []
         for e in ExperimentSchema.entries where e.applies.text != nil {
             guard let outside = e.applies.outside else { XCTFail("\(e.path): its rule names no setting outside it"); continue }
