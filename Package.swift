@@ -80,7 +80,8 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "RecurKernelsTests", dependencies: ["RecurKernels"]),
-        .testTarget(name: "RecurDataTests", dependencies: ["RecurData", "RecurPlan", "RecurKernels"]),
+        .testTarget(name: "RecurDataTests", dependencies: ["RecurData", "RecurPlan", "RecurKernels"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "RecurModelTests", dependencies: ["RecurModel", "RecurKernels", "CKernels"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "RecurOptimTests", dependencies: ["RecurOptim"], resources: [.copy("Fixtures")]),
