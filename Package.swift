@@ -35,6 +35,8 @@ let package = Package(
                        providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        // Inflate for NumPy .npz archives written by np.savez_compressed (RecurData only).
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         // Replaces glibc's malloc family in the `recur` executable only, to count allocations.
         .target(name: "CAllocationCounter"),
         // Per-step cell kernels and the packed recurrent GEMM, compiled per instruction set and
@@ -44,7 +46,7 @@ let package = Package(
 
         // MARK: Library modules
         .target(name: "RecurKernels", dependencies: ["CBLAS", "CKernels"]),
-        .target(name: "RecurData", dependencies: ["RecurKernels"]),
+        .target(name: "RecurData", dependencies: ["RecurKernels", "CZlib"]),
         // Which windows go where: batch plans, epoch orders, shards, work-balanced parts.
         .target(name: "RecurPlan", dependencies: ["RecurKernels", "RecurData"]),
         .target(name: "RecurModel", dependencies: ["RecurKernels", "CKernels"]),
@@ -78,7 +80,8 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "RecurKernelsTests", dependencies: ["RecurKernels"]),
-        .testTarget(name: "RecurDataTests", dependencies: ["RecurData", "RecurPlan", "RecurKernels"]),
+        .testTarget(name: "RecurDataTests", dependencies: ["RecurData", "RecurPlan", "RecurKernels"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "RecurModelTests", dependencies: ["RecurModel", "RecurKernels", "CKernels"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "RecurOptimTests", dependencies: ["RecurOptim"], resources: [.copy("Fixtures")]),

@@ -29,6 +29,9 @@ struct ExampleReader {
     private(set) var namesMode: Bool
     private var classIndex: [String: Int32] = [:]
     private(set) var namesInOrder: [String] = []
+    /// Where the file itself fixed the classes (`fixClasses`: a `.ts` @classLabel line), for
+    /// messages; nil when they come from the labels or `options.classNames`.
+    private(set) var classesListedIn: String?
 
     init(options: LabelledOptions, namesMode: Bool = false) {
         self.options = options
@@ -39,6 +42,23 @@ struct ExampleReader {
             namesInOrder = given
             for (i, name) in given.enumerated() { classIndex[name] = Int32(i) }
         }
+    }
+
+    /// Fixes the classes to `names` in this order, as `options.classNames` would (labels are
+    /// read as these names and no others), because the file lists them at `place` (line `line`).
+    /// - Throws: `DataError` for more names than a classifier's classes.
+    mutating func fixClasses(_ names: [String], listedIn place: String, file: String, line: Int) throws(DataError) {
+        precondition(options.classNames == nil, "fixClasses: data.classes names the classes already")
+        guard names.count <= LabelledOptions.maxClasses else {
+            throw DataError(.labelOutOfRange, file: file, line: line,
+                            problem: "\(place) lists \(names.count) classes, more than a classifier's \(LabelledOptions.maxClasses)",
+                            fix: "check the class list")
+        }
+        namesMode = true
+        namesInOrder = names
+        classIndex = [:]
+        for (i, name) in names.enumerated() { classIndex[name] = Int32(i) }
+        classesListedIn = place
     }
 
     /// The error that restarts a read with labels as names: a label that is not a whole number.
@@ -73,10 +93,11 @@ struct ExampleReader {
             }
             let name = text().trimmingSpaces()
             if let id = classIndex[name] { return id }
-            if let given = options.classNames {
+            if let given = options.classNames ?? (classesListedIn != nil ? namesInOrder : nil) {
                 throw DataError(.labelOutOfRange, file: file, line: line, column: column,
                                 problem: "the label '\(name)' is not one of the classes (\(given.prefix(20).joined(separator: ", "))\(given.count > 20 ? ", …" : ""))",
-                                fix: "correct the label (the classes are data.classes, or those the model was trained on)")
+                                fix: classesListedIn.map { "correct the label, or add it to the classes of \($0)" }
+                                    ?? "correct the label (the classes are data.classes, or those the model was trained on)")
             }
             guard namesInOrder.count < LabelledOptions.maxClasses else {
                 throw DataError(.labelOutOfRange, file: file, line: line, column: column,
@@ -111,7 +132,7 @@ struct ExampleReader {
 
     /// Names sorted (when they were not given), and every label renumbered to its name's place.
     mutating func sortNames() {
-        guard namesMode, options.classNames == nil else { return }
+        guard namesMode, options.classNames == nil, classesListedIn == nil else { return }
         let sorted = namesInOrder.sorted()
         let place = Dictionary(uniqueKeysWithValues: sorted.enumerated().map { ($0.element, Int32($0.offset)) })
         let remap = namesInOrder.map { place[$0]! }

@@ -248,9 +248,10 @@ public struct LabelledSequences: WindowedDataset {
         }
         if !options.labelsOptional && !options.classesFromTraining, let empty = counts.firstIndex(of: 0) {
             if read.namesMode {
+                let list = read.classesListedIn ?? "data.classes"
                 throw DataError(.classWithoutExamples, file: path,
-                                problem: "class '\(read.namesInOrder[empty])' of data.classes has no examples",
-                                fix: "remove it from data.classes, or add examples of it")
+                                problem: "class '\(read.namesInOrder[empty])' of \(list) has no examples",
+                                fix: "remove it from \(list), or add examples of it")
             }
             throw DataError(.classWithoutExamples, file: path,
                             problem: "class \(empty) of the \(classCount) classes 0…\(classCount - 1) has no examples",
