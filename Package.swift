@@ -46,7 +46,9 @@ let package = Package(
 
         // MARK: Library modules
         .target(name: "RecurKernels", dependencies: ["CBLAS", "CKernels"]),
-        .target(name: "RecurData", dependencies: ["RecurKernels", "CZlib"]),
+        // Data files below the readers: the data error, file access, UTF-8 checks, NumPy arrays and archives.
+        .target(name: "RecurFiles", dependencies: ["RecurKernels", "CZlib"]),
+        .target(name: "RecurData", dependencies: ["RecurKernels", "RecurFiles"]),
         // Which windows go where: batch plans, epoch orders, shards, work-balanced parts.
         .target(name: "RecurPlan", dependencies: ["RecurKernels", "RecurData"]),
         .target(name: "RecurModel", dependencies: ["RecurKernels", "CKernels"]),
@@ -80,7 +82,7 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "RecurKernelsTests", dependencies: ["RecurKernels"]),
-        .testTarget(name: "RecurDataTests", dependencies: ["RecurData", "RecurPlan", "RecurKernels"],
+        .testTarget(name: "RecurDataTests", dependencies: ["RecurData", "RecurFiles", "RecurPlan", "RecurKernels"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "RecurModelTests", dependencies: ["RecurModel", "RecurKernels", "CKernels"],
                     resources: [.copy("Fixtures")]),

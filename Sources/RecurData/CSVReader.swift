@@ -3,6 +3,9 @@
 // It does not guess delimiters or types; callers decide what a row must hold.
 
 /// One field of a row: a byte range of the file without its surrounding quotes.
+
+import RecurFiles
+
 struct CSVField {
     var start: Int
     var end: Int

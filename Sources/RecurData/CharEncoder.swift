@@ -3,6 +3,8 @@
 // first appearance, and a final in-place remap gives the sorted vocabulary's ids.
 // It builds no String per character and never holds the file's bytes and the ids at once.
 
+import RecurFiles
+
 enum CharEncoder {
     /// Provisional encoding: ids in order of first appearance.
     struct Provisional<T: FixedWidthInteger> {

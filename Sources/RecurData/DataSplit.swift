@@ -3,6 +3,9 @@
 // It does not read data; readers apply the ranges.
 
 /// Training, validation or test part of a data set.
+
+import RecurFiles
+
 public enum DataSplit: String, Sendable, Codable, CaseIterable {
     case train, validation, test
 

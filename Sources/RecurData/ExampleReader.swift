@@ -3,6 +3,8 @@
 // directory form (one CSV per example plus a labels file). It checks shapes, cells and label
 // syntax; class counting and normalisation happen in LabelledSequences.
 
+import RecurFiles
+
 struct ExampleReader {
     let options: LabelledOptions
     /// T: every example's steps, or (variable lengths) the most an example may have.

@@ -6,6 +6,7 @@
 // (Note [Variable-length sequences] in NetworkWorkspace.swift).
 
 import RecurKernels
+import RecurFiles
 
 /// Whether the first row of a CSV is a header.
 public enum HeaderMode: String, Sendable, Codable, CaseIterable {

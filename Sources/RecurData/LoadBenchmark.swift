@@ -3,6 +3,7 @@
 
 #if canImport(Glibc)
 import RecurKernels
+import RecurFiles
 import Glibc
 #elseif canImport(Darwin)
 import Darwin

@@ -10,6 +10,8 @@
 // name, since float targets are far more often a regression's than names; bool is refused.
 // A `.npy` holds X alone: new data to predict (labelsOptional), refused otherwise.
 
+import RecurFiles
+
 extension ExampleReader {
     /// Reads X [N, T, F] (or [N, T]), y [N] and optional lengths [N] from a `.npz`, or X from a `.npy`.
     /// - Throws: `DataError` for a file that is not NumPy's, a missing X or y (naming the arrays

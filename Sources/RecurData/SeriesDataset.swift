@@ -3,6 +3,7 @@
 // it does not read files (TimeSeries) or choose which windows go where (BatchPlan).
 
 import RecurKernels
+import RecurFiles
 
 /// Windows of a `TimeSeries`, each series' part of each split windowed on its own (no window
 /// crosses a split or a series, Note [Many series]).

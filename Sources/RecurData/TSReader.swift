@@ -14,6 +14,8 @@
 // Unknown `@` keys are ignored. Values follow the CSV rule (CSVReader.isDecimalNumber, nan and
 // inf as pandas spells them; finite values only).
 
+import RecurFiles
+
 extension ExampleReader {
     /// Reads a `.ts` file: header lines, then `@data` and one example per line.
     /// - Throws: `DataError` for a file that is not UTF-8, a header value that is not one, time

@@ -3,6 +3,9 @@
 // not cut windows (TokenDataset) and writes nothing anywhere.
 
 /// Settings of a text corpus.
+
+import RecurFiles
+
 public struct TextOptions: Sendable, Equatable, Codable {
     /// Characters or words.
     public var level: Vocabulary.Level

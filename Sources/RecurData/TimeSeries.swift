@@ -3,6 +3,7 @@
 // only. It does not cut windows (SeriesDataset) and writes nothing anywhere.
 
 import RecurKernels
+import RecurFiles
 
 /// Which rows a normalisation is fitted on, with many series (`data.normalize_per`).
 public enum NormalizationScope: String, Sendable, Codable, CaseIterable {

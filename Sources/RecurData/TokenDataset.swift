@@ -3,6 +3,7 @@
 // (TextCorpus) or choose which windows go where (BatchPlan).
 
 import RecurKernels
+import RecurFiles
 
 /// Windows of a `TextCorpus`, each split windowed on its own (no window crosses a split).
 public struct TokenDataset: WindowedDataset {

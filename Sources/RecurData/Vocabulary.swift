@@ -10,6 +10,9 @@
 ///   the last id.
 /// - Words are ordered by descending count in the training text, ties by their UTF-8 bytes;
 ///   `<unk>` is always present and is the last id.
+
+import RecurFiles
+
 public struct Vocabulary: Codable, Sendable, Equatable {
     /// The unit of a token.
     public enum Level: String, Codable, Sendable, CaseIterable { case chars, words }

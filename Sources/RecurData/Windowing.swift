@@ -3,6 +3,9 @@
 // window is a start offset into the one stored sequence, never a copy.
 
 /// What a window predicts.
+
+import RecurFiles
+
 public enum WindowTarget: String, Sendable, Codable, CaseIterable {
     /// A target after every input step (language models, sequence-to-sequence forecasting).
     case next

@@ -2,6 +2,8 @@
 // after their last ASCII white space so no token straddles two chunks, and each distinct word
 // gets an id in order of first appearance. Vocabulary rules (min_count, max_size) come later.
 
+import RecurFiles
+
 enum WordEncoder {
     struct Provisional {
         var ids: [Int32]

@@ -12,6 +12,9 @@
 /// 3. Every other scalar — punctuation, symbols — is a token by itself: `"Hi, you!"` gives
 ///    `Hi` `,` `you` `!`.
 /// 4. With `lowercase`, words are lowercased (Unicode rules); punctuation is kept as it is.
+
+import RecurFiles
+
 public struct WordTokenizer: Codable, Sendable, Equatable {
     public var lowercase: Bool
     public var newlineToken: Bool

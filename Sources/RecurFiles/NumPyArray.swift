@@ -12,17 +12,17 @@ import Darwin
 
 /// Bytes that NumPy arrays are read from: a read-only map of a whole file, or a buffer an
 /// inflated archive member was written into. Arrays keep it alive; it is never written.
-final class ArrayBytes {
+package final class ArrayBytes {
     /// The first byte.
-    let base: UnsafeRawPointer
+    package let base: UnsafeRawPointer
     /// How many bytes there are.
-    let count: Int
+    package let count: Int
     /// Whether `base` is a mapping (unmapped when freed) rather than an allocation.
     private let mapped: Bool
 
     /// Maps `path` read-only.
     /// - Throws: `DataError` as `FileReader.open` does, or when the file cannot be mapped.
-    init(mapping path: String) throws(DataError) {
+    package init(mapping path: String) throws(DataError) {
         let (fd, size) = try FileReader.open(path)
         defer { close(fd) }
         let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
@@ -36,7 +36,7 @@ final class ArrayBytes {
     }
 
     /// Takes over `buffer`, allocated with `UnsafeMutableRawPointer.allocate` (byte alignment 16).
-    init(taking buffer: UnsafeMutableRawPointer, count: Int) {
+    package init(taking buffer: UnsafeMutableRawPointer, count: Int) {
         base = UnsafeRawPointer(buffer)
         self.count = count
         mapped = false
@@ -47,10 +47,10 @@ final class ArrayBytes {
     }
 
     /// Byte `i`.
-    subscript(i: Int) -> UInt8 { base.load(fromByteOffset: i, as: UInt8.self) }
+    package subscript(i: Int) -> UInt8 { base.load(fromByteOffset: i, as: UInt8.self) }
 
     /// The little-endian unsigned integer of `n` bytes at `offset` (n ≤ 8).
-    func little(_ offset: Int, _ n: Int) -> UInt64 {
+    package func little(_ offset: Int, _ n: Int) -> UInt64 {
         var v: UInt64 = 0
         for k in (0..<n).reversed() { v = v << 8 | UInt64(self[offset + k]) }
         return v
@@ -58,9 +58,9 @@ final class ArrayBytes {
 }
 
 /// One array of a `.npy` file or of a `.npz` member: its element type, shape and elements.
-struct NumPyArray {
+package struct NumPyArray {
     /// What the elements are.
-    enum Element: Equatable {
+    package enum Element: Equatable {
         case float, signed, unsigned, bool
         /// Fixed-width UTF-32 strings (`<U n`), NUL padded.
         case unicode
@@ -69,39 +69,39 @@ struct NumPyArray {
     }
 
     /// The file the array was read from.
-    let file: String
+    package let file: String
     /// The archive member (`X.npy`) it was read from, nil for a `.npy` file.
-    let member: String?
+    package let member: String?
     /// The dtype as the header wrote it (`<f8`, `|u1`, `<U7`).
-    let descr: String
+    package let descr: String
     /// What the elements are.
-    let element: Element
+    package let element: Element
     /// Bytes per element.
-    let itemSize: Int
+    package let itemSize: Int
     /// Whether multi-byte elements are stored most significant byte first.
-    let bigEndian: Bool
+    package let bigEndian: Bool
     /// The dimensions, outermost first (C order); [] for a scalar.
-    let shape: [Int]
+    package let shape: [Int]
     /// The number of elements (the product of `shape`).
-    let count: Int
+    package let count: Int
     /// Where the elements start, in the file (nil inside an inflated member).
-    let dataFileOffset: Int?
+    package let dataFileOffset: Int?
     private let bytes: ArrayBytes
     private let dataStart: Int
 
     /// Whether the elements are numbers (booleans as 0 and 1).
-    var isNumeric: Bool { [.float, .signed, .unsigned, .bool].contains(element) }
+    package var isNumeric: Bool { [.float, .signed, .unsigned, .bool].contains(element) }
 
     /// Whether the elements are strings.
-    var isText: Bool { element == .unicode || element == .bytes }
+    package var isText: Bool { element == .unicode || element == .bytes }
 
     /// The shape as NumPy prints it: `(3, 4)`, `(5,)`, `()`.
-    var shapeText: String { Self.shapeText(shape) }
+    package var shapeText: String { Self.shapeText(shape) }
 
     /// Reads the `.npy` file at `path` from a read-only mapping of it.
     /// - Throws: `DataError` for a missing or empty file, a file that is not `.npy`, an
     ///   unsupported dtype or layout, or data shorter or longer than the header's shape.
-    static func read(path: String) throws(DataError) -> NumPyArray {
+    package static func read(path: String) throws(DataError) -> NumPyArray {
         let bytes = try ArrayBytes(mapping: path)
         return try NumPyArray(bytes, range: 0..<bytes.count, file: path, member: nil, fileOffset: 0)
     }
@@ -110,7 +110,7 @@ struct NumPyArray {
     /// - Parameters:
     ///   - member: the archive member's name, for messages (nil: `file` is a `.npy`).
     ///   - fileOffset: where `range` starts in `file` (nil: it was inflated, so offsets are the member's).
-    init(_ bytes: ArrayBytes, range: Range<Int>, file: String, member: String?, fileOffset: Int?) throws(DataError) {
+    package init(_ bytes: ArrayBytes, range: Range<Int>, file: String, member: String?, fileOffset: Int?) throws(DataError) {
         let start = range.lowerBound, size = range.count
         let inMember = member.map { " of \($0)" } ?? ""
         let container = member.map { "member \($0)" } ?? "the file"
@@ -231,17 +231,17 @@ struct NumPyArray {
     }
 
     /// How messages name the array of archive member `member` (nil: of a `.npy` file).
-    static func name(_ member: String?) -> String {
+    package static func name(_ member: String?) -> String {
         member.map { "array '\($0.hasSuffix(".npy") ? String($0.dropLast(4)) : $0)'" } ?? "the array"
     }
 
     /// `shape` as NumPy prints it.
-    static func shapeText(_ shape: [Int]) -> String {
+    package static func shapeText(_ shape: [Int]) -> String {
         shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
     }
 
     /// The element type, size and byte order a dtype string names, or nil when it is not one read here.
-    static func dtype(_ descr: String) -> (element: Element, itemSize: Int, bigEndian: Bool)? {
+    package static func dtype(_ descr: String) -> (element: Element, itemSize: Int, bigEndian: Bool)? {
         guard let order = descr.first, "<>|=".contains(order) else { return nil }
         let rest = descr.dropFirst()
         guard let kind = rest.first, let size = Int(rest.dropFirst()), size > 0 else { return nil }
@@ -261,7 +261,7 @@ struct NumPyArray {
     // MARK: Elements
 
     /// Every element as a Double (numeric arrays only), in C order.
-    func doubles() -> [Double] {
+    package func doubles() -> [Double] {
         var out: [Double] = []
         copyDoubles(0..<count, into: &out)
         return out
@@ -269,7 +269,7 @@ struct NumPyArray {
 
     /// Elements `range` (flat C-order indices) as Doubles, replacing the contents of `out`;
     /// converted straight from the mapped bytes. Numeric arrays only.
-    func copyDoubles(_ range: Range<Int>, into out: inout [Double]) {
+    package func copyDoubles(_ range: Range<Int>, into out: inout [Double]) {
         precondition(isNumeric, "copyDoubles: '\(descr)' is not numeric")
         precondition(range.lowerBound >= 0 && range.upperBound <= count, "copyDoubles: \(range) outside 0..<\(count)")
         let n = range.count
@@ -297,7 +297,7 @@ struct NumPyArray {
 
     /// Every element as a string (string arrays only), trailing NULs removed.
     /// - Throws: `DataError` naming the element that is not valid UTF-32 (`U`) or UTF-8 (`S`).
-    func strings() throws(DataError) -> [String] {
+    package func strings() throws(DataError) -> [String] {
         precondition(isText, "strings: '\(descr)' is not a string dtype")
         var out: [String] = []
         out.reserveCapacity(count)
@@ -332,7 +332,7 @@ struct NumPyArray {
     }
 
     /// Flat index `i` as NumPy would index it: `[3]`, `[1, 2]`.
-    func flatIndexText(_ i: Int) -> String {
+    package func flatIndexText(_ i: Int) -> String {
         guard shape.count > 1 else { return "[\(i)]" }
         var rest = i, index: [Int] = []
         for d in shape.reversed() { index.append(d > 0 ? rest % d : 0); rest = d > 0 ? rest / d : 0 }
@@ -350,7 +350,7 @@ struct NumPyArray {
 // MARK: The header's Python literal
 
 /// A value of the Python literals a `.npy` header is written in.
-enum PyLiteral {
+package enum PyLiteral {
     case string(String)
     case int(Int)
     case bool(Bool)
@@ -363,26 +363,26 @@ enum PyLiteral {
 /// Parses the literal `np.save` writes as a header: `{'descr': '<f8', 'fortran_order': False,
 /// 'shape': (3, 4), }` — dicts with string keys, strings, integers (Python 2's `3L` too),
 /// True/False/None, tuples and lists (a structured dtype's descr).
-struct PyLiteralParser {
+package struct PyLiteralParser {
     /// Why the literal is not one, and the absolute byte offset where.
-    struct Failure: Error {
+    package struct Failure: Error {
         var offset: Int
         var message: String
     }
 
-    let bytes: ArrayBytes
-    var i: Int
-    let end: Int
+    package let bytes: ArrayBytes
+    package var i: Int
+    package let end: Int
 
     /// A parser of bytes `from ..< to`.
-    init(bytes: ArrayBytes, from: Int, to: Int) {
+    package init(bytes: ArrayBytes, from: Int, to: Int) {
         self.bytes = bytes
         i = from
         end = to
     }
 
     /// The whole header: one literal, then only spaces and newlines (NumPy's padding).
-    mutating func parseHeader() throws(Failure) -> PyLiteral {
+    package mutating func parseHeader() throws(Failure) -> PyLiteral {
         let v = try value(depth: 0)
         skipSpace()
         guard i == end else { throw Failure(offset: i, message: "text follows the dict") }

@@ -2,9 +2,9 @@
 // U+10FFFF) and turns a byte offset back into a line and column for error messages.
 // It does not build Strings; readers call it only on non-ASCII bytes.
 
-enum UTF8Scan {
+package enum UTF8Scan {
     /// The result of decoding the sequence that starts at a non-ASCII byte.
-    enum Step: Equatable {
+    package enum Step: Equatable {
         /// A scalar and the number of bytes it took.
         case scalar(UInt32, Int)
         /// Not UTF-8.
@@ -15,7 +15,7 @@ enum UTF8Scan {
 
     /// Decodes the multi-byte sequence starting at `p[i]` (which must be ≥ 0x80).
     @inline(__always)
-    static func decode(_ p: UnsafeBufferPointer<UInt8>, at i: Int) -> Step {
+    package static func decode(_ p: UnsafeBufferPointer<UInt8>, at i: Int) -> Step {
         let b0 = UInt32(p[i])
         let n = p.count
         var length = 0
@@ -41,7 +41,7 @@ enum UTF8Scan {
     }
 
     /// The 0-based offset of the first byte that is not valid UTF-8, or nil when all are.
-    static func firstInvalidOffset(_ p: UnsafeBufferPointer<UInt8>) -> Int? {
+    package static func firstInvalidOffset(_ p: UnsafeBufferPointer<UInt8>) -> Int? {
         var i = 0
         let n = p.count
         while i < n {
@@ -62,7 +62,7 @@ enum UTF8Scan {
     }
 
     /// The 1-based line and character column of byte `offset` in `p` (columns count scalars).
-    static func locate(_ offset: Int, in p: UnsafeBufferPointer<UInt8>) -> (line: Int, column: Int) {
+    package static func locate(_ offset: Int, in p: UnsafeBufferPointer<UInt8>) -> (line: Int, column: Int) {
         var line = 1, column = 1
         for i in 0..<min(offset, p.count) {
             let b = p[i]
@@ -72,7 +72,7 @@ enum UTF8Scan {
     }
 
     /// `locate` for a file, re-read from disk (error paths only).
-    static func locate(_ offset: Int, inFile path: String) -> (line: Int, column: Int)? {
+    package static func locate(_ offset: Int, inFile path: String) -> (line: Int, column: Int)? {
         var line = 1, column = 1
         do {
             try FileReader.forEachChunk(path) { (chunk, start, _) throws(DataError) -> Int in
@@ -90,7 +90,7 @@ enum UTF8Scan {
     }
 
     /// The `DataError` for undecodable bytes at `offset` of `path`.
-    static func notUTF8(_ path: String, offset: Int, bytes: UnsafeBufferPointer<UInt8>? = nil) -> DataError {
+    package static func notUTF8(_ path: String, offset: Int, bytes: UnsafeBufferPointer<UInt8>? = nil) -> DataError {
         let place = bytes.map { locate(offset, in: $0) } ?? locate(offset, inFile: path)
         return DataError(.notUTF8, file: path, line: place?.line, column: place?.column, byteOffset: offset,
                          problem: "the bytes here are not valid UTF-8",
@@ -98,7 +98,7 @@ enum UTF8Scan {
     }
 
     /// A scalar written for people: the character and its code point, e.g. `'é' (U+00E9)`.
-    static func describe(_ scalar: UInt32) -> String {
+    package static func describe(_ scalar: UInt32) -> String {
         var hex = String(scalar, radix: 16, uppercase: true)
         while hex.count < 4 { hex = "0" + hex }
         let code = "U+" + hex

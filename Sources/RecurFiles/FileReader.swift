@@ -9,13 +9,13 @@ import Glibc
 import Darwin
 #endif
 
-enum FileReader {
+package enum FileReader {
     /// Default chunk for streaming reads: large enough that syscalls cost nothing.
-    static let chunkSize = 1 << 22
+    package static let chunkSize = 1 << 22
 
     /// Opens `path` for reading and returns the descriptor and the file size.
     /// - Throws: `DataError` when the file is missing, a directory, unreadable or empty.
-    static func open(_ path: String) throws(DataError) -> (fd: Int32, size: Int) {
+    package static func open(_ path: String) throws(DataError) -> (fd: Int32, size: Int) {
         // Before open(2): a named pipe would block it until a writer came.
         if let what = FileKind.irregular(path), what != "a directory" {
             throw DataError(.unreadable, file: path, problem: "this is \(what), not a regular file",
@@ -50,14 +50,14 @@ enum FileReader {
     }
 
     /// Whether `path` names an existing directory.
-    static func isDirectory(_ path: String) -> Bool {
+    package static func isDirectory(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
     /// The names of the regular entries of `directory` ending in `suffix`, sorted.
     /// - Throws: `DataError` when the directory cannot be read.
-    static func list(_ directory: String, suffix: String) throws(DataError) -> [String] {
+    package static func list(_ directory: String, suffix: String) throws(DataError) -> [String] {
         guard let dir = opendir(directory) else {
             throw DataError(.unreadable, file: directory, problem: "the directory cannot be read (\(String(cString: strerror(errno))))",
                             fix: "check the path and its permissions")
@@ -73,7 +73,7 @@ enum FileReader {
 
     /// The whole file as bytes.
     /// - Throws: `DataError` as `open` does, or when reading fails.
-    static func readAll(_ path: String) throws(DataError) -> [UInt8] {
+    package static func readAll(_ path: String) throws(DataError) -> [UInt8] {
         let (fd, size) = try open(path)
         defer { close(fd) }
         var failed = false
@@ -100,7 +100,7 @@ enum FileReader {
     /// On the last call (`isLast`) it must consume everything.
     /// - Returns: the file size in bytes.
     @discardableResult
-    static func forEachChunk(_ path: String, chunkSize: Int = FileReader.chunkSize,
+    package static func forEachChunk(_ path: String, chunkSize: Int = FileReader.chunkSize,
                              _ body: (UnsafeBufferPointer<UInt8>, Int, Bool) throws(DataError) -> Int) throws(DataError) -> Int {
         let (fd, size) = try open(path)
         defer { close(fd) }

@@ -8,13 +8,13 @@
 import CZlib
 
 /// The arrays of a `.npy` file or a `.npz` archive, by name.
-enum NumPyArchive {
+package enum NumPyArchive {
     /// The arrays of `path`: a `.npz`'s `.npy` members in archive order, named without `.npy`
     /// (other members are skipped), or a `.npy` file as one array named `arr_0` (np.savez's
     /// name for an unnamed array).
     /// - Throws: `DataError` for a file that is not a zip archive or `.npy`, a member that is
     ///   corrupt (CRC-32, inflate) or not a `.npy` array, or an unsupported zip feature.
-    static func read(path: String) throws(DataError) -> [(name: String, array: NumPyArray)] {
+    package static func read(path: String) throws(DataError) -> [(name: String, array: NumPyArray)] {
         let bytes = try ArrayBytes(mapping: path)
         if bytes.count >= 6 && bytes[0] == 0x93 && bytes[1] == 0x4E {
             return [("arr_0", try NumPyArray(bytes, range: 0..<bytes.count, file: path, member: nil, fileOffset: 0))]
@@ -30,7 +30,7 @@ enum NumPyArchive {
     }
 
     /// One member as the central directory describes it.
-    struct Member {
+    package struct Member {
         /// Its path inside the archive.
         var name: String
         /// 0 stored, 8 deflated.
@@ -46,7 +46,7 @@ enum NumPyArchive {
     }
 
     /// The members the central directory lists, in order.
-    static func members(_ bytes: ArrayBytes, path: String) throws(DataError) -> [Member] {
+    package static func members(_ bytes: ArrayBytes, path: String) throws(DataError) -> [Member] {
         let n = bytes.count
         func fail(_ offset: Int?, _ problem: String, _ fix: String = "save the archive again with np.savez or np.savez_compressed") -> DataError {
             DataError(.unreadable, file: path, byteOffset: offset, problem: problem, fix: fix)
@@ -131,7 +131,7 @@ enum NumPyArchive {
 
     /// A member's uncompressed bytes: a range of the archive's own mapping when stored,
     /// a buffer of their own when deflated; their CRC-32 checked.
-    static func memberData(_ m: Member, _ bytes: ArrayBytes, path: String) throws(DataError) -> (bytes: ArrayBytes, range: Range<Int>) {
+    package static func memberData(_ m: Member, _ bytes: ArrayBytes, path: String) throws(DataError) -> (bytes: ArrayBytes, range: Range<Int>) {
         let out: ArrayBytes, range: Range<Int>
         if m.method == 0 {
             guard m.size == m.compressedSize else {
