@@ -162,4 +162,36 @@ final class GivenSplitsTests: XCTestCase {
         XCTAssertEqual(short.status, 2)
         XCTAssert(short.stderr.contains("nowhere.csv: error: holds no complete window of 5 steps and the 1 after them for the test split"), short.stderr)
     }
+
+    func testTSFiles_TrainAndTest_WithNamedClasses_ThroughTrainEvalPredict() throws {
+        let dir = try temporaryDirectory()
+        func ts(_ n: Int, seed: Int) -> String {
+            var text = "@problemName bumps\n@dimensions 2\n@equalLength true\n@classLabel true rise fall\n@data\n"
+            for e in 0..<n {
+                let rise = (e + seed) % 2 == 0
+                let a = (0..<5).map { t in String(format: "%.3f", Double(rise ? t : 4 - t) + 0.1 * sin(Double(e + t))) }
+                let b = (0..<5).map { t in String(format: "%.3f", 0.5 * Double(t % 2)) }
+                text += a.joined(separator: ",") + ":" + b.joined(separator: ",") + ":" + (rise ? "rise" : "fall") + "\n"
+            }
+            return text
+        }
+        try ts(40, seed: 0).write(to: dir.appendingPathComponent("B_TRAIN.ts"), atomically: true, encoding: .utf8)
+        try ts(12, seed: 1).write(to: dir.appendingPathComponent("B_TEST.ts"), atomically: true, encoding: .utf8)
+        try """
+        experiment: {name: bumps}
+        data: {kind: sequences, path: B_TRAIN.ts, test_path: B_TEST.ts, seq_len: 5, split: {train: 0.9, validation: 0.1}}
+        model: {cell: gru, hidden_size: 8}
+        training: {steps: 20, batch_size: 8, optimizer: {kind: adam, lr: 0.02}}
+        """.write(to: dir.appendingPathComponent("e.yaml"), atomically: true, encoding: .utf8)
+        let train = try runRecur(["train", "e.yaml", "--quiet", "--threads", "1"], in: dir)
+        XCTAssertEqual(train.status, 0, train.stderr)
+        let eval = try runRecur(["eval", "runs/bumps", "--split", "test", "--json"], in: dir)
+        XCTAssertEqual(eval.status, 0, eval.stderr)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(report["windows"] as? Int, 12)
+        XCTAssertEqual(report["class_names"] as? [String], ["rise", "fall"], "the header's order")
+        let predict = try runRecur(["predict", "runs/bumps", "--input", "B_TEST.ts"], in: dir)
+        XCTAssertEqual(predict.status, 0, predict.stderr)
+        XCTAssertEqual(predict.stdout.split(separator: "\n").first, "example,predicted,p_rise,p_fall,label")
+    }
 }
