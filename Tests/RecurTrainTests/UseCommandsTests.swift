@@ -185,13 +185,15 @@ final class UseCommandsTests: XCTestCase {
         let series = try runRecur(["predict", "runs/sine", "--input", "s2.csv"], in: dir)
         XCTAssertEqual(series.status, 0, series.stderr)
         let lines = series.stdout.split(separator: "\n")
-        XCTAssertEqual(lines.first, "window,predicted_value,actual_value")
+        // The file's time column t leads each row: the time of the row the prediction is for (Note [Time axis]).
+        XCTAssertEqual(lines.first, "t,window,predicted_value,actual_value")
         XCTAssertEqual(lines.count - 1, 40 - 10)
         let original = sineCSV(rows: 40).split(separator: "\n").dropFirst().map { Double($0.split(separator: ",").last!)! }
         for (w, line) in lines.dropFirst().enumerated() {
             let f = line.split(separator: ",").map { Double($0)! }
-            XCTAssertEqual(f[2], original[w + 10], accuracy: 1e-3, "actual value after window \(w)")
-            XCTAssertEqual(f[1], f[2], accuracy: 0.5)
+            XCTAssertEqual(f[0], Double(w + 10), "the time of the row after window \(w)")
+            XCTAssertEqual(f[3], original[w + 10], accuracy: 1e-3, "actual value after window \(w)")
+            XCTAssertEqual(f[2], f[3], accuracy: 0.5)
         }
         let plot = try runRecur(["eval", "runs/sine", "--plot", "ev.svg"], in: dir)
         XCTAssertEqual(plot.status, 0, plot.stderr)
@@ -217,9 +219,11 @@ final class UseCommandsTests: XCTestCase {
         let forecast = try runRecur(["forecast", "runs/sine", "--steps", "15"], in: dir)
         XCTAssertEqual(forecast.status, 0, forecast.stderr)
         let rows = forecast.stdout.split(separator: "\n")
-        XCTAssertEqual(rows.first, "step,value")
+        // The time column continues past the last row (t = 299) by its spacing.
+        XCTAssertEqual(rows.first, "t,step,value")
         XCTAssertEqual(rows.count, 16)
-        for r in rows.dropFirst() { XCTAssertLessThan(abs(Double(r.split(separator: ",")[1])!), 2.0, String(r)) }
+        XCTAssertEqual(rows.dropFirst().map { String($0.split(separator: ",")[0]) }, (300..<315).map(String.init))
+        for r in rows.dropFirst() { XCTAssertLessThan(abs(Double(r.split(separator: ",")[2])!), 2.0, String(r)) }
         let svg = try String(contentsOf: dir.appendingPathComponent("runs/sine/forecast.svg"), encoding: .utf8)
         XCTAssertTrue(svg.contains("<svg") && svg.contains("forecast"))
         // The file's time column t (rows 0…299) is the x axis, not steps counted from the end.
