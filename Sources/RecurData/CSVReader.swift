@@ -2,10 +2,9 @@
 // LF or CRLF endings), each with its 1-based line number, and numeric cells parsed in place.
 // It does not guess delimiters or types; callers decide what a row must hold.
 
-/// One field of a row: a byte range of the file without its surrounding quotes.
-
 import RecurFiles
 
+/// One field of a row: a byte range of the file without its surrounding quotes.
 struct CSVField {
     var start: Int
     var end: Int

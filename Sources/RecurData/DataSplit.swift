@@ -2,10 +2,9 @@
 // shuffled across a split boundary, so nothing leaks from validation or test into training.
 // It does not read data; readers apply the ranges.
 
-/// Training, validation or test part of a data set.
-
 import RecurFiles
 
+/// Training, validation or test part of a data set.
 public enum DataSplit: String, Sendable, Codable, CaseIterable {
     case train, validation, test
 
@@ -75,7 +74,7 @@ public struct SplitFractions: Sendable, Equatable, Codable {
     // file is exactly that file, in its order. The training file is divided, as before, among the
     // training split and the splits no file was given for, their fractions scaled to fill it
     // (`forTrainingFile`); a fraction set for a split that has a file is refused, so all three
-    // files leave no fraction to set. Each data set joins the parts (`joined`), so windows never
+    // files leave no fraction to set. Each data set appends the parts (`appending`), so windows never
     // cross from one file into the next.
 
     /// The fractions that divide the training file when `given` splits come as files of their

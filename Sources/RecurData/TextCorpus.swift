@@ -2,10 +2,9 @@
 // training split only, and splits the token sequence by time. Read once per process; it does
 // not cut windows (TokenDataset) and writes nothing anywhere.
 
-/// Settings of a text corpus.
-
 import RecurFiles
 
+/// Settings of a text corpus.
 public struct TextOptions: Sendable, Equatable, Codable {
     /// Characters or words.
     public var level: Vocabulary.Level

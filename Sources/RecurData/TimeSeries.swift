@@ -155,18 +155,6 @@ public struct TimeSeries: Sendable {
         return s
     }
 
-    /// Reads the header row's names.
-    /// - Throws: `DataError` for an unreadable file.
-    public static func headerNames(path: String) throws(DataError) -> [String] {
-        let csv = try CSVReader(path: path)
-        var header: [String] = []
-        try csv.forEachRow { (_, fields) throws(DataError) -> Bool in
-            header = fields.map { csv.text($0).trimmingSpaces() }
-            return false
-        }
-        return header
-    }
-
     /// Names a column may have that make it the time axis when no data.time_column is given.
     static let timeNames: Set<String> = ["year", "date", "time", "month", "day", "t", "step", "index", "timestamp", "ds"]
 
@@ -254,7 +242,12 @@ public struct TimeSeries: Sendable {
         var raw: [Double] = []
         var lines: [Int] = []
         var seriesNames: [String] = []
+        // Each time candidate's cells as written and read (NaN: not a time), and whether it
+        // still reads as times of one kind (all dates or all numbers): read once, here.
         var timeTexts: [[String]] = Array(repeating: [], count: autoTime.count)
+        var timeValues: [[Double]] = Array(repeating: [], count: autoTime.count)
+        var timeIsDate: [Bool?] = Array(repeating: nil, count: autoTime.count)
+        var timeUsable = [Bool](repeating: true, count: autoTime.count)
         try csv.forEachRow { (line, fields) throws(DataError) -> Bool in
             if line == headerLine { return true }
             if fields.count != header.count {
@@ -297,31 +290,42 @@ public struct TimeSeries: Sendable {
             }
             for (k, f) in autoTime.enumerated() {
                 let text = csv.text(fields[f]).trimmingSpaces()
-                if givenTime != nil && TimeAxis.read(text) == nil {
+                let t = TimeAxis.read(text)
+                if let t {
+                    if timeIsDate[k] == nil { timeIsDate[k] = t.isDate } else if timeIsDate[k] != t.isDate {
+                        if givenTime != nil {
+                            throw DataError(.badCell, file: path, line: line, column: f + 1,
+                                            problem: "data.time_column '\(header[f])' mixes dates and numbers ('\(text)')",
+                                            fix: "write every time the same way")
+                        }
+                        timeUsable[k] = false
+                    }
+                } else if givenTime != nil {
                     if text.isEmpty && options.missing == .drop { keep = false } else {
                         throw DataError(.badCell, file: path, line: line, column: f + 1,
                                         problem: text.isEmpty ? "the time (column '\(header[f])', data.time_column) is missing"
                                             : "the time '\(text)' (column '\(header[f])', data.time_column) is neither a number nor a date",
                                         fix: "write times as numbers or dates (2024-01-31, 2024-01, 2024-01-31 12:00:00)")
                     }
+                } else {
+                    timeUsable[k] = false
                 }
                 timeTexts[k].append(text)
+                timeValues[k].append(t?.value ?? .nan)
             }
             if !keep { for j in (raw.count - c)..<raw.count { raw[j] = .nan } }
             lines.append(line)
             return true
         }
         if options.missing == .drop {
-            var keptRaw: [Double] = [], keptLines: [Int] = [], keptNames: [String] = [], keptTimes = timeTexts.map { _ in [String]() }
-            for r in 0..<lines.count where !raw[r * c ..< (r + 1) * c].contains(where: { $0.isNaN }) {
-                keptRaw.append(contentsOf: raw[r * c ..< (r + 1) * c])
-                keptLines.append(lines[r])
-                if seriesField != nil { keptNames.append(seriesNames[r]) }
-                for k in timeTexts.indices { keptTimes[k].append(timeTexts[k][r]) }
-            }
-            raw = keptRaw; lines = keptLines; seriesNames = keptNames; timeTexts = keptTimes
+            let kept = (0..<lines.count).filter { r in !raw[r * c ..< (r + 1) * c].contains(where: { $0.isNaN }) }
+            raw = kept.flatMap { raw[$0 * c ..< ($0 + 1) * c] }
+            lines = kept.map { lines[$0] }
+            if seriesField != nil { seriesNames = kept.map { seriesNames[$0] } }
+            timeTexts = timeTexts.map { t in kept.map { t[$0] } }
+            timeValues = timeValues.map { t in kept.map { t[$0] } }
         }
-        var rowCount = lines.count
+        let rowCount = lines.count
         if rowCount == 0 { throw noRows(path) }
 
         // Each series one run of rows, in order of first appearance (Note [Many series]).
@@ -336,6 +340,7 @@ public struct TimeSeries: Sendable {
                 raw = permutation.flatMap { raw[$0 * c ..< ($0 + 1) * c] }
                 lines = permutation.map { lines[$0] }
                 timeTexts = timeTexts.map { t in permutation.map { t[$0] } }
+                timeValues = timeValues.map { t in permutation.map { t[$0] } }
             }
             var start = 0
             for (k, m) in members.enumerated() {
@@ -348,30 +353,18 @@ public struct TimeSeries: Sendable {
 
         // The time axis: given (checked), or the first candidate that reads as increasing times.
         var time: TimeAxis? = nil
-        for (k, f) in autoTime.enumerated() {
-            var values: [Double] = [], isDate = false, ok = true
-            values.reserveCapacity(rowCount)
-            for text in timeTexts[k] {
-                guard let t = TimeAxis.read(text) else { ok = false; break }
-                if values.isEmpty { isDate = t.isDate } else if t.isDate != isDate { ok = false; break }
-                values.append(t.value)
-            }
-            if ok {
-                for part in parts {
-                    for r in part.rows.dropFirst() where !(values[r] > values[r - 1]) {
-                        guard givenTime != nil else { ok = false; break }
-                        throw DataError(.badCell, file: path, line: lines[r], column: f + 1,
-                                        problem: "the time '\(timeTexts[k][r])' (data.time_column) does not come after '\(timeTexts[k][r - 1])' on line \(lines[r - 1])\(part.name.isEmpty ? "" : " of series '\(part.name)'")",
-                                        fix: "sort the rows by time\(part.name.isEmpty ? "" : " within each series"), and give every time once")
-                    }
-                    if !ok { break }
+        for (k, f) in autoTime.enumerated() where timeUsable[k] {
+            let values = timeValues[k]
+            var increasing = true
+            for part in parts where increasing {
+                for r in part.rows.dropFirst() where !(values[r] > values[r - 1]) {
+                    guard givenTime != nil else { increasing = false; break }
+                    throw DataError(.badCell, file: path, line: lines[r], column: f + 1,
+                                    problem: "the time '\(timeTexts[k][r])' (data.time_column) does not come after '\(timeTexts[k][r - 1])' on line \(lines[r - 1])\(part.name.isEmpty ? "" : " of series '\(part.name)'")",
+                                    fix: "sort the rows by time\(part.name.isEmpty ? "" : " within each series"), and give every time once")
                 }
-            } else if givenTime != nil {
-                throw DataError(.badCell, file: path, line: lines[0], column: f + 1,
-                                problem: "data.time_column '\(header[f])' mixes dates and numbers",
-                                fix: "write every time the same way")
             }
-            if ok { time = TimeAxis(name: header[f], labels: timeTexts[k], values: values, isDate: isDate); break }
+            if increasing { time = TimeAxis(name: header[f], labels: timeTexts[k], values: values, isDate: timeIsDate[k] ?? false); break }
         }
 
         // Each series split by time on its own.
@@ -440,7 +433,6 @@ public struct TimeSeries: Sendable {
                 for j in 0..<c { values[r * c + j] = s.normalize(raw[r * c + j], column: j) }
             }
         }
-        rowCount = lines.count
         var series = TimeSeries(path: path, options: options, columns: names,
                                 featureIndices: featureFields.map { used.firstIndex(of: $0)! },
                                 targetIndices: targetFields.map { used.firstIndex(of: $0)! },

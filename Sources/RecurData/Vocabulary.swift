@@ -2,6 +2,8 @@
 // tokenizer settings. Codable, because it is stored with the model; building one from a corpus
 // belongs to the encoders, not here.
 
+import RecurFiles
+
 /// The ids of characters or words. Stored with the model so that evaluation and sampling use
 /// the same ids as training.
 ///
@@ -10,9 +12,6 @@
 ///   the last id.
 /// - Words are ordered by descending count in the training text, ties by their UTF-8 bytes;
 ///   `<unk>` is always present and is the last id.
-
-import RecurFiles
-
 public struct Vocabulary: Codable, Sendable, Equatable {
     /// The unit of a token.
     public enum Level: String, Codable, Sendable, CaseIterable { case chars, words }

@@ -2,10 +2,9 @@
 // last), horizon, or B stateful streams for truncated BPTT. Pure arithmetic on offsets — a
 // window is a start offset into the one stored sequence, never a copy.
 
-/// What a window predicts.
-
 import RecurFiles
 
+/// What a window predicts.
 public enum WindowTarget: String, Sendable, Codable, CaseIterable {
     /// A target after every input step (language models, sequence-to-sequence forecasting).
     case next

@@ -1,6 +1,8 @@
 // The word tokenizer: words and punctuation from UTF-8 bytes, by one documented rule, with an
 // ASCII fast path. It only splits text; counting, min_count and ids belong to the word encoder.
 
+import RecurFiles
+
 /// Splits text into words and punctuation. Its settings are stored with the vocabulary.
 ///
 /// The rule, on the text's Unicode scalars:
@@ -12,9 +14,6 @@
 /// 3. Every other scalar — punctuation, symbols — is a token by itself: `"Hi, you!"` gives
 ///    `Hi` `,` `you` `!`.
 /// 4. With `lowercase`, words are lowercased (Unicode rules); punctuation is kept as it is.
-
-import RecurFiles
-
 public struct WordTokenizer: Codable, Sendable, Equatable {
     public var lowercase: Bool
     public var newlineToken: Bool

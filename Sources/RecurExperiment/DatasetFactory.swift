@@ -37,14 +37,21 @@ extension ExperimentConfig {
     /// a new run stores them so it can be resumed from anywhere.
     /// - Throws: `ConfigError` at the key's line for a file that is not there.
     public func resolvingDataFiles(configPath: String?) throws -> ExperimentConfig {
+        let given = try requireGivenFiles(configPath: configPath)
         var c = self
         c.data.path = try Self.absolute(requireDataFile(configPath: configPath))
-        c.data.validationPath = try data.validationPath.map { try Self.absolute(requireFile($0, key: "data.validation_path", configPath: configPath)) }
-        c.data.testPath = try data.testPath.map { try Self.absolute(requireFile($0, key: "data.test_path", configPath: configPath)) }
+        c.data.validationPath = given.first { $0.split == .validation }.map { Self.absolute($0.path) }
+        c.data.testPath = given.first { $0.split == .test }.map { Self.absolute($0.path) }
         return c
     }
 
     private static func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
+
+    /// The given splits' files, resolved (Note [Given splits]).
+    /// - Throws: `ConfigError` at the key's line for a file that is not there.
+    private func requireGivenFiles(configPath: String?) throws -> [(split: DataSplit, path: String)] {
+        try data.givenFiles.map { ($0.split, try requireFile($0.path, key: $0.key, configPath: configPath)) }
+    }
 
     // Note [Portable runs]
     // A run directory stores its data path relative to itself when the two share more than the
@@ -79,10 +86,8 @@ extension ExperimentConfig {
     ///   used instead of fitting them again so a resumed or evaluated model sees the same ids and units.
     /// - Throws: `DataError` naming file, line and column where there is one.
     public func loadDataset(configPath: String?, stored: DataManifest? = nil) throws -> any WindowedDataset {
-        var given: [(split: DataSplit, path: String)] = []
-        if let v = data.validationPath { given.append((.validation, try requireFile(v, key: "data.validation_path", configPath: configPath))) }
-        if let t = data.testPath { given.append((.test, try requireFile(t, key: "data.test_path", configPath: configPath))) }
-        return try readDataset(path: requireDataFile(configPath: configPath), given: given, stored: stored, newData: false)
+        try readDataset(path: requireDataFile(configPath: configPath), given: requireGivenFiles(configPath: configPath),
+                        stored: stored, newData: false)
     }
 
     /// The data file's resolved path.
@@ -155,15 +160,12 @@ extension ExperimentConfig {
         let dataset: any WindowedDataset
         switch d.kind {
         case .series:
-            func options(features: [String]?, targets: [String]?, splits: SplitFractions) -> SeriesOptions {
-                seriesOptions(features: features, targets: targets, splits: splits)
-            }
-            var series = try TimeSeries.load(path: path, options: options(
+            var series = try TimeSeries.load(path: path, options: seriesOptions(
                 features: newData ? stored?.featureColumns ?? d.columns : d.columns,
                 targets: newData ? stored?.targetColumns ?? d.targets : d.targets, splits: splits),
                 normalization: stored?.normalization, seriesNormalization: stored?.seriesNormalization)
             for (split, file) in given {
-                let part = try TimeSeries.load(path: file, options: options(
+                let part = try TimeSeries.load(path: file, options: seriesOptions(
                     features: series.featureIndices.map { series.columns[$0] }, targets: series.targetIndices.map { series.columns[$0] },
                     splits: whole), normalization: series.normalization, seriesNormalization: series.seriesNormalization)
                 series = series.appending(part, as: split)

@@ -97,6 +97,11 @@ public struct DataSection: Sendable, Equatable {
     public var validationPath: String? = nil
     /// The test split's own file (Note [Given splits]), or nil: a fraction of `path`.
     public var testPath: String? = nil
+
+    /// The splits that come as files of their own, with the key naming each (Note [Given splits]).
+    public var givenFiles: [(split: DataSplit, key: String, path: String)] {
+        [validationPath.map { (DataSplit.validation, "data.validation_path", $0) }, testPath.map { (.test, "data.test_path", $0) }].compactMap { $0 }
+    }
 }
 
 public struct ModelSection: Sendable, Equatable {

@@ -31,7 +31,7 @@ struct SchemaContext {
         name = c.name; kind = c.data.kind; stateful = c.data.stateful; seqLen = c.data.seqLen
         optimizer = c.training.optimizer.kind; cell = c.model.cell; layers = c.model.layers
         schedule = c.training.plateau != nil ? "plateau" : c.training.schedule.kindName
-        givenSplits = Set([c.data.validationPath.map { _ in DataSplit.validation }, c.data.testPath.map { _ in .test }].compactMap { $0 })
+        givenSplits = Set(c.data.givenFiles.map(\.split))
     }
 }
 

@@ -247,8 +247,9 @@ extension Engine {
                     let own = byName[name]!, windows = own[partWidth - 1]
                     guard windows > 0 else { continue }
                     var score = SeriesScores(name: name, windows: Int(windows), rmse: [:], mae: [:], mape: [:], smape: [:], mase: [:])
+                    // Each window holds targetsPerWindow values, columns.count of them per target row.
+                    let count = windows * Double(dataset.targetsPerWindow) / Double(max(columns.count, 1))
                     for (c, column) in columns.enumerated() {
-                        let count = windows * Double(targets / Double(max(plan.windowCount, 1))) / Double(max(columns.count, 1))
                         let m = ForecastSums.metrics(own, at: per * c, count: count,
                                                      scale: series.seasonalNaiveMAE(targetColumn: c, seasonality: seasonality, series: first[name]!))
                         score.rmse[column] = m.rmse; score.mae[column] = m.mae; score.mape[column] = m.mape

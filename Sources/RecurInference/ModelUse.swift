@@ -18,9 +18,9 @@ public struct ForecastResult {
     public var targets: [String]
     /// Per future step (of each series, in turn), one value per target (original units).
     public var rows: [[Double]]
-    /// Each row's series name ("" for a table of one series) and time (Note [Time axis]; nil
-    /// without a time column).
-    public var places: [(series: String, time: String?)] = []
+    /// Each row's series name ("" for a table of one series), its step within that series'
+    /// forecast (1-based) and time (Note [Time axis]; nil without a time column).
+    public var places: [(series: String, step: Int, time: String?)] = []
     /// The time column's name, when the data has one (the CSV's first column).
     public var timeName: String?
     /// Whether the data holds many series (a series column in the CSV).
@@ -31,21 +31,9 @@ public struct ForecastResult {
     /// The CSV as `recur forecast` streams it: the header, then one line per future step.
     public var csv: String {
         Self.header(targets, timeName: timeName, manySeries: manySeries)
-            + rows.indices.map { i in
-                Self.line(step: stepNumbers[i], rows[i], series: manySeries ? places[i].series : nil, time: timeName == nil ? nil : places[i].time ?? "")
+            + zip(rows, places).map { row, place in
+                Self.line(step: place.step, row, series: manySeries ? place.series : nil, time: timeName == nil ? nil : place.time ?? "")
             }.joined()
-    }
-
-    /// Each row's step number within its series (1-based).
-    private var stepNumbers: [Int] {
-        var out: [Int] = [], last: String? = nil, k = 0
-        for i in rows.indices {
-            let name = places.indices.contains(i) ? places[i].series : ""
-            k = name == last ? k + 1 : 1
-            last = name
-            out.append(k)
-        }
-        return out
     }
 
     /// The CSV header line: the time column, the series, the step, then the targets.
@@ -196,11 +184,9 @@ extension TrainedModel {
         let time = series.time, many = series.hasManySeries
         try stream(ForecastResult.header(names, timeName: time?.name, manySeries: many))
         var result = ForecastResult(targets: names, rows: [], timeName: time?.name, manySeries: many, chart: Figure(panels: []))
-        // Each series once (its last part: a series given again in a later file continues there).
-        var seen = Set<String>(), order: [Int] = []
-        for k in series.parts.indices.reversed() where seen.insert(series.parts[k].name).inserted { order.insert(k, at: 0) }
-        for k in order {
-            let part = series.parts[k], last = part.rows.upperBound - 1
+        // Every series of the file (one part each: a single file is grouped by series).
+        for (k, part) in series.parts.enumerated() {
+            let last = part.rows.upperBound - 1
             let future = time?.labels(after: last, previous: part.rows.count > 1 ? last - 1 : nil, count: steps)
             var produced = 0
             let rows = try forecast(series, part: k, steps: steps) { row in
@@ -209,8 +195,8 @@ extension TrainedModel {
                 try stream(ForecastResult.line(step: produced, row, series: many ? part.name : nil, time: time == nil ? nil : label ?? ""))
             }
             result.rows += rows
-            result.places += rows.indices.map { (part.name, future?[$0]) }
-            if k == order[0] { result.chart = forecastFigure(series, part: k, rows: rows, future: future, steps: steps) }
+            result.places += rows.indices.map { (part.name, $0 + 1, future?[$0]) }
+            if k == 0 { result.chart = forecastFigure(series, part: k, rows: rows, future: future, steps: steps) }
         }
         return result
     }

@@ -129,8 +129,7 @@ extension Engine {
                     target.withUnsafeMutableBufferPointer { series.denormalizeTargets(UnsafeMutableBufferPointer(rebasing: $0[j * width ..< (j + 1) * width]), series: place.piece.series) }
                     let p = y[j * width ..< (j + 1) * width], a = target[j * width ..< (j + 1) * width]
                     for (u, w) in zip(p, a) { squared += Double(u - w) * Double(u - w); count += 1 }
-                    // next: the window's last step predicts the row after it; last: the row after the window.
-                    let row = place.start + series.windowing.seqLen
+                    let row = series.targetRow(split, window + j)
                     let lead = (time.map { [csvField($0.labels[row])] } ?? []) + (many ? [csvField(series.series.parts[place.piece.series].name)] : [])
                     rows.append(lead + [String(window + j)] + p.map { number(Double($0)) } + a.map { number(Double($0)) })
                     for o in names.indices {

@@ -130,8 +130,13 @@ public struct LineChart {
     // MARK: Rendering
 
     /// The chart as a complete SVG document.
-    /// - Parameter clipID: the id of its plot area's clip path (unique per panel of a `Figure`).
-    public func svg(clipID: String = "plot-area") -> String {
+    public func svg() -> String {
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + element(clipID: "plot-area", y: nil)
+    }
+
+    /// The chart as one `<svg>` element: a document's root, or (`y`) a panel that far down in a
+    /// `Figure`, its plot area clipped by `clipID` (unique per panel).
+    func element(clipID: String, y: Double?) -> String {
         let usable = series.map { s in s.points.filter { isDrawable($0) } }
         let allPoints = usable.flatMap { $0 }
         let hasLegend = series.contains { !$0.name.isEmpty }
@@ -159,8 +164,7 @@ public struct LineChart {
         }
 
         var out = """
-        <?xml version="1.0" encoding="UTF-8"?>
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(f(width))" height="\(f(height))" viewBox="0 0 \(f(width)) \(f(height))" font-family="Helvetica, Arial, sans-serif" font-size="12">
+        <svg\(y.map { " x=\"0\" y=\"\(f($0))\"" } ?? "") xmlns="http://www.w3.org/2000/svg" width="\(f(width))" height="\(f(height))" viewBox="0 0 \(f(width)) \(f(height))" font-family="Helvetica, Arial, sans-serif" font-size="12">
         <rect x="0" y="0" width="\(f(width))" height="\(f(height))" fill="white"/>
         <defs><clipPath id="\(clipID)"><rect x="\(f(left))" y="\(f(top))" width="\(f(plotWidth))" height="\(f(plotHeight))"/></clipPath></defs>
         <text x="\(f(left + plotWidth / 2))" y="26" text-anchor="middle" font-size="16" font-weight="bold">\(xmlEscaped(title))</text>
@@ -406,15 +410,10 @@ public struct Figure {
     public func svg() -> String {
         guard panels.count != 1 else { return panels[0].svg() }
         let width = panels.map(\.width).max() ?? 800, height = panels.reduce(0) { $0 + $1.height }
-        func f(_ v: Double) -> String { String(Int(v.rounded())) }
         var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(f(width))\" height=\"\(f(height))\" viewBox=\"0 0 \(f(width)) \(f(height))\">\n"
         var y = 0.0
         for (i, panel) in panels.enumerated() {
-            var inner = panel.svg(clipID: "plot-area-\(i)")
-            // The panel's own document, placed at its offset.
-            if let r = inner.range(of: "<svg ") { inner.replaceSubrange(r, with: "<svg x=\"0\" y=\"\(f(y))\" ") }
-            if inner.hasPrefix("<?xml"), let end = inner.range(of: "?>\n") { inner.removeSubrange(inner.startIndex..<end.upperBound) }
-            out += inner + (inner.hasSuffix("\n") ? "" : "\n")
+            out += panel.element(clipID: "plot-area-\(i)", y: y)
             y += panel.height
         }
         return out + "</svg>\n"
