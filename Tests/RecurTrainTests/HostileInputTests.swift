@@ -292,7 +292,7 @@ final class HostileInputTests: XCTestCase {
     }
 
     func testHostileCases_EachEndsWithItsStatusAndMessage_AndBadInputWritesNothing() throws {
-        let all = cases + edgeCases
+        let all = cases + edgeCases + readerCases
         XCTAssertGreaterThanOrEqual(all.count, 150)
         var byKind: [String: Int] = [:]
         for (i, c) in all.enumerated() {
