@@ -91,6 +91,18 @@ extension TrainedModel {
                 lines.append(line)
             }
         }
+        if let perSeries = r.perSeries, let columns = r.columns, !perSeries.isEmpty {
+            // Every series when they are few, else those the model forecasts worst (by MASE).
+            func mase(_ s: SeriesScores) -> Double { s.mase[columns[0]].flatMap { $0.isFinite ? $0 : nil } ?? -.infinity }
+            let shown = perSeries.count <= 20 ? perSeries : Array(perSeries.sorted { mase($0) > mase($1) }.prefix(10))
+            lines.append("per series (\(perSeries.count)" + (shown.count < perSeries.count ? "; the \(shown.count) with the largest MASE of \(columns[0]), --json lists all" : "") + "):")
+            for s in shown {
+                for name in columns {
+                    lines.append(String(format: "  %@ %@: RMSE %.4f, MAE %.4f, MAPE %.2f%%, sMAPE %.2f%%, MASE %.4f (%d windows)", s.name, name,
+                                        s.rmse[name] ?? .nan, s.mae[name] ?? .nan, s.mape[name] ?? .nan, s.smape[name] ?? .nan, s.mase[name] ?? .nan, s.windows))
+                }
+            }
+        }
         if let a = r.accuracy { lines.append(String(format: "accuracy %.4f", a)) }
         if let m = r.confusion {
             lines.append("confusion matrix (rows: true class, columns: predicted)")
