@@ -125,8 +125,17 @@ struct CSVReader {
     }
 
     /// The field read as a number (surrounding spaces ignored).
-    func cell(_ field: CSVField) -> CSVCell {
-        var a = field.start, b = field.end
+    func cell(_ field: CSVField) -> CSVCell { Self.cell(bytes, field.start, field.end) }
+
+    /// A text (a NumPy string element, say) read as a CSV cell is.
+    static func cell(text: String) -> CSVCell {
+        let bytes = Array(text.utf8)
+        return cell(bytes, 0, bytes.count)
+    }
+
+    /// Bytes `start ..< end` read as a number (surrounding spaces ignored).
+    static func cell(_ bytes: [UInt8], _ start: Int, _ end: Int) -> CSVCell {
+        var a = start, b = end
         while a < b && (bytes[a] == 0x20 || bytes[a] == 0x09) { a += 1 }
         while b > a && (bytes[b - 1] == 0x20 || bytes[b - 1] == 0x09) { b -= 1 }
         if a == b { return .missing }
@@ -134,7 +143,7 @@ struct CSVReader {
         let s = String(decoding: bytes[a..<b], as: UTF8.self)
         // Only what a CSV reader of record reads as a number is one: Double("0x1p3") is a hex
         // float, and Double("7\0.25") is 7 (the C parser stops at the NUL).
-        if Self.isDecimalNumber(bytes, a, b) || Self.isSpecialNumber(s), let v = Double(s) {
+        if isDecimalNumber(bytes, a, b) || isSpecialNumber(s), let v = Double(s) {
             if v.isFinite { return .number(v) }
             if v.isNaN { return .missing }
             return .text(s)

@@ -54,9 +54,7 @@ public struct TimeAxis: Sendable, Equatable {
     /// Reads a cell as a time: a number, or a date. Nil when it is neither.
     static func read(_ text: String) -> (value: Double, isDate: Bool)? {
         if let t = CivilTime(text) { return (t.decimalYear, true) }
-        var bytes = Array(text.utf8)
-        bytes.append(0)
-        if CSVReader.isDecimalNumber(bytes, 0, bytes.count - 1), let v = Double(text), v.isFinite { return (v, false) }
+        if case .number(let v) = CSVReader.cell(text: text) { return (v, false) }
         return nil
     }
 }

@@ -171,28 +171,11 @@ public struct TimeSeries: Sendable {
                             normalization stored: NormalizationStats? = nil,
                             seriesNormalization storedSeries: [String: NormalizationStats]? = nil) throws(DataError) -> TimeSeries {
         try options.splits.validate()
-        let csv = try CSVReader(path: path)
-        var header: [String] = []
-        var headerLine = 1
-        var firstRowNumeric = false
-        try csv.forEachRow { (line, fields) throws(DataError) -> Bool in
-            header = fields.map { csv.text($0).trimmingSpaces() }
-            firstRowNumeric = fields.allSatisfy { if case .number = csv.cell($0) { return true } else { return false } }
-            headerLine = line
-            return false
-        }
-        var notes: [String] = []
-        if options.header == .absent {
-            // No header: every row is data, and the columns are named by position.
-            header = (1...max(header.count, 1)).map { "column\($0)" }
-            headerLine = 0
-        } else if options.header != .present && firstRowNumeric {
-            notes.append("\(path):\(headerLine): the first row (\(quotedForMessage(header.prefix(4).joined(separator: ", "), limit: 80))\(header.count > 4 ? ", …" : "")) reads as numbers but was taken as the header (data.header: auto); set data.header: false if the file has no header (its columns are then column1, column2, …), or true to keep it and silence this")
-        }
-        if let dup = firstDuplicate(header) {
-            throw DataError(.malformedCSV, file: path, line: headerLine,
-                            problem: "the header names column '\(dup)' twice", fix: "give every column a distinct name")
-        }
+        let table = try SeriesTable(path: path, header: options.header)
+        let header = table.header
+        // Where messages about the header point (NumPy files and headerless CSVs have none).
+        let headerLine: Int? = table.headerLine == 0 ? nil : table.headerLine
+        let notes = table.notes
         func resolve(_ names: [String], _ role: String) throws(DataError) -> [Int] {
             var indices: [Int] = []
             for name in names {
@@ -219,7 +202,7 @@ public struct TimeSeries: Sendable {
         let named = Set((options.features ?? []) + (options.targets ?? []))
         let timeCandidates = givenTime.map { [$0] }
             ?? header.indices.filter { timeNames.contains(header[$0].lowercased()) && !named.contains(header[$0]) && !reserved.contains($0) }
-        let numeric = (options.features == nil) ? try numericColumns(csv, count: header.count, skipping: headerLine) : []
+        let numeric = (options.features == nil) ? try table.numericColumns() : []
         let featureFields = try options.features.map { (n) throws(DataError) in try resolve(n, "feature") } ?? numeric.filter { !reserved.contains($0) }
         let targetFields = try options.targets.map { (n) throws(DataError) in try resolve(n, "target") } ?? featureFields
         for (role, fields) in [("data.columns", featureFields), ("data.targets", targetFields)] {
@@ -248,16 +231,10 @@ public struct TimeSeries: Sendable {
         var timeValues: [[Double]] = Array(repeating: [], count: autoTime.count)
         var timeIsDate: [Bool?] = Array(repeating: nil, count: autoTime.count)
         var timeUsable = [Bool](repeating: true, count: autoTime.count)
-        try csv.forEachRow { (line, fields) throws(DataError) -> Bool in
-            if line == headerLine { return true }
-            if fields.count != header.count {
-                throw DataError(.wrongFieldCount, file: path, line: line,
-                                problem: "this row has \(fields.count) fields but the header has \(header.count)",
-                                fix: "give every row one value per header column (an empty field is written as nothing between two commas)")
-            }
+        try table.forEachRow { (line, row) throws(DataError) -> Bool in
             var keep = true
             for f in used {
-                switch csv.cell(fields[f]) {
+                switch row.cell(f) {
                 case .number(let v):
                     raw.append(v)
                 case .missing:
@@ -278,7 +255,7 @@ public struct TimeSeries: Sendable {
                 }
             }
             if let s = seriesField {
-                let name = csv.text(fields[s]).trimmingSpaces()
+                let name = row.text(s)
                 if name.isEmpty {
                     if options.missing == .drop { keep = false } else {
                         throw DataError(.badCell, file: path, line: line, column: s + 1,
@@ -289,7 +266,7 @@ public struct TimeSeries: Sendable {
                 seriesNames.append(name)
             }
             for (k, f) in autoTime.enumerated() {
-                let text = csv.text(fields[f]).trimmingSpaces()
+                let text = row.text(f)
                 let t = TimeAxis.read(text)
                 if let t {
                     if timeIsDate[k] == nil { timeIsDate[k] = t.isDate } else if timeIsDate[k] != t.isDate {
@@ -460,36 +437,9 @@ public struct TimeSeries: Sendable {
         self.splitPieces = splitPieces
     }
 
-    /// Field indices of the columns whose first non-empty cell is a number.
-    private static func numericColumns(_ csv: CSVReader, count: Int, skipping headerLine: Int) throws(DataError) -> [Int] {
-        var decided = [Bool?](repeating: nil, count: count)
-        var open = count
-        var sawRow = false
-        try csv.forEachRow { (line, fields) throws(DataError) -> Bool in
-            if line == headerLine { return true }
-            sawRow = true
-            for f in 0..<min(count, fields.count) where decided[f] == nil {
-                switch csv.cell(fields[f]) {
-                case .number: decided[f] = true; open -= 1
-                case .text: decided[f] = false; open -= 1
-                case .missing: break
-                }
-            }
-            return open > 0
-        }
-        if !sawRow { throw noRows(csv.path) }
-        return (0..<count).filter { decided[$0] == true }
-    }
-
-    private static func noRows(_ path: String) -> DataError {
+    static func noRows(_ path: String) -> DataError {
         DataError(.emptyFile, file: path, problem: "the file has a header but no usable data rows",
                   fix: "add data rows below the header")
-    }
-
-    private static func firstDuplicate(_ names: [String]) -> String? {
-        var seen = Set<String>()
-        for n in names where !seen.insert(n).inserted { return n }
-        return nil
     }
 }
 

@@ -295,6 +295,26 @@ package struct NumPyArray {
         }
     }
 
+    /// Element `i` (a flat C-order index) as a Double, read from the mapped bytes. Numeric arrays only.
+    package func double(at i: Int) -> Double {
+        precondition(isNumeric && i >= 0 && i < count, "double(at:): element \(i) of '\(descr)'")
+        let p = bytes.base + dataStart + i * itemSize, big = bigEndian
+        switch (element, itemSize) {
+        case (.float, 4): return Double(Float(bitPattern: Self.load(UInt32.self, p, 0, big)))
+        case (.float, _): return Double(bitPattern: Self.load(UInt64.self, p, 0, big))
+        case (.signed, 1): return Double(Self.load(Int8.self, p, 0, big))
+        case (.signed, 2): return Double(Self.load(Int16.self, p, 0, big))
+        case (.signed, 4): return Double(Self.load(Int32.self, p, 0, big))
+        case (.signed, _): return Double(Self.load(Int64.self, p, 0, big))
+        case (.unsigned, 1): return Double(Self.load(UInt8.self, p, 0, big))
+        case (.unsigned, 2): return Double(Self.load(UInt16.self, p, 0, big))
+        case (.unsigned, 4): return Double(Self.load(UInt32.self, p, 0, big))
+        case (.unsigned, _): return Double(Self.load(UInt64.self, p, 0, big))
+        case (.bool, _): return p.load(as: UInt8.self) != 0 ? 1 : 0
+        case (.unicode, _), (.bytes, _): preconditionFailure("unreachable")
+        }
+    }
+
     /// Every element as a string (string arrays only), trailing NULs removed.
     /// - Throws: `DataError` naming the element that is not valid UTF-32 (`U`) or UTF-8 (`S`).
     package func strings() throws(DataError) -> [String] {

@@ -138,3 +138,43 @@ final class ManySeriesTests: XCTestCase {
         }
     }
 }
+
+/// Series tables from NumPy (Note [NumPy series]): an .npz of named columns, strings and
+/// numbers, read as the CSV table would be; a [T, C] .npy as C numeric columns.
+final class NumPySeriesTests: XCTestCase {
+    func testNPZ_NamedColumns_AreALongTable() throws {
+        var o = SeriesOptions(features: ["sales"], normalization: .none, missing: .interpolate, splits: SplitFractions(train: 1, validation: 0, test: 0))
+        o.seriesColumn = "shop"
+        let s = try TimeSeries.load(path: fixture("series_long.npz"), options: o)
+        XCTAssertEqual(s.parts.map(\.name), ["a", "b"])
+        XCTAssertEqual(s.parts.map(\.rows), [0..<6, 6..<12])
+        XCTAssertEqual(Array(s.values[0..<6]), [10, 11, 12, 13, 14, 15])
+        // b's NaN at its third month is filled between 101 and 103.
+        XCTAssertEqual(Array(s.values[6..<12]), [100, 101, 102, 103, 104, 105])
+        XCTAssertEqual(s.time?.name, "month", "the string column of months is the time axis")
+        XCTAssertEqual(s.time?.labels[6], "2020-01")
+        XCTAssertEqual(s.lines[7], 4, "row r of the arrays is line r + 1: b's second month is row 3")
+    }
+
+    func testNPZ_ErrorsName_TheArrayAndRow() throws {
+        var o = SeriesOptions(features: ["sales"])
+        o.seriesColumn = "shop"
+        XCTAssertThrowsError(try TimeSeries.load(path: fixture("series_long.npz"), options: o)) { error in
+            XCTAssertEqual((error as? DataError)?.line, 6, "the missing value under missing: error, at its row")
+            XCTAssert("\(error)".contains("column 'sales' has a missing value"), "\(error)")
+        }
+        o.seriesColumn = "store"
+        XCTAssertThrowsError(try TimeSeries.load(path: fixture("series_long.npz"), options: o)) { error in
+            XCTAssert("\(error)".contains("column 'store' is not in the header") && "\(error)".contains("'month', 'shop', 'sales'"), "\(error)")
+        }
+    }
+
+    func testNPY_2D_IsNumericColumns() throws {
+        let s = try TimeSeries.load(path: fixture("series_2d.npy"), options: SeriesOptions(normalization: .none, splits: SplitFractions(train: 1, validation: 0, test: 0)))
+        XCTAssertEqual(s.columns, ["column1", "column2"])
+        XCTAssertEqual(s.values, [1, 10, 2, 20, 3, 30, 4, 40])
+        XCTAssertThrowsError(try TimeSeries.load(path: fixture("x_f4.npy"), options: SeriesOptions())) { error in
+            XCTAssert("\(error)".contains("shape [T] or [T, C]"), "\(error)")
+        }
+    }
+}

@@ -99,4 +99,12 @@ with open(path("timestamps.ts"), "w") as f:
 @data
 (0,1.0),(1,2.0):a
 """)
+# Series tables (Note [NumPy series]): one 1-D array per column, strings for the series names
+# and months, float64 values with one NaN (deflated); and a [T, 2] float32 .npy of two columns.
+months = np.array([f"2020-{m:02d}" for m in range(1, 7) for _ in ("a", "b")])
+np.savez_compressed(path("series_long.npz"),
+                    month=months,
+                    shop=np.array(["a", "b"] * 6),
+                    sales=np.array([10, 100, 11, 101, 12, np.nan, 13, 103, 14, 104, 15, 105], dtype=np.float64))
+np.save(path("series_2d.npy"), np.array([[1, 10], [2, 20], [3, 30], [4, 40]], dtype=np.float32))
 print("wrote", sorted(os.listdir(out)))
