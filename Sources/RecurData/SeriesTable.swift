@@ -132,10 +132,15 @@ struct SeriesTable {
         }
         var columns: [Column] = []
         for (name, a) in arrays {
-            guard a.shape.count == 1, first.array.shape.count == 1, a.shape[0] == first.array.shape[0] else {
+            guard a.shape.count == 1 else {
                 throw DataError(.wrongFieldCount, file: path,
-                                problem: "array '\(name)' has shape \(a.shapeText), but every column of a series table is one array of the same length (\(first.name) has \(first.array.shapeText))",
-                                fix: "save one 1-D array per column, all of one length")
+                                problem: "array '\(name)' has shape \(a.shapeText), but each column of a series table is a 1-D array",
+                                fix: "save one 1-D array per column: np.savez('series.npz', date=dates, sales=sales)")
+            }
+            guard a.shape[0] == first.array.shape[0] else {
+                throw DataError(.wrongFieldCount, file: path,
+                                problem: "array '\(name)' has \(a.shape[0]) elements but '\(first.name)' has \(first.array.shape[0]); the columns of a table are rows of one length",
+                                fix: "save columns of equal length, one element per time step")
             }
             columns.append(a.isText ? .texts(try a.strings()) : .numbers(a, stride: 1, offset: 0))
         }

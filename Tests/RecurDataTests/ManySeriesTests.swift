@@ -173,6 +173,9 @@ final class NumPySeriesTests: XCTestCase {
         let s = try TimeSeries.load(path: fixture("series_2d.npy"), options: SeriesOptions(normalization: .none, splits: SplitFractions(train: 1, validation: 0, test: 0)))
         XCTAssertEqual(s.columns, ["column1", "column2"])
         XCTAssertEqual(s.values, [1, 10, 2, 20, 3, 30, 4, 40])
+        XCTAssertThrowsError(try TimeSeries.load(path: fixture("series_ragged.npz"), options: SeriesOptions())) { error in
+            XCTAssert("\(error)".contains("array 'b' has 2 elements but 'a' has 3"), "\(error)")
+        }
         XCTAssertThrowsError(try TimeSeries.load(path: fixture("x_f4.npy"), options: SeriesOptions())) { error in
             XCTAssert("\(error)".contains("shape [T] or [T, C]"), "\(error)")
         }

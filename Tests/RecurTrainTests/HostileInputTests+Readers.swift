@@ -54,6 +54,11 @@ extension HostileInputTests {
             Case(kind: "readers", args: q, status: 2, fragment: "astype(str)", prepare: sequences("x.npz", arrayFixture("object_labels.npz"))),
             Case(kind: "readers", args: q, status: 2, fragment: "data.variable_length", prepare: sequences("x.npz", arrayFixture("lengths.npz"))),
             Case(kind: "readers", args: q, status: 2, fragment: "x.npz", prepare: sequences("x.npz", Array(arrayFixture("int_labels.npz").prefix(100)))),
+            // NumPy and .ts as series tables: arrays that are no table, a classification format.
+            Case(kind: "readers", args: e + ["--set", "data.path=x.npz"], status: 2, fragment: "x.npz: error: array 'X' has shape (4, 3, 2), but each column of a series table is a 1-D array",
+                 prepare: { dir in try Data(self.arrayFixture("int_labels.npz")).write(to: dir.appendingPathComponent("x.npz")) }),
+            Case(kind: "readers", args: e + ["--set", "data.path=x.ts"], status: 2, fragment: "set data.kind: sequences",
+                 prepare: csv("@classLabel true a b\n@data\n1,2:a\n", "x.ts")),
             // Given splits: a file that is not there, a fraction for a split with a file, one too short.
             Case(kind: "readers", args: e + ["--set", "data.test_path=nowhere.csv"], status: 2, fragment: "data.test_path: 'nowhere.csv' does not exist"),
             Case(kind: "readers", args: e + ["--set", "data.validation_path=s.csv", "--set", "data.split.validation=0.2"], status: 2,

@@ -106,5 +106,6 @@ np.savez_compressed(path("series_long.npz"),
                     month=months,
                     shop=np.array(["a", "b"] * 6),
                     sales=np.array([10, 100, 11, 101, 12, np.nan, 13, 103, 14, 104, 15, 105], dtype=np.float64))
+np.savez(path("series_ragged.npz"), a=np.arange(3.0), b=np.arange(2.0))
 np.save(path("series_2d.npy"), np.array([[1, 10], [2, 20], [3, 30], [4, 40]], dtype=np.float32))
 print("wrote", sorted(os.listdir(out)))
