@@ -67,4 +67,33 @@ final class ManySeriesRunTests: XCTestCase {
         let svg = try String(contentsOf: dir.appendingPathComponent("runs/shops/forecast.svg"), encoding: .utf8)
         XCTAssert(svg.contains("series north") && svg.contains(">month</text>"), "the first series against its months")
     }
+
+    /// Two targets: every output keeps the config's target order (not the file's), and each
+    /// target gets its own panel in eval's and forecast's plots, against the dates.
+    func testTwoTargets_InTheConfigsOrder_EachInItsOwnPanel() throws {
+        let dir = try temporaryDirectory()
+        var text = "date,a,b\n"
+        for i in 0..<120 { text += String(format: "%04d-%02d-01,%.4f,%.4f\n", 2000 + i / 12, i % 12 + 1, sin(Double(i) / 4), cos(Double(i) / 6)) }
+        try text.write(to: dir.appendingPathComponent("two.csv"), atomically: true, encoding: .utf8)
+        try """
+        experiment: {name: two}
+        data: {kind: series, path: two.csv, columns: [b, a], seq_len: 8}
+        model: {cell: gru, hidden_size: 8}
+        training: {steps: 20, batch_size: 8}
+        """.write(to: dir.appendingPathComponent("e.yaml"), atomically: true, encoding: .utf8)
+        XCTAssertEqual(try runRecur(["train", "e.yaml", "--quiet"], in: dir).status, 0)
+        let forecast = try runRecur(["forecast", "runs/two", "--steps", "2"], in: dir)
+        XCTAssertEqual(forecast.stdout.split(separator: "\n").first, "date,step,b,a")
+        XCTAssert(forecast.stdout.contains("\n2010-01-01,1,"), "the monthly dates continue: \(forecast.stdout)")
+        let predict = try runRecur(["predict", "runs/two", "--input", "two.csv"], in: dir)
+        XCTAssertEqual(predict.stdout.split(separator: "\n").first, "date,window,predicted_b,predicted_a,actual_b,actual_a")
+        let eval = try runRecur(["eval", "runs/two", "--plot", "ev.svg"], in: dir)
+        XCTAssertEqual(eval.status, 0, eval.stderr)
+        for file in ["ev.svg", "runs/two/forecast.svg"] {
+            let svg = try String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8)
+            XCTAssert(svg.contains("plot-area-0") && svg.contains("plot-area-1"), "\(file): a panel per target")
+            XCTAssert(svg.contains(": b") && svg.contains(": a"), "\(file): each panel names its target")
+            XCTAssert(svg.contains(">date</text>"), "\(file): against the dates")
+        }
+    }
 }
