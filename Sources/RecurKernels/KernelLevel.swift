@@ -12,6 +12,9 @@ public enum KernelLevel: Int, Sendable, CaseIterable {
     /// This process's level (fixed for its lifetime; RECUR_KERNELS can only lower it).
     public static var current: KernelLevel { KernelLevel(rawValue: Int(recur_kernel_level())) ?? .baseline }
 
+    /// The widest level the CPU and OS support, whatever RECUR_KERNELS says.
+    public static var cpu: KernelLevel { KernelLevel(rawValue: Int(recur_cpu_level())) ?? .baseline }
+
     /// The name RECUR_KERNELS takes.
     public var name: String {
         switch self {

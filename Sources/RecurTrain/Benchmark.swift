@@ -1,6 +1,6 @@
 // `recur bench`'s engine: fixed synthetic workloads (launch/bench-compare reads them from
 // `recur bench --list --json` to run the same ones in tools/torch_rnn_bench.py), the
-// machine's measured GEMM peak, and timed REAL training steps (Engine.step: replicas, thread
+// core's measured FMA peak (Note [FMA peak]), and timed REAL training steps (Engine.step: replicas, thread
 // reduction, allreduce, clipping at norm 5, Adam). It prints nothing and parses no flags
 // (Sources/recur/BenchCommand.swift does); allocation counting is handed in by the executable.
 
@@ -146,8 +146,9 @@ public struct BenchResult: Codable, Sendable {
     public var tokensPerSecond: Double
     /// `BenchWorkload.flopsPerStep` / median step time, in 10⁹/s.
     public var gflops: Double
-    /// `gflops` as a percentage of the measured GEMM peak for the same threads × processes.
-    public var percentOfGemmPeak: Double
+    /// `gflops` as a percentage of the measured FMA peak for the same threads × processes
+    /// (Note [FMA peak]): at most 100 whatever BLAS kernel the machine is told to use.
+    public var percentOfFMAPeak: Double
     /// Shares of the step (over all timed steps) spent summing thread gradients and in allreduce.
     public var threadReductionShare: Double
     public var allreduceShare: Double
@@ -163,24 +164,38 @@ public struct BenchResult: Codable, Sendable {
 }
 
 /// The machine's single-precision GEMM speed, as the benchmark measures it before the workloads.
-public struct GemmPeak: Codable, Sendable {
-    /// The shape [M, K] × [K, N] timed.
-    public var m: Int, n: Int, k: Int
-    /// Concurrent single-threaded GEMMs: threads per process × processes.
+/// The physical yardstick of `recur bench` (Note [FMA peak]): register-only FMA loops at the
+/// CPU's widest level, one per thread on every process at once.
+public struct FMAPeak: Codable, Sendable {
+    /// The level Recur's own kernels run at (avx512, avx2, baseline; RECUR_KERNELS lowers it).
+    public var kernels: String
+    /// The level the loops ran at: the CPU's widest, which the machine's BLAS may use.
+    public var peakLevel: String
+    /// What was timed, in words.
+    public var measuredWith: String
+    /// Concurrent loops: threads per process × processes.
     public var concurrent: Int
     /// Their summed speed in 10⁹ FLOP/s.
     public var gflops: Double
+    /// One loop's speed (one core's peak), 10⁹ FLOP/s.
+    public var gflopsPerThread: Double
+    /// The clock one core's speed implies at two FMA units of the level's width, GHz (nil for
+    /// the baseline, which has no FMA).
+    public var impliedGigahertz: Double?
 
-    /// The representative shape: a char-lstm input projection / weight gradient
-    /// ([T·b, H] × [H, 4H] with T·b = 1600 rows cut to 1024, H = 256).
-    public static let shape = (m: 1024, n: 1024, k: 256)
-
-    /// Every rank runs `threads` single-threaded sgemm loops at once for about `seconds`; the
-    /// result is the sum of their speeds over all threads and ranks (GemmSpeed, RecurEngine).
-    public static func measure(threads: Int, comm: Communicator, seconds: Double = 0.6) -> GemmPeak {
-        let (m, n, k) = shape
-        let gflops = GemmSpeed.measure(m: m, n: n, k: k, threads: threads, comm: comm, seconds: seconds)
-        return GemmPeak(m: m, n: n, k: k, concurrent: threads * comm.size, gflops: gflops)
+    /// Every rank runs `threads` FMA loops at once for about `seconds` (FMASpeed, RecurEngine).
+    public static func measure(threads: Int, comm: Communicator, seconds: Double = 0.4) -> FMAPeak {
+        let level = KernelLevel.cpu
+        let gflops = FMASpeed.measure(level: level, threads: threads, comm: comm, seconds: seconds)
+        let concurrent = threads * comm.size, perThread = gflops / Double(max(concurrent, 1))
+        let what: String
+        switch level {
+        case .avx512: what = "16 chains of 512-bit FMAs in registers"
+        case .avx2: what = "12 chains of 256-bit FMAs in registers"
+        case .baseline: what = "12 chains of 128-bit multiply-adds in registers (no FMA)"
+        }
+        return FMAPeak(kernels: KernelLevel.current.name, peakLevel: level.name, measuredWith: what, concurrent: concurrent, gflops: gflops, gflopsPerThread: perThread,
+                       impliedGigahertz: FMASpeed.assumedFlopsPerCycle(level).map { perThread / $0 })
     }
 }
 
@@ -188,11 +203,11 @@ public enum Benchmark {
     /// Times `steps` training steps of `workload` after `warmup` untimed ones.
     /// - Parameters:
     ///   - threads: replicas per process.
-    ///   - peak: the GEMM peak to compare with.
+    ///   - peak: the FMA peak to compare with.
     ///   - allocationCount: the process's allocation calls so far, or nil where not countable.
     /// - Throws: `ConfigError` when the global batch cannot feed every replica.
     public static func run(_ workload: BenchWorkload, threads: Int, steps: Int, warmup: Int, comm: Communicator,
-                           peak: GemmPeak, allocationCount: (() -> UInt64)?, microShards: Int? = nil,
+                           peak: FMAPeak, allocationCount: (() -> UInt64)?, microShards: Int? = nil,
                            overlap: Bool = true) throws -> BenchResult {
         precondition(steps >= 1 && warmup >= 0 && threads >= 1, "Benchmark.run: bad counts")
         if comm.size * threads > workload.batchSize {
@@ -244,7 +259,7 @@ public enum Benchmark {
             stepSeconds: median, stepSecondsMin: sorted.first!, stepSecondsMax: sorted.last!,
             sequencesPerSecond: Double(workload.batchSize) / median,
             tokensPerSecond: Double(workload.batchSize) * dataset.meanLength / median,
-            gflops: gflops, percentOfGemmPeak: 100 * gflops / peak.gflops,
+            gflops: gflops, percentOfFMAPeak: 100 * gflops / peak.gflops,
             threadReductionShare: reduction / total, allreduceShare: allreduce / total, rankWaitShare: wait / total,
             allocationsPerStep: allocationCount == nil ? nil : Double(allocations) / Double(steps),
             peakResidentMebibytes: Double(peakKiB) / 1024, finalLoss: loss)
@@ -256,16 +271,16 @@ public enum Benchmark {
 
 extension Benchmark {
     /// Checks that every rank of `job` runs the same benchmark (`lines` describe the invocation),
-    /// then measures the GEMM peak on `threads` × the job's processes. Collective.
+    /// then measures the FMA peak on `threads` × the job's processes. Collective.
     /// - Throws: `AgreementError` on every rank when ranks differ.
-    public static func prepare(job: Job, threads: Int, invocation lines: [String]) throws -> GemmPeak {
+    public static func prepare(job: Job, threads: Int, invocation lines: [String]) throws -> FMAPeak {
         try StartupAgreement.check(StartupAgreement.buildItems() + [AgreementItem(name: "bench", lines: { lines })],
                                    comm: job.communicator)
-        return GemmPeak.measure(threads: threads, comm: job.communicator)
+        return FMAPeak.measure(threads: threads, comm: job.communicator)
     }
 
     /// Times `workload` on this job (see `run(_:threads:steps:warmup:comm:…)`). Collective.
-    public static func run(_ workload: BenchWorkload, threads: Int, steps: Int, warmup: Int, job: Job, peak: GemmPeak,
+    public static func run(_ workload: BenchWorkload, threads: Int, steps: Int, warmup: Int, job: Job, peak: FMAPeak,
                            allocationCount: (() -> UInt64)?, microShards: Int? = nil, overlap: Bool = true) throws -> BenchResult {
         try run(workload, threads: threads, steps: steps, warmup: warmup, comm: job.communicator, peak: peak,
                 allocationCount: allocationCount, microShards: microShards, overlap: overlap)

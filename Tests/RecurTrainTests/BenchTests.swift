@@ -22,8 +22,12 @@ final class BenchTests: XCTestCase {
         let report = try XCTUnwrap(object, "not a JSON object: \(r.stdout)")
         XCTAssertEqual(report["threads"] as? Int, 1)
         XCTAssertEqual(report["processes"] as? Int, 1)
-        let peak = try XCTUnwrap(report["gemm_peak"] as? [String: Any])
+        // The yardstick is the cores' FMA peak at this process's kernel level (Note [FMA peak]).
+        let peak = try XCTUnwrap(report["fma_peak"] as? [String: Any])
         XCTAssertGreaterThan(peak["gflops"] as? Double ?? 0, 0)
+        XCTAssert(["avx512", "avx2", "baseline"].contains(peak["kernels"] as? String ?? ""), "\(peak)")
+        XCTAssertEqual(peak["concurrent"] as? Int, 1)
+        XCTAssertNotNil(peak["peak_level"] as? String, "the level the peak was measured at: the CPU's widest")
         let results = try XCTUnwrap(report["results"] as? [[String: Any]])
         XCTAssertEqual(results.count, 1)
         let t = results[0]
@@ -33,9 +37,10 @@ final class BenchTests: XCTestCase {
         XCTAssertGreaterThan(step, 0)
         XCTAssertEqual(t["sequences_per_second"] as? Double ?? 0, 8 / step, accuracy: 8 / step * 1e-9)
         XCTAssertEqual(t["tokens_per_second"] as? Double ?? 0, 80 / step, accuracy: 80 / step * 1e-9)
-        for key in ["gflops", "percent_of_gemm_peak", "peak_resident_mebibytes"] {
+        for key in ["gflops", "percent_of_fma_peak", "peak_resident_mebibytes"] {
             XCTAssertGreaterThan(t[key] as? Double ?? 0, 0, key)
         }
+        XCTAssertLessThanOrEqual(t["percent_of_fma_peak"] as? Double ?? 101, 100, "no workload beats the arithmetic units")
         for key in ["thread_reduction_share", "allreduce_share"] {
             let share = try XCTUnwrap(t[key] as? Double, key)
             XCTAssert((0...1).contains(share), "\(key) = \(share)")

@@ -234,8 +234,8 @@ final class MessageKeyTests: XCTestCase {
                                     "data_offsets", "simple_value", "wall_time", "file_version", "session_log", "total_steps",
                                     "clear_refs", "odls_base_sigkill_timeout", "sigkill_timeout", "rank_wait_share",
                                     "allreduce_share", "thread_reduction_share", "final_loss", "peak_resident_mebibytes",
-                                    "sequences_per_second", "tokens_per_second", "percent_of_gemm_peak", "allocations_per_step",
-                                    "gemm_peak", "step_seconds_min", "step_seconds_max", "weight_ih_l", "weight_hh_l", "bias_ih_l",
+                                    "sequences_per_second", "tokens_per_second", "allocations_per_step",
+                                    "step_seconds_min", "step_seconds_max", "weight_ih_l", "weight_hh_l", "bias_ih_l",
                                     "bias_hh_l", "one_hot", "every_step", "last_step", "forward_fill", "max_consecutive_skips",
                                     // target kinds, optimizer state tensors (torch.optim's names), JSON fields, C calls
                                     "next_tokens", "last_token", "next_values", "last_values", "class_label", "step_classes", "unknown_id",

@@ -16,6 +16,17 @@ int recur_cpu_level(void);
 /// (never above what the CPU and OS support). Settled at first call, thread-safely.
 int recur_kernel_level(void);
 
+// Note [FMA peak]
+// The yardstick of `recur bench`'s %peak is the core's own arithmetic limit, not another
+// library's GEMM: `iterations` rounds of independent multiply-adds held in registers (16 AVX-512
+// chains, 12 AVX2 ones, or 12 SSE2 multiply-then-add chains on the baseline) at `level` (at most
+// what the CPU has). The bench measures it at the CPU's widest level (recur_cpu_level), not at
+// the level Recur's kernels are held to: the machine's BLAS, which still runs some of the
+// step's GEMMs, uses the widest the CPU has. Nothing bounds the loop but the arithmetic units,
+// so a workload's FLOP rate over it is at most 100% however the BLAS is tuned. Adds a result to
+// *sink (so nothing is folded away) and returns the floating-point operations done.
+double recur_fma_peak_loop(int level, long iterations, double *sink);
+
 // MARK: Cells (PyTorch gate orders; the formulas of the Swift cells in RecurModel)
 
 /// LSTM step, gates [b, 4H] (pre-activations in, i f g o activations out).
