@@ -2,6 +2,7 @@
 // replicas (threads) and ranks (processes) bring the parallelism, so a GEMM never fans out.
 
 import CBLAS
+import Glibc
 import CKernels
 
 /// Whether an operand is used as stored or transposed.
@@ -14,6 +15,10 @@ public enum BLAS {
     /// The OpenBLAS core switched to at first use (Note [OpenBLAS kernels on unrecognised CPUs]
     /// in CBLAS/shim.h), or nil when OpenBLAS's own choice stands. Evaluated once, thread-safely.
     public static let upgradedKernels: String? = recur_openblas_upgrade_kernels(recur_cpu_level()).map { String(cString: $0) }
+
+    /// RECUR_GEMM=openblas sends the products recur_sgemm takes to OpenBLAS instead (Note [Own
+    /// GEMM]), for measuring one against the other in the same binary.
+    public static let comparingWithOpenBLAS: Bool = getenv("RECUR_GEMM").map { String(cString: $0) == "openblas" } ?? false
 
     /// Holds OpenBLAS to one thread (and settles its kernels first). Safe to call any number of
     /// times; call it before any GEMM.
@@ -45,8 +50,12 @@ public enum BLAS {
                              a, lda, b, ldb, beta, c, ldc)
             return
         }
-        cblas_sgemm(CblasRowMajor, transA.cblas, transB.cblas,
-                    Int32(m), Int32(n), Int32(k), alpha,
-                    a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        if comparingWithOpenBLAS {
+            cblas_sgemm(CblasRowMajor, transA.cblas, transB.cblas, Int32(m), Int32(n), Int32(k), alpha,
+                        a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+            return
+        }
+        recur_sgemm(transA == .transposed ? 1 : 0, transB == .transposed ? 1 : 0, m, n, k, alpha,
+                    a, lda, b, ldb, beta, c, ldc)
     }
 }

@@ -97,6 +97,26 @@ void recur_fixed_to_float(const long long *acc, long n, double inverse, float *o
 void recur_small_gemm(int transA, int transB, long M, long N, long K, float alpha, const float *A, long lda,
                       const float *B, long ldb, float beta, float *C, long ldc);
 
+// MARK: Recur's GEMM
+
+// Note [Own GEMM]
+// Every GEMM of a training or evaluation step is Recur's own, per instruction set like the cell
+// kernels (Note [Run-time dispatch]): recur_gemm_packed for the per-step recurrent products
+// against a W_hh packed once per pass, recur_sgemm for the rest (input projections over all
+// batch×time rows, the head and its backward, every weight gradient with K = batch×time), and
+// recur_small_gemm below RECUR_SMALL_GEMM_LIMIT. Until 2026-12 those went to the machine's
+// OpenBLAS, whose kernel the environment chooses (OPENBLAS_CORETYPE): on a Zen 5 told "Haswell"
+// char-lstm lost a quarter of its speed, and the bits changed with it. Now neither depends on
+// anything outside Recur but RECUR_KERNELS. Blocking and bits: sgemm.c.
+
+/// Row-major C[M, N] = alpha·op(A)[M, K]·op(B)[K, N] + beta·C (beta = 0: C is only written),
+/// op = transpose when transA / transB is non-zero; lda, ldb, ldc are row strides as stored.
+/// Single-threaded. Each C element is summed over k in order from 0 or C (beta 0 or 1), so its
+/// bits depend only on its row of op(A), its column of op(B) and the kernel level. Allocates a
+/// packing buffer at a thread's first call, nothing after.
+void recur_sgemm(int transA, int transB, long M, long N, long K, float alpha, const float *A, long lda,
+                 const float *B, long ldb, float beta, float *C, long ldc);
+
 // MARK: GEMM against a matrix packed once
 
 /// Whether recur_gemm_packed is available (AVX-512 or AVX2+FMA, and RECUR_PACKED_GEMM is not "0");
