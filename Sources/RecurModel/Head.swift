@@ -27,8 +27,8 @@ final class Head {
     let outputs: FloatBuffer
     let dOutputs: FloatBuffer
     /// W_head packed for recur_gemm_packed (forward: W_headᵀ, backward: W_head), or empty where
-    /// OpenBLAS runs the head: the packed kernel is not available, or W_head is larger than a
-    /// layer's W_hh (a word vocabulary), where OpenBLAS's own packing is as good.
+    /// recur_sgemm runs the head: the packed kernel is not available, or W_head is larger than a
+    /// layer's W_hh (a word vocabulary), where packing per call is as good.
     private let packed: FloatBuffer
     /// Rows of the last forward.
     private(set) var rows = 0
@@ -41,7 +41,7 @@ final class Head {
         packed = FloatBuffer(count: Self.packedCount(network: network))
     }
 
-    /// Floats of `packed`: W_head's packed size, or 0 where OpenBLAS runs the head.
+    /// Floats of `packed`: W_head's packed size, or 0 where recur_sgemm runs the head.
     static func packedCount(network: RecurrentNetwork) -> Int {
         let c = network.config, H = network.headInputSize, O = c.outputSize, GH = c.cell.gateCount * c.hiddenSize
         let own = max(recur_packed_size(H, O), recur_packed_size(O, H))
@@ -76,7 +76,6 @@ final class Head {
     func backward(params: UnsafePointer<Float>, grads: UnsafeMutablePointer<Float>, y: UnsafePointer<Float>,
                   dY: UnsafeMutablePointer<Float>) {
         if packed.count > 0 {
-            // Writes dY without OpenBLAS's separate β = 0 clearing pass.
             recur_pack(params + weight, O, H, H, packed.base)
             recur_gemm_packed(rows, H, O, dOutputs.base, O, packed.base, dY, H, 0)
         } else {

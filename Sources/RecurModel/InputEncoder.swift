@@ -39,7 +39,7 @@ final class InputEncoder {
 
     // Note [Few input features]
     // A first layer fed by a handful of features (a time series has one or a few columns) would
-    // run its input projection and dW_ih as GEMMs with K or N of 1–8, where OpenBLAS spends more
+    // run its input projection and dW_ih as GEMMs with K or N of 1–8, where a GEMM spends more
     // on packing T·b rows than on arithmetic. Instead the projection is one pass writing
     // pre = b + Σ_i x_i·W_ih[:, i]ᵀ, and dW_ihᵀ is summed step by step in the backward loop
     // while dG_t is still in cache, like the bias gradients.

@@ -161,15 +161,21 @@ public struct BenchResult: Codable, Sendable {
     public var peakResidentMebibytes: Double
     /// Loss after the last step (shows the model trains on; random data gives about ln V).
     public var finalLoss: Double
+    /// StableHasher of the parameters' bits after the last update, 16 hex digits: the same for
+    /// the same workload, steps and kernel level (Note [Own GEMM]: whatever the machine's BLAS
+    /// is told), so runs can be compared bit for bit.
+    public var parameterChecksum: String
 }
 
 /// The machine's single-precision GEMM speed, as the benchmark measures it before the workloads.
 /// The physical yardstick of `recur bench` (Note [FMA peak]): register-only FMA loops at the
-/// CPU's widest level, one per thread on every process at once.
+/// level Recur's kernels run at (the CPU's widest under RECUR_GEMM=openblas), one per thread on
+/// every process at once.
 public struct FMAPeak: Codable, Sendable {
     /// The level Recur's own kernels run at (avx512, avx2, baseline; RECUR_KERNELS lowers it).
     public var kernels: String
-    /// The level the loops ran at: the CPU's widest, which the machine's BLAS may use.
+    /// The level the loops ran at: `kernels`, or the CPU's widest when the step's GEMMs go to
+    /// OpenBLAS (RECUR_GEMM=openblas), which may use it.
     public var peakLevel: String
     /// What was timed, in words.
     public var measuredWith: String
@@ -185,7 +191,7 @@ public struct FMAPeak: Codable, Sendable {
 
     /// Every rank runs `threads` FMA loops at once for about `seconds` (FMASpeed, RecurEngine).
     public static func measure(threads: Int, comm: Communicator, seconds: Double = 0.4) -> FMAPeak {
-        let level = KernelLevel.cpu
+        let level = BLAS.comparingWithOpenBLAS ? KernelLevel.cpu : KernelLevel.current
         let gflops = FMASpeed.measure(level: level, threads: threads, comm: comm, seconds: seconds)
         let concurrent = threads * comm.size, perThread = gflops / Double(max(concurrent, 1))
         let what: String
@@ -262,7 +268,15 @@ public enum Benchmark {
             gflops: gflops, percentOfFMAPeak: 100 * gflops / peak.gflops,
             threadReductionShare: reduction / total, allreduceShare: allreduce / total, rankWaitShare: wait / total,
             allocationsPerStep: allocationCount == nil ? nil : Double(allocations) / Double(steps),
-            peakResidentMebibytes: Double(peakKiB) / 1024, finalLoss: loss)
+            peakResidentMebibytes: Double(peakKiB) / 1024, finalLoss: loss,
+            parameterChecksum: checksum(engine.parameters))
+    }
+
+    private static func checksum(_ parameters: FloatBuffer) -> String {
+        var h = StableHasher()
+        h.combine(bytes: UnsafeRawBufferPointer(start: parameters.base, count: parameters.count * MemoryLayout<Float>.stride))
+        let hex = String(h.finalize(), radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
     }
 }
 

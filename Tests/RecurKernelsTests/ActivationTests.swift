@@ -63,7 +63,8 @@ final class ActivationTests: XCTestCase {
 
     /// Every transpose pair, on shapes that take Recur's small-GEMM loops (Note [Small GEMMs],
     /// including the 16-lane dot-product tails and padded row strides) and one that takes
-    /// OpenBLAS, with beta 0 (C is not read: NaN there must not leak) and beta 0.5.
+    /// recur_sgemm (Note [Own GEMM]), with alpha 2, beta 0 (C is not read: NaN there must not
+    /// leak) and beta 0.5.
     func testGemm_AllTransposes_SmallAndLarge_MatchNaiveLoop() {
         BLAS.useSingleThread()
         var rng = SeededRandom(seed: 3)

@@ -1,5 +1,6 @@
-// The C kernels at sizes the golden fixtures do not reach: full GEMM tiles (AVX-512 8×32, AVX2 6×16)
-// with ragged edges, and vector bodies plus tails of the cell passes. Runs whichever variant
+// The C kernels at sizes the golden fixtures do not reach: full GEMM tiles (the packed recurrent
+// GEMM's AVX-512 8×32 and AVX2 6×16; recur_sgemm's 12×32, 6×16 and 4×8) with ragged edges and
+// blocking edges, and vector bodies plus tails of the cell passes. Runs whichever variant
 // this CPU dispatches to (RECUR_KERNELS=baseline|avx2 selects the others).
 
 import XCTest
@@ -69,6 +70,43 @@ final class CKernelsTests: XCTestCase {
                 row += rows
             }
             XCTAssertEqual(parts.map(\.bitPattern), whole.map(\.bitPattern), "split \(split)")
+        }
+    }
+
+    /// Note [Own GEMM]: recur_sgemm's every element is the chain over k in order — fused
+    /// multiply-adds on AVX2 and AVX-512, multiply then add on the baseline — from 0 (beta 0) or
+    /// from C (beta 1), so it equals that chain bit for bit, for all four transpose cases and for
+    /// shapes that cross every blocking edge: K past one KC slice (256), M past one MC block (144),
+    /// N past one NC block (1024), ragged register tiles, padded strides. Layout equivalence rests
+    /// on this (a row's bits do not depend on how many rows share the call or where it sits).
+    func testOwnGemm_EveryElementIsTheInOrderChain_AllTransposes() {
+        let fused = recur_kernel_level() >= 1
+        var rng = SeededRandom(seed: 23)
+        for (m, n, k) in [(1, 1, 1), (5, 7, 3), (13, 33, 257), (150, 65, 40), (25, 31, 600), (3, 1030, 20), (12, 32, 256)] {
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                let lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 2, ldc = n + 5
+                let a = (0..<((ta ? k : m) * lda)).map { _ in rng.uniformFloat() * 2 - 1 }
+                let b = (0..<((tb ? n : k) * ldb)).map { _ in rng.uniformFloat() * 2 - 1 }
+                let c0 = (0..<(m * ldc)).map { _ in rng.uniformFloat() * 2 - 1 }
+                for beta: Float in [0, 1] {
+                    var c = beta == 0 ? [Float](repeating: .nan, count: m * ldc) : c0
+                    for i in 0..<m { for j in n..<ldc { c[i * ldc + j] = 7 } }   // past N: must stay
+                    recur_sgemm(ta ? 1 : 0, tb ? 1 : 0, m, n, k, 1, a, lda, b, ldb, beta, &c, ldc)
+                    var mismatches = 0
+                    for i in 0..<m {
+                        for j in 0..<ldc {
+                            if j >= n { if c[i * ldc + j] != 7 { mismatches += 1 }; continue }
+                            var s: Float = beta == 0 ? 0 : c0[i * ldc + j]
+                            for p in 0..<k {
+                                let x = ta ? a[p * lda + i] : a[i * lda + p], y = tb ? b[j * ldb + p] : b[p * ldb + j]
+                                s = fused ? s.addingProduct(x, y) : s + x * y
+                            }
+                            if c[i * ldc + j].bitPattern != s.bitPattern { mismatches += 1 }
+                        }
+                    }
+                    XCTAssertEqual(mismatches, 0, "\(m)×\(n)×\(k) transA \(ta) transB \(tb) beta \(beta), level \(recur_kernel_level())")
+                }
+            }
         }
     }
 

@@ -27,7 +27,8 @@ final class BenchTests: XCTestCase {
         XCTAssertGreaterThan(peak["gflops"] as? Double ?? 0, 0)
         XCTAssert(["avx512", "avx2", "baseline"].contains(peak["kernels"] as? String ?? ""), "\(peak)")
         XCTAssertEqual(peak["concurrent"] as? Int, 1)
-        XCTAssertNotNil(peak["peak_level"] as? String, "the level the peak was measured at: the CPU's widest")
+        XCTAssertEqual(peak["peak_level"] as? String, peak["kernels"] as? String,
+                       "every GEMM is Recur's, so the peak is measured at Recur's kernel level")
         let results = try XCTUnwrap(report["results"] as? [[String: Any]])
         XCTAssertEqual(results.count, 1)
         let t = results[0]
@@ -50,6 +51,34 @@ final class BenchTests: XCTestCase {
         #if os(Linux)
         XCTAssertNotNil(t["allocations_per_step"] as? Double, "allocations are counted on Linux")
         #endif
+    }
+
+    /// Note [Own GEMM]: every GEMM of a step is Recur's, so what the machine's OpenBLAS is told
+    /// (some machines of this kind set OPENBLAS_CORETYPE=Haswell) changes no bit of the update.
+    /// A char-lstm step at batch 16 takes every GEMM path (embedding table, input projections,
+    /// head, their backward, weight gradients with K = batch×time, recurrent products). With
+    /// RECUR_GEMM=openblas (the step's GEMMs in OpenBLAS) the checksums differ by core.
+    func testStepBits_DoNotDependOnWhatOpenBLASIsTold() throws {
+        let exe = try releaseRecurExecutable().path
+        let dir = try temporaryDirectory()
+        func run(_ core: String) throws -> (checksum: String, peakLevel: String) {
+            let r = try runProcess(exe, ["bench", "char-lstm", "--batch", "16", "--json", "--steps", "2", "--warmup", "1"],
+                                   in: dir, environment: ["OPENBLAS_CORETYPE": core], timeout: 120)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+            let result = try XCTUnwrap((report["results"] as? [[String: Any]])?.first)
+            let checksum = try XCTUnwrap(result["parameter_checksum"] as? String)
+            XCTAssertEqual(checksum.count, 16)
+            let peak = try XCTUnwrap(report["fma_peak"] as? [String: Any])
+            return (checksum, try XCTUnwrap(peak["peak_level"] as? String))
+        }
+        let prescott = try run("Prescott")   // OpenBLAS's SSE3 kernels: on every x86-64
+        var cores = ["Prescott"]
+        if prescott.peakLevel != "baseline" { cores.append("Haswell") }
+        if prescott.peakLevel == "avx512" { cores.append("SkylakeX") }
+        for core in cores.dropFirst() {
+            XCTAssertEqual(try run(core).checksum, prescott.checksum, "OPENBLAS_CORETYPE=\(core) against Prescott")
+        }
     }
 
     /// Allocations per steady-state step that `recur bench` (release build) reports for `workload`.

@@ -20,9 +20,10 @@ int recur_kernel_level(void);
 // The yardstick of `recur bench`'s %peak is the core's own arithmetic limit, not another
 // library's GEMM: `iterations` rounds of independent multiply-adds held in registers (16 AVX-512
 // chains, 12 AVX2 ones, or 12 SSE2 multiply-then-add chains on the baseline) at `level` (at most
-// what the CPU has). The bench measures it at the CPU's widest level (recur_cpu_level), not at
-// the level Recur's kernels are held to: the machine's BLAS, which still runs some of the
-// step's GEMMs, uses the widest the CPU has. Nothing bounds the loop but the arithmetic units,
+// what the CPU has). The bench measures it at the level Recur's kernels run at (recur_kernel_level):
+// every GEMM of the step is Recur's (Note [Own GEMM]). Only under RECUR_GEMM=openblas, where the
+// machine's BLAS runs them at whatever level it picks, is it the CPU's widest (recur_cpu_level).
+// Nothing bounds the loop but the arithmetic units,
 // so a workload's FLOP rate over it is at most 100% however the BLAS is tuned. Adds a result to
 // *sink (so nothing is folded away) and returns the floating-point operations done.
 double recur_fma_peak_loop(int level, long iterations, double *sink);
@@ -83,12 +84,11 @@ void recur_fixed_to_float(const long long *acc, long n, double inverse, float *o
 // MARK: Small GEMMs
 
 // Note [Small GEMMs]
-// OpenBLAS answers small products (M·N·K ≤ 100³) with "small-matrix" kernels on some CPUs, and
-// on AVX-512 (its SkylakeX kernels) some of those call malloc on every call (e.g. the NN kernel
-// when M mod 16 is 1…8 and K ≥ 32, a packing buffer for the rest of A). A training step must
-// allocate nothing once warm, on every CPU, so BLAS.gemm sends every product of at most
-// RECUR_SMALL_GEMM_LIMIT multiply-adds here instead: small enough that plain vectorised loops
-// cost little, and the same code on every CPU family.
+// BLAS.gemm sends every product of at most RECUR_SMALL_GEMM_LIMIT (100³) multiply-adds here:
+// plain loops that clang vectorises, with no packing, which at these sizes would cost more than
+// it saves (recur_sgemm packs op(B) on every call). They came first, when the large products
+// went to OpenBLAS, whose small-matrix kernels on AVX-512 call malloc on every call for some
+// shapes (the NN kernel when M mod 16 is 1…8 and K ≥ 32), and a warm step allocates nothing.
 #define RECUR_SMALL_GEMM_LIMIT 1000000L
 
 /// Row-major C[M, N] = alpha·op(A)[M, K]·op(B)[K, N] + beta·C (beta = 0: C is only written),
