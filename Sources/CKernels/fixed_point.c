@@ -9,15 +9,21 @@
 #define INLINE static inline __attribute__((always_inline))
 #define RS __restrict
 
+// Over the magnitudes' bit patterns: for non-negative floats the integer order is the numeric
+// order, and every NaN's pattern lies above infinity's, so one unsigned maximum (which vectorises,
+// where a float maximum with a NaN check stayed scalar: 2.5% of a deterministic char-lstm step)
+// gives the largest magnitude, or a NaN when there is one. Exact, so every variant agrees.
+typedef uint32_t __attribute__((may_alias)) alias_u32;
 INLINE float max_abs_body(const float *RS x, long n) {
-    float m = 0.0f;
-    int nan = 0;
+    const alias_u32 *RS u = (const alias_u32 *)x;
+    uint32_t m = 0;
     for (long i = 0; i < n; i++) {
-        float a = fabsf(x[i]);
+        uint32_t a = u[i] & 0x7fffffffu;
         m = a > m ? a : m;
-        nan |= a != a;
     }
-    return nan ? NAN : m;
+    if (m > 0x7f800000u) return NAN;
+    union { uint32_t u; float f; } r = {m};
+    return r.f;
 }
 
 INLINE void fixed_add_body(const float *RS g, long n, double scale, long long *RS acc, int first) {

@@ -110,6 +110,24 @@ final class CKernelsTests: XCTestCase {
         }
     }
 
+    /// recur_max_abs (the deterministic mode's scale) over bit patterns: the largest magnitude,
+    /// infinity when one is there, NaN when any element is NaN, at every length's tail.
+    func testMaxAbs_LargestMagnitude_InfinityAndNaN() {
+        var rng = SeededRandom(seed: 5)
+        for n in [0, 1, 7, 16, 33, 1000] {
+            var x = (0..<n).map { _ in (rng.uniformFloat() * 2 - 1) * 1e-3 }
+            if n > 3 { x[n - 2] = -0.75; x[1] = .leastNonzeroMagnitude }
+            let expected = x.map { abs($0) }.max() ?? 0
+            XCTAssertEqual(recur_max_abs(x, n), expected, "n \(n)")
+            if n > 0 {
+                var y = x; y[n - 1] = -.infinity
+                XCTAssertEqual(recur_max_abs(y, n), .infinity, "n \(n)")
+                y[n / 2] = -.nan
+                XCTAssert(recur_max_abs(y, n).isNaN, "n \(n)")
+            }
+        }
+    }
+
     func testCellActivationsAccuracy() {
         // LSTM forward with c_{t−1} = 0 exposes σ and tanh of the inputs directly.
         let b = 3, H = 45, xs = (0..<(b * 4 * H)).map { Float($0) * 0.074 - 20 }
