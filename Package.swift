@@ -6,7 +6,7 @@ import PackageDescription
 // Note [Checked builds]: release builds keep Swift's checks (preconditions, bounds and
 // overflow traps) in every module. -Ounchecked measured no gain here (Intel Xeon AVX-512,
 // 3 alternating rounds, median step: char-lstm 270 vs 273 ms, ts-lstm 1.94 vs 1.92 ms,
-// ts-gru 1.49 vs 1.53 ms), since the step's arithmetic runs in CKernels and OpenBLAS.
+// ts-gru 1.49 vs 1.53 ms), since the step's arithmetic runs in CKernels.
 //
 // Note [No unsafe flags]: the manifest sets no compiler flag of its own, so a package can depend
 // on Recur by version (SwiftPM refuses unsafeFlags in such dependencies). Release builds get
@@ -33,8 +33,6 @@ let package = Package(
         // MARK: System-library shims
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
                        providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
-        .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
-                       providers: [.apt(["libopenblas-dev"])]),
         // Inflate for NumPy .npz archives written by np.savez_compressed (RecurData only).
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         // Replaces glibc's malloc family in the `recur` executable only, to count allocations.
@@ -45,7 +43,7 @@ let package = Package(
         .target(name: "CKernels", cSettings: kernelFlags),
 
         // MARK: Library modules
-        .target(name: "RecurKernels", dependencies: ["CBLAS", "CKernels"]),
+        .target(name: "RecurKernels", dependencies: ["CKernels"]),
         // Data files below the readers: the data error, file access, UTF-8 checks, NumPy arrays and archives.
         .target(name: "RecurFiles", dependencies: ["RecurKernels", "CZlib"]),
         .target(name: "RecurData", dependencies: ["RecurKernels", "RecurFiles"]),

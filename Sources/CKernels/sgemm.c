@@ -28,7 +28,7 @@
 #define KC 256
 #endif
 #ifndef MC
-#define MC 144          // a multiple of every MR (12, 6, 4)
+#define MC 144          // rows of op(A) per block: the largest multiple of MR up to this
 #endif
 #ifndef NC
 #define NC 1024         // a multiple of every NR (32, 16, 8)
@@ -129,8 +129,8 @@ static float *pack_buffer(void) {
             long kc = K - p0 < KC ? K - p0 : KC;                                                          \
             int load = p0 > 0 || beta != 0.0f;                                                            \
             pack_b(transB, B, ldb, p0, kc, j0, nc, NR, packB);                                            \
-            for (long i0 = 0; i0 < M; i0 += MC) {                                                         \
-                long mc = M - i0 < MC ? M - i0 : MC;                                                      \
+            for (long i0 = 0; i0 < M; i0 += MC / (MR) * (MR)) {                                           \
+                long mc = M - i0 < MC / (MR) * (MR) ? M - i0 : MC / (MR) * (MR);                          \
                 /* Aᵀ in place would step a whole row of A per k: half the speed, measured */            \
                 int packed = transA;                                                                      \
                 if (packed) pack_a_transposed(A, lda, i0, mc, p0, kc, MR, alpha, packA);                  \
@@ -194,7 +194,9 @@ static void driver_base DRIVER_PARAMS { DRIVER_BODY(BASE_MR, BASE_NR, micro_base
 
 // AVX-512: 12 rows × 32 columns, 24 zmm accumulators; two B loads and twelve broadcasts (folded
 // into the FMAs as memory operands) per k.
+#ifndef M512_MR
 #define M512_MR 12
+#endif
 #define M512_NR 32
 INLINE T512 MICRO(micro_512) {
     __m512 c0[M512_MR], c1[M512_MR];

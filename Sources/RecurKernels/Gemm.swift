@@ -1,30 +1,47 @@
-// Single-precision GEMM through OpenBLAS's CBLAS, row-major. OpenBLAS is held to one thread:
-// replicas (threads) and ranks (processes) bring the parallelism, so a GEMM never fans out.
+// Single-precision GEMM, row-major, in Recur's own kernels (Note [Own GEMM] in CKernels.h):
+// recur_small_gemm below RECUR_SMALL_GEMM_LIMIT multiply-adds, recur_sgemm above. Each call is
+// single-threaded: replicas (threads) and ranks (processes) bring the parallelism.
 
-import CBLAS
-import Glibc
 import CKernels
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Whether an operand is used as stored or transposed.
 public enum Transpose: Sendable {
     case none, transposed
-    var cblas: CBLAS_TRANSPOSE { self == .none ? CblasNoTrans : CblasTrans }
+    var flag: Int32 { self == .none ? 0 : 1 }
 }
 
 public enum BLAS {
-    /// The OpenBLAS core switched to at first use (Note [OpenBLAS kernels on unrecognised CPUs]
-    /// in CBLAS/shim.h), or nil when OpenBLAS's own choice stands. Evaluated once, thread-safely.
-    public static let upgradedKernels: String? = recur_openblas_upgrade_kernels(recur_cpu_level()).map { String(cString: $0) }
+    /// RECUR_GEMM=openblas sends the products recur_sgemm takes to OpenBLAS instead, opened at
+    /// first use (Note [OpenBLAS for comparisons]), for measuring one against the other in the
+    /// same binary. Without libopenblas.so.0 that setting stops the process with exit status 2.
+    public static let comparingWithOpenBLAS: Bool = {
+        guard let v = getenv("RECUR_GEMM").map({ String(cString: $0) }), !v.isEmpty, v != "recur" else { return false }
+        guard v == "openblas" else {
+            fputs("recur: RECUR_GEMM=\(v) is not a GEMM Recur knows; use RECUR_GEMM=openblas (comparisons) or unset it\n", stderr)
+            exit(2)
+        }
+        guard recur_openblas_load() != 0 else {
+            fputs("recur: RECUR_GEMM=openblas needs OpenBLAS's libopenblas.so.0 (apt-get install libopenblas0), which is not installed; unset RECUR_GEMM to use Recur's own GEMMs\n", stderr)
+            exit(2)
+        }
+        return true
+    }()
 
-    /// RECUR_GEMM=openblas sends the products recur_sgemm takes to OpenBLAS instead (Note [Own
-    /// GEMM]), for measuring one against the other in the same binary.
-    public static let comparingWithOpenBLAS: Bool = getenv("RECUR_GEMM").map { String(cString: $0) == "openblas" } ?? false
+    /// The OpenBLAS core switched to under RECUR_GEMM=openblas (Note [OpenBLAS kernels on
+    /// unrecognised CPUs] in openblas.c), or nil.
+    public static var upgradedKernels: String? {
+        comparingWithOpenBLAS ? recur_openblas_upgraded_core().map { String(cString: $0) } : nil
+    }
 
-    /// Holds OpenBLAS to one thread (and settles its kernels first). Safe to call any number of
-    /// times; call it before any GEMM.
+    /// Settles the GEMM choice (and, under RECUR_GEMM=openblas, opens OpenBLAS at one thread)
+    /// before any replica runs. Safe to call any number of times.
     public static func useSingleThread() {
-        _ = upgradedKernels
-        openblas_set_num_threads(1)
+        _ = comparingWithOpenBLAS
     }
 
     /// C[M,N] = alpha · op(A)[M,K] · op(B)[K,N] + beta · C, all row-major.
@@ -37,7 +54,6 @@ public enum BLAS {
                             b: UnsafePointer<Float>, ldb: Int,
                             beta: Float,
                             c: UnsafeMutablePointer<Float>, ldc: Int) {
-        _ = upgradedKernels
         if m == 0 || n == 0 { return }
         if k == 0 {
             if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
@@ -45,17 +61,13 @@ public enum BLAS {
             return
         }
         if Double(m) * Double(n) * Double(k) <= Double(RECUR_SMALL_GEMM_LIMIT) {
-            // Note [Small GEMMs] in CKernels.h: OpenBLAS's small-matrix kernels may allocate.
-            recur_small_gemm(transA == .transposed ? 1 : 0, transB == .transposed ? 1 : 0, m, n, k, alpha,
-                             a, lda, b, ldb, beta, c, ldc)
+            recur_small_gemm(transA.flag, transB.flag, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
             return
         }
         if comparingWithOpenBLAS {
-            cblas_sgemm(CblasRowMajor, transA.cblas, transB.cblas, Int32(m), Int32(n), Int32(k), alpha,
-                        a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+            recur_openblas_sgemm(transA.flag, transB.flag, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
             return
         }
-        recur_sgemm(transA == .transposed ? 1 : 0, transB == .transposed ? 1 : 0, m, n, k, alpha,
-                    a, lda, b, ldb, beta, c, ldc)
+        recur_sgemm(transA.flag, transB.flag, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     }
 }

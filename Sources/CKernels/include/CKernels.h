@@ -117,6 +117,23 @@ void recur_small_gemm(int transA, int transB, long M, long N, long K, float alph
 void recur_sgemm(int transA, int transB, long M, long N, long K, float alpha, const float *A, long lda,
                  const float *B, long ldb, float beta, float *C, long ldc);
 
+// Note [OpenBLAS for comparisons]
+// No GEMM of Recur's goes to OpenBLAS (Note [Own GEMM]); RECUR_GEMM=openblas sends recur_sgemm's
+// products there instead, to measure one against the other in the same binary. The library is
+// opened at that first use (dlopen of libopenblas.so.0, Debian's libopenblas0), not linked, so
+// Recur needs no BLAS to build or run and no BLAS thread pool spins beside the replicas (when it
+// was linked, its pool's thread spinning in sched_yield held 8% of a 1-thread ts-lstm bench's CPU
+// samples, and a 2-thread char-lstm step ran about 4% faster with OPENBLAS_NUM_THREADS=1). openblas.c; the kernel fix-up it applies is Note
+// [OpenBLAS kernels on unrecognised CPUs] there.
+
+/// Opens OpenBLAS (once; thread-safe) at one thread per caller. Returns 1 when cblas_sgemm is there.
+int recur_openblas_load(void);
+/// The core OpenBLAS was switched to when it fell back to pre-AVX kernels, or NULL.
+const char *recur_openblas_upgraded_core(void);
+/// recur_sgemm's contract through OpenBLAS's cblas_sgemm; only after recur_openblas_load returned 1.
+void recur_openblas_sgemm(int transA, int transB, long M, long N, long K, float alpha, const float *A, long lda,
+                          const float *B, long ldb, float beta, float *C, long ldc);
+
 // MARK: GEMM against a matrix packed once
 
 /// Whether recur_gemm_packed is available (AVX-512 or AVX2+FMA, and RECUR_PACKED_GEMM is not "0");
