@@ -206,6 +206,16 @@ public struct FMAPeak: Codable, Sendable {
 }
 
 public enum Benchmark {
+    /// Who runs the GEMMs recur_sgemm would: "recur" (Note [Own GEMM]), or "openblas" under the
+    /// comparison switch RECUR_GEMM=openblas (Note [OpenBLAS for comparisons]).
+    public static var gemm: String { BLAS.comparingWithOpenBLAS ? "openblas" : "recur" }
+
+    /// `gemm` in words for the table's header, with the core Recur switched OpenBLAS to, if any.
+    public static var gemmWords: String {
+        guard BLAS.comparingWithOpenBLAS else { return "Recur's" }
+        return "OpenBLAS (RECUR_GEMM=openblas" + (BLAS.upgradedKernels.map { ", core \($0)" } ?? "") + ")"
+    }
+
     /// Times `steps` training steps of `workload` after `warmup` untimed ones.
     /// - Parameters:
     ///   - threads: replicas per process.

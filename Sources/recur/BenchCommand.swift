@@ -82,8 +82,11 @@ struct Bench: ParsableCommand {
         var threads: Int
         var processes: Int
         var fmaPeak: FMAPeak
+        /// Who ran the GEMMs: "recur" (Note [Own GEMM]), or "openblas" under RECUR_GEMM=openblas.
+        var gemm: String
         var results: [BenchResult]
     }
+
 
     func run() throws {
         if list {
@@ -117,8 +120,9 @@ struct Bench: ParsableCommand {
         }
         if root && !json {
             let clock = peak.impliedGigahertz.map { String(format: ", %.2f GHz at 2 FMA units", $0) } ?? ""
-            Console.out(String(format: "FMA peak: %.1f GFLOP/s (%@: %@; %d concurrent, %.1f GFLOP/s each%@); Recur's kernels: %@\n",
-                               peak.gflops, peak.peakLevel, peak.measuredWith, peak.concurrent, peak.gflopsPerThread, clock, peak.kernels))
+            Console.out(String(format: "FMA peak: %.1f GFLOP/s (%@: %@; %d concurrent, %.1f GFLOP/s each%@); Recur's kernels: %@; GEMMs: %@\n",
+                               peak.gflops, peak.peakLevel, peak.measuredWith, peak.concurrent, peak.gflopsPerThread, clock, peak.kernels,
+                               Benchmark.gemmWords))
             Console.out("workload    threads procs   step ms    seq/s     tok/s  GFLOP/s  %peak  reduce%  allred%   wait%  allocs/step  peak MiB\n")
         }
         var results: [BenchResult] = []
@@ -144,7 +148,8 @@ struct Bench: ParsableCommand {
             let encoder = JSONEncoder()
             encoder.keyEncodingStrategy = .convertToSnakeCase
             encoder.outputFormatting = [.sortedKeys]
-            let data = try encoder.encode(Report(threads: threads, processes: job.size, fmaPeak: peak, results: results))
+            let data = try encoder.encode(Report(threads: threads, processes: job.size, fmaPeak: peak,
+                                                gemm: Benchmark.gemm, results: results))
             Console.out(String(decoding: data, as: UTF8.self) + "\n")
         }
     }

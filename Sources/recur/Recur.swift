@@ -15,6 +15,9 @@ struct Recur: ParsableCommand {
         // A closed pipe is a write error that names the stream (EPIPE), never a silent death of a
         // run before its checkpoint (Note [Stopping on a signal]).
         signal(SIGPIPE, SIG_IGN)
+        // An unknown RECUR_GEMM (or =openblas without OpenBLAS) exits 2 here, before any command
+        // has written anything (Note [OpenBLAS for comparisons]).
+        _ = Benchmark.gemm
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -22,6 +22,7 @@ final class BenchTests: XCTestCase {
         let report = try XCTUnwrap(object, "not a JSON object: \(r.stdout)")
         XCTAssertEqual(report["threads"] as? Int, 1)
         XCTAssertEqual(report["processes"] as? Int, 1)
+        XCTAssertEqual(report["gemm"] as? String, "recur", "every GEMM is Recur's unless RECUR_GEMM=openblas")
         // The yardstick is the cores' FMA peak at this process's kernel level (Note [FMA peak]).
         let peak = try XCTUnwrap(report["fma_peak"] as? [String: Any])
         XCTAssertGreaterThan(peak["gflops"] as? Double ?? 0, 0)
@@ -79,6 +80,15 @@ final class BenchTests: XCTestCase {
         for core in cores.dropFirst() {
             XCTAssertEqual(try run(core).checksum, prescott.checksum, "OPENBLAS_CORETYPE=\(core) against Prescott")
         }
+    }
+
+    /// The comparison switch takes one value; another is refused before anything runs.
+    func testUnknownGEMMSetting_ExitsTwo_WithTheFix() throws {
+        let r = try runProcess(try releaseRecurExecutable().path, ["bench", "tiny", "--steps", "1"], in: try temporaryDirectory(),
+                               environment: ["RECUR_GEMM": "mkl"], timeout: 60)
+        XCTAssertEqual(r.status, 2, r.stdout + r.stderr)
+        XCTAssert(r.stderr.contains("RECUR_GEMM=mkl") && r.stderr.contains("RECUR_GEMM=openblas"), r.stderr)
+        XCTAssertFalse(r.stdout.contains("tiny "), "no workload ran: \(r.stdout)")
     }
 
     /// Allocations per steady-state step that `recur bench` (release build) reports for `workload`.
