@@ -37,14 +37,22 @@ public enum FMASpeed {
         return total[0]
     }
 
-    /// Single-precision floating-point operations one core's FMA units do per cycle at `level`,
-    /// assuming two FMA units of the level's width (what the clock a peak implies is quoted at):
-    /// 2 × 16 lanes × 2 for AVX-512, 2 × 8 × 2 for AVX2; nil for the baseline (no FMA).
-    public static func assumedFlopsPerCycle(_ level: KernelLevel) -> Double? {
+    /// The width in bits the core's two FMA units execute at `level`, given one core's measured
+    /// peaks at `level` and at AVX2: 512 for AVX-512 on cores with 512-bit units (the AVX-512 peak
+    /// about twice the AVX2 one: the Intel and Zen 5 machines), 256 where a 512-bit FMA is issued
+    /// as two 256-bit halves (the peaks about equal: AMD Zen 4), 256 for AVX2; nil for the baseline
+    /// (no FMA). Two units of that width give the clock a peak implies.
+    public static func unitBits(_ level: KernelLevel, peak: Double, avx2Peak: Double?) -> Int? {
         switch level {
-        case .avx512: return 64
-        case .avx2: return 32
+        case .avx512:
+            guard let avx2Peak, avx2Peak > 0 else { return 512 }
+            return peak / avx2Peak >= 1.4 ? 512 : 256
+        case .avx2: return 256
         case .baseline: return nil
         }
     }
+
+    /// Single-precision floating-point operations two FMA units of `bits` do per cycle (2 units ×
+    /// bits/32 lanes × 2).
+    public static func flopsPerCycle(unitBits bits: Int) -> Double { Double(bits / 32 * 4) }
 }

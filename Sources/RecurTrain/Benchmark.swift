@@ -185,8 +185,12 @@ public struct FMAPeak: Codable, Sendable {
     public var gflops: Double
     /// One loop's speed (one core's peak), 10⁹ FLOP/s.
     public var gflopsPerThread: Double
-    /// The clock one core's speed implies at two FMA units of the level's width, GHz (nil for
-    /// the baseline, which has no FMA).
+    /// The width of the core's two FMA units as the loops found it (FMASpeed.unitBits): 512, or
+    /// 256 at AVX2 and where AVX-512 FMAs run as two 256-bit halves (AMD Zen 4); nil for the
+    /// baseline, which has no FMA.
+    public var fmaUnitBits: Int?
+    /// The clock one core's speed implies at two FMA units of `fmaUnitBits`, GHz (nil for the
+    /// baseline).
     public var impliedGigahertz: Double?
 
     /// Every rank runs `threads` FMA loops at once for about `seconds` (FMASpeed, RecurEngine).
@@ -200,8 +204,13 @@ public struct FMAPeak: Codable, Sendable {
         case .avx2: what = "12 chains of 256-bit FMAs in registers"
         case .baseline: what = "12 chains of 128-bit multiply-adds in registers (no FMA)"
         }
+        // At AVX-512 a short AVX2 loop tells whether the units are 512 bits wide or split a 512-bit
+        // FMA in two (then both peaks are about equal), so the implied clock is the real one.
+        let avx2PerThread = level == .avx512
+            ? FMASpeed.measure(level: .avx2, threads: threads, comm: comm, seconds: seconds / 4) / Double(max(concurrent, 1)) : nil
+        let bits = FMASpeed.unitBits(level, peak: perThread, avx2Peak: avx2PerThread)
         return FMAPeak(kernels: KernelLevel.current.name, peakLevel: level.name, measuredWith: what, concurrent: concurrent, gflops: gflops, gflopsPerThread: perThread,
-                       impliedGigahertz: FMASpeed.assumedFlopsPerCycle(level).map { perThread / $0 })
+                       fmaUnitBits: bits, impliedGigahertz: bits.map { perThread / FMASpeed.flopsPerCycle(unitBits: $0) })
     }
 }
 

@@ -119,7 +119,11 @@ struct Bench: ParsableCommand {
             throw ExitCode(2)
         }
         if root && !json {
-            let clock = peak.impliedGigahertz.map { String(format: ", %.2f GHz at 2 FMA units", $0) } ?? ""
+            var clock = ""
+            if let ghz = peak.impliedGigahertz, let bits = peak.fmaUnitBits {
+                clock = String(format: ", %.2f GHz at 2 FMA units of %d bits", ghz, bits)
+                if bits == 256 && peak.peakLevel == "avx512" { clock += ", which run a 512-bit FMA as two halves" }
+            }
             Console.out(String(format: "FMA peak: %.1f GFLOP/s (%@: %@; %d concurrent, %.1f GFLOP/s each%@); Recur's kernels: %@; GEMMs: %@\n",
                                peak.gflops, peak.peakLevel, peak.measuredWith, peak.concurrent, peak.gflopsPerThread, clock, peak.kernels,
                                Benchmark.gemmWords))

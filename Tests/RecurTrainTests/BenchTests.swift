@@ -30,6 +30,11 @@ final class BenchTests: XCTestCase {
         XCTAssertEqual(peak["concurrent"] as? Int, 1)
         XCTAssertEqual(peak["peak_level"] as? String, peak["kernels"] as? String,
                        "every GEMM is Recur's, so the peak is measured at Recur's kernel level")
+        if peak["kernels"] as? String != "baseline" {
+            // The clock is quoted at the width the units were found to run (FMASpeed.unitBits).
+            XCTAssert([256, 512].contains(peak["fma_unit_bits"] as? Int ?? 0), "\(peak)")
+            XCTAssert((0.5...7).contains(peak["implied_gigahertz"] as? Double ?? 0), "no core runs at \(peak)")
+        }
         let results = try XCTUnwrap(report["results"] as? [[String: Any]])
         XCTAssertEqual(results.count, 1)
         let t = results[0]

@@ -24,7 +24,9 @@ int recur_kernel_level(void);
 // every GEMM of the step is Recur's (Note [Own GEMM]). Only under RECUR_GEMM=openblas, where the
 // machine's BLAS runs them at whatever level it picks, is it the CPU's widest (recur_cpu_level).
 // Nothing bounds the loop but the arithmetic units,
-// so a workload's FLOP rate over it is at most 100% however the BLAS is tuned. Adds a result to
+// so a workload's FLOP rate over it is at most 100% however the BLAS is tuned. The clock a peak
+// implies needs the units' width: at AVX-512 the bench also times the AVX2 loop, and about equal
+// peaks mean 256-bit units that run a 512-bit FMA as two halves (AMD Zen 4; FMASpeed.unitBits). Adds a result to
 // *sink (so nothing is folded away) and returns the floating-point operations done.
 double recur_fma_peak_loop(int level, long iterations, double *sink);
 
