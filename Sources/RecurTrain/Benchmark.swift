@@ -205,9 +205,13 @@ public struct FMAPeak: Codable, Sendable {
         case .baseline: what = "12 chains of 128-bit multiply-adds in registers (no FMA)"
         }
         // At AVX-512 a short AVX2 loop tells whether the units are 512 bits wide or split a 512-bit
-        // FMA in two (then both peaks are about equal), so the implied clock is the real one.
-        let avx2PerThread = level == .avx512
-            ? FMASpeed.measure(level: .avx2, threads: threads, comm: comm, seconds: seconds / 4) / Double(max(concurrent, 1)) : nil
+        // FMA in two (then both peaks are about equal), so the implied clock is the real one. The
+        // loop is collective: every rank runs it when any rank is at AVX-512 (ranks agree on the
+        // kernels, but under RECUR_GEMM=openblas the level is each CPU's own).
+        var anyAVX512 = [level == .avx512 ? 1.0 : 0.0]
+        comm.allreduceMax(&anyAVX512)
+        let avx2Speed = anyAVX512[0] > 0 ? FMASpeed.measure(level: .avx2, threads: threads, comm: comm, seconds: seconds / 4) : 0
+        let avx2PerThread = level == .avx512 ? avx2Speed / Double(max(concurrent, 1)) : nil
         let bits = FMASpeed.unitBits(level, peak: perThread, avx2Peak: avx2PerThread)
         return FMAPeak(kernels: KernelLevel.current.name, peakLevel: level.name, measuredWith: what, concurrent: concurrent, gflops: gflops, gflopsPerThread: perThread,
                        fmaUnitBits: bits, impliedGigahertz: bits.map { perThread / FMASpeed.flopsPerCycle(unitBits: $0) })
