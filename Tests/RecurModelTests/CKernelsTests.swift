@@ -11,7 +11,9 @@ final class CKernelsTests: XCTestCase {
     func testPackedGemmMatchesReference() throws {
         try XCTSkipIf(recur_packed_gemm_available() == 0, "packed GEMM needs AVX2+FMA or AVX-512")
         var rng = SeededRandom(seed: 7)
-        for (m, n, k) in [(19, 70, 37), (64, 1024, 256), (8, 32, 1), (3, 17, 40), (33, 96, 129), (13, 24, 9), (7, 40, 5)] {
+        // (64, 1024, 256) and (37, 520, 70) take the row-blocks-first order (gemm.c rows_first),
+        // the second with ragged row blocks and a masked last panel; the rest go panel by panel.
+        for (m, n, k) in [(19, 70, 37), (64, 1024, 256), (37, 520, 70), (8, 32, 1), (3, 17, 40), (33, 96, 129), (13, 24, 9), (7, 40, 5)] {
             let lda = k + 3, ldc = n + 5
             let a = (0..<(m * lda)).map { _ in rng.uniformFloat() * 2 - 1 }
             let w = (0..<(n * k)).map { _ in rng.uniformFloat() * 2 - 1 }      // [n, k] and, read as [k, n], W
@@ -48,28 +50,31 @@ final class CKernelsTests: XCTestCase {
     func testPackedGemmRowsAreIndependentOfM() throws {
         try XCTSkipIf(recur_packed_gemm_available() == 0, "packed GEMM needs AVX2+FMA or AVX-512")
         var rng = SeededRandom(seed: 11)
-        let m = 23, n = 88, k = 67
-        let a = (0..<(m * k)).map { _ in rng.uniformFloat() * 2 - 1 }
-        let w = (0..<(n * k)).map { _ in rng.uniformFloat() * 2 - 1 }
-        let pb = UnsafeMutableRawPointer.allocate(byteCount: recur_packed_size(k, n) * 4, alignment: 64)
-            .bindMemory(to: Float.self, capacity: recur_packed_size(k, n))
-        defer { pb.deallocate() }
-        recur_pack_transposed(w, n, k, k, pb)
-        var whole = [Float](repeating: 0, count: m * n)
-        recur_gemm_packed(m, n, k, a, k, pb, &whole, n, 0)
-        for split in [1, 5, 7] {
-            var parts = [Float](repeating: 0, count: m * n)
-            var row = 0
-            while row < m {
-                let rows = min(split, m - row)
-                a.withUnsafeBufferPointer { ap in
-                    parts.withUnsafeMutableBufferPointer { cp in
-                        recur_gemm_packed(rows, n, k, ap.baseAddress! + row * k, k, pb, cp.baseAddress! + row * n, n, 0)
+        // The second shape is done row blocks first whole (gemm.c rows_first) and panel by
+        // panel in parts: the loop order must not change a bit either.
+        for (m, n, k) in [(23, 88, 67), (40, 520, 70)] {
+            let a = (0..<(m * k)).map { _ in rng.uniformFloat() * 2 - 1 }
+            let w = (0..<(n * k)).map { _ in rng.uniformFloat() * 2 - 1 }
+            let pb = UnsafeMutableRawPointer.allocate(byteCount: recur_packed_size(k, n) * 4, alignment: 64)
+                .bindMemory(to: Float.self, capacity: recur_packed_size(k, n))
+            defer { pb.deallocate() }
+            recur_pack_transposed(w, n, k, k, pb)
+            var whole = [Float](repeating: 0, count: m * n)
+            recur_gemm_packed(m, n, k, a, k, pb, &whole, n, 0)
+            for split in [1, 5, 7] {
+                var parts = [Float](repeating: 0, count: m * n)
+                var row = 0
+                while row < m {
+                    let rows = min(split, m - row)
+                    a.withUnsafeBufferPointer { ap in
+                        parts.withUnsafeMutableBufferPointer { cp in
+                            recur_gemm_packed(rows, n, k, ap.baseAddress! + row * k, k, pb, cp.baseAddress! + row * n, n, 0)
+                        }
                     }
+                    row += rows
                 }
-                row += rows
+                XCTAssertEqual(parts.map(\.bitPattern), whole.map(\.bitPattern), "m \(m) n \(n) k \(k) split \(split)")
             }
-            XCTAssertEqual(parts.map(\.bitPattern), whole.map(\.bitPattern), "split \(split)")
         }
     }
 

@@ -139,7 +139,7 @@ void recur_openblas_sgemm(int transA, int transB, long M, long N, long K, float 
 // MARK: GEMM against a matrix packed once
 
 /// Whether recur_gemm_packed is available (AVX-512 or AVX2+FMA, and RECUR_PACKED_GEMM is not "0");
-/// otherwise callers use BLAS.
+/// otherwise callers use BLAS.gemm (recur_sgemm).
 int recur_packed_gemm_available(void);
 /// Floats a packed K × N operand needs.
 size_t recur_packed_size(long K, long N);
