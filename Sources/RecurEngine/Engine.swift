@@ -66,6 +66,9 @@ public final class Engine {
     public let parameters: FloatBuffer
     /// One per thread; or, for layout-invariant steps, one per micro-shard this rank owns.
     let replicas: [Replica]
+    /// Every layer's W_hh packed before each parallel region, read by all replicas (Note [W_hh
+    /// packed once per region]); nil where the packed GEMM is unavailable.
+    let packs: PackedRecurrentWeights?
     /// Which micro-shards this rank's replicas run, for layout-invariant steps (Note
     /// [Layout-invariant steps]); nil when replica t runs thread t's shard.
     let micro: MicroShardPlan?
@@ -121,7 +124,9 @@ public final class Engine {
         network.initializeParameters(parameters.base, seed: config.seed)
         optimizer = Optimizer(config: config.optimizer, parameterCount: network.parameterCount)
         let network = self.network
-        let built = (0..<replicaCount).map { _ in Replica(network: network, dataset: dataset, capacity: capacity) }
+        let packs = PackedRecurrentWeights(network: network)
+        self.packs = packs
+        let built = (0..<replicaCount).map { _ in Replica(network: network, dataset: dataset, capacity: capacity, packs: packs) }
         replicas = built
         if let plan {
             exchange = FixedPointExchange(plan: plan, replicas: built, count: network.parameterCount, threads: config.threads,
@@ -148,9 +153,10 @@ public final class Engine {
         guard let available = ProcessMemory.available() else { return }
         let P = Double(network.parameterCount) * Double(MemoryLayout<Float>.stride)
         let replicas = Double(count) + (config.microShards == nil ? 0 : 3)   // + the fixed-point sum's buffers
-        // Parameters, one gradient buffer per replica, up to three optimizer buffers, activations.
-        let workspace = Replica.activationBytes(network: network, capacity: capacity, seqLen: seqLen)
-        let need = P * (4 + replicas) + replicas * workspace
+        // Parameters, one gradient buffer per replica, up to three optimizer buffers, activations,
+        // the shared W_hh packs.
+        let workspace = Replica.activationBytes(network: network, capacity: capacity, seqLen: seqLen, sharedPacks: true)
+        let need = P * (4 + replicas) + replicas * workspace + PackedRecurrentWeights.bytes(network: network)
         guard need > available else { return }
         func gb(_ b: Double) -> String { b >= 1e9 ? String(format: "%.1f GB", b / 1e9) : String(format: "%.0f MB", b / 1e6) }
         throw ModelConfigError(key: replicas * workspace > P * (4 + replicas) ? "training.batch_size" : "model.hidden_size",
@@ -274,8 +280,16 @@ public final class Engine {
     /// `region.accumulate` their gradients and loss sums add to the previous batch's instead of
     /// replacing them.
     func run(_ region: ReplicaRegion) {
-        self.region = region
+        begin(region)
         pool.run(threads, context: Unmanaged.passUnretained(self).toOpaque(), Self.replicaTask)
+    }
+
+    /// What the main thread does before any worker runs `region` (here and in
+    /// OverlappedExchange, which starts the workers itself): publishes it, and packs W_hh from
+    /// the parameters, which stay fixed until the region ends (Note [W_hh packed once per region]).
+    func begin(_ region: ReplicaRegion) {
+        self.region = region
+        packs?.pack(UnsafePointer(parameters.base))
     }
 
     /// What every replica of the current parallel region reads (set by the main thread before

@@ -200,7 +200,7 @@ final class OverlappedExchange: GradientExchange {
     func runLastBatch(_ region: Engine.ReplicaRegion, of engine: Engine) {
         var region = region
         region.progress = progress
-        engine.region = region
+        engine.begin(region)
         progress.reset()
         comm.waitBySleeping(true)
         pool.start(replicas.count, context: Unmanaged.passUnretained(engine).toOpaque(), Engine.replicaTask)

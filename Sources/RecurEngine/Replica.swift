@@ -22,8 +22,9 @@ final class Replica: @unchecked Sendable {
     /// The windows of the last step, in batch order.
     var lastWindows: WindowList?
 
-    init(network: RecurrentNetwork, dataset: some WindowedDataset, capacity: Int) {
-        workspace = NetworkWorkspace(network: network, maxBatch: max(capacity, 1), maxSteps: dataset.seqLen)
+    /// - Parameter packs: the engine's W_hh packs (Note [W_hh packed once per region]), or nil.
+    init(network: RecurrentNetwork, dataset: some WindowedDataset, capacity: Int, packs: PackedRecurrentWeights? = nil) {
+        workspace = NetworkWorkspace(network: network, maxBatch: max(capacity, 1), maxSteps: dataset.seqLen, packs: packs)
         gradients = FloatBuffer(count: network.parameterCount)
         batch = BatchBuffers(for: dataset, capacity: max(capacity, 1))
         let state = Self.carriedStateCounts(network: network, capacity: capacity)
@@ -41,10 +42,11 @@ final class Replica: @unchecked Sendable {
     }
 
     /// Bytes a replica allocates for activations: its workspace and carried state, from the sizes
-    /// `init` allocates (its gradient buffer is one more parameter buffer; Engine.checkMemory).
-    static func activationBytes(network: RecurrentNetwork, capacity: Int, seqLen: Int) -> Double {
+    /// `init` allocates (its gradient buffer is one more parameter buffer, and the engine's packs
+    /// are counted once; Engine.checkMemory).
+    static func activationBytes(network: RecurrentNetwork, capacity: Int, seqLen: Int, sharedPacks: Bool = false) -> Double {
         let state = carriedStateCounts(network: network, capacity: capacity)
-        return NetworkWorkspace.estimatedBytes(network: network, maxBatch: max(capacity, 1), maxSteps: seqLen)
+        return NetworkWorkspace.estimatedBytes(network: network, maxBatch: max(capacity, 1), maxSteps: seqLen, sharedPacks: sharedPacks)
             + Double(carriedSlots * (state.hidden + state.cell) * MemoryLayout<Float>.stride)
     }
 

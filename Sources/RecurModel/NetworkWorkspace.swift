@@ -67,8 +67,11 @@ public final class NetworkWorkspace: @unchecked Sendable {
     private let dOutDirection: FloatBuffer                 // [T·B, H] one direction's dOut (bidirectional)
     private let finalH: FloatBuffer, finalC: FloatBuffer   // [L·D, B, H]
     /// W_hh of the layer in progress, packed once per pass for the per-step GEMMs (empty when
-    /// recur_gemm_packed is unavailable): the cell's first block, then the rest (`packedN`).
+    /// recur_gemm_packed is unavailable, or when `sharedPacks` are read instead): the cell's first
+    /// block, then the rest (`packedN`).
     private let packedW: FloatBuffer
+    /// Every layer's W_hh packed by the caller (Note [W_hh packed once per region]), or nil.
+    private let sharedPacks: PackedRecurrentWeights?
 
     // What the last forward saw (backward replays it).
     private var b = 0, T = 0
@@ -83,12 +86,17 @@ public final class NetworkWorkspace: @unchecked Sendable {
     /// Each gradient group's index in `network.gradientGroups`, the milestone backward reports.
     private let milestones: [RecurrentNetwork.GradientGroup: Int]
 
-    public init(network: RecurrentNetwork, maxBatch: Int, maxSteps: Int) {
+    /// - Parameter packs: W_hh packed by the caller for every forward and backward this workspace
+    ///   runs (Note [W_hh packed once per region]: packed from the parameters passed, before);
+    ///   nil: each pass packs its layer itself.
+    public init(network: RecurrentNetwork, maxBatch: Int, maxSteps: Int, packs: PackedRecurrentWeights? = nil) {
         precondition(maxBatch > 0 && maxSteps > 0, "workspace needs a positive batch and length")
+        precondition(packs.map { $0.network == network } ?? true, "shared packs of another network")
         self.network = network
         self.maxBatch = maxBatch
         self.maxSteps = maxSteps
-        let sizes = Sizes(network: network, maxBatch: maxBatch, maxSteps: maxSteps)
+        sharedPacks = packs
+        let sizes = Sizes(network: network, maxBatch: maxBatch, maxSteps: maxSteps, sharedPacks: packs != nil)
         cell = sizes.cell
         D = sizes.D
         encoders = (0..<D).map { InputEncoder(network: network, direction: $0) }
@@ -126,10 +134,13 @@ public final class NetworkWorkspace: @unchecked Sendable {
         let B: Int, T: Int, H: Int, G: Int, L: Int, D: Int
         /// Rows of a batch of whole windows, maxBatch · maxSteps.
         let rows: Int
+        /// Whether the caller packs W_hh (then `packedW` is empty).
+        let sharedPacks: Bool
 
-        init(network: RecurrentNetwork, maxBatch: Int, maxSteps: Int) {
+        init(network: RecurrentNetwork, maxBatch: Int, maxSteps: Int, sharedPacks: Bool = false) {
             let c = network.config
             self.network = network
+            self.sharedPacks = sharedPacks
             cell = c.cellType
             B = maxBatch; T = maxSteps; H = c.hiddenSize; G = cell.gateCount; L = c.layers; D = c.directions
             rows = maxBatch * maxSteps
@@ -172,10 +183,8 @@ public final class NetworkWorkspace: @unchecked Sendable {
             case .finalC: return cell.keepsCellState ? L * D * B * H : 0
             case .packedW:
                 // W_hh of one layer as the cell's first block and the rest, for either pass.
-                guard recur_packed_gemm_available() != 0 else { return 0 }
-                let first = cell.firstPackedBlock, rest = G - first
-                return max(recur_packed_size(H, first * H), recur_packed_size(first * H, H))
-                    + (rest > 0 ? max(recur_packed_size(H, rest * H), recur_packed_size(rest * H, H)) : 0)
+                guard recur_packed_gemm_available() != 0, !sharedPacks else { return 0 }
+                return PackedRecurrentWeights.floatsPerPass(network)
             }
         }
 
@@ -209,9 +218,10 @@ public final class NetworkWorkspace: @unchecked Sendable {
     }
 
     /// Bytes a workspace for `network` at this batch and length allocates (the sizes `init`
-    /// allocates, `Sizes`), so a run can be refused before it allocates more than the machine has.
-    public static func estimatedBytes(network: RecurrentNetwork, maxBatch: Int, maxSteps: Int) -> Double {
-        Double(Sizes(network: network, maxBatch: maxBatch, maxSteps: maxSteps).bytes)
+    /// allocates, `Sizes`), so a run can be refused before it allocates more than the machine has;
+    /// `sharedPacks`: made with `packs` (which are counted apart).
+    public static func estimatedBytes(network: RecurrentNetwork, maxBatch: Int, maxSteps: Int, sharedPacks: Bool = false) -> Double {
+        Double(Sizes(network: network, maxBatch: maxBatch, maxSteps: maxSteps, sharedPacks: sharedPacks).bytes)
     }
 
     /// Head outputs of the last forward: [outputRows, outputSize].
@@ -225,21 +235,16 @@ public final class NetworkWorkspace: @unchecked Sendable {
     /// Final cell state of the last forward, [L·D, b, H]; nil for cells without one.
     public var finalCell: UnsafePointer<Float>? { cell.keepsCellState ? UnsafePointer(finalC.base) : nil }
 
-    /// Layer l's views in direction d; packs its W_hh for the forward (W_hhᵀ) or backward
-    /// (W_hh) GEMMs first when the packed GEMM is in use, as the cell's blocks.
+    /// Layer l's views in direction d, with its W_hh packed for the forward (W_hhᵀ) or backward
+    /// (W_hh) GEMMs when the packed GEMM is in use, as the cell's blocks: the caller's packs, or
+    /// packed here first.
     private func state(_ l: Int, _ d: Int, dOut: UnsafePointer<Float>, params: UnsafePointer<Float>, backward: Bool) -> LayerState {
-        let c = network.config, lo = network.offsets(l, d), H = c.hiddenSize, G = cell.gateCount, k = l * D + d
+        let c = network.config, lo = network.offsets(l, d), H = c.hiddenSize, k = l * D + d
         var packed: UnsafePointer<Float>? = nil, packedN: UnsafePointer<Float>? = nil
-        if packedW.count > 0 {
-            let w = params + lo.wHH, p = packedW.base
-            let first = cell.firstPackedBlock * H, rest = G * H - first
-            if backward { recur_pack(w, first, H, H, p) } else { recur_pack_transposed(w, first, H, H, p) }
-            packed = UnsafePointer(p)
-            if rest > 0 {
-                let q = p + (backward ? recur_packed_size(first, H) : recur_packed_size(H, first))
-                if backward { recur_pack(w + first * H, rest, H, H, q) } else { recur_pack_transposed(w + first * H, rest, H, H, q) }
-                packedN = UnsafePointer(q)
-            }
+        if let sharedPacks {
+            (packed, packedN) = sharedPacks.panels(l, d, backward: backward)
+        } else if packedW.count > 0 {
+            (packed, packedN) = PackedRecurrentWeights.pack(network, params + lo.wHH, backward: backward, into: packedW.base)
         }
         return LayerState(b: b, T: T, H: H, stride: b, active: activeRows.map { UnsafePointer($0) },
                           wHH: params + lo.wHH, bHH: params + lo.bHH,

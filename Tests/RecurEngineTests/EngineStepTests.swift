@@ -4,6 +4,7 @@
 // milliseconds. RecurTrainTests checks the same through the release binary under mpirun.
 
 @testable import RecurEngine
+import CKernels
 import RecurData
 import RecurPlan
 import RecurKernels
@@ -226,6 +227,29 @@ final class EngineStepTests: XCTestCase {
                 } else {
                     reference = out[0].0; referenceLoss = out[0].1
                 }
+            }
+        }
+    }
+
+    /// Note [W_hh packed once per region]: the engine packs every layer's W_hh before each
+    /// parallel region and all its replicas read those panels, so after each update the next
+    /// region must read the new W_hh. Without the packed GEMM (RECUR_PACKED_GEMM=0) every
+    /// product goes through BLAS.gemm instead; the two agree to rounding, while panels left from
+    /// an earlier update would be off by the updates themselves (Adam at lr 0.01: about 1e-3).
+    func testSharedPacks_FollowEveryUpdate_AsWithoutPacking() throws {
+        try XCTSkipIf(recur_packed_gemm_available() == 0, "packed GEMM needs AVX2+FMA or AVX-512")
+        for cell in [CellKind.lstm, .gru] {
+            for microShards in [nil, 4] as [Int?] {
+                let c = config(model(cell), batch: 12, threads: 2, microShards: microShards)
+                let packed = try parameters(c, ranks: 1, updates: 6)[0]
+                setenv("RECUR_PACKED_GEMM", "0", 1)
+                defer { unsetenv("RECUR_PACKED_GEMM") }
+                XCTAssertEqual(recur_packed_gemm_available(), 0)
+                let plain = try parameters(c, ranks: 1, updates: 6)[0]
+                unsetenv("RECUR_PACKED_GEMM")
+                let initial = try Engine(c, dataset: data, comm: SingleProcessCommunicator()).parameters.array
+                XCTAssertGreaterThan(relativeDifference(packed, initial), 1e-3, "\(cell): the updates moved the parameters")
+                XCTAssertLessThan(relativeDifference(packed, plain), 1e-6, "\(cell) micro-shards \(String(describing: microShards))")
             }
         }
     }
