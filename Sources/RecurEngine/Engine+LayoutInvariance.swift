@@ -30,8 +30,11 @@ import RecurParallel
 //   Float once. Values below max·2^-62 become 0 (far below Float's own resolution at max).
 // Loss sums, hits and counts go into one slot per micro-shard (each slot has one contributor,
 // so the allreduce adds zeros to it exactly) and are folded in micro-shard order. Evaluation
-// uses the same slots. It holds on one CPU family and kernel level (RECUR_KERNELS): other
-// kernels group FMAs differently. The cost is in docs/benchmarks.md.
+// uses the same slots. It holds at the AVX-512 and AVX2 kernel levels alike, whatever the CPU:
+// every kernel computes each value with the same IEEE operations in the same order at both (the
+// GEMMs' per-element FMA chains, the cells' per-element formulas, no reassociation and no
+// approximate instructions), which BenchTests checks on the machine it runs on; the baseline
+// kernels multiply, then add, and give other bits. The cost is in docs/benchmarks.md.
 
 /// Which micro-shards this rank owns and which of its threads runs each.
 struct MicroShardPlan {

@@ -166,7 +166,7 @@ public final class Engine {
     // MARK: Start-up
 
     /// The start-up agreement (StartupAgreement.check) over what the engine itself must share
-    /// with every rank — Recur build, kernel level, parameter layout — and the caller's items.
+    /// with every rank — Recur build, kernels' arithmetic, parameter layout — and the caller's items.
     /// Collective. - Throws: `AgreementError` on every rank when any rank differs.
     public func agree(on items: [AgreementItem]) throws {
         try StartupAgreement.check(StartupAgreement.buildItems() + [StartupAgreement.layoutItem(network.layout)] + items,

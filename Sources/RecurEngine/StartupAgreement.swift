@@ -63,10 +63,15 @@ public enum StartupAgreement {
         AgreementItem(name: "Recur build", lines: { ["version: \(RecurVersion.string)"] })
     }
 
-    /// The kernel level changes the rounding of every cell (FMA grouping), so ranks on
-    /// different CPU families would train on different numbers.
+    /// The kernels' arithmetic: AVX-512 and AVX2 compute every value with the same fused
+    /// multiply-adds in the same order, so they give the same bits and may mix (BenchTests
+    /// checks it); the baseline multiplies, then adds, so its ranks would train on other numbers.
     static func kernelItem() -> AgreementItem {
-        AgreementItem(name: "kernels", lines: { ["kernels: \(KernelLevel.current.name) (RECUR_KERNELS=avx2 or baseline on every rank makes mixed CPUs agree)"] })
+        AgreementItem(name: "kernels", lines: {
+            [KernelLevel.current == .baseline
+                ? "kernel arithmetic: multiply, then add (baseline kernels: this CPU has no AVX2 and FMA, or RECUR_KERNELS=baseline; RECUR_KERNELS=baseline on every rank makes mixed CPUs agree)"
+                : "kernel arithmetic: fused multiply-add (AVX-512 and AVX2 kernels give the same bits)"]
+        })
     }
 
     public static func layoutItem(_ layout: ParameterLayout) -> AgreementItem {

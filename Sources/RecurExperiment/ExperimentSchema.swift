@@ -601,7 +601,7 @@ public enum ExperimentSchema {
                                           doc: "floats per allreduce bucket", value: { $0.parallel.bucketSize },
                                           mayChangeOnResume: true)
         public let deterministic = SchemaKey(path: "parallel.deterministic", type: T.bool, default: .value(false), applies: .always,
-                                             doc: "the same bits at every processes × threads layout, on one CPU family and kernel level (cost: docs/benchmarks.md)",
+                                             doc: "the same bits at every processes × threads layout, on AVX-512 and AVX2 CPUs alike (not with the baseline kernels; cost: docs/benchmarks.md)",
                                              value: { $0.parallel.deterministic },
                                              mayChangeOnResume: true)
         public let microShards = SchemaKey(path: "parallel.micro_shards", type: T.int(min: 1, max: 4096), default: .value(8),

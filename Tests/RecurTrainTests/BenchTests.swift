@@ -87,6 +87,64 @@ final class BenchTests: XCTestCase {
         }
     }
 
+    /// Every kernel of a step sums each value in the same order with the same fused
+    /// multiply-adds at AVX-512 and AVX2 (the GEMMs' per-element chains, the cells' per-element
+    /// formulas, no reassociation), so the two levels give the same bits: the deterministic
+    /// mode's promise holds across this project's CPUs, AVX-512 or not (Note [Layout-invariant
+    /// steps]). LSTM with an embedding, a GRU forecaster, a tanh RNN, variable-length sequences,
+    /// and a deterministic step; the baseline (multiply, then add) differs.
+    func testStepBits_SameAtAVX512AndAVX2() throws {
+        let exe = try releaseRecurExecutable().path
+        let dir = try temporaryDirectory()
+        func run(_ args: [String], kernels: String) throws -> (checksum: String, kernels: String) {
+            let r = try runProcess(exe, ["bench"] + args + ["--json", "--steps", "2", "--warmup", "1"],
+                                   in: dir, environment: ["RECUR_KERNELS": kernels], timeout: 120)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+            let result = try XCTUnwrap((report["results"] as? [[String: Any]])?.first)
+            let peak = try XCTUnwrap(report["fma_peak"] as? [String: Any])
+            return (try XCTUnwrap(result["parameter_checksum"] as? String), try XCTUnwrap(peak["kernels"] as? String))
+        }
+        let cases = [["char-lstm", "--batch", "16"], ["ts-gru"], ["rnn-256", "--batch", "16"], ["tiny-var"],
+                     ["char-lstm", "--batch", "16", "--micro-shards", "4"]]
+        for args in cases {
+            let wide = try run(args, kernels: "avx512")
+            try XCTSkipIf(wide.kernels != "avx512", "this CPU has no AVX-512")
+            let avx2 = try run(args, kernels: "avx2")
+            XCTAssertEqual(avx2.kernels, "avx2")
+            XCTAssertEqual(avx2.checksum, wide.checksum, "\(args.joined(separator: " ")): AVX2 against AVX-512")
+        }
+        let baseline = try run(cases[0], kernels: "baseline")
+        XCTAssertNotEqual(baseline.checksum, try run(cases[0], kernels: "avx2").checksum,
+                          "the baseline multiplies, then adds: other bits (if not, this test checks nothing)")
+    }
+
+    /// Ranks at AVX-512 and at AVX2 agree at start-up (their arithmetic is the same) and train
+    /// to one set of bits in deterministic mode; a baseline rank is refused before anything
+    /// runs, with the setting that makes the ranks agree.
+    func testMixedKernelRanks_AVX2WithAVX512_Agree_BaselineRefused() throws {
+        let mpi = try mpirun(), exe = try releaseRecurExecutable().path, dir = try temporaryDirectory()
+        let bench = ["bench", "char-lstm", "--batch", "16", "--micro-shards", "4", "--json", "--steps", "2", "--warmup", "1"]
+        func ranks(_ first: String, _ second: String) throws -> CommandResult {
+            var args = ["--oversubscribe", "--bind-to", "none", "--mca", "btl", "tcp,self",
+                        "-np", "1", "-x", "RECUR_KERNELS=\(first)", exe] + bench + [":", "-np", "1", "-x", "RECUR_KERNELS=\(second)", exe] + bench
+            if getuid() == 0 { args.insert("--allow-run-as-root", at: 0) }
+            return try runProcess(mpi, args, in: dir, environment: [:], timeout: 120)
+        }
+        func checksum(_ r: CommandResult) throws -> String {
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
+            return try XCTUnwrap((report["results"] as? [[String: Any]])?.first?["parameter_checksum"] as? String)
+        }
+        let oneLevel = try checksum(try ranks("avx2", "avx2"))
+        let refused = try ranks("baseline", "avx2")
+        XCTAssertEqual(refused.status, 2, refused.stdout + refused.stderr)
+        XCTAssert(refused.stderr.contains("kernel arithmetic") && refused.stderr.contains("RECUR_KERNELS=baseline on every rank"), refused.stderr)
+        try XCTSkipUnless((try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.contains("avx512f") ?? false,
+                          "this CPU has no AVX-512")
+        XCTAssertEqual(try checksum(try ranks("avx512", "avx2")), oneLevel, "an AVX-512 rank beside an AVX2 one")
+    }
+
     /// The comparison switch takes one value; another is refused before anything runs.
     func testUnknownGEMMSetting_ExitsTwo_WithTheFix() throws {
         let r = try runProcess(try releaseRecurExecutable().path, ["bench", "tiny", "--steps", "1"], in: try temporaryDirectory(),
