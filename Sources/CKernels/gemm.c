@@ -239,33 +239,42 @@ panel256(long p, long m, long rows, long N, long K, const float *A, long lda, co
     }
 }
 
+// Row blocks of an M-row product: 6-row tiles, but a remainder of 1–3 rows joins the last full
+// tile and the pair is split evenly (32 = 4·6 + 4 + 4), since 1–3-row tiles hold too few
+// accumulators to cover the FMA latency. Block i starts at row *m and has the returned rows.
+typedef struct { long full6, split, tail, count; } row_blocks;
+
+static row_blocks row_blocks_of(long M) {
+    long full6 = M / MR2, rem = M % MR2;
+    int joined = rem > 0 && rem < 4 && full6 > 0;
+    if (joined) full6 -= 1;
+    long tail = M - full6 * MR2;   // rows after the full tiles: joined (7–9, two blocks), or one partial block
+    return (row_blocks){full6, joined ? (tail + 1) / 2 : tail, tail, full6 + (joined ? 2 : tail > 0 ? 1 : 0)};
+}
+
+static inline long row_block(const row_blocks *b, long i, long *m) {
+    if (i < b->full6) { *m = i * MR2; return MR2; }
+    *m = b->full6 * MR2 + (i > b->full6 ? b->split : 0);
+    return i > b->full6 ? b->tail - b->split : b->split;
+}
+
 static T256 void gemm256(long M, long N, long K, const float *A, long lda, const float *packed,
                          float *C, long ldc, int accumulate) {
-    // Row blocks: 6-row tiles, but a remainder of 1–3 rows joins the last full tile and the
-    // pair is split evenly (32 = 4·6 + 4 + 4), since 1–3-row tiles hold too few accumulators
-    // to cover the FMA latency.
-    long full6 = M / MR2, rem = M % MR2;
-    if (rem > 0 && rem < 4 && full6 > 0) full6 -= 1; else rem = 0;
-    long tailRows = M - full6 * MR2, split = (tailRows + 1) / 2;
-    long panels = (N + NR - 1) / NR;
-    // The row blocks in order: full6 of MR2, then the joined remainder's two, or the last partial one.
-#define ROW_BLOCKS(BODY)                                                                           \
-    {                                                                                              \
-        long m = 0;                                                                                \
-        for (long i = 0; i < full6; i++, m += MR2) { long rows = MR2; BODY }                       \
-        if (rem > 0) {                                                                             \
-            { long rows = split; BODY }                                                            \
-            m += split;                                                                            \
-            { long rows = tailRows - split; BODY }                                                 \
-        } else if (m < M) { long rows = M - m; BODY }                                              \
-    }
+    row_blocks blocks = row_blocks_of(M);
+    long panels = (N + NR - 1) / NR, m, rows;
     // Loop order: as gemm512.
     if (rows_first(M, N, K, MR2)) {
-        ROW_BLOCKS(for (long p = 0; p < panels; p++) panel256(p, m, rows, N, K, A, lda, packed, C, ldc, accumulate);)
+        for (long i = 0; i < blocks.count; i++) {
+            rows = row_block(&blocks, i, &m);
+            for (long p = 0; p < panels; p++) panel256(p, m, rows, N, K, A, lda, packed, C, ldc, accumulate);
+        }
     } else {
-        for (long p = 0; p < panels; p++) ROW_BLOCKS(panel256(p, m, rows, N, K, A, lda, packed, C, ldc, accumulate);)
+        for (long p = 0; p < panels; p++)
+            for (long i = 0; i < blocks.count; i++) {
+                rows = row_block(&blocks, i, &m);
+                panel256(p, m, rows, N, K, A, lda, packed, C, ldc, accumulate);
+            }
     }
-#undef ROW_BLOCKS
 }
 #endif
 

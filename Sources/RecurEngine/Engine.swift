@@ -289,7 +289,7 @@ public final class Engine {
     /// the parameters, which stay fixed until the region ends (Note [W_hh packed once per region]).
     func begin(_ region: ReplicaRegion) {
         self.region = region
-        packs?.pack(UnsafePointer(parameters.base))
+        packs?.pack(UnsafePointer(parameters.base), backward: region.train)
     }
 
     /// What every replica of the current parallel region reads (set by the main thread before

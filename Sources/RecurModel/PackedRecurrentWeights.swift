@@ -13,7 +13,8 @@ import RecurKernels
 // workspace) packed W_hh 8 times per pass, and so did every thread of a normal one. The packed
 // values are the same either way, so no bit changes. The contract: whoever runs a workspace made
 // with shared packs has packed them from the parameters it passes, and no parameter changes while
-// the workspaces run (Engine.run packs before every region; the update runs between regions).
+// the workspaces run (Engine.begin packs before every region, the backward panels only for a
+// training one; the update runs between regions).
 
 /// W_hh of every layer and direction packed for the forward (W_hhᵀ) and the backward (W_hh)
 /// GEMMs, as the cell's first gate block and the rest. Nil where recur_gemm_packed is unavailable.
@@ -29,15 +30,15 @@ public final class PackedRecurrentWeights: @unchecked Sendable {
         buffers = (0..<(2 * network.config.layers * network.config.directions)).map { _ in FloatBuffer(count: count) }
     }
 
-    /// Packs every layer's W_hh from `params` (every workspace made with these packs then reads them).
-    public func pack(_ params: UnsafePointer<Float>) {
+    /// Packs every layer's W_hh from `params` for the forward GEMMs, and with `backward` for the
+    /// backward ones too (a region that only evaluates runs no backward).
+    public func pack(_ params: UnsafePointer<Float>, backward: Bool) {
         let D = network.config.directions
         for l in 0..<network.config.layers {
             for d in 0..<D {
-                for backward in [false, true] {
-                    _ = Self.pack(network, params + network.offsets(l, d).wHH, backward: backward,
-                                  into: buffers[2 * (l * D + d) + (backward ? 1 : 0)].base)
-                }
+                let w = params + network.offsets(l, d).wHH, k = 2 * (l * D + d)
+                _ = Self.pack(network, w, backward: false, into: buffers[k].base)
+                if backward { _ = Self.pack(network, w, backward: true, into: buffers[k + 1].base) }
             }
         }
     }
@@ -69,12 +70,13 @@ public final class PackedRecurrentWeights: @unchecked Sendable {
                      into p: UnsafeMutablePointer<Float>) -> (UnsafePointer<Float>, UnsafePointer<Float>?) {
         let cell = network.config.cellType, H = network.config.hiddenSize
         let first = cell.firstPackedBlock * H, rest = cell.gateCount * H - first
+        let (a, b) = views(network, p, backward: backward)
         if backward { recur_pack(w, first, H, H, p) } else { recur_pack_transposed(w, first, H, H, p) }
-        if rest > 0 {
-            let q = p + (backward ? recur_packed_size(first, H) : recur_packed_size(H, first))
+        if let b {
+            let q = UnsafeMutablePointer(mutating: b)
             if backward { recur_pack(w + first * H, rest, H, H, q) } else { recur_pack_transposed(w + first * H, rest, H, H, q) }
         }
-        return views(network, UnsafeMutablePointer(mutating: p), backward: backward)
+        return (a, b)
     }
 
     /// The two blocks' panels within a pack at `p`.

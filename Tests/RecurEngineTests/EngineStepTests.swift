@@ -246,7 +246,6 @@ final class EngineStepTests: XCTestCase {
                 defer { unsetenv("RECUR_PACKED_GEMM") }
                 XCTAssertEqual(recur_packed_gemm_available(), 0)
                 let plain = try parameters(c, ranks: 1, updates: 6)[0]
-                unsetenv("RECUR_PACKED_GEMM")
                 let initial = try Engine(c, dataset: data, comm: SingleProcessCommunicator()).parameters.array
                 XCTAssertGreaterThan(relativeDifference(packed, initial), 1e-3, "\(cell): the updates moved the parameters")
                 XCTAssertLessThan(relativeDifference(packed, plain), 1e-6, "\(cell) micro-shards \(String(describing: microShards))")
